@@ -1,0 +1,83 @@
+//! The error type every server function returns.
+//!
+//! Business outcomes carry a message fit for the shopper (and, for form errors, the field it
+//! belongs to). Infrastructure failures are logged on the server with the request id and
+//! reach the browser only as [`AppError::Internal`] with that id, never with their text.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// What a server function can fail with, as the browser sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Input the shopper can fix; `field` names the form field it concerns.
+    #[error("{message}")]
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("Please sign in to continue.")]
+    Unauthorized,
+    #[error("You do not have access to this.")]
+    Forbidden,
+    #[error("We could not find that.")]
+    NotFound,
+    #[error("Too many attempts. Please wait a moment and try again.")]
+    TooManyRequests,
+    /// Something broke on our side; the id finds the log line.
+    #[error(
+        "Something went wrong on our side. If it keeps happening, quote reference {request_id}."
+    )]
+    Internal { request_id: String },
+    /// The request never reached the function, or its answer never reached the browser.
+    #[error("The request could not be completed ({0}). Check your connection and try again.")]
+    Transport(String),
+}
+
+impl AppError {
+    /// A form error about one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
+    }
+
+    /// The message for `field`, if this error concerns it.
+    pub fn message_for(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Invalid {
+                field: Some(f),
+                message,
+            } if f == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid { .. } => 422,
+            AppError::Unauthorized => 401,
+            AppError::Forbidden => 403,
+            AppError::NotFound => 404,
+            AppError::TooManyRequests => 429,
+            AppError::Internal { .. } | AppError::Transport(_) => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => AppError::Invalid {
+                field: None,
+                message: format!("The form was incomplete: {m}"),
+            },
+            other => AppError::Transport(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The page frame every shop page shares: skip link, header (shop name, search, category
+//! navigation, cart and account links), the page itself, and the footer.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use crate::components::ErrorPanel;
+use crate::error::AppError;
+use crate::newsletter::NewsletterForm;
+
+/// A top-level category link in the header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NavCategory {
+    pub name: String,
+    pub slug: String,
+}
+
+/// What the frame needs from the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShellData {
+    pub shop_name: String,
+    pub categories: Vec<NavCategory>,
+}
+
+/// Loads the frame's data.
+#[server(endpoint = "shell")]
+pub async fn get_shell_data() -> Result<ShellData, AppError> {
+    let ctx = crate::ssr::server_context()?;
+    let categories = catalog::top_categories(&ctx.db)
+        .await
+        .map_err(crate::ssr::internal)?
+        .into_iter()
+        .filter(|c| c.product_count > 0)
+        .map(|c| NavCategory {
+            name: c.name,
+            slug: c.slug,
+        })
+        .collect();
+    Ok(ShellData {
+        shop_name: ctx.shop.name.clone(),
+        categories,
+    })
+}
+
+pub type ShellResource = Resource<Result<ShellData, AppError>>;
+
+fn shell_resource() -> ShellResource {
+    expect_context::<ShellResource>()
+}
+
+/// After a plain form post (JavaScript off) failed, the server function's error comes back in
+/// the URL (`__path`, `__err`). Forms anywhere in the frame (the footer's newsletter form is
+/// outside the routed page) pick it up from this context.
+fn provide_form_error_from_url() {
+    let query = use_query_map();
+    let query = query.read_untracked();
+    if let (Some(path), Some(err)) = (query.get("__path"), query.get("__err")) {
+        provide_context(leptos::server::ServerActionError::new(&path, &err));
+    }
+}
+
+/// Header, main landmark and footer around `children`.
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    // Effects run only in the browser, after hydration: the attribute tells scripts and
+    // end-to-end tests that the page is interactive.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move || hydrated.set(true));
+    provide_form_error_from_url();
+    view! {
+        <a
+            href="#main"
+            class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded focus:bg-white focus:px-4 focus:py-2 focus:shadow"
+        >
+            "Skip to content"
+        </a>
+        <Header />
+        <main
+            id="main"
+            class="mx-auto w-full max-w-6xl flex-1 px-4 py-8 sm:px-6"
+            data-hydrated=move || hydrated.get().then_some("true")
+        >
+            {children()}
+        </main>
+        <Footer />
+    }
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let data = shell_resource();
+    view! {
+        <header class="border-b border-stone-200 bg-white">
+            <div class="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-3 px-4 py-4 sm:px-6">
+                <a
+                    href="/"
+                    class="text-xl font-bold tracking-tight text-stone-900 focus-ring rounded"
+                    data-testid="shop-name"
+                >
+                    <Suspense fallback=|| "Shop">
+                        {move || Suspend::new(async move {
+                            data.await.map(|d| d.shop_name).unwrap_or_else(|_| "Shop".to_owned())
+                        })}
+                    </Suspense>
+                </a>
+                <form
+                    role="search"
+                    action="/search"
+                    method="get"
+                    class="order-last flex w-full items-center sm:order-none sm:w-auto sm:flex-1"
+                >
+                    <label for="site-search" class="sr-only">
+                        "Search products"
+                    </label>
+                    <input
+                        id="site-search"
+                        type="search"
+                        name="q"
+                        placeholder="Search products"
+                        autocomplete="off"
+                        class="input w-full rounded-r-none"
+                    />
+                    <button type="submit" class="btn btn-primary rounded-l-none">
+                        "Search"
+                    </button>
+                </form>
+                <nav aria-label="Account" class="ml-auto flex items-center gap-4 text-sm font-medium">
+                    <a href="/account" class="nav-link">
+                        "Account"
+                    </a>
+                    <a href="/cart" class="nav-link" data-testid="cart-link">
+                        "Cart"
+                    </a>
+                </nav>
+            </div>
+            <nav aria-label="Categories" class="border-t border-stone-100">
+                <ul class="mx-auto flex max-w-6xl gap-1 overflow-x-auto px-4 py-2 text-sm sm:px-6 lg:flex-wrap lg:overflow-visible">
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            data.await
+                                .map(|d| d.categories)
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|c| {
+                                    view! {
+                                        <li>
+                                            <a
+                                                href=format!("/c/{}", c.slug)
+                                                class="block whitespace-nowrap rounded px-3 py-1.5 text-stone-700 hover:bg-stone-100 hover:text-stone-900 focus-ring"
+                                            >
+                                                {c.name}
+                                            </a>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()
+                        })}
+                    </Suspense>
+                </ul>
+            </nav>
+        </header>
+    }
+}
+
+#[component]
+fn Footer() -> impl IntoView {
+    let data = shell_resource();
+    view! {
+        <footer class="mt-16 border-t border-stone-200 bg-white">
+            <div class="mx-auto grid max-w-6xl gap-8 px-4 py-10 sm:grid-cols-2 sm:px-6">
+                <NewsletterForm />
+                <div class="text-sm text-stone-600 sm:text-right">
+                    <p>
+                        "© "
+                        <Suspense fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                data.await.map(|d| d.shop_name).unwrap_or_default()
+                            })}
+                        </Suspense>
+                    </p>
+                    <p class="mt-2">"Prices include VAT. Secure checkout by Stripe."</p>
+                </div>
+            </div>
+        </footer>
+    }
+}
+
+/// The page for an address that matches nothing; answers with status 404.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Page not found" />
+        <section class="mx-auto max-w-lg py-16 text-center" aria-labelledby="nf-title">
+            <p class="text-sm font-semibold uppercase tracking-wide text-amber-700">"404"</p>
+            <h1 id="nf-title" class="mt-2 text-3xl font-bold tracking-tight">
+                "We couldn't find that page"
+            </h1>
+            <p class="mt-4 text-stone-600">
+                "The link may be old, or the page may have moved. Try searching, or start from the home page."
+            </p>
+            <div class="mt-8 flex justify-center gap-3">
+                <a href="/" class="btn btn-primary">
+                    "Go to the home page"
+                </a>
+            </div>
+        </section>
+    }
+}
+
+/// Shown where a page could not load its data.
+#[component]
+pub fn PageError(error: AppError) -> impl IntoView {
+    view! { <ErrorPanel error /> }
+}

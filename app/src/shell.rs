@@ -1,0 +1,62 @@
+//! The HTML document around the application, rendered on the server only.
+
+#[cfg(feature = "ssr")]
+use leptos::prelude::*;
+
+/// The document shell: `<head>` with styles, hydration scripts and meta tags, then the app.
+/// Also sets the Content-Security-Policy for the page, with this response's script nonce.
+#[cfg(feature = "ssr")]
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    use leptos::nonce::use_nonce;
+    use leptos_meta::{HashedStylesheet, MetaTags};
+
+    if let (Some(res), Some(nonce)) = (use_context::<leptos_axum::ResponseOptions>(), use_nonce()) {
+        let settings = use_context::<crate::ssr::ServerContext>().map(|c| c.shop);
+        if let Ok(value) =
+            http::HeaderValue::from_str(&content_security_policy(&nonce, settings.as_deref()))
+        {
+            res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" class="h-full">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HashedStylesheet options=options.clone() id="leptos" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="flex min-h-full flex-col bg-stone-50 text-stone-900 antialiased">
+                <crate::App />
+            </body>
+        </html>
+    }
+}
+
+/// The page's CSP: scripts only with this response's nonce (plus what they load, and wasm),
+/// everything else from this origin, forms may also go to Stripe Checkout, no framing.
+#[cfg(feature = "ssr")]
+pub fn content_security_policy(nonce: &str, settings: Option<&crate::ssr::ShopSettings>) -> String {
+    let mut connect = String::from("'self'");
+    if let Some(port) = settings.and_then(|s| s.live_reload_port) {
+        connect.push_str(&format!(" ws://127.0.0.1:{port} ws://localhost:{port}"));
+    }
+    let mut csp = format!(
+        "default-src 'self'; \
+         script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src {connect}; \
+         object-src 'none'; base-uri 'none'; \
+         form-action 'self' https://checkout.stripe.com; \
+         frame-ancestors 'none'"
+    );
+    if settings.is_some_and(|s| s.behind_tls) {
+        csp.push_str("; upgrade-insecure-requests");
+    }
+    csp
+}

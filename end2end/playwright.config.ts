@@ -1,0 +1,34 @@
+import { defineConfig, devices } from '@playwright/test';
+
+// The server is started by scripts/test.sh (E2E_BASE_URL). Chromium comes from Debian's
+// package: Playwright's own browser download is not available here.
+export default defineConfig({
+  testDir: './tests',
+  outputDir: './test-results',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000',
+    trace: 'off',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  projects: [
+    { name: 'js-on', use: { ...devices['Desktop Chrome'], channel: undefined } },
+    { name: 'js-off', use: { ...devices['Desktop Chrome'], channel: undefined, javaScriptEnabled: false } },
+  ],
+});

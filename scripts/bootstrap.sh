@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs whatever this project needs and is missing, and nothing else.
+# Idempotent: on a machine where everything is present it finishes in seconds.
+# Everything comes from the package registries (crates.io, npm, Debian apt).
+#
+#   scripts/bootstrap.sh            # tools for building and serving
+#   scripts/bootstrap.sh --test     # plus what the test suite needs (chromium, postgresql)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+CARGO_LEPTOS_VERSION=0.3.10
+
+# --- Rust: wasm target -------------------------------------------------------
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  step "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# --- cargo-leptos (pinned; newer versions need a newer rustc) ----------------
+if ! cargo leptos --version 2>/dev/null | grep -q " ${CARGO_LEPTOS_VERSION}\$"; then
+  step "installing cargo-leptos ${CARGO_LEPTOS_VERSION} (about 12 minutes on 2 cores, once)"
+  # Its own release profile asks for fat LTO, which is very slow to build and buys nothing here.
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+    cargo install cargo-leptos --version "${CARGO_LEPTOS_VERSION}" --locked
+fi
+
+# --- wasm-bindgen CLI: must equal the wasm-bindgen version in Cargo.lock -----
+wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ -z "$wb_version" ]; then
+  die "could not read the wasm-bindgen version from Cargo.lock"
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -q " ${wb_version}\$"; then
+  step "installing wasm-bindgen-cli ${wb_version} (about 3 minutes, once)"
+  # Without --locked: one of its locked dependencies is no longer on the registry.
+  CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback \
+    cargo install wasm-bindgen-cli --version "${wb_version}" --force
+fi
+
+# --- apt packages (tests only) ----------------------------------------------
+if [ "$want_test" = 1 ]; then
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  pg_bin_dir >/dev/null 2>&1 || missing+=(postgresql)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    step "installing apt packages: ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+# --- npm: Tailwind CLI, wasm-opt (binaryen), Playwright ----------------------
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "installing npm packages (tailwindcss, binaryen, playwright)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+fi

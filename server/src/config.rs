@@ -1,0 +1,332 @@
+//! Typed configuration, read from environment variables in one place.
+//!
+//! Every variable is documented in `.env.example` and the README. A bad value stops start-up
+//! with one line naming the variable; secret values are never printed.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A configuration problem, naming the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+/// A value that must never reach a log: `Debug` prints `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, one line per event.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Where mail goes.
+#[derive(Clone, Debug)]
+pub enum MailTransport {
+    /// `.eml` files in this folder.
+    File(PathBuf),
+    /// SMTP at this URL (it holds credentials).
+    Smtp(Secret),
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `DATABASE_URL` (may hold a password).
+    pub database_url: Secret,
+    /// `DATABASE_MAX_CONNECTIONS`
+    pub database_max_connections: u32,
+    /// `LEPTOS_SITE_ADDR`
+    pub site_addr: SocketAddr,
+    /// `LEPTOS_SITE_ROOT`: where the built site (pkg/, assets) lives.
+    pub site_root: String,
+    /// `SHOP_DATA_DIR`: SQLite file (by default), mail files, uploads.
+    pub data_dir: PathBuf,
+    /// `SHOP_NAME`
+    pub shop_name: String,
+    /// `PUBLIC_URL`: how shoppers reach the shop (links in mail; https turns on HSTS).
+    pub public_url: String,
+    /// `TRUSTED_ORIGINS`: other origins allowed to post forms (besides `PUBLIC_URL` and the
+    /// request's own host).
+    pub trusted_origins: Vec<String>,
+    /// `MAIL_FROM`
+    pub mail_from: String,
+    /// `SMTP_URL` or the file folder.
+    pub mail: MailTransport,
+    /// `LOG_FORMAT`
+    pub log_format: LogFormat,
+    /// `RUN_WORKER`: run the outbox worker inside `serve`.
+    pub run_worker: bool,
+    /// `REQUEST_TIMEOUT_SECS`
+    pub request_timeout: Duration,
+    /// `MAX_BODY_BYTES`
+    pub max_body_bytes: usize,
+}
+
+/// Looks up one variable by name.
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+fn parse_bool(var: Lookup, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match var(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(_) => Err(err(name, "must be true or false")),
+    }
+}
+
+fn parse_number<T>(
+    var: Lookup,
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let Some(raw) = var(name) else {
+        return Ok(default);
+    };
+    let value: T = raw.trim().parse().map_err(|_| {
+        err(
+            name,
+            format!(
+                "must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )
+    })?;
+    if !range.contains(&value) {
+        return Err(err(
+            name,
+            format!("must be from {} to {}", range.start(), range.end()),
+        ));
+    }
+    Ok(value)
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    /// Empty values count as unset.
+    pub fn from_lookup(lookup: Lookup) -> Result<Config, ConfigError> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let var: Lookup = &var;
+        let data_dir = PathBuf::from(var("SHOP_DATA_DIR").unwrap_or_else(|| "data".to_owned()));
+        let database_url = var("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}/shop.db", data_dir.display()));
+        shop_core::Backend::from_url(&database_url).map_err(|_| {
+            err(
+                "DATABASE_URL",
+                "must start with sqlite:// (e.g. sqlite://data/shop.db) or postgres:// (e.g. postgres://user:password@localhost/shop)",
+            )
+        })?;
+
+        let site_addr_raw = var("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        let site_addr: SocketAddr = site_addr_raw.parse().map_err(|_| {
+            err(
+                "LEPTOS_SITE_ADDR",
+                "must be an IP address and port, e.g. 127.0.0.1:3000",
+            )
+        })?;
+
+        let public_url = match var("PUBLIC_URL") {
+            Some(u) => {
+                let trimmed = u.trim().trim_end_matches('/').to_owned();
+                if !(trimmed.starts_with("http://") || trimmed.starts_with("https://"))
+                    || trimmed.contains(char::is_whitespace)
+                {
+                    return Err(err(
+                        "PUBLIC_URL",
+                        "must be an http:// or https:// URL, e.g. https://shop.example.com",
+                    ));
+                }
+                trimmed
+            }
+            None => format!("http://{site_addr}"),
+        };
+
+        let trusted_origins = match var("TRUSTED_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .map(|o| {
+                    if o.starts_with("http://") || o.starts_with("https://") {
+                        Ok(o)
+                    } else {
+                        Err(err(
+                            "TRUSTED_ORIGINS",
+                            format!("{o:?} is not an origin like https://admin.example.com"),
+                        ))
+                    }
+                })
+                .collect::<Result<_, _>>()?,
+        };
+
+        let mail_from = var("MAIL_FROM")
+            .unwrap_or_else(|| "Harbour Street <shop@localhost.localdomain>".to_owned());
+        shop_core::mail::Mailer::parse_from(&mail_from).map_err(|_| {
+            err(
+                "MAIL_FROM",
+                "must be an address like Shop <shop@example.com>",
+            )
+        })?;
+
+        let mail = match var("SMTP_URL") {
+            Some(url) => {
+                if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                    return Err(err("SMTP_URL", "must start with smtp:// or smtps://"));
+                }
+                MailTransport::Smtp(Secret(url))
+            }
+            None => MailTransport::File(
+                var("MAIL_DIR").map_or_else(|| data_dir.join("mail"), PathBuf::from),
+            ),
+        };
+
+        let log_format = match var("LOG_FORMAT")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("pretty") | Some("text") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(err("LOG_FORMAT", "must be pretty or json")),
+        };
+
+        Ok(Config {
+            database_url: Secret(database_url),
+            database_max_connections: parse_number(var, "DATABASE_MAX_CONNECTIONS", 16, 1..=1000)?,
+            site_addr,
+            site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()),
+            data_dir,
+            shop_name: var("SHOP_NAME").unwrap_or_else(|| "Harbour Street".to_owned()),
+            public_url,
+            trusted_origins,
+            mail_from,
+            mail,
+            log_format,
+            run_worker: parse_bool(var, "RUN_WORKER", true)?,
+            request_timeout: Duration::from_secs(parse_number(
+                var,
+                "REQUEST_TIMEOUT_SECS",
+                30,
+                1..=600,
+            )?),
+            max_body_bytes: parse_number(
+                var,
+                "MAX_BODY_BYTES",
+                2 * 1024 * 1024,
+                1024..=1024 * 1024 * 1024,
+            )?,
+        })
+    }
+
+    /// True when shoppers reach the shop over https.
+    pub fn behind_tls(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(&move |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_run_an_embedded_shop_on_loopback() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url.expose(), "sqlite://data/shop.db");
+        assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.public_url, "http://127.0.0.1:3000");
+        assert!(matches!(c.mail, MailTransport::File(ref p) if p.ends_with("data/mail")));
+        assert!(c.run_worker);
+        assert!(!c.behind_tls());
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases = [
+            ("DATABASE_URL", "mysql://x"),
+            ("LEPTOS_SITE_ADDR", "localhost"),
+            ("PUBLIC_URL", "shop.example.com"),
+            ("TRUSTED_ORIGINS", "admin.example.com"),
+            ("MAIL_FROM", "not an address"),
+            ("SMTP_URL", "http://mail"),
+            ("LOG_FORMAT", "xml"),
+            ("RUN_WORKER", "maybe"),
+            ("REQUEST_TIMEOUT_SECS", "0"),
+            ("DATABASE_MAX_CONNECTIONS", "many"),
+            ("MAX_BODY_BYTES", "-1"),
+        ];
+        for (var, value) in cases {
+            let e = config(&[(var, value)]).unwrap_err();
+            assert_eq!(e.var, var, "{var}={value}");
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("configuration error: {var}: "))
+            );
+        }
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let e = config(&[("SMTP_URL", "ftp://user:hunter2@mail")]).unwrap_err();
+        assert!(!e.to_string().contains("hunter2"));
+        let c = config(&[
+            ("SMTP_URL", "smtps://user:hunter2@mail"),
+            ("DATABASE_URL", "postgres://shop:hunter2@db/shop"),
+        ])
+        .unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn https_public_url_means_behind_tls() {
+        let c = config(&[("PUBLIC_URL", "https://shop.example.com/")]).unwrap();
+        assert_eq!(c.public_url, "https://shop.example.com");
+        assert!(c.behind_tls());
+    }
+}

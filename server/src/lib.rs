@@ -1,0 +1,9 @@
+//! The shop server: configuration, HTTP stack, background worker and command-line tasks.
+
+pub mod config;
+pub mod metrics;
+pub mod middleware;
+pub mod routes;
+pub mod seed;
+pub mod startup;
+pub mod telemetry;

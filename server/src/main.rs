@@ -1,0 +1,166 @@
+//! `shop`: the one binary. `shop help` lists the commands.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use shop::config::Config;
+use shop::seed::{SeedOptions, seed};
+use shop::startup::{self, Application};
+use shop_core::{Clock, Email};
+
+const USAGE: &str = "\
+Usage: shop [COMMAND]
+
+Commands:
+  serve                 Serve the shop (the default). Runs the outbox worker too unless RUN_WORKER=false.
+  worker                Run only the outbox worker (for scaled-out deployments).
+  migrate               Apply database migrations and exit.
+  seed [--catalog FILE] [--if-empty]
+                        Load demo data: the built-in demo catalog (or a JSONL catalog file) and the
+                        demo admin account. Idempotent; --if-empty skips shops that have products.
+  create-admin --email EMAIL [--name NAME]
+                        Create an admin account, or make an existing account an admin. The password
+                        is read from ADMIN_PASSWORD, or from standard input.
+  help                  Show this help.
+
+Configuration comes from environment variables; see .env.example.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    if matches!(command, "help" | "--help" | "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    shop::telemetry::init(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(command, &args[1.min(args.len())..], config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: &str, args: &[String], config: Config) -> anyhow::Result<()> {
+    match command {
+        "serve" => {
+            let started = std::time::Instant::now();
+            let app = Application::build(config.clone()).await?;
+            tracing::info!(
+                addr = %config.site_addr,
+                port = app.port(),
+                startup_ms = started.elapsed().as_millis() as u64,
+                "listening on http://{}",
+                config.site_addr
+            );
+            app.run_until_stopped(startup::shutdown_signal()).await?;
+            Ok(())
+        }
+        "worker" => {
+            let db = startup::connect_and_migrate(&config).await?;
+            let worker = startup::outbox_worker(&config, db.clone(), Clock::system())?;
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            let handle = tokio::spawn(worker.run(rx));
+            startup::shutdown_signal().await;
+            let _ = tx.send(true);
+            let _ = handle.await;
+            db.close().await;
+            Ok(())
+        }
+        "migrate" => {
+            let db = startup::connect_and_migrate(&config).await?;
+            db.close().await;
+            println!("Migrations are up to date.");
+            Ok(())
+        }
+        "seed" => {
+            let mut options = SeedOptions::default();
+            let mut it = args.iter();
+            while let Some(arg) = it.next() {
+                match arg.as_str() {
+                    "--catalog" => {
+                        let path = it
+                            .next()
+                            .ok_or_else(|| anyhow::anyhow!("--catalog needs a file path"))?;
+                        options.catalog = Some(PathBuf::from(path));
+                    }
+                    "--if-empty" => options.if_empty = true,
+                    other => anyhow::bail!("unknown option {other:?} for seed\n\n{USAGE}"),
+                }
+            }
+            let db = startup::connect_and_migrate(&config).await?;
+            let result = seed(&db, &Clock::system(), &options).await;
+            db.close().await;
+            result
+        }
+        "create-admin" => {
+            let mut email = None;
+            let mut name = None;
+            let mut it = args.iter();
+            while let Some(arg) = it.next() {
+                match arg.as_str() {
+                    "--email" => email = it.next().cloned(),
+                    "--name" => name = it.next().cloned(),
+                    other => anyhow::bail!("unknown option {other:?} for create-admin\n\n{USAGE}"),
+                }
+            }
+            let email = email.ok_or_else(|| anyhow::anyhow!("create-admin needs --email"))?;
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let name = name.unwrap_or_else(|| "Admin".to_owned());
+            let password = match std::env::var("ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => read_password()?,
+            };
+            let db = startup::connect_and_migrate(&config).await?;
+            let result =
+                auth::create_or_promote_admin(&db, &Clock::system(), &email, &name, &password)
+                    .await;
+            db.close().await;
+            let (_, outcome) = result?;
+            match outcome {
+                auth::AdminOutcome::Created => println!("Created admin {email}."),
+                auth::AdminOutcome::Promoted => {
+                    println!("{email} is now an admin (password updated).")
+                }
+            }
+            Ok(())
+        }
+        other => anyhow::bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}
+
+/// Reads one line from standard input (the terminal echo is the shell's business; piping
+/// the password in keeps it out of the process list and shell history).
+fn read_password() -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password for the admin account: ");
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        anyhow::bail!("no password given (set ADMIN_PASSWORD or pipe it on standard input)");
+    }
+    Ok(password)
+}

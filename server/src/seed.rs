@@ -1,0 +1,94 @@
+//! Demo data: a catalog that looks like a real shop and an admin account to explore it with.
+
+use std::io::BufReader;
+use std::path::Path;
+
+use anyhow::Context as _;
+use shop_core::{Clock, Db, Email};
+
+/// The demo catalog shipped with the binary: a few dozen products from every department of
+/// the shared 10k-product dataset, some sold out and some nearly.
+pub const DEMO_CATALOG: &str = include_str!("../demo/catalog.jsonl");
+
+/// The demo admin's address.
+pub const DEMO_ADMIN_EMAIL: &str = "admin@example.com";
+/// The demo admin's password unless `DEMO_ADMIN_PASSWORD` sets another.
+pub const DEMO_ADMIN_PASSWORD: &str = "demo-admin-password";
+
+/// What [`seed`] should load.
+#[derive(Debug, Clone, Default)]
+pub struct SeedOptions {
+    /// Import this JSONL catalog instead of the built-in demo catalog.
+    pub catalog: Option<std::path::PathBuf>,
+    /// Do nothing when the shop already has products.
+    pub if_empty: bool,
+}
+
+/// Loads the demo (or given) catalog and makes sure the demo admin exists. Idempotent:
+/// products are matched by SKU.
+pub async fn seed(db: &Db, clock: &Clock, options: &SeedOptions) -> anyhow::Result<()> {
+    if options.if_empty {
+        let products: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
+            .fetch_one(db.reader())
+            .await?;
+        if products > 0 {
+            println!("The shop already has {products} products; leaving them as they are.");
+            return Ok(());
+        }
+    }
+    let report = match &options.catalog {
+        Some(path) => import_file(db, clock, path).await?,
+        None => catalog::import::import_jsonl(db, clock, DEMO_CATALOG.as_bytes())
+            .await
+            .map_err(describe_import_error)?,
+    };
+    println!(
+        "Catalog: {} products created, {} updated, {} categories created.",
+        report.created, report.updated, report.categories_created
+    );
+    let password =
+        std::env::var("DEMO_ADMIN_PASSWORD").unwrap_or_else(|_| DEMO_ADMIN_PASSWORD.to_owned());
+    let email = Email::parse(DEMO_ADMIN_EMAIL)?;
+    auth::create_or_promote_admin(db, clock, &email, "Demo Admin", &password).await?;
+    println!("Demo admin: {DEMO_ADMIN_EMAIL}");
+    Ok(())
+}
+
+async fn import_file(
+    db: &Db,
+    clock: &Clock,
+    path: &Path,
+) -> anyhow::Result<catalog::import::ImportReport> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    catalog::import::import_jsonl(db, clock, BufReader::new(file))
+        .await
+        .map_err(describe_import_error)
+}
+
+fn describe_import_error(e: catalog::import::ImportError) -> anyhow::Error {
+    match e {
+        catalog::import::ImportError::InvalidRows(rows) => {
+            let mut msg = format!(
+                "{} line(s) cannot be imported; nothing was changed:",
+                rows.len()
+            );
+            for r in rows.iter().take(20) {
+                msg.push_str(&format!(
+                    "\n  line {}{}: {}",
+                    r.line,
+                    r.sku
+                        .as_deref()
+                        .map(|s| format!(" ({s})"))
+                        .unwrap_or_default(),
+                    r.message
+                ));
+            }
+            if rows.len() > 20 {
+                msg.push_str(&format!("\n  … and {} more", rows.len() - 20));
+            }
+            anyhow::anyhow!(msg)
+        }
+        other => anyhow::Error::new(other),
+    }
+}

@@ -1,0 +1,271 @@
+//! Builds the application from configuration: database, mailer, router, worker.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use app::ssr::{ServerContext, ShopSettings};
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use shop_core::mail::Mailer;
+use shop_core::outbox::{Worker, WorkerConfig};
+use shop_core::{Clock, Db, DbConfig};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceBuilder;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::{Config, MailTransport};
+use crate::metrics::Metrics;
+use crate::middleware::{self, HeaderPolicy, OriginPolicy};
+use crate::routes;
+
+/// Shared state of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub ctx: ServerContext,
+    pub leptos_options: LeptosOptions,
+    pub metrics: Arc<Metrics>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Connects to the database (creating an SQLite file if needed) and applies migrations.
+pub async fn connect_and_migrate(config: &Config) -> anyhow::Result<Db> {
+    let mut db_config = DbConfig::new(config.database_url.expose());
+    db_config.max_connections = config.database_max_connections;
+    let db = Db::connect(&db_config)
+        .await
+        .context("cannot open the database (DATABASE_URL)")?;
+    db.migrate()
+        .await
+        .context("cannot apply database migrations")?;
+    Ok(db)
+}
+
+/// The mailer the configuration asks for.
+pub fn mailer(config: &Config) -> anyhow::Result<Mailer> {
+    let from = Mailer::parse_from(&config.mail_from)?;
+    Ok(match &config.mail {
+        MailTransport::File(dir) => Mailer::file(dir, from)?,
+        MailTransport::Smtp(url) => Mailer::smtp(url.expose(), from)?,
+    })
+}
+
+/// The outbox worker with the shop's event handler.
+pub fn outbox_worker(
+    config: &Config,
+    db: Db,
+    clock: Clock,
+) -> anyhow::Result<Worker<notifications::EventHandler>> {
+    let handler = notifications::EventHandler::new(
+        mailer(config)?,
+        notifications::ShopInfo {
+            name: config.shop_name.clone(),
+            base_url: config.public_url.clone(),
+        },
+    );
+    Ok(Worker::new(db, clock, handler, WorkerConfig::default()))
+}
+
+fn leptos_options(config: &Config) -> LeptosOptions {
+    // cargo-leptos writes hash.txt beside the server binary when it builds hashed asset
+    // names; without it the plain names are served.
+    let hash_files = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt").exists()))
+        .unwrap_or(false);
+    LeptosOptions::builder()
+        .output_name("shop")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.site_addr)
+        .hash_files(hash_files)
+        .build()
+}
+
+/// The full router: health and metrics endpoints, hashed assets, pages and server functions,
+/// and the middleware stack around them.
+pub fn router(config: &Config, state: AppState) -> Router {
+    let ctx = state.ctx.clone();
+    let leptos_options = state.leptos_options.clone();
+    let routes = generate_route_list(app::App);
+    let pkg_dir = format!(
+        "{}/{}",
+        leptos_options.site_root, leptos_options.site_pkg_dir
+    );
+
+    let context = move || provide_context(ctx.clone());
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = leptos_options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, app::shell));
+
+    let assets = Router::new()
+        .nest_service(
+            "/pkg",
+            ServeDir::new(pkg_dir)
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
+        .layer(axum::middleware::from_fn(middleware::immutable_cache));
+
+    let header_policy = Arc::new(HeaderPolicy {
+        hsts: config.behind_tls(),
+    });
+    let mut trusted = config.trusted_origins.clone();
+    trusted.push(config.public_url.clone());
+    let origin_policy = Arc::new(OriginPolicy { trusted });
+
+    Router::new()
+        .route("/health", get(routes::health))
+        .route("/ready", get(routes::ready))
+        .route("/metrics", get(routes::metrics))
+        .merge(assets)
+        .merge(pages.layer(axum::middleware::from_fn(
+            middleware::server_fn_error_status,
+        )))
+        .with_state(state.clone())
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(middleware::request_id))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.metrics.clone(),
+                    crate::metrics::record,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    header_policy,
+                    middleware::security_headers,
+                ))
+                .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
+                .layer(TimeoutLayer::with_status_code(
+                    http::StatusCode::SERVICE_UNAVAILABLE,
+                    config.request_timeout,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    origin_policy,
+                    middleware::cross_origin_guard,
+                ))
+                // Innermost: it changes the body type that middleware above expects.
+                .layer(RequestBodyLimitLayer::new(config.max_body_bytes)),
+        )
+}
+
+/// A built, bound, not yet running application.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    db: Db,
+    worker: Option<Worker<notifications::EventHandler>>,
+}
+
+impl Application {
+    /// Connects, migrates, builds the router and binds `LEPTOS_SITE_ADDR` (port 0 picks a free
+    /// port, as tests do).
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let db = connect_and_migrate(&config).await?;
+        let clock = Clock::system();
+        let worker = if config.run_worker {
+            Some(outbox_worker(&config, db.clone(), clock.clone())?)
+        } else {
+            None
+        };
+        let ctx = ServerContext {
+            db: db.clone(),
+            clock,
+            shop: Arc::new(ShopSettings {
+                name: config.shop_name.clone(),
+                base_url: config.public_url.clone(),
+                behind_tls: config.behind_tls(),
+                live_reload_port: std::env::var("LEPTOS_WATCH").is_ok().then_some(3001),
+            }),
+        };
+        let state = AppState {
+            ctx,
+            leptos_options: leptos_options(&config),
+            metrics: Arc::new(Metrics::default()),
+        };
+        let router = router(&config, state);
+        let listener = TcpListener::bind(config.site_addr)
+            .await
+            .with_context(|| format!("cannot listen on {} (LEPTOS_SITE_ADDR)", config.site_addr))?;
+        Ok(Application {
+            listener,
+            router,
+            db,
+            worker,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The database handle.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests and
+    /// the event in hand finish, and closes the database.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let worker = self.worker.map(|w| tokio::spawn(w.run(stop_rx)));
+        let result = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        let _ = stop_tx.send(true);
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        self.db.close().await;
+        result
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,205 @@
+//! Health, readiness, metrics, security headers, request ids, limits and compression.
+
+use crate::common::{TestApp, TestOptions};
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let app = TestApp::spawn().await;
+    let res = app.get("/health").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "ok\n");
+}
+
+#[tokio::test]
+async fn ready_reflects_the_database() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/ready").await.status(), 200);
+    app.db.close().await;
+    let res = app.get("/ready").await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(
+        app.get("/health").await.status(),
+        200,
+        "liveness does not depend on the database"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status_with_latency_histograms() {
+    let app = TestApp::spawn().await;
+    for _ in 0..3 {
+        app.get("/health").await;
+    }
+    app.get("/no-such-page").await;
+    let res = app.get("/metrics").await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains(r#"http_requests_total{method="GET",route="/health",status="200"} 3"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"http_requests_total{method="GET",route="unmatched",status="404"} 1"#),
+        "{body}"
+    );
+    assert!(body.contains(r#"http_request_duration_seconds_bucket{method="GET",route="/health",status="200",le="+Inf"} 3"#));
+    assert!(body.contains(
+        r#"http_request_duration_seconds_count{method="GET",route="/health",status="200"} 3"#
+    ));
+    assert!(body.contains(r#"shop_outbox_events{status="pending"} 0"#));
+    assert!(
+        !body.contains("no-such-page"),
+        "raw paths never become labels"
+    );
+}
+
+#[tokio::test]
+async fn pages_carry_strict_security_headers_and_a_nonce_csp() {
+    let app = TestApp::spawn().await;
+    let res = app.get("/").await;
+    assert_eq!(res.status(), 200);
+    let h = res.headers().clone();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert!(
+        h.get("strict-transport-security").is_none(),
+        "no HSTS over plain http"
+    );
+    let csp = h["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains("form-action 'self' https://checkout.stripe.com"),
+        "{csp}"
+    );
+    assert!(csp.contains("object-src 'none'"));
+    assert!(!csp.contains("unsafe-inline"));
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("script nonce in CSP")
+        .to_owned();
+    assert!(nonce.len() >= 16);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains(&format!("nonce=\"{nonce}\"")),
+        "hydration script carries the nonce"
+    );
+    let again = app.get("/").await;
+    assert!(
+        !again.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains(&nonce),
+        "a fresh nonce per response"
+    );
+}
+
+#[tokio::test]
+async fn hsts_is_sent_when_the_public_url_is_https() {
+    let app = TestApp::spawn_with(TestOptions {
+        env: vec![("PUBLIC_URL", "https://shop.example.com".into())],
+        ..TestOptions::default()
+    })
+    .await;
+    let res = app.get("/health").await;
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=63072000; includeSubDomains"
+    );
+    let page = app.get("/").await;
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("upgrade-insecure-requests")
+    );
+}
+
+#[tokio::test]
+async fn every_response_has_a_request_id_and_a_valid_incoming_one_is_kept() {
+    let app = TestApp::spawn().await;
+    let a = app.get("/health").await;
+    let b = app.get("/health").await;
+    let id_a = a.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(id_a.len() >= 16);
+    assert_ne!(id_a, b.headers()["x-request-id"].to_str().unwrap());
+    let kept = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "lb-1234")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "lb-1234");
+    let replaced = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "<script>")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(replaced.headers()["x-request-id"], "<script>");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413() {
+    let app = TestApp::spawn_with(TestOptions {
+        env: vec![("MAX_BODY_BYTES", "4096".into())],
+        ..TestOptions::default()
+    })
+    .await;
+    let body = format!("email={}", "a".repeat(10_000));
+    let res = app
+        .client
+        .post(app.url("/api/newsletter/subscribe"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(notifications::newsletter::count(&app.db).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn responses_are_compressed_when_the_client_accepts_it() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let res = app
+        .client
+        .get(app.url("/"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-encoding"], "br");
+    let res = app
+        .client
+        .get(app.url("/"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+}
+
+#[tokio::test]
+async fn graceful_stop_finishes_and_releases_the_port() {
+    let app = TestApp::spawn().await;
+    let url = app.url("/health");
+    assert_eq!(app.get("/health").await.status(), 200);
+    app.stop().await;
+    assert!(
+        reqwest::get(&url).await.is_err(),
+        "nothing listens after stop"
+    );
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real router on a real port against a fresh database.
+//!
+//! SQLite by default; set `TEST_POSTGRES_URL` (a server URL whose user may create databases,
+//! e.g. `postgres://postgres@127.0.0.1:5433/postgres`) to run every test on PostgreSQL too.
+
+mod common;
+
+mod config_errors;
+mod csrf;
+mod http_basics;
+mod outbox;
+mod pages;

@@ -1,0 +1,291 @@
+//! The outbox worker and the mailer, on the real database.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use shop_core::outbox::{self, Event, Handler, HandlerError, Outcome, Worker, WorkerConfig};
+use shop_core::{Clock, Timestamp};
+
+use crate::common::{TestApp, TestOptions, fresh_db};
+
+/// Records what it was given; fails the first `fail_times` calls.
+#[derive(Clone, Default)]
+struct Recorder {
+    seen: Arc<Mutex<Vec<(String, i64)>>>,
+    fail_times: usize,
+    permanent: bool,
+}
+
+impl Handler for Recorder {
+    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
+        let mut seen = self.seen.lock().unwrap();
+        seen.push((event.kind.clone(), event.attempt));
+        if seen.len() <= self.fail_times {
+            if self.permanent {
+                return Err(HandlerError::Permanent("cannot ever work".into()));
+            }
+            return Err(HandlerError::Retry(format!(
+                "smtp down (call {})",
+                seen.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn config(max_attempts: i64) -> WorkerConfig {
+    WorkerConfig {
+        max_attempts,
+        base_backoff: Duration::from_secs(10),
+        max_backoff: Duration::from_secs(60),
+        ..WorkerConfig::default()
+    }
+}
+
+async fn enqueue(db: &shop_core::Db, clock: &Clock, kind: &str) -> outbox::EventId {
+    let mut tx = db.begin().await.unwrap();
+    let id = outbox::enqueue(&mut tx, clock, kind, &serde_json::json!({ "n": 1 }))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn an_event_is_delivered_exactly_once() {
+    let (db, _dir) = fresh_db().await;
+    let clock = Clock::fixed(Timestamp(1_800_000_000_000));
+    let id = enqueue(&db, &clock, "test.happened").await;
+    let handler = Recorder::default();
+    let worker = Worker::new(db.clone(), clock.clone(), handler.clone(), config(5));
+    let second = Worker::new(db.clone(), clock.clone(), handler.clone(), config(5));
+
+    let (a, b) = tokio::join!(worker.run_once(), second.run_once());
+    let delivered: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+    assert_eq!(delivered, vec![(id.clone(), Outcome::Delivered)]);
+    assert!(
+        worker.run_once().await.unwrap().is_empty(),
+        "nothing left to deliver"
+    );
+    clock.advance(Duration::from_secs(3600));
+    assert!(
+        worker.run_once().await.unwrap().is_empty(),
+        "delivered events never come back"
+    );
+
+    assert_eq!(
+        *handler.seen.lock().unwrap(),
+        vec![("test.happened".to_owned(), 1)]
+    );
+    let record = outbox::find(&db, &id).await.unwrap().unwrap();
+    assert_eq!(record.status, "delivered");
+    assert_eq!(record.attempts, 1);
+}
+
+#[tokio::test]
+async fn a_failing_handler_is_retried_with_backoff_then_marked_failed() {
+    let (db, _dir) = fresh_db().await;
+    let clock = Clock::fixed(Timestamp(1_800_000_000_000));
+    let id = enqueue(&db, &clock, "mail.send").await;
+    let handler = Recorder {
+        fail_times: usize::MAX,
+        ..Recorder::default()
+    };
+    let worker = Worker::new(db.clone(), clock.clone(), handler.clone(), config(3));
+
+    let first = worker.run_once().await.unwrap();
+    let Outcome::Retrying { next_attempt_at } = first[0].1.clone() else {
+        panic!("expected a retry, got {first:?}");
+    };
+    let delay = next_attempt_at.millis() - clock.now().millis();
+    assert!(
+        (10_000..=12_000).contains(&delay),
+        "first backoff ~10 s, was {delay} ms"
+    );
+    assert!(worker.run_once().await.unwrap().is_empty(), "not due yet");
+
+    clock.advance(Duration::from_secs(13));
+    let second = worker.run_once().await.unwrap();
+    assert!(matches!(second[0].1, Outcome::Retrying { .. }));
+    clock.advance(Duration::from_secs(25));
+    let third = worker.run_once().await.unwrap();
+    assert_eq!(third, vec![(id.clone(), Outcome::Failed)]);
+    clock.advance(Duration::from_secs(3600));
+    assert!(
+        worker.run_once().await.unwrap().is_empty(),
+        "failed events stay failed"
+    );
+
+    let attempts: Vec<i64> = handler
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, a)| *a)
+        .collect();
+    assert_eq!(attempts, vec![1, 2, 3]);
+    let record = outbox::find(&db, &id).await.unwrap().unwrap();
+    assert_eq!(record.status, "failed");
+    assert_eq!(record.attempts, 3);
+    assert_eq!(record.last_error.as_deref(), Some("smtp down (call 3)"));
+}
+
+#[tokio::test]
+async fn a_retried_event_succeeds_on_a_later_attempt() {
+    let (db, _dir) = fresh_db().await;
+    let clock = Clock::fixed(Timestamp(1_800_000_000_000));
+    let id = enqueue(&db, &clock, "mail.send").await;
+    let handler = Recorder {
+        fail_times: 1,
+        ..Recorder::default()
+    };
+    let worker = Worker::new(db.clone(), clock.clone(), handler, config(5));
+    assert!(matches!(
+        worker.run_once().await.unwrap()[0].1,
+        Outcome::Retrying { .. }
+    ));
+    clock.advance(Duration::from_secs(15));
+    assert_eq!(
+        worker.run_once().await.unwrap(),
+        vec![(id.clone(), Outcome::Delivered)]
+    );
+    assert_eq!(
+        outbox::find(&db, &id).await.unwrap().unwrap().last_error,
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_permanent_failure_is_not_retried() {
+    let (db, _dir) = fresh_db().await;
+    let clock = Clock::fixed(Timestamp(1_800_000_000_000));
+    let id = enqueue(&db, &clock, "bad.payload").await;
+    let handler = Recorder {
+        fail_times: 1,
+        permanent: true,
+        ..Recorder::default()
+    };
+    let worker = Worker::new(db.clone(), clock.clone(), handler, config(5));
+    assert_eq!(
+        worker.run_once().await.unwrap(),
+        vec![(id, Outcome::Failed)]
+    );
+}
+
+#[tokio::test]
+async fn an_event_whose_worker_died_is_claimed_again_after_the_lease() {
+    let (db, _dir) = fresh_db().await;
+    let clock = Clock::fixed(Timestamp(1_800_000_000_000));
+    let id = enqueue(&db, &clock, "test.happened").await;
+    // A worker claims the event and dies before recording the outcome.
+    sqlx::query("UPDATE outbox_events SET status = 'processing', attempts = 1, locked_until = $1 WHERE id = $2")
+        .bind(clock.now().plus(Duration::from_secs(300)).millis())
+        .bind(id.as_str())
+        .execute(db.reader())
+        .await
+        .unwrap();
+    let worker = Worker::new(db.clone(), clock.clone(), Recorder::default(), config(5));
+    assert!(
+        worker.run_once().await.unwrap().is_empty(),
+        "lease still held"
+    );
+    clock.advance(Duration::from_secs(301));
+    assert_eq!(
+        worker.run_once().await.unwrap(),
+        vec![(id, Outcome::Delivered)]
+    );
+}
+
+#[tokio::test]
+async fn an_event_rolled_back_with_its_transaction_is_never_delivered() {
+    let (db, _dir) = fresh_db().await;
+    let clock = Clock::system();
+    let mut tx = db.begin().await.unwrap();
+    outbox::enqueue(&mut tx, &clock, "order.paid", &serde_json::json!({}))
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    let worker = Worker::new(db.clone(), clock, Recorder::default(), config(5));
+    assert!(worker.run_once().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_file_mailer_writes_the_welcome_mail_when_the_worker_delivers_a_sign_up() {
+    let app = TestApp::spawn_with(TestOptions {
+        run_worker: true,
+        ..TestOptions::default()
+    })
+    .await;
+    let res = app
+        .client
+        .post(app.url("/api/newsletter/subscribe"))
+        .header("accept", "application/json")
+        .form(&[("email", "reader@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let mail_dir = app.data_dir.path().join("mail");
+    let mut mails = Vec::new();
+    for _ in 0..100 {
+        mails = std::fs::read_dir(&mail_dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if !mails.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(mails.len(), 1, "one mail written by the in-process worker");
+    let raw = std::fs::read_to_string(&mails[0]).unwrap();
+    assert!(raw.contains("To: reader@example.com"), "{raw}");
+    assert!(raw.contains("Subject: Welcome to the Test Shop newsletter"));
+    assert!(raw.contains("Thanks for signing up"));
+
+    // Signing up again queues no second mail.
+    app.client
+        .post(app.url("/api/newsletter/subscribe"))
+        .header("accept", "application/json")
+        .form(&[("email", "READER@example.com")])
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(std::fs::read_dir(&mail_dir).unwrap().count(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_writers_never_hit_database_is_locked() {
+    let (db, _dir) = fresh_db().await;
+    let clock = Clock::system();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let db = db.clone();
+        let clock = clock.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = db.begin().await?;
+            // Read, then write, in one transaction: the pattern that deadlocks plain
+            // deferred SQLite transactions.
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events")
+                .fetch_one(&mut *tx)
+                .await?;
+            outbox::enqueue(
+                &mut tx,
+                &clock,
+                "load.test",
+                &serde_json::json!({ "i": i, "seen": n }),
+            )
+            .await?;
+            tx.commit().await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().expect("no write fails");
+    }
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events")
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    assert_eq!(total, 40);
+}

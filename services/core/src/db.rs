@@ -1,0 +1,310 @@
+//! The database handle: SQLite (default, embedded) or PostgreSQL behind one API.
+//!
+//! Services write portable SQL (numbered `$1` parameters, `RETURNING`, `ON CONFLICT`,
+//! integers and text only) and run it through sqlx's `Any` driver, so one code path serves
+//! both backends. Where SQL must differ, the function that needs it matches on
+//! [`Db::backend`] in one place.
+//!
+//! SQLite specifics: WAL journal, `synchronous=FULL`, foreign keys on and a busy timeout on
+//! every connection. All writes go through a single-connection writer pool and start with
+//! `BEGIN IMMEDIATE`, so concurrent writers queue in the pool instead of failing with
+//! "database is locked" when a read transaction tries to upgrade; readers use their own pool
+//! and are never blocked by the writer (WAL).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+
+use crate::error::DbError;
+
+/// A write transaction. Commit it, or drop it to roll back.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// A connection (pooled or inside a transaction) that service functions run queries on.
+pub type Conn = sqlx::AnyConnection;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Which database engine is behind the handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Detects the backend from a `DATABASE_URL`.
+    pub fn from_url(url: &str) -> Result<Backend, DbError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(DbError::Url(
+                "must start with sqlite:// or postgres://".to_owned(),
+            ))
+        }
+    }
+}
+
+/// How to connect.
+#[derive(Clone, Debug)]
+pub struct DbConfig {
+    /// `sqlite://path/to/file.db` or `postgres://user:pass@host/db`.
+    pub url: String,
+    /// Upper bound on pooled connections (readers, for SQLite).
+    pub max_connections: u32,
+    /// How long a caller waits for a free connection before failing.
+    pub acquire_timeout: Duration,
+}
+
+impl DbConfig {
+    /// Defaults suited to a 2-core machine.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The database handle every service takes. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    reader: AnyPool,
+    writer: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects (creating the SQLite file and its folder if needed). Does not migrate.
+    pub async fn connect(config: &DbConfig) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(&config.url)?;
+        match backend {
+            Backend::Sqlite => {
+                let url = sqlite_url_with_create(&config.url)?;
+                let options = AnyConnectOptions::from_str(&url)
+                    .map_err(|e| DbError::Url(e.to_string()))?
+                    .log_slow_statements(
+                        tracing::log::LevelFilter::Warn,
+                        Duration::from_millis(500),
+                    );
+                let pool = |max: u32| {
+                    AnyPoolOptions::new()
+                        .max_connections(max)
+                        .min_connections(1)
+                        .acquire_timeout(config.acquire_timeout)
+                        .after_connect(|conn, _meta| {
+                            Box::pin(async move {
+                                for pragma in SQLITE_PRAGMAS {
+                                    conn.execute(*pragma).await?;
+                                }
+                                Ok(())
+                            })
+                        })
+                        .connect_with(options.clone())
+                };
+                // The writer first: it switches the file to WAL before readers open it.
+                let writer = pool(1).await?;
+                let reader = pool(config.max_connections.max(1)).await?;
+                Ok(Db {
+                    reader,
+                    writer,
+                    backend,
+                })
+            }
+            Backend::Postgres => {
+                let options = AnyConnectOptions::from_str(&config.url)
+                    .map_err(|e| DbError::Url(redact_url_error(&e.to_string(), &config.url)))?
+                    .log_slow_statements(
+                        tracing::log::LevelFilter::Warn,
+                        Duration::from_millis(500),
+                    );
+                let pool = AnyPoolOptions::new()
+                    .max_connections(config.max_connections.max(1))
+                    .acquire_timeout(config.acquire_timeout)
+                    .connect_with(options)
+                    .await?;
+                Ok(Db {
+                    reader: pool.clone(),
+                    writer: pool,
+                    backend,
+                })
+            }
+        }
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool for reads outside a transaction.
+    pub fn reader(&self) -> &AnyPool {
+        &self.reader
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so it never fails half-way with "database is locked".
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
+        }
+    }
+
+    /// Applies pending migrations. Safe to run from several instances at once on
+    /// PostgreSQL (sqlx takes an advisory lock).
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.writer).await?;
+        Ok(())
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map(|_| ())
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+const SQLITE_PRAGMAS: &[&str] = &[
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+];
+
+/// Adds `mode=rwc` (create the file if missing) unless the URL chose a mode, and creates the
+/// file's folder, so `sqlite://data/shop.db` works on a fresh checkout.
+fn sqlite_url_with_create(url: &str) -> Result<String, DbError> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| DbError::Url("must start with sqlite://".to_owned()))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Err(DbError::Url(
+            "give a file path, e.g. sqlite://data/shop.db (an in-memory database is not shared between connections)".to_owned(),
+        ));
+    }
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| DbError::Url(format!("cannot create folder {}: {e}", parent.display())))?;
+    }
+    if rest.contains("mode=") {
+        Ok(url.to_owned())
+    } else if rest.contains('?') {
+        Ok(format!("{url}&mode=rwc"))
+    } else {
+        Ok(format!("{url}?mode=rwc"))
+    }
+}
+
+/// sqlx may echo the URL in its error; never let a password through.
+fn redact_url_error(message: &str, url: &str) -> String {
+    let password = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, pw)| pw)
+        .filter(|pw| !pw.is_empty());
+    match password {
+        Some(pw) => message.replace(pw, "***"),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_backend_from_url() {
+        assert_eq!(
+            Backend::from_url("sqlite://data/shop.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert!(Backend::from_url("mysql://u@h/db").is_err());
+    }
+
+    #[test]
+    fn sqlite_urls_create_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/sub/shop.db", dir.path().display());
+        assert_eq!(
+            sqlite_url_with_create(&url).unwrap(),
+            format!("{url}?mode=rwc")
+        );
+        assert!(dir.path().join("sub").is_dir());
+        let ro = format!("sqlite://{}/x.db?mode=ro", dir.path().display());
+        assert_eq!(sqlite_url_with_create(&ro).unwrap(), ro);
+        assert!(sqlite_url_with_create("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn url_errors_never_show_the_password() {
+        let url = "postgres://shop:s3cret@db/shop";
+        assert_eq!(
+            redact_url_error("bad url postgres://shop:s3cret@db/shop", url),
+            "bad url postgres://shop:***@db/shop"
+        );
+    }
+
+    #[tokio::test]
+    async fn sqlite_connections_use_wal_full_sync_and_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&DbConfig::new(format!(
+            "sqlite://{}/t.db",
+            dir.path().display()
+        )))
+        .await
+        .unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+        assert_eq!(sync, 2, "FULL");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+        db.migrate().await.unwrap();
+        db.migrate().await.unwrap();
+    }
+}

@@ -1,0 +1,20 @@
+//! Shared domain types and infrastructure for the shop's service crates.
+//!
+//! Every service crate builds on these: typed ids, [`Money`], [`Email`], the database
+//! handle [`Db`] (SQLite or PostgreSQL behind one API), the [`Clock`], the transactional
+//! [`outbox`] and the [`mail`] transport. Nothing here knows about HTTP or Leptos.
+
+pub mod clock;
+pub mod db;
+pub mod email;
+pub mod error;
+pub mod id;
+pub mod mail;
+pub mod money;
+pub mod outbox;
+
+pub use clock::{Clock, Timestamp};
+pub use db::{Backend, Db, DbConfig, Tx};
+pub use email::Email;
+pub use error::{DbError, DbResultExt};
+pub use money::{Currency, Money, MoneyError};
