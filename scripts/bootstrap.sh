@@ -56,5 +56,8 @@ fi
 # --- npm: Tailwind CLI, wasm-opt (binaryen), Playwright ----------------------
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "installing npm packages (tailwindcss, binaryen, playwright)"
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+  # `npm install --no-save` installs exactly the locked versions. `npm ci` is not
+  # used: npm 11 rejects its own lock file when the registry lacks some of
+  # Tailwind's optional per-platform packages ("Missing: ... from lock file").
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-save --no-audit --no-fund --loglevel=error
 fi

@@ -5,8 +5,10 @@
 
 mod common;
 
+mod assets;
 mod config_errors;
 mod csrf;
 mod http_basics;
 mod outbox;
 mod pages;
+mod process;
