@@ -38,3 +38,109 @@ pub fn FieldError(#[prop(into)] id: String, message: Option<String>) -> impl Int
         }
     })
 }
+
+/// A labelled form input with its error beside it. After a plain form post came back with
+/// an error, the value typed before is shown again (never for passwords).
+#[component]
+pub fn Field(
+    /// The visible label.
+    #[prop(into)]
+    label: String,
+    /// The form field name (and the server function argument).
+    name: &'static str,
+    /// The input type.
+    #[prop(default = "text")]
+    kind: &'static str,
+    #[prop(optional)] autocomplete: &'static str,
+    /// The value to start with.
+    #[prop(optional, into)]
+    value: Option<String>,
+    /// The last error of the form's action.
+    #[prop(into)]
+    error: Signal<Option<AppError>>,
+    /// A line of help under the input.
+    #[prop(optional, into)]
+    hint: Option<String>,
+    #[prop(default = true)] required: bool,
+    /// Makes ids unique when one page has several forms with the same field names.
+    #[prop(optional)]
+    id_prefix: &'static str,
+) -> impl IntoView {
+    let id = format!("{id_prefix}{name}");
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described = if hint.is_some() {
+        format!("{error_id} {hint_id}")
+    } else {
+        error_id.clone()
+    };
+    let message = move || error.get().and_then(|e| e.message_for(name));
+    let initial = move || {
+        if kind == "password" {
+            None
+        } else {
+            error
+                .get_untracked()
+                .and_then(|e| e.kept(name))
+                .or_else(|| value.clone())
+        }
+    };
+    view! {
+        <div>
+            <label for=id.clone() class="block text-sm font-medium text-stone-800">
+                {label}
+            </label>
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                required=required
+                value=initial()
+                class="input mt-1 w-full"
+                aria-invalid=move || message().is_some().to_string()
+                aria-describedby=described
+            />
+            {hint.map(|h| view! { <p id=hint_id class="mt-1 text-xs text-stone-500">{h}</p> })}
+            {move || view! { <FieldError id=error_id.clone() message=message() /> }}
+        </div>
+    }
+}
+
+/// The error of a form that is not about one field (wrong password, too many attempts,
+/// something broke), announced to screen readers.
+#[component]
+pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error
+            .get()
+            .filter(|e| e.field_name().is_none())
+            .map(|e| {
+                let reference = match &e {
+                    AppError::Internal { request_id } => Some(request_id.clone()),
+                    _ => None,
+                };
+                view! {
+                    <div role="alert" class="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-900" data-testid="form-error">
+                        <p>{e.to_string()}</p>
+                        {reference.map(|id| view! { <p class="mt-1 text-xs">"Request id: " <code>{id}</code></p> })}
+                    </div>
+                }
+            })
+    }
+}
+
+/// A submit button that says it is working while its action is pending.
+#[component]
+pub fn Submit(
+    #[prop(into)] label: String,
+    #[prop(into)] busy_label: String,
+    #[prop(into)] pending: Signal<bool>,
+    #[prop(default = "btn btn-primary")] class: &'static str,
+) -> impl IntoView {
+    view! {
+        <button type="submit" class=class disabled=move || pending.get()>
+            {move || if pending.get() { busy_label.clone() } else { label.clone() }}
+        </button>
+    }
+}

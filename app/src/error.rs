@@ -16,6 +16,10 @@ pub enum AppError {
     Invalid {
         field: Option<String>,
         message: String,
+        /// Values to put back into the form after a plain form post (JavaScript off) came
+        /// back with this error. Never a password.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        keep: Vec<(String, String)>,
     },
     #[error("Please sign in to continue.")]
     Unauthorized,
@@ -23,8 +27,11 @@ pub enum AppError {
     Forbidden,
     #[error("We could not find that.")]
     NotFound,
-    #[error("Too many attempts. Please wait a moment and try again.")]
-    TooManyRequests,
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// Something broke on our side; the id finds the log line.
     #[error(
         "Something went wrong on our side. If it keeps happening, quote reference {request_id}."
@@ -41,6 +48,47 @@ impl AppError {
         AppError::Invalid {
             field: Some(field.to_owned()),
             message: message.into(),
+            keep: Vec::new(),
+        }
+    }
+
+    /// A form error about the form as a whole.
+    pub fn form(message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            field: None,
+            message: message.into(),
+            keep: Vec::new(),
+        }
+    }
+
+    /// Adds the values the form should show again if this error reaches a page without
+    /// JavaScript. Only for `Invalid`; other errors are returned unchanged.
+    pub fn keeping(mut self, values: &[(&str, &str)]) -> Self {
+        if let AppError::Invalid { keep, .. } = &mut self {
+            keep.extend(
+                values
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            );
+        }
+        self
+    }
+
+    /// A value kept by [`AppError::keeping`].
+    pub fn kept(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Invalid { keep, .. } => {
+                keep.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// The form field this error concerns, if any.
+    pub fn field_name(&self) -> Option<&str> {
+        match self {
+            AppError::Invalid { field, .. } => field.as_deref(),
+            _ => None,
         }
     }
 
@@ -50,6 +98,7 @@ impl AppError {
             AppError::Invalid {
                 field: Some(f),
                 message,
+                ..
             } if f == name => Some(message.clone()),
             _ => None,
         }
@@ -62,7 +111,7 @@ impl AppError {
             AppError::Unauthorized => 401,
             AppError::Forbidden => 403,
             AppError::NotFound => 404,
-            AppError::TooManyRequests => 429,
+            AppError::TooManyRequests { .. } => 429,
             AppError::Internal { .. } | AppError::Transport(_) => 500,
         }
     }
@@ -73,10 +122,9 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => AppError::Invalid {
-                field: None,
-                message: format!("The form was incomplete: {m}"),
-            },
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => {
+                AppError::form(format!("The form was incomplete: {m}"))
+            }
             other => AppError::Transport(other.to_string()),
         }
     }

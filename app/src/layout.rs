@@ -22,6 +22,8 @@ pub struct NavCategory {
 pub struct ShellData {
     pub shop_name: String,
     pub categories: Vec<NavCategory>,
+    /// Who is signed in, if anyone.
+    pub viewer: Option<crate::auth::Viewer>,
 }
 
 /// Loads the frame's data.
@@ -38,9 +40,14 @@ pub async fn get_shell_data() -> Result<ShellData, AppError> {
             slug: c.slug,
         })
         .collect();
+    let viewer = crate::ssr::current_user()
+        .await?
+        .as_ref()
+        .map(crate::auth::Viewer::from);
     Ok(ShellData {
         shop_name: ctx.shop.name.clone(),
         categories,
+        viewer,
     })
 }
 
@@ -77,11 +84,13 @@ pub fn Layout(children: Children) -> impl IntoView {
             "Skip to content"
         </a>
         <Header />
+        <VerifyBanner />
         <main
             id="main"
             class="mx-auto w-full max-w-6xl flex-1 px-4 py-8 sm:px-6"
             data-hydrated=move || hydrated.get().then_some("true")
         >
+            <crate::flash::FlashBanner />
             {children()}
         </main>
         <Footer />
@@ -127,9 +136,24 @@ fn Header() -> impl IntoView {
                     </button>
                 </form>
                 <nav aria-label="Account" class="ml-auto flex items-center gap-4 text-sm font-medium">
-                    <a href="/account" class="nav-link">
-                        "Account"
-                    </a>
+                    <Transition fallback=|| view! { <a href="/login" class="nav-link">"Sign in"</a> }>
+                        {move || Suspend::new(async move {
+                            match data.await.ok().and_then(|d| d.viewer) {
+                                Some(viewer) => view! {
+                                    {viewer.is_admin.then(|| view! { <a href="/admin" class="nav-link" data-testid="admin-link">"Admin"</a> })}
+                                    <a href="/account" class="nav-link" data-testid="account-link">
+                                        <span class="sr-only">"Your account: "</span>
+                                        {viewer.name}
+                                    </a>
+                                    <crate::account::access::LogoutButton />
+                                }.into_any(),
+                                None => view! {
+                                    <a href="/login" class="nav-link" data-testid="sign-in-link">"Sign in"</a>
+                                    <a href="/register" class="nav-link">"Create account"</a>
+                                }.into_any(),
+                            }
+                        })}
+                    </Transition>
                     <a href="/cart" class="nav-link" data-testid="cart-link">
                         "Cart"
                     </a>
@@ -161,6 +185,30 @@ fn Header() -> impl IntoView {
                 </ul>
             </nav>
         </header>
+    }
+}
+
+/// Reminds a signed-in user whose address is not confirmed yet, with a button to resend.
+#[component]
+fn VerifyBanner() -> impl IntoView {
+    let data = shell_resource();
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                data.await
+                    .ok()
+                    .and_then(|d| d.viewer)
+                    .filter(|v| !v.verified)
+                    .map(|v| view! {
+                        <div class="border-b border-amber-200 bg-amber-50" data-testid="verify-banner">
+                            <div class="mx-auto flex max-w-6xl flex-wrap items-center gap-3 px-4 py-2 text-sm text-amber-950 sm:px-6">
+                                <p>{format!("Please confirm your email address: we sent a link to {}.", v.email)}</p>
+                                <crate::account::access::ResendVerification class="btn btn-secondary py-1" />
+                            </div>
+                        </div>
+                    })
+            })}
+        </Transition>
     }
 }
 

@@ -3,8 +3,12 @@
 //! JavaScript off) and hydrated in the browser.
 #![recursion_limit = "256"]
 
+pub mod account;
+pub mod admin;
+pub mod auth;
 pub mod components;
 pub mod error;
+pub mod flash;
 pub mod home;
 pub mod layout;
 pub mod newsletter;
@@ -15,7 +19,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, StaticSegment};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 pub use error::AppError;
 #[cfg(feature = "ssr")]
@@ -25,7 +29,9 @@ pub use shell::shell;
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let shell_data = Resource::new(|| (), |_| layout::get_shell_data());
+    let refresh = RwSignal::new(0u64);
+    provide_context(auth::ShellRefresh(refresh));
+    let shell_data = Resource::new(move || refresh.get(), |_| layout::get_shell_data());
     provide_context(shell_data);
 
     view! {
@@ -45,6 +51,22 @@ pub fn App() -> impl IntoView {
                 // complete without JavaScript and each page can set its own status code.
                 <Routes fallback=|| view! { <layout::NotFound /> }>
                     <Route path=StaticSegment("") view=home::HomePage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("register") view=account::access::RegisterPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("login") view=account::access::LoginPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("verify-email") view=account::access::VerifyEmailPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("confirm-email") view=account::access::ConfirmEmailPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("forgot-password") view=account::access::ForgotPasswordPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("reset-password") view=account::access::ResetPasswordPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("account") view=account::AccountPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("account"), StaticSegment("profile")) view=account::ProfilePage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("account"), StaticSegment("sessions")) view=account::SessionsPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("account"), StaticSegment("addresses")) view=account::addresses::AddressesPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("account"), StaticSegment("addresses"), StaticSegment("new")) view=account::addresses::AddressFormPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("account"), StaticSegment("addresses"), ParamSegment("id")) view=account::addresses::AddressFormPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("admin") view=admin::AdminHomePage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("users")) view=admin::AdminUsersPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("users"), ParamSegment("id")) view=admin::AdminUserPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=admin::AdminAuditPage ssr=SsrMode::Async />
                 </Routes>
             </layout::Layout>
         </Router>

@@ -30,6 +30,85 @@ pub struct ShopSettings {
     pub live_reload_port: Option<u16>,
 }
 
+/// The client's address as the server determined it (the peer address, or the proxy's
+/// `X-Forwarded-For` when configured to trust it). Put in the request extensions by the
+/// server's middleware.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
+/// The client address of this request, for throttling and the sessions list.
+pub fn client_ip() -> String {
+    use_context::<Parts>()
+        .and_then(|p| p.extensions.get::<ClientIp>().map(|ip| ip.0.clone()))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The browser's User-Agent, for the sessions list.
+pub fn user_agent() -> Option<String> {
+    use_context::<Parts>().and_then(|p| {
+        p.headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    })
+}
+
+/// This request's session (the session layer wraps every page and server function).
+pub fn session() -> Result<tower_sessions::Session, AppError> {
+    use_context::<Parts>()
+        .and_then(|p| p.extensions.get::<tower_sessions::Session>().cloned())
+        .ok_or_else(|| internal("session layer missing"))
+}
+
+/// The signed-in account, if any. Checked against the database on every call: a disabled
+/// account or an ended session is signed out at once.
+pub async fn current_user() -> Result<Option<auth::Account>, AppError> {
+    let ctx = server_context()?;
+    let session = session()?;
+    auth::sessions::current(&session, &ctx.db, &ctx.clock)
+        .await
+        .map(|found| found.map(|(account, _)| account))
+        .map_err(auth_error)
+}
+
+/// The signed-in account, or [`AppError::Unauthorized`] (401; pages send the browser to the
+/// sign-in page).
+pub async fn require_user() -> Result<auth::Account, AppError> {
+    current_user().await?.ok_or(AppError::Unauthorized)
+}
+
+/// The signed-in account if it may act as `role` (the admin role also needs a verified
+/// address): 401 when nobody is signed in, 403 for anyone else.
+pub async fn require_role(role: auth::Role) -> Result<auth::Account, AppError> {
+    let account = require_user().await?;
+    if account.may_act_as(role) {
+        Ok(account)
+    } else {
+        tracing::warn!(user.id = %account.id, role = role.as_str(), "refused: missing role");
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Turns an accounts error into what the browser sees: a message beside the field it
+/// concerns, 429 with the wait for throttling, or a logged internal error.
+pub fn auth_error(e: auth::AuthError) -> AppError {
+    use auth::AuthError as E;
+    if e.is_internal() {
+        return internal(e);
+    }
+    match e {
+        E::Throttled { retry_after_secs } => AppError::TooManyRequests {
+            message: e.to_string(),
+            retry_after_secs,
+        },
+        E::UserNotFound | E::AddressNotFound | E::SessionNotFound => AppError::NotFound,
+        other => match other.field() {
+            Some(field) => AppError::field(field, other.to_string()),
+            None => AppError::form(other.to_string()),
+        },
+    }
+}
+
 /// The server context, or an internal error if it is missing (a wiring bug).
 pub fn server_context() -> Result<ServerContext, AppError> {
     use_context::<ServerContext>().ok_or_else(|| internal("server context missing"))
@@ -82,6 +161,25 @@ pub fn redirect_back_with_flash(flash: &str) {
     leptos_axum::redirect(&with_flash(&target, flash));
 }
 
+/// Sends the browser to `path` with `flash=<code>` added (with JavaScript on, the router
+/// follows it without a full page load). Use after an action succeeded.
+pub fn redirect_with_flash(path: &str, flash: &str) {
+    leptos_axum::redirect(&with_flash(path, flash));
+}
+
+/// Like [`redirect_with_flash`] to the page the request came from (its Referer, if it is a
+/// page of this site), or `fallback`.
+pub fn redirect_back_always(flash: &str, fallback: &str) {
+    let referer = use_context::<Parts>().and_then(|p| {
+        p.headers
+            .get(http::header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
+    let target = same_site_path(referer.as_deref()).unwrap_or_else(|| fallback.to_owned());
+    redirect_with_flash(&target, flash);
+}
+
 /// The path and query of a Referer, refusing anything that is not a plain local path, so a
 /// forged header cannot turn the redirect into an open redirect.
 fn same_site_path(referer: Option<&str>) -> Option<String> {
@@ -92,9 +190,7 @@ fn same_site_path(referer: Option<&str>) -> Option<String> {
         _ if referer.starts_with('/') => referer,
         _ => return None,
     };
-    let path = path.split('#').next().unwrap_or("/");
-    (path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'))
-        .then(|| path.to_owned())
+    crate::auth::safe_next(Some(path))
 }
 
 fn with_flash(path: &str, flash: &str) -> String {

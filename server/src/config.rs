@@ -81,6 +81,9 @@ pub struct Config {
     pub request_timeout: Duration,
     /// `MAX_BODY_BYTES`
     pub max_body_bytes: usize,
+    /// `TRUST_PROXY`: take the client address from `X-Forwarded-For` (set by the load
+    /// balancer) instead of the TCP peer. Only behind a proxy that overwrites the header.
+    pub trust_proxy: bool,
 }
 
 /// Looks up one variable by name.
@@ -253,6 +256,7 @@ impl Config {
                 2 * 1024 * 1024,
                 1024..=1024 * 1024 * 1024,
             )?,
+            trust_proxy: parse_bool(var, "TRUST_PROXY", false)?,
         })
     }
 

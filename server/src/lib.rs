@@ -1,6 +1,7 @@
 //! The shop server: configuration, HTTP stack, background worker and command-line tasks.
 
 pub mod config;
+pub mod housekeeping;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;

@@ -43,6 +43,29 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     response
 }
 
+/// Works out the client's address (the TCP peer, or with `TRUST_PROXY` the last address a
+/// proxy appended to `X-Forwarded-For`) and puts it in the request as [`app::ssr::ClientIp`].
+pub async fn client_ip(State(trust_proxy): State<bool>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let forwarded = trust_proxy
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .map(str::trim)
+                .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+                .map(|ip| ip.to_string())
+        })
+        .flatten();
+    let ip = forwarded.or(peer).unwrap_or_else(|| "unknown".to_owned());
+    req.extensions_mut().insert(app::ssr::ClientIp(ip));
+    next.run(req).await
+}
+
 /// Settings for [`security_headers`].
 #[derive(Debug, Clone)]
 pub struct HeaderPolicy {
@@ -173,6 +196,14 @@ pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
         && let Ok(status) = StatusCode::from_u16(error.status())
     {
         parts.status = status;
+        if let app::AppError::TooManyRequests {
+            retry_after_secs, ..
+        } = error
+        {
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }

@@ -21,6 +21,8 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::{Config, MailTransport};
 use crate::metrics::Metrics;
@@ -70,6 +72,8 @@ pub fn outbox_worker(
     clock: Clock,
 ) -> anyhow::Result<Worker<notifications::EventHandler>> {
     let handler = notifications::EventHandler::new(
+        db.clone(),
+        clock.clone(),
         mailer(config)?,
         notifications::ShopInfo {
             name: config.shop_name.clone(),
@@ -106,6 +110,24 @@ pub fn router(config: &Config, state: AppState) -> Router {
         leptos_options.site_root, leptos_options.site_pkg_dir
     );
 
+    let sessions = SessionManagerLayer::new(auth::sessions::DbStore::new(
+        ctx.db.clone(),
+        ctx.clock.clone(),
+    ))
+    .with_name(if config.behind_tls() {
+        // The __Host- prefix makes browsers insist on Secure, Path=/ and no Domain.
+        "__Host-shop_session"
+    } else {
+        "shop_session"
+    })
+    .with_http_only(true)
+    .with_same_site(SameSite::Lax)
+    .with_secure(config.behind_tls())
+    .with_path("/")
+    // Guests keep their session (and later their cart) for 30 days of inactivity; signing in
+    // sets the timeout of the user's role.
+    .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
+
     let context = move || provide_context(ctx.clone());
     let pages = Router::new()
         .leptos_routes_with_context(&state, routes, context.clone(), {
@@ -138,9 +160,17 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .route("/ready", get(routes::ready))
         .route("/metrics", get(routes::metrics))
         .merge(assets)
-        .merge(pages.layer(axum::middleware::from_fn(
-            middleware::server_fn_error_status,
-        )))
+        .merge(
+            pages
+                .layer(axum::middleware::from_fn(
+                    middleware::server_fn_error_status,
+                ))
+                .layer(sessions)
+                .layer(axum::middleware::from_fn_with_state(
+                    config.trust_proxy,
+                    middleware::client_ip,
+                )),
+        )
         .with_state(state.clone())
         .layer(
             ServiceBuilder::new()
@@ -173,14 +203,20 @@ pub struct Application {
     router: Router,
     db: Db,
     worker: Option<Worker<notifications::EventHandler>>,
+    clock: Clock,
 }
 
 impl Application {
     /// Connects, migrates, builds the router and binds `LEPTOS_SITE_ADDR` (port 0 picks a free
     /// port, as tests do).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// [`Application::build`] with the given clock (tests move time forward).
+    pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Application> {
         let db = connect_and_migrate(&config).await?;
-        let clock = Clock::system();
+        auth::password::warm_up().await;
         let worker = if config.run_worker {
             Some(outbox_worker(&config, db.clone(), clock.clone())?)
         } else {
@@ -188,7 +224,7 @@ impl Application {
         };
         let ctx = ServerContext {
             db: db.clone(),
-            clock,
+            clock: clock.clone(),
             shop: Arc::new(ShopSettings {
                 name: config.shop_name.clone(),
                 base_url: config.public_url.clone(),
@@ -210,6 +246,7 @@ impl Application {
             router,
             db,
             worker,
+            clock,
         })
     }
 
@@ -230,6 +267,13 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
+        let housekeeping = self.worker.is_some().then(|| {
+            tokio::spawn(crate::housekeeping::run(
+                self.db.clone(),
+                self.clock.clone(),
+                stop_rx.clone(),
+            ))
+        });
         let worker = self.worker.map(|w| tokio::spawn(w.run(stop_rx)));
         let result = axum::serve(
             self.listener,
@@ -241,6 +285,9 @@ impl Application {
         let _ = stop_tx.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;
+        }
+        if let Some(housekeeping) = housekeeping {
+            let _ = housekeeping.await;
         }
         self.db.close().await;
         result

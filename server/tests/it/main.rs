@@ -5,6 +5,8 @@
 
 mod common;
 
+mod accounts;
+mod admin;
 mod assets;
 mod config_errors;
 mod csrf;

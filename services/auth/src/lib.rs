@@ -1,9 +1,26 @@
-//! Users, roles and password hashing.
+//! Accounts: users and roles, password hashing, server-side sessions, email verification,
+//! password reset, email change, sign-in throttling, the address book and the admin's user
+//! management.
+//!
+//! Nothing here knows about HTTP or Leptos. The web layer passes in what it read from the
+//! request (the session, the client address) and maps [`AuthError`] to responses.
 
+pub mod addresses;
+pub mod admin;
+pub mod events;
 pub mod password;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
 
-use shop_core::db::Conn;
-use shop_core::{Clock, Db, Email};
+use serde::{Deserialize, Serialize};
+use shop_core::{Email, Timestamp};
+
+pub use users::{
+    AdminOutcome, create_or_promote_admin, find, find_by_email, login, register, roles,
+    verify_credentials,
+};
 
 shop_core::define_id!(
     /// Identifies a user account.
@@ -11,7 +28,7 @@ shop_core::define_id!(
 );
 
 /// What a user may do. A user may hold several roles.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Customer,
@@ -20,6 +37,9 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, in the order the admin screens list them.
+    pub const ALL: [Role; 3] = [Role::Customer, Role::Vendor, Role::Admin];
+
     /// The name stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -28,140 +48,148 @@ impl Role {
             Role::Admin => "admin",
         }
     }
+
+    /// Parses a stored or submitted role name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
-/// Business outcomes and failures of account operations.
+/// Whether an account may sign in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Active,
+    Disabled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "active" => Some(Status::Active),
+            "disabled" => Some(Status::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// A user account as the rest of the shop sees it (never with its password hash).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: UserId,
+    pub email: Email,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub status: Status,
+    pub email_verified_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+impl Account {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn is_verified(&self) -> bool {
+        self.email_verified_at.is_some()
+    }
+
+    /// True when the account may act as `role` right now. The admin role only counts with
+    /// a verified email address.
+    pub fn may_act_as(&self, role: Role) -> bool {
+        self.status == Status::Active
+            && self.has_role(role)
+            && (role != Role::Admin || self.is_verified())
+    }
+}
+
+/// Business outcomes and failures of account operations. The messages are fit to show.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error(transparent)]
     Password(#[from] password::PasswordError),
-    #[error("Enter a name.")]
+    #[error("Choose a password that is not your email address.")]
+    PasswordIsEmail,
+    #[error("Enter your name.")]
     NameRequired,
+    #[error("Use at most {max} characters.", max = users::NAME_MAX)]
+    NameTooLong,
+    #[error("An account with this email already exists. Sign in, or reset your password.")]
+    EmailTaken,
+    #[error("That is already your email address.")]
+    SameEmail,
+    /// Wrong email or password, or no such account: one message for all, so the answer
+    /// never reveals whether an address has an account.
+    #[error("The email or password is incorrect.")]
+    InvalidCredentials,
+    #[error("This account has been disabled. Contact the shop if you think this is a mistake.")]
+    AccountDisabled,
+    #[error("Your current password is incorrect.")]
+    WrongPassword,
+    #[error("This link is invalid, has already been used or has expired. Request a new one.")]
+    InvalidToken,
+    #[error("Your email address is already verified.")]
+    AlreadyVerified,
+    #[error("Too many attempts. Try again in {}.", throttle::describe_wait(*.retry_after_secs))]
+    Throttled { retry_after_secs: u64 },
+    #[error("We could not find that account.")]
+    UserNotFound,
+    #[error("We could not find that address.")]
+    AddressNotFound,
+    #[error("{message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
+    #[error("The admin role needs a verified email address. Ask the user to verify first.")]
+    AdminNeedsVerifiedEmail,
+    #[error("You cannot do that to your own account.")]
+    NotOnYourself,
+    #[error("That session is not one of yours.")]
+    SessionNotFound,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    #[error("session store: {0}")]
+    Session(String),
 }
 
-/// Whether [`create_or_promote_admin`] made a new account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AdminOutcome {
-    Created,
-    Promoted,
-}
-
-/// Creates an admin account, or gives an existing account the admin role and the given
-/// password. The operator running this vouches for the address, so it counts as verified
-/// (the admin role requires a verified email).
-pub async fn create_or_promote_admin(
-    db: &Db,
-    clock: &Clock,
-    email: &Email,
-    display_name: &str,
-    password: &str,
-) -> Result<(UserId, AdminOutcome), AuthError> {
-    let name = display_name.trim();
-    if name.is_empty() {
-        return Err(AuthError::NameRequired);
-    }
-    password::validate(password)?;
-    let hash = password::hash(password.to_owned()).await?;
-    let now = clock.now().millis();
-
-    let mut tx = db.begin().await?;
-    let existing: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-    let (id, outcome) = match existing {
-        Some(id) => {
-            sqlx::query(
-                "UPDATE users SET password_hash = $1, status = 'active',
-                        email_verified_at = COALESCE(email_verified_at, $2), updated_at = $2
-                 WHERE id = $3",
-            )
-            .bind(&hash)
-            .bind(now)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-            (UserId(id), AdminOutcome::Promoted)
-        }
-        None => {
-            let id = UserId::new();
-            sqlx::query(
-                "INSERT INTO users (id, email, display_name, password_hash, status, email_verified_at, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, 'active', $5, $5, $5)",
-            )
-            .bind(id.as_str())
-            .bind(email.as_str())
-            .bind(name)
-            .bind(&hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            (id, AdminOutcome::Created)
-        }
-    };
-    for role in [Role::Customer, Role::Admin] {
-        grant_role(&mut tx, clock, &id, role).await?;
-    }
-    tx.commit().await?;
-    tracing::info!(user.id = %id, ?outcome, "admin account ready");
-    Ok((id, outcome))
-}
-
-async fn grant_role(
-    conn: &mut Conn,
-    clock: &Clock,
-    user: &UserId,
-    role: Role,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO user_roles (user_id, role, granted_at) VALUES ($1, $2, $3)
-         ON CONFLICT (user_id, role) DO NOTHING",
-    )
-    .bind(user.as_str())
-    .bind(role.as_str())
-    .bind(clock.now().millis())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// The roles a user holds.
-pub async fn roles(db: &Db, user: &UserId) -> Result<Vec<Role>, sqlx::Error> {
-    let names: Vec<String> =
-        sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
-            .bind(user.as_str())
-            .fetch_all(db.reader())
-            .await?;
-    Ok(names
-        .iter()
-        .filter_map(|n| match n.as_str() {
-            "customer" => Some(Role::Customer),
-            "vendor" => Some(Role::Vendor),
-            "admin" => Some(Role::Admin),
+impl AuthError {
+    /// The form field an error is about, if it is about one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            AuthError::Password(password::PasswordError::Hashing(_)) => None,
+            AuthError::Password(_) | AuthError::PasswordIsEmail => Some("password"),
+            AuthError::NameRequired | AuthError::NameTooLong => Some("display_name"),
+            AuthError::EmailTaken | AuthError::SameEmail => Some("email"),
+            AuthError::WrongPassword => Some("current_password"),
+            AuthError::InvalidField { field, .. } => Some(field),
             _ => None,
-        })
-        .collect())
+        }
+    }
+
+    /// True for failures of the infrastructure (database, hashing), which are logged and
+    /// shown only as "something went wrong".
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            AuthError::Db(_)
+                | AuthError::Session(_)
+                | AuthError::Password(password::PasswordError::Hashing(_))
+        )
+    }
 }
 
-/// Checks an email and password pair; `None` when either is wrong. Takes about the same
-/// time whether or not the account exists.
-pub async fn verify_credentials(
-    db: &Db,
-    email: &Email,
-    password: &str,
-) -> Result<Option<UserId>, AuthError> {
-    let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT id, password_hash FROM users WHERE email = $1 AND status = 'active'",
-    )
-    .bind(email.as_str())
-    .fetch_optional(db.reader())
-    .await?;
-    let (id, hash) = match row {
-        Some((id, hash)) => (Some(id), hash),
-        None => (None, password::dummy_hash().to_owned()),
-    };
-    let ok = password::verify(password.to_owned(), hash).await?;
-    Ok(id.filter(|_| ok).map(UserId))
+impl From<throttle::Throttled> for AuthError {
+    fn from(t: throttle::Throttled) -> Self {
+        AuthError::Throttled {
+            retry_after_secs: t.retry_after_secs,
+        }
+    }
 }

@@ -20,6 +20,8 @@ pub enum PasswordError {
     TooShort,
     #[error("Use at most {MAX_LEN} characters.")]
     TooLong,
+    #[error("That password is too common. Choose something harder to guess.")]
+    TooCommon,
     #[error("password hashing failed: {0}")]
     Hashing(String),
 }
@@ -29,16 +31,37 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Checks length (in characters, not bytes).
+/// Checks length (in characters, not bytes) and refuses passwords from the built-in list of
+/// the most common ones.
 pub fn validate(password: &str) -> Result<(), PasswordError> {
     let len = password.chars().count();
     if len < MIN_LEN {
         Err(PasswordError::TooShort)
     } else if len > MAX_LEN {
         Err(PasswordError::TooLong)
+    } else if is_common(password) {
+        Err(PasswordError::TooCommon)
     } else {
         Ok(())
     }
+}
+
+fn is_common(password: &str) -> bool {
+    static LIST: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    let list = LIST.get_or_init(|| {
+        include_str!("common_passwords.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    });
+    list.contains(password.trim().to_lowercase().as_str())
+}
+
+/// Computes the dummy hash on the blocking pool, so the first failed sign-in after start-up
+/// does not pay for it on the async runtime.
+pub async fn warm_up() {
+    let _ = tokio::task::spawn_blocking(|| dummy_hash().len()).await;
 }
 
 /// Hashes a password into a PHC string.
@@ -93,6 +116,13 @@ mod tests {
                 .unwrap()
         );
         assert!(!verify("wrong".into(), h).await.unwrap());
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        assert_eq!(validate("Password123"), Err(PasswordError::TooCommon));
+        assert_eq!(validate("QWERTYUIOP"), Err(PasswordError::TooCommon));
+        assert!(validate("tangerine-lighthouse").is_ok());
     }
 
     #[test]

@@ -27,6 +27,24 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(ms))
     }
 
+    /// This instant moved back by `d` (saturating).
+    pub fn minus(self, d: Duration) -> Timestamp {
+        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        Timestamp(self.0.saturating_sub(ms))
+    }
+
+    /// A short reading for people, e.g. `22 Nov 2026, 10:15 UTC`.
+    pub fn to_human(self) -> String {
+        let nanos = i128::from(self.0) * 1_000_000;
+        let format = time::macros::format_description!(
+            "[day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
+        );
+        time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .ok()
+            .and_then(|t| t.format(&format).ok())
+            .unwrap_or_default()
+    }
+
     /// RFC 3339 in UTC, e.g. `2026-11-22T10:15:00Z`.
     pub fn to_rfc3339(self) -> String {
         let nanos = i128::from(self.0) * 1_000_000;
@@ -45,42 +63,70 @@ impl Timestamp {
 /// The source of "now" for every service.
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
-    fixed: Option<Arc<AtomicI64>>,
+    mode: Mode,
+}
+
+#[derive(Clone, Debug, Default)]
+enum Mode {
+    /// The real wall clock.
+    #[default]
+    System,
+    /// Stands still at the stored instant until advanced.
+    Fixed(Arc<AtomicI64>),
+    /// The wall clock plus a stored offset that only grows: time flows normally and tests
+    /// can jump ahead (past a token's expiry, a session's idle timeout, a throttle delay).
+    Shifted(Arc<AtomicI64>),
 }
 
 impl Clock {
     /// The real wall clock.
     pub fn system() -> Self {
-        Self { fixed: None }
+        Self { mode: Mode::System }
     }
 
     /// A clock that stands still at `at` until [`Clock::advance`] moves it.
     pub fn fixed(at: Timestamp) -> Self {
         Self {
-            fixed: Some(Arc::new(AtomicI64::new(at.0))),
+            mode: Mode::Fixed(Arc::new(AtomicI64::new(at.0))),
+        }
+    }
+
+    /// The wall clock, movable forward with [`Clock::advance`]. For tests.
+    pub fn shifted() -> Self {
+        Self {
+            mode: Mode::Shifted(Arc::new(AtomicI64::new(0))),
         }
     }
 
     /// The current instant.
     pub fn now(&self) -> Timestamp {
-        match &self.fixed {
-            Some(ms) => Timestamp(ms.load(Ordering::SeqCst)),
-            None => {
-                let since = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or(Duration::ZERO);
-                Timestamp(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+        match &self.mode {
+            Mode::System => system_now(),
+            Mode::Fixed(ms) => Timestamp(ms.load(Ordering::SeqCst)),
+            Mode::Shifted(offset) => {
+                Timestamp(system_now().0.saturating_add(offset.load(Ordering::SeqCst)))
             }
         }
     }
 
-    /// Moves a fixed clock forward; the system clock cannot be moved and ignores this.
+    /// Moves a fixed or shifted clock forward; the system clock cannot be moved and ignores
+    /// this.
     pub fn advance(&self, by: Duration) {
-        if let Some(ms) = &self.fixed {
-            let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-            ms.fetch_add(by, Ordering::SeqCst);
+        let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        match &self.mode {
+            Mode::System => {}
+            Mode::Fixed(ms) | Mode::Shifted(ms) => {
+                ms.fetch_add(by, Ordering::SeqCst);
+            }
         }
     }
+}
+
+fn system_now() -> Timestamp {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    Timestamp(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
@@ -96,8 +142,27 @@ mod tests {
     }
 
     #[test]
+    fn shifted_clock_follows_the_wall_clock_plus_the_jumps() {
+        let clock = Clock::shifted();
+        let before = Clock::system().now();
+        clock.advance(Duration::from_secs(3600));
+        let shifted = clock.now();
+        let after = Clock::system().now();
+        assert!(shifted.0 >= before.0 + 3_600_000);
+        assert!(shifted.0 <= after.0 + 3_600_000);
+    }
+
+    #[test]
     fn system_clock_is_after_2024() {
         assert!(Clock::system().now().millis() > 1_704_067_200_000);
+    }
+
+    #[test]
+    fn formats_for_people() {
+        assert_eq!(
+            Timestamp(1_795_000_000_123).to_human(),
+            "18 Nov 2026, 11:06 UTC"
+        );
     }
 
     #[test]

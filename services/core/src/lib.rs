@@ -4,6 +4,7 @@
 //! handle [`Db`] (SQLite or PostgreSQL behind one API), the [`Clock`], the transactional
 //! [`outbox`] and the [`mail`] transport. Nothing here knows about HTTP or Leptos.
 
+pub mod audit;
 pub mod clock;
 pub mod db;
 pub mod email;

@@ -4,9 +4,12 @@
 pub mod newsletter;
 mod templates;
 
-use shop_core::Email;
+use auth::events as account;
+use auth::tokens::Purpose;
+use serde::de::DeserializeOwned;
 use shop_core::mail::{Mailer, OutgoingEmail};
 use shop_core::outbox::{Event, Handler, HandlerError};
+use shop_core::{Clock, Db, Email};
 
 /// Settings the messages need.
 #[derive(Clone, Debug)]
@@ -21,13 +24,54 @@ pub struct ShopInfo {
 /// are acknowledged.
 #[derive(Clone, Debug)]
 pub struct EventHandler {
+    db: Db,
+    clock: Clock,
     mailer: Mailer,
     shop: ShopInfo,
 }
 
+fn payload<T: DeserializeOwned>(event: &Event) -> Result<T, HandlerError> {
+    serde_json::from_value(event.payload.clone())
+        .map_err(|e| HandlerError::Permanent(format!("bad payload: {e}")))
+}
+
+fn address(s: &str) -> Result<Email, HandlerError> {
+    Email::parse(s).map_err(|e| HandlerError::Permanent(format!("bad address: {e}")))
+}
+
+fn retry(e: impl std::fmt::Display) -> HandlerError {
+    HandlerError::Retry(e.to_string())
+}
+
 impl EventHandler {
-    pub fn new(mailer: Mailer, shop: ShopInfo) -> Self {
-        Self { mailer, shop }
+    pub fn new(db: Db, clock: Clock, mailer: Mailer, shop: ShopInfo) -> Self {
+        Self {
+            db,
+            clock,
+            mailer,
+            shop,
+        }
+    }
+
+    /// Sends a mail that carries a link with a fresh single-use token. Nothing is sent when
+    /// the mail no longer makes sense (account gone or disabled, address already verified).
+    async fn send_link(
+        &self,
+        user: &auth::UserId,
+        purpose: Purpose,
+        new_email: Option<&Email>,
+        compose: impl FnOnce(&ShopInfo, &auth::users::MailToken) -> OutgoingEmail,
+    ) -> Result<(), HandlerError> {
+        let prepared = auth::users::mail_token(&self.db, &self.clock, user, purpose, new_email)
+            .await
+            .map_err(retry)?;
+        match prepared {
+            Some(token) => self.send(compose(&self.shop, &token)).await,
+            None => {
+                tracing::info!(user.id = %user, ?purpose, "mail no longer needed; skipped");
+                Ok(())
+            }
+        }
     }
 
     async fn send(&self, email: OutgoingEmail) -> Result<(), HandlerError> {
@@ -43,12 +87,68 @@ impl Handler for EventHandler {
     async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
         match event.kind.as_str() {
             newsletter::SUBSCRIBED => {
-                let payload: newsletter::Subscribed = serde_json::from_value(event.payload.clone())
-                    .map_err(|e| HandlerError::Permanent(format!("bad payload: {e}")))?;
-                let to = Email::parse(&payload.email)
-                    .map_err(|e| HandlerError::Permanent(format!("bad address: {e}")))?;
-                self.send(templates::newsletter_welcome(&self.shop, to))
-                    .await
+                let p: newsletter::Subscribed = payload(event)?;
+                self.send(templates::newsletter_welcome(
+                    &self.shop,
+                    address(&p.email)?,
+                ))
+                .await
+            }
+            account::USER_REGISTERED => {
+                let p: account::UserEvent = payload(event)?;
+                self.send_link(&p.user_id, Purpose::VerifyEmail, None, |shop, t| {
+                    templates::welcome_verify(shop, t, true)
+                })
+                .await
+            }
+            account::VERIFICATION_REQUESTED => {
+                let p: account::UserEvent = payload(event)?;
+                self.send_link(&p.user_id, Purpose::VerifyEmail, None, |shop, t| {
+                    templates::welcome_verify(shop, t, false)
+                })
+                .await
+            }
+            account::PASSWORD_RESET_REQUESTED => {
+                let p: account::UserEvent = payload(event)?;
+                self.send_link(
+                    &p.user_id,
+                    Purpose::ResetPassword,
+                    None,
+                    templates::password_reset,
+                )
+                .await
+            }
+            account::EMAIL_CHANGE_REQUESTED => {
+                let p: account::EmailChangeRequested = payload(event)?;
+                let new_email = address(&p.new_email)?;
+                self.send_link(
+                    &p.user_id,
+                    Purpose::ChangeEmail,
+                    Some(&new_email),
+                    templates::confirm_new_email,
+                )
+                .await
+            }
+            account::EMAIL_CHANGED => {
+                let p: account::EmailChanged = payload(event)?;
+                self.send(templates::email_changed(
+                    &self.shop,
+                    address(&p.old_email)?,
+                    &p.new_email,
+                ))
+                .await
+            }
+            account::PASSWORD_CHANGED => {
+                let p: account::UserEvent = payload(event)?;
+                let Some(user) = auth::find(&self.db, &p.user_id).await.map_err(retry)? else {
+                    return Ok(());
+                };
+                self.send(templates::password_changed(
+                    &self.shop,
+                    user.email,
+                    &user.display_name,
+                ))
+                .await
             }
             other => {
                 tracing::debug!(event.kind = other, "no reaction to this event kind");

@@ -5,8 +5,11 @@ use std::time::Duration;
 
 use shop::config::Config;
 use shop::startup::Application;
-use shop_core::{Db, DbConfig};
+use shop_core::{Clock, Db, DbConfig};
 use tokio::sync::oneshot;
+
+/// What a browser sends as `Accept` when it loads a page.
+pub const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 /// A running application and a client for it.
 pub struct TestApp {
@@ -14,6 +17,9 @@ pub struct TestApp {
     pub db: Db,
     pub client: reqwest::Client,
     pub data_dir: tempfile::TempDir,
+    /// The application's clock: the wall clock, movable forward with `clock.advance`.
+    pub clock: Clock,
+    pub config: Config,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
 }
@@ -86,7 +92,11 @@ impl TestApp {
         }
         let config =
             Config::from_lookup(&move |name| vars.get(name).cloned()).expect("test configuration");
-        let app = Application::build(config).await.expect("build app");
+        let kept_config = config.clone();
+        let clock = Clock::shifted();
+        let app = Application::build_with_clock(config, clock.clone())
+            .await
+            .expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
         let db = app.db().clone();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -108,6 +118,8 @@ impl TestApp {
             db,
             client,
             data_dir,
+            clock,
+            config: kept_config,
             stop: Some(stop),
             handle: Some(handle),
         }
@@ -118,7 +130,12 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("GET")
+        self.client
+            .get(self.url(path))
+            .header("accept", BROWSER_ACCEPT)
+            .send()
+            .await
+            .expect("GET")
     }
 
     /// Loads the demo catalog.
@@ -130,6 +147,172 @@ impl TestApp {
         )
         .await
         .expect("seed");
+    }
+
+    /// The HTML of a page as `client` sees it (status 200 expected).
+    pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> String {
+        let res = client
+            .get(self.url(path))
+            .header("accept", BROWSER_ACCEPT)
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.text().await.expect("body")
+    }
+
+    /// A new browser: its own cookie jar, redirects not followed.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client")
+    }
+
+    /// Calls a server function the way the hydrated page does (fetch, same origin).
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("origin", &self.address)
+            .header("sec-fetch-site", "same-origin")
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("server function call")
+    }
+
+    /// Posts a plain HTML form (JavaScript off) from the page `referer`.
+    pub async fn post_form(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        referer: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("origin", &self.address)
+            .header("referer", self.url(referer))
+            .header("accept", "text/html,application/xhtml+xml")
+            .form(form)
+            .send()
+            .await
+            .expect("form post")
+    }
+
+    /// Runs the outbox worker until nothing is due (sends the queued mail).
+    pub async fn deliver_outbox(&self) {
+        let worker =
+            shop::startup::outbox_worker(&self.config, self.db.clone(), self.clock.clone())
+                .expect("worker");
+        for _ in 0..20 {
+            if worker.run_once().await.expect("worker round").is_empty() {
+                return;
+            }
+        }
+        panic!("the outbox did not drain");
+    }
+
+    /// Every mail written so far (decoded text), oldest first.
+    pub fn mails(&self) -> Vec<String> {
+        let dir = self.data_dir.path().join("mail");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<(std::time::SystemTime, String)> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .map(|e| {
+                let modified = e.metadata().and_then(|m| m.modified()).expect("mtime");
+                let raw = std::fs::read_to_string(e.path()).expect("read mail");
+                (modified, decode_quoted_printable(&raw))
+            })
+            .collect();
+        files.sort_by_key(|(t, _)| *t);
+        files.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// The newest mail to `to` containing `needle`.
+    pub fn last_mail(&self, to: &str, needle: &str) -> Option<String> {
+        self.mails()
+            .into_iter()
+            .rev()
+            .find(|m| m.contains(&format!("To: {to}")) && m.contains(needle))
+    }
+
+    /// The token in the newest mail to `to` with a link to `path` (e.g. `/verify-email`).
+    pub fn token_from_mail(&self, to: &str, path: &str) -> String {
+        let needle = format!("{path}?token=");
+        let mail = self
+            .last_mail(to, &needle)
+            .unwrap_or_else(|| panic!("no mail to {to} with {needle}"));
+        let start = mail.find(&needle).expect("link") + needle.len();
+        mail[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
+    }
+
+    /// Registers an account in `client` (which is then signed in).
+    pub async fn register(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) {
+        let res = self
+            .call(
+                client,
+                "account/register",
+                &[
+                    ("display_name", name),
+                    ("email", email),
+                    ("password", password),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 200, "register: {:?}", res.text().await);
+    }
+
+    /// Signs in; returns the response.
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.call(
+            client,
+            "account/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Creates a verified admin and signs `client` in as them.
+    pub async fn admin(&self, client: &reqwest::Client) -> (auth::UserId, String) {
+        let email = "boss@example.com";
+        let (id, _) = auth::create_or_promote_admin(
+            &self.db,
+            &self.clock,
+            &shop_core::Email::parse(email).unwrap(),
+            "Boss",
+            "admin-password-1",
+        )
+        .await
+        .expect("create admin");
+        let res = self.login(client, email, "admin-password-1").await;
+        assert_eq!(res.status(), 200, "admin login: {:?}", res.text().await);
+        (id, email.to_owned())
     }
 
     /// Stops the server gracefully and waits for it.
@@ -149,4 +332,27 @@ impl Drop for TestApp {
             let _ = stop.send(());
         }
     }
+}
+
+/// Decodes quoted-printable (soft line breaks and `=XX` escapes) well enough to read links.
+pub fn decode_quoted_printable(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

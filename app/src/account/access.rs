@@ -1,0 +1,406 @@
+//! Getting in and back in: register, sign in, sign out, confirm an address, forgotten and
+//! reset password, confirm an email change. Every form is a plain HTML form that works
+//! without JavaScript; with JavaScript the same server functions run without a page load.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::auth::{login_href, refresh_shell_on_success};
+use crate::components::{Field, FormError, Submit};
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+use crate::ssr::{
+    auth_error, client_ip, redirect_back_always, redirect_with_flash, server_context, session,
+    user_agent,
+};
+
+/// Creates a customer account and signs it in.
+#[server(endpoint = "account/register")]
+pub async fn register(
+    display_name: String,
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    let ctx = server_context()?;
+    let keep = [
+        ("display_name", display_name.as_str()),
+        ("email", email.as_str()),
+    ];
+    let parsed = shop_core::Email::parse(&email)
+        .map_err(|e| AppError::field("email", e.to_string()).keeping(&keep))?;
+    let account = auth::register(
+        &ctx.db,
+        &ctx.clock,
+        auth::users::Registration {
+            email: parsed,
+            display_name: display_name.clone(),
+            password,
+            ip: client_ip(),
+        },
+    )
+    .await
+    .map_err(|e| auth_error(e).keeping(&keep))?;
+    let session = session()?;
+    auth::sessions::sign_in(
+        &session,
+        &ctx.clock,
+        &account,
+        user_agent().as_deref(),
+        Some(&client_ip()),
+    )
+    .await
+    .map_err(auth_error)?;
+    let target = crate::auth::safe_next(next.as_deref()).unwrap_or_else(|| "/account".to_owned());
+    redirect_with_flash(&target, "welcome");
+    Ok(())
+}
+
+/// Signs in and returns to `next` (a page of this site) or the account page.
+#[server(endpoint = "account/login")]
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    let ctx = server_context()?;
+    let ip = client_ip();
+    let account = auth::login(
+        &ctx.db,
+        &ctx.clock,
+        auth::users::Login {
+            email: &email,
+            password: &password,
+            ip: &ip,
+        },
+    )
+    .await
+    .map_err(|e| auth_error(e).keeping(&[("email", &email)]))?;
+    let session = session()?;
+    auth::sessions::sign_in(
+        &session,
+        &ctx.clock,
+        &account,
+        user_agent().as_deref(),
+        Some(&ip),
+    )
+    .await
+    .map_err(auth_error)?;
+    let target = crate::auth::safe_next(next.as_deref()).unwrap_or_else(|| "/account".to_owned());
+    redirect_with_flash(&target, "signed_in");
+    Ok(())
+}
+
+/// Signs out of this session.
+#[server(endpoint = "account/logout")]
+pub async fn logout() -> Result<(), AppError> {
+    let session = session()?;
+    auth::sessions::sign_out(&session)
+        .await
+        .map_err(auth_error)?;
+    redirect_with_flash("/", "signed_out");
+    Ok(())
+}
+
+/// Sends another confirmation mail to the signed-in user.
+#[server(endpoint = "account/resend-verification")]
+pub async fn resend_verification() -> Result<(), AppError> {
+    let ctx = server_context()?;
+    let user = crate::ssr::require_user().await?;
+    auth::users::resend_verification(&ctx.db, &ctx.clock, &user.id)
+        .await
+        .map_err(auth_error)?;
+    redirect_back_always("verification_sent", "/account");
+    Ok(())
+}
+
+/// Confirms an address with the token from the mail.
+#[server(endpoint = "account/verify-email")]
+pub async fn verify_email(token: String) -> Result<(), AppError> {
+    let ctx = server_context()?;
+    auth::users::verify_email(&ctx.db, &ctx.clock, &token)
+        .await
+        .map_err(auth_error)?;
+    let signed_in = crate::ssr::current_user().await?.is_some();
+    redirect_with_flash(if signed_in { "/account" } else { "/login" }, "verified");
+    Ok(())
+}
+
+/// Asks for a reset link. The answer is the same whether or not the address has an account.
+#[server(endpoint = "account/forgot-password")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    let ctx = server_context()?;
+    let parsed = shop_core::Email::parse(&email)
+        .map_err(|e| AppError::field("email", e.to_string()).keeping(&[("email", &email)]))?;
+    auth::users::request_password_reset(&ctx.db, &ctx.clock, &parsed, &client_ip())
+        .await
+        .map_err(auth_error)?;
+    redirect_with_flash("/forgot-password", "reset_sent");
+    Ok(())
+}
+
+/// Whether a reset link can still be used (the page asks before showing the form).
+#[server(endpoint = "account/reset-token")]
+pub async fn reset_token_valid(token: String) -> Result<bool, AppError> {
+    let ctx = server_context()?;
+    auth::tokens::is_valid(
+        &ctx.db,
+        &ctx.clock,
+        &token,
+        auth::tokens::Purpose::ResetPassword,
+    )
+    .await
+    .map_err(crate::ssr::internal)
+}
+
+/// Sets a new password with the token from the reset mail; every session ends.
+#[server(endpoint = "account/reset-password")]
+pub async fn reset_password(
+    token: String,
+    password: String,
+    password_confirm: String,
+) -> Result<(), AppError> {
+    let ctx = server_context()?;
+    if password != password_confirm {
+        return Err(AppError::field(
+            "password_confirm",
+            "The two passwords are not the same.",
+        ));
+    }
+    auth::users::reset_password(&ctx.db, &ctx.clock, &token, &password)
+        .await
+        .map_err(auth_error)?;
+    // This browser's session (if any) was ended with the others; drop its cookie too.
+    let session = session()?;
+    auth::sessions::sign_out(&session)
+        .await
+        .map_err(auth_error)?;
+    redirect_with_flash("/login", "password_reset");
+    Ok(())
+}
+
+/// Moves the account to the new address with the token mailed there.
+#[server(endpoint = "account/confirm-email")]
+pub async fn confirm_email_change(token: String) -> Result<(), AppError> {
+    let ctx = server_context()?;
+    auth::users::confirm_email_change(&ctx.db, &ctx.clock, &token)
+        .await
+        .map_err(auth_error)?;
+    let signed_in = crate::ssr::current_user().await?.is_some();
+    redirect_with_flash(
+        if signed_in { "/account" } else { "/login" },
+        "email_changed",
+    );
+    Ok(())
+}
+
+fn query_value(name: &'static str) -> Memo<Option<String>> {
+    let query = use_query_map();
+    Memo::new(move |_| query.read().get(name))
+}
+
+/// A centred card for the short account forms.
+#[component]
+fn AuthCard(#[prop(into)] title: String, children: Children) -> impl IntoView {
+    view! {
+        <Title text=title.clone() />
+        <section class="mx-auto w-full max-w-md" aria-labelledby="auth-title">
+            <div class="card p-6 sm:p-8">
+                <h1 id="auth-title" class="text-2xl font-bold tracking-tight">
+                    {title}
+                </h1>
+                {children()}
+            </div>
+        </section>
+    }
+}
+
+/// `/register`
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let action = ServerAction::<Register>::new();
+    refresh_shell_on_success(action);
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let next = query_value("next");
+    view! {
+        <AuthCard title="Create your account">
+            <p class="mt-2 text-sm text-stone-600">
+                "Already have one? "
+                <a class="link" href=move || login_href(&next.get().unwrap_or_default())>"Sign in"</a>
+            </p>
+            <ActionForm action attr:class="mt-6 space-y-4" attr:novalidate="true">
+                <input type="hidden" name="next" value=move || next.get().unwrap_or_default() />
+                <FormError error />
+                <Field label="Your name" name="display_name" autocomplete="name" error />
+                <Field label="Email address" name="email" kind="email" autocomplete="email" error />
+                <Field
+                    label="Password"
+                    name="password"
+                    kind="password"
+                    autocomplete="new-password"
+                    hint="At least 8 characters. A few unrelated words make a strong password."
+                    error
+                />
+                <Submit label="Create account" busy_label="Creating your account…" pending=action.pending() class="btn btn-primary w-full" />
+            </ActionForm>
+        </AuthCard>
+    }
+}
+
+/// `/login`
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    refresh_shell_on_success(action);
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let next = query_value("next");
+    let register_href = move || match next.get().and_then(|n| crate::auth::safe_next(Some(&n))) {
+        Some(n) => format!("/register?next={}", crate::auth::urlencode(&n)),
+        None => "/register".to_owned(),
+    };
+    view! {
+        <AuthCard title="Sign in">
+            <p class="mt-2 text-sm text-stone-600">
+                "New here? " <a class="link" href=register_href>"Create an account"</a>
+            </p>
+            <ActionForm action attr:class="mt-6 space-y-4" attr:novalidate="true">
+                <input type="hidden" name="next" value=move || next.get().unwrap_or_default() />
+                <FormError error />
+                <Field label="Email address" name="email" kind="email" autocomplete="username" error />
+                <Field label="Password" name="password" kind="password" autocomplete="current-password" error />
+                <Submit label="Sign in" busy_label="Signing in…" pending=action.pending() class="btn btn-primary w-full" />
+            </ActionForm>
+            <p class="mt-4 text-sm">
+                <a class="link" href="/forgot-password">"Forgot your password?"</a>
+            </p>
+        </AuthCard>
+    }
+}
+
+/// The sign-out button (a form: signing out changes state, so it is never a link).
+#[component]
+pub fn LogoutButton() -> impl IntoView {
+    let action = ServerAction::<Logout>::new();
+    refresh_shell_on_success(action);
+    view! {
+        <ActionForm action attr:class="inline">
+            <button type="submit" class="nav-link" data-testid="sign-out">
+                "Sign out"
+            </button>
+        </ActionForm>
+    }
+}
+
+/// The "send it again" button for the confirmation mail.
+#[component]
+pub fn ResendVerification(
+    #[prop(default = "btn btn-secondary")] class: &'static str,
+) -> impl IntoView {
+    let action = ServerAction::<ResendVerification>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    view! {
+        <ActionForm action attr:class="inline-flex flex-col gap-1">
+            <Submit label="Send the link again" busy_label="Sending…" pending=action.pending() class />
+            <FormError error />
+        </ActionForm>
+    }
+}
+
+/// `/verify-email?token=…`: confirming is a button, not the link itself, so mail scanners
+/// that open links cannot use up the token.
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    let action = ServerAction::<VerifyEmail>::new();
+    refresh_shell_on_success(action);
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let token = query_value("token");
+    view! {
+        <AuthCard title="Confirm your email address">
+            <p class="mt-2 text-sm text-stone-600">"One click and your address is confirmed."</p>
+            <ActionForm action attr:class="mt-6 space-y-4">
+                <input type="hidden" name="token" value=move || token.get().unwrap_or_default() />
+                <FormError error />
+                <Submit label="Confirm my email address" busy_label="Confirming…" pending=action.pending() class="btn btn-primary w-full" />
+            </ActionForm>
+            <p class="mt-4 text-sm text-stone-600">
+                "Link expired? Sign in and ask for a new one from your account page."
+            </p>
+        </AuthCard>
+    }
+}
+
+/// `/confirm-email?token=…`: moves the account to the new address.
+#[component]
+pub fn ConfirmEmailPage() -> impl IntoView {
+    let action = ServerAction::<ConfirmEmailChange>::new();
+    refresh_shell_on_success(action);
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let token = query_value("token");
+    view! {
+        <AuthCard title="Confirm your new email address">
+            <p class="mt-2 text-sm text-stone-600">
+                "Your account will use this address from now on."
+            </p>
+            <ActionForm action attr:class="mt-6 space-y-4">
+                <input type="hidden" name="token" value=move || token.get().unwrap_or_default() />
+                <FormError error />
+                <Submit label="Use this address" busy_label="Confirming…" pending=action.pending() class="btn btn-primary w-full" />
+            </ActionForm>
+        </AuthCard>
+    }
+}
+
+/// `/forgot-password`
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let action = ServerAction::<RequestPasswordReset>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    view! {
+        <AuthCard title="Forgot your password?">
+            <p class="mt-2 text-sm text-stone-600">
+                "Enter the address you signed up with and we'll email you a link to choose a new password."
+            </p>
+            <ActionForm action attr:class="mt-6 space-y-4" attr:novalidate="true">
+                <FormError error />
+                <Field label="Email address" name="email" kind="email" autocomplete="email" error />
+                <Submit label="Email me a link" busy_label="Sending…" pending=action.pending() class="btn btn-primary w-full" />
+            </ActionForm>
+            <p class="mt-4 text-sm">
+                <a class="link" href="/login">"Back to sign in"</a>
+            </p>
+        </AuthCard>
+    }
+}
+
+/// `/reset-password?token=…`
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let action = ServerAction::<ResetPassword>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let token = query_value("token");
+    let valid = Resource::new(move || token.get().unwrap_or_default(), reset_token_valid);
+    view! {
+        <AuthCard title="Choose a new password">
+            <Suspense fallback=|| view! { <p class="mt-4 text-sm">"Checking your link…"</p> }>
+                {move || Suspend::new(async move {
+                    match valid.await {
+                        Ok(true) => view! {
+                            <ActionForm action attr:class="mt-6 space-y-4" attr:novalidate="true">
+                                <input type="hidden" name="token" value=move || token.get().unwrap_or_default() />
+                                <FormError error />
+                                <Field label="New password" name="password" kind="password" autocomplete="new-password" hint="At least 8 characters." error />
+                                <Field label="Repeat the new password" name="password_confirm" kind="password" autocomplete="new-password" error />
+                                <Submit label="Save the new password" busy_label="Saving…" pending=action.pending() class="btn btn-primary w-full" />
+                            </ActionForm>
+                        }.into_any(),
+                        Ok(false) => view! {
+                            <div role="alert" class="mt-4 text-sm" data-testid="reset-link-invalid">
+                                <p>"This link is invalid, has already been used or has expired."</p>
+                                <p class="mt-2"><a class="link" href="/forgot-password">"Request a new link"</a></p>
+                            </div>
+                        }.into_any(),
+                        Err(e) => view! { <crate::components::ErrorPanel error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </AuthCard>
+    }
+}

@@ -1,0 +1,611 @@
+//! The admin dashboard: people (users, roles, disable/enable) and the audit log. Every
+//! server function here checks the admin role itself; the pages only display.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Denied;
+use crate::components::FormError;
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+use crate::ssr::{auth_error, internal, redirect_with_flash, require_role, server_context};
+
+#[cfg(feature = "ssr")]
+const PER_PAGE: u32 = 25;
+
+/// A user row as the admin sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub active: bool,
+    pub verified: bool,
+    pub joined: String,
+}
+
+/// A page of users.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersPage {
+    pub rows: Vec<UserRow>,
+    pub total: i64,
+    pub page: u32,
+    pub pages: u32,
+}
+
+/// An audit entry for display.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub when: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub target_href: Option<String>,
+    pub before: String,
+    pub after: String,
+}
+
+/// The overview's figures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminOverview {
+    pub users: i64,
+    pub admins: i64,
+    pub vendors: i64,
+    pub disabled: i64,
+    pub recent: Vec<AuditRow>,
+}
+
+#[cfg(feature = "ssr")]
+fn audit_row(e: shop_core::audit::Entry) -> AuditRow {
+    AuditRow {
+        when: e.created_at.to_human(),
+        actor: e.actor_label,
+        target_href: (e.target_type == "user").then(|| format!("/admin/users/{}", e.target_id)),
+        target: format!("{} {}", e.target_type, e.target_id),
+        action: e.action,
+        before: e.before.unwrap_or_default(),
+        after: e.after.unwrap_or_default(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn user_row(u: auth::admin::UserSummary) -> UserRow {
+    UserRow {
+        id: u.id.as_str().to_owned(),
+        email: u.email,
+        name: u.display_name,
+        roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        active: u.status == auth::Status::Active,
+        verified: u.verified,
+        joined: u.created_at.to_human(),
+    }
+}
+
+/// Figures and recent changes for the dashboard's front page.
+#[server(endpoint = "admin/overview")]
+pub async fn get_admin_overview() -> Result<AdminOverview, AppError> {
+    let ctx = server_context()?;
+    require_role(auth::Role::Admin).await?;
+    let count = |role: Option<auth::Role>, status: Option<auth::Status>| {
+        let db = ctx.db.clone();
+        async move {
+            auth::admin::search(
+                &db,
+                &auth::admin::UserQuery {
+                    role,
+                    status,
+                    page: 1,
+                    per_page: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map(|(_, total)| total)
+            .map_err(auth_error)
+        }
+    };
+    let (recent, _) = shop_core::audit::list(&ctx.db, &shop_core::audit::Filter::default(), 1, 10)
+        .await
+        .map_err(internal)?;
+    Ok(AdminOverview {
+        users: count(None, None).await?,
+        admins: count(Some(auth::Role::Admin), None).await?,
+        vendors: count(Some(auth::Role::Vendor), None).await?,
+        disabled: count(None, Some(auth::Status::Disabled)).await?,
+        recent: recent.into_iter().map(audit_row).collect(),
+    })
+}
+
+/// Searches users.
+#[server(endpoint = "admin/users")]
+pub async fn list_users(
+    q: Option<String>,
+    role: Option<String>,
+    status: Option<String>,
+    page: Option<u32>,
+) -> Result<UsersPage, AppError> {
+    let ctx = server_context()?;
+    require_role(auth::Role::Admin).await?;
+    let page = page.unwrap_or(1).max(1);
+    let query = auth::admin::UserQuery {
+        text: q.filter(|s| !s.trim().is_empty()),
+        role: role.as_deref().and_then(auth::Role::parse),
+        status: status.as_deref().and_then(auth::Status::parse),
+        page,
+        per_page: PER_PAGE,
+    };
+    let (rows, total) = auth::admin::search(&ctx.db, &query)
+        .await
+        .map_err(auth_error)?;
+    let pages =
+        u32::try_from((total.max(1) + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).unwrap_or(1);
+    Ok(UsersPage {
+        rows: rows.into_iter().map(user_row).collect(),
+        total,
+        page,
+        pages,
+    })
+}
+
+/// One user with their sessions count and history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDetail {
+    pub user: UserRow,
+    pub sessions: usize,
+    pub history: Vec<AuditRow>,
+    pub is_self: bool,
+}
+
+#[cfg(feature = "ssr")]
+fn user_id(id: &str) -> Result<auth::UserId, AppError> {
+    auth::UserId::parse(id).map_err(|_| AppError::NotFound)
+}
+
+/// Loads a user for the detail page.
+#[server(endpoint = "admin/user")]
+pub async fn get_user(id: String) -> Result<UserDetail, AppError> {
+    let ctx = server_context()?;
+    let admin = require_role(auth::Role::Admin).await?;
+    let id = user_id(&id)?;
+    let account = auth::find(&ctx.db, &id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)?;
+    let sessions = auth::sessions::list(&ctx.db, &ctx.clock, &id)
+        .await
+        .map_err(auth_error)?;
+    let (history, _) = shop_core::audit::list(
+        &ctx.db,
+        &shop_core::audit::Filter {
+            target: Some(("user".to_owned(), id.as_str().to_owned())),
+            ..Default::default()
+        },
+        1,
+        50,
+    )
+    .await
+    .map_err(internal)?;
+    Ok(UserDetail {
+        user: UserRow {
+            id: account.id.as_str().to_owned(),
+            email: account.email.as_str().to_owned(),
+            name: account.display_name.clone(),
+            roles: account
+                .roles
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
+            active: account.status == auth::Status::Active,
+            verified: account.is_verified(),
+            joined: account.created_at.to_human(),
+        },
+        sessions: sessions.len(),
+        history: history.into_iter().map(audit_row).collect(),
+        is_self: admin.id == account.id,
+    })
+}
+
+/// Grants (`grant = "1"`) or revokes a role.
+#[server(endpoint = "admin/user-role")]
+pub async fn set_user_role(user_id: String, role: String, grant: String) -> Result<(), AppError> {
+    let ctx = server_context()?;
+    let admin = require_role(auth::Role::Admin).await?;
+    let id = self::user_id(&user_id)?;
+    let role = auth::Role::parse(&role).ok_or_else(|| AppError::form("Unknown role."))?;
+    if grant == "1" {
+        auth::admin::grant_role(&ctx.db, &ctx.clock, &admin, &id, role).await
+    } else {
+        auth::admin::revoke_role(&ctx.db, &ctx.clock, &admin, &id, role).await
+    }
+    .map_err(auth_error)?;
+    redirect_with_flash(&format!("/admin/users/{}", id.as_str()), "user_updated");
+    Ok(())
+}
+
+/// Disables or re-enables an account.
+#[server(endpoint = "admin/user-status")]
+pub async fn set_user_status(user_id: String, status: String) -> Result<(), AppError> {
+    let ctx = server_context()?;
+    let admin = require_role(auth::Role::Admin).await?;
+    let id = self::user_id(&user_id)?;
+    let status = auth::Status::parse(&status).ok_or_else(|| AppError::form("Unknown status."))?;
+    auth::admin::set_status(&ctx.db, &ctx.clock, &admin, &id, status)
+        .await
+        .map_err(auth_error)?;
+    redirect_with_flash(&format!("/admin/users/{}", id.as_str()), "user_updated");
+    Ok(())
+}
+
+/// A page of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub rows: Vec<AuditRow>,
+    pub page: u32,
+    pub more: bool,
+}
+
+/// Reads the audit log, newest first, optionally only actions starting with `action`.
+#[server(endpoint = "admin/audit")]
+pub async fn list_audit(action: Option<String>, page: Option<u32>) -> Result<AuditPage, AppError> {
+    let ctx = server_context()?;
+    require_role(auth::Role::Admin).await?;
+    let page = page.unwrap_or(1).max(1);
+    let (rows, more) = shop_core::audit::list(
+        &ctx.db,
+        &shop_core::audit::Filter {
+            action_prefix: action.filter(|a| !a.trim().is_empty()),
+            ..Default::default()
+        },
+        page,
+        PER_PAGE,
+    )
+    .await
+    .map_err(internal)?;
+    Ok(AuditPage {
+        rows: rows.into_iter().map(audit_row).collect(),
+        page,
+        more,
+    })
+}
+
+/// The admin pages' frame: title and section menu.
+#[component]
+fn AdminFrame(#[prop(into)] title: String, children: Children) -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let links = [
+        ("/admin", "Overview"),
+        ("/admin/users", "Users"),
+        ("/admin/audit", "Audit log"),
+    ];
+    view! {
+        <Title text=format!("{title} · Admin") />
+        <div class="space-y-6">
+            <nav aria-label="Admin" class="flex flex-wrap gap-2 border-b border-stone-200 pb-3 text-sm">
+                {links.into_iter().map(|(href, label)| view! {
+                    <a
+                        href=href
+                        aria-current=move || (location.pathname.get() == href).then_some("page")
+                        class="rounded px-3 py-1.5 text-stone-700 hover:bg-stone-100 focus-ring aria-[current=page]:bg-stone-900 aria-[current=page]:text-white"
+                    >
+                        {label}
+                    </a>
+                }).collect_view()}
+            </nav>
+            <h1 class="text-2xl font-bold tracking-tight">{title}</h1>
+            {children()}
+        </div>
+    }
+}
+
+#[component]
+fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
+    if rows.is_empty() {
+        return view! { <p class="text-stone-600">"No changes recorded yet."</p> }.into_any();
+    }
+    view! {
+        <div class="overflow-x-auto rounded-lg border border-stone-200 bg-white">
+            <table class="min-w-full text-left text-sm" data-testid="audit-log">
+                <thead class="bg-stone-50 text-xs uppercase tracking-wide text-stone-600">
+                    <tr>
+                        <th scope="col" class="px-3 py-2">"When"</th>
+                        <th scope="col" class="px-3 py-2">"Who"</th>
+                        <th scope="col" class="px-3 py-2">"What"</th>
+                        <th scope="col" class="px-3 py-2">"Target"</th>
+                        <th scope="col" class="px-3 py-2">"Before"</th>
+                        <th scope="col" class="px-3 py-2">"After"</th>
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-stone-100">
+                    {rows.into_iter().map(|r| view! {
+                        <tr>
+                            <td class="whitespace-nowrap px-3 py-2">{r.when}</td>
+                            <td class="px-3 py-2">{r.actor}</td>
+                            <td class="px-3 py-2 font-mono text-xs">{r.action}</td>
+                            <td class="px-3 py-2 text-xs">
+                                {match r.target_href {
+                                    Some(href) => view! { <a class="link" href=href>{r.target}</a> }.into_any(),
+                                    None => view! { <span>{r.target}</span> }.into_any(),
+                                }}
+                            </td>
+                            <td class="px-3 py-2 font-mono text-xs">{r.before}</td>
+                            <td class="px-3 py-2 font-mono text-xs">{r.after}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// `/admin`
+#[component]
+pub fn AdminHomePage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| get_admin_overview());
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(error) => view! { <Denied error /> }.into_any(),
+                    Ok(o) => view! {
+                        <AdminFrame title="Dashboard">
+                            <dl class="grid gap-4 sm:grid-cols-4">
+                                {[("Customers and staff", o.users, "/admin/users"), ("Admins", o.admins, "/admin/users?role=admin"), ("Vendors", o.vendors, "/admin/users?role=vendor"), ("Disabled", o.disabled, "/admin/users?status=disabled")]
+                                    .into_iter()
+                                    .map(|(label, n, href)| view! {
+                                        <a href=href class="card block p-4 hover:border-stone-400 focus-ring">
+                                            <dt class="text-sm text-stone-600">{label}</dt>
+                                            <dd class="mt-1 text-2xl font-semibold">{n}</dd>
+                                        </a>
+                                    })
+                                    .collect_view()}
+                            </dl>
+                            <h2 class="text-lg font-semibold">"Recent changes"</h2>
+                            <AuditTable rows=o.recent />
+                        </AdminFrame>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn page_href(base: &str, params: &[(&str, Option<String>)], page: u32) -> String {
+    let mut parts: Vec<String> = params
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_ref()
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", crate::auth::urlencode(v)))
+        })
+        .collect();
+    parts.push(format!("page={page}"));
+    format!("{base}?{}", parts.join("&"))
+}
+
+/// `/admin/users`
+#[component]
+pub fn AdminUsersPage() -> impl IntoView {
+    let query = use_query_map();
+    let params = move || {
+        let q = query.read();
+        (
+            q.get("q"),
+            q.get("role"),
+            q.get("status"),
+            q.get("page").and_then(|p| p.parse::<u32>().ok()),
+        )
+    };
+    let data = Resource::new(params, |(q, role, status, page)| {
+        list_users(q, role, status, page)
+    });
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let (q, role, status, _) = params();
+                match data.await {
+                    Err(error) => view! { <Denied error /> }.into_any(),
+                    Ok(p) => {
+                        let filters = [("q", q.clone()), ("role", role.clone()), ("status", status.clone())];
+                        let prev = (p.page > 1).then(|| page_href("/admin/users", &filters, p.page - 1));
+                        let next = (p.page < p.pages).then(|| page_href("/admin/users", &filters, p.page + 1));
+                        let selected = |current: &Option<String>, v: &str| current.as_deref() == Some(v);
+                        view! {
+                            <AdminFrame title="Users">
+                                <form method="get" action="/admin/users" class="flex flex-wrap items-end gap-3" role="search">
+                                    <div>
+                                        <label for="users-q" class="block text-sm font-medium">"Email or name"</label>
+                                        <input id="users-q" type="search" name="q" value=q.clone().unwrap_or_default() class="input mt-1 w-64" />
+                                    </div>
+                                    <div>
+                                        <label for="users-role" class="block text-sm font-medium">"Role"</label>
+                                        <select id="users-role" name="role" class="input mt-1">
+                                            <option value="">"Any"</option>
+                                            <option value="customer" selected=selected(&role, "customer")>"Customer"</option>
+                                            <option value="vendor" selected=selected(&role, "vendor")>"Vendor"</option>
+                                            <option value="admin" selected=selected(&role, "admin")>"Admin"</option>
+                                        </select>
+                                    </div>
+                                    <div>
+                                        <label for="users-status" class="block text-sm font-medium">"Status"</label>
+                                        <select id="users-status" name="status" class="input mt-1">
+                                            <option value="">"Any"</option>
+                                            <option value="active" selected=selected(&status, "active")>"Active"</option>
+                                            <option value="disabled" selected=selected(&status, "disabled")>"Disabled"</option>
+                                        </select>
+                                    </div>
+                                    <button type="submit" class="btn btn-primary">"Filter"</button>
+                                </form>
+                                <p class="text-sm text-stone-600" data-testid="users-total">{format!("{} user{}", p.total, if p.total == 1 { "" } else { "s" })}</p>
+                                <div class="overflow-x-auto rounded-lg border border-stone-200 bg-white">
+                                    <table class="min-w-full text-left text-sm" data-testid="users">
+                                        <thead class="bg-stone-50 text-xs uppercase tracking-wide text-stone-600">
+                                            <tr>
+                                                <th scope="col" class="px-3 py-2">"Name"</th>
+                                                <th scope="col" class="px-3 py-2">"Email"</th>
+                                                <th scope="col" class="px-3 py-2">"Roles"</th>
+                                                <th scope="col" class="px-3 py-2">"Status"</th>
+                                                <th scope="col" class="px-3 py-2">"Joined"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody class="divide-y divide-stone-100">
+                                            {p.rows.into_iter().map(|u| view! {
+                                                <tr>
+                                                    <td class="px-3 py-2"><a class="link" href=format!("/admin/users/{}", u.id)>{u.name}</a></td>
+                                                    <td class="px-3 py-2">{u.email}{(!u.verified).then(|| view! { <span class="ml-2 text-xs text-amber-800">"unverified"</span> })}</td>
+                                                    <td class="px-3 py-2">{u.roles.join(", ")}</td>
+                                                    <td class="px-3 py-2">{if u.active { "Active" } else { "Disabled" }}</td>
+                                                    <td class="whitespace-nowrap px-3 py-2">{u.joined}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                <nav aria-label="Pages" class="flex items-center gap-3 text-sm">
+                                    {prev.map(|href| view! { <a class="btn btn-secondary" href=href rel="prev">"Previous"</a> })}
+                                    <span>{format!("Page {} of {}", p.page, p.pages)}</span>
+                                    {next.map(|href| view! { <a class="btn btn-secondary" href=href rel="next">"Next"</a> })}
+                                </nav>
+                            </AdminFrame>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// `/admin/users/:id`
+#[component]
+pub fn AdminUserPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let data = Resource::new(move || id.get(), get_user);
+    let role_action = ServerAction::<SetUserRole>::new();
+    let status_action = ServerAction::<SetUserStatus>::new();
+    let error = Signal::derive(move || {
+        role_action
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| status_action.value().get().and_then(Result::err))
+    });
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(error) => view! { <Denied error /> }.into_any(),
+                    Ok(d) => {
+                        let u = d.user.clone();
+                        view! {
+                            <AdminFrame title=u.name.clone()>
+                                <FormError error />
+                                <div class="card p-6">
+                                    <p data-testid="user-email">{u.email.clone()}
+                                        {if u.verified { " (verified)" } else { " (not verified)" }}
+                                    </p>
+                                    <p class="mt-1 text-sm text-stone-600">{format!("Joined {} · {} active session{}", u.joined, d.sessions, if d.sessions == 1 { "" } else { "s" })}</p>
+                                    <p class="mt-1 text-sm" data-testid="user-status">{if u.active { "Active" } else { "Disabled" }}</p>
+                                </div>
+                                <div class="card p-6">
+                                    <h2 class="text-lg font-semibold">"Roles"</h2>
+                                    <ul class="mt-3 space-y-2" data-testid="roles">
+                                        {["customer", "vendor", "admin"].into_iter().map(|role| {
+                                            let has = u.roles.iter().any(|r| r == role);
+                                            let locked = d.is_self && role == "admin";
+                                            let uid = u.id.clone();
+                                            view! {
+                                                <li class="flex items-center gap-3">
+                                                    <span class="w-24 capitalize">{role}</span>
+                                                    <span class="w-20 text-sm" data-testid=format!("role-{role}")>{if has { "Granted" } else { "—" }}</span>
+                                                    {(!locked).then(move || view! {
+                                                        <ActionForm action=role_action>
+                                                            <input type="hidden" name="user_id" value=uid />
+                                                            <input type="hidden" name="role" value=role />
+                                                            <input type="hidden" name="grant" value=if has { "0" } else { "1" } />
+                                                            <button type="submit" class="btn btn-secondary" data-testid=format!("toggle-{role}")>
+                                                                {if has { format!("Revoke {role}") } else { format!("Grant {role}") }}
+                                                            </button>
+                                                        </ActionForm>
+                                                    })}
+                                                </li>
+                                            }
+                                        }).collect_view()}
+                                    </ul>
+                                </div>
+                                {(!d.is_self).then({
+                                    let uid = u.id.clone();
+                                    let active = u.active;
+                                    move || view! {
+                                    <div class="card p-6">
+                                        <h2 class="text-lg font-semibold">"Access"</h2>
+                                        <p class="mt-1 text-sm text-stone-600">"A disabled account cannot sign in, and its sessions end at once."</p>
+                                        <ActionForm action=status_action attr:class="mt-3">
+                                            <input type="hidden" name="user_id" value=uid />
+                                            <input type="hidden" name="status" value=if active { "disabled" } else { "active" } />
+                                            <button type="submit" class=if active { "btn btn-danger" } else { "btn btn-primary" } data-testid="toggle-status">
+                                                {if active { "Disable account" } else { "Enable account" }}
+                                            </button>
+                                        </ActionForm>
+                                    </div>
+                                }})}
+                                <h2 class="text-lg font-semibold">"History"</h2>
+                                <AuditTable rows=d.history.clone() />
+                            </AdminFrame>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// `/admin/audit`
+#[component]
+pub fn AdminAuditPage() -> impl IntoView {
+    let query = use_query_map();
+    let params = move || {
+        let q = query.read();
+        (
+            q.get("action"),
+            q.get("page").and_then(|p| p.parse::<u32>().ok()),
+        )
+    };
+    let data = Resource::new(params, |(action, page)| list_audit(action, page));
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let (action, _) = params();
+                match data.await {
+                    Err(error) => view! { <Denied error /> }.into_any(),
+                    Ok(p) => {
+                        let filters = [("action", action.clone())];
+                        let prev = (p.page > 1).then(|| page_href("/admin/audit", &filters, p.page - 1));
+                        let next = p.more.then(|| page_href("/admin/audit", &filters, p.page + 1));
+                        view! {
+                            <AdminFrame title="Audit log">
+                                <form method="get" action="/admin/audit" class="flex items-end gap-3">
+                                    <div>
+                                        <label for="audit-action" class="block text-sm font-medium">"Action starts with"</label>
+                                        <input id="audit-action" name="action" value=action.clone().unwrap_or_default() placeholder="user." class="input mt-1" />
+                                    </div>
+                                    <button type="submit" class="btn btn-primary">"Filter"</button>
+                                </form>
+                                <AuditTable rows=p.rows />
+                                <nav aria-label="Pages" class="flex items-center gap-3 text-sm">
+                                    {prev.map(|href| view! { <a class="btn btn-secondary" href=href rel="prev">"Newer"</a> })}
+                                    <span>{format!("Page {}", p.page)}</span>
+                                    {next.map(|href| view! { <a class="btn btn-secondary" href=href rel="next">"Older"</a> })}
+                                </nav>
+                            </AdminFrame>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}

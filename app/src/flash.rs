@@ -1,0 +1,63 @@
+//! One-line outcomes shown at the top of the page after an action ("You're signed in.").
+//! The action redirects with `?flash=<code>`; the code is looked up here, so nothing typed
+//! into a URL is ever shown as a message.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// The message for a flash code.
+pub fn message(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "welcome" => {
+            "Welcome! Your account is ready. We've sent you an email to confirm your address."
+        }
+        "signed_in" => "You're signed in.",
+        "signed_out" => "You've signed out.",
+        "verified" => "Thanks, your email address is confirmed.",
+        "verification_sent" => "We've sent a new confirmation link. It works for 24 hours.",
+        "reset_sent" => {
+            "If an account exists for that address, we've sent it a link to choose a new password. The link works for 1 hour."
+        }
+        "password_reset" => {
+            "Your password has been changed and every session signed out. Sign in with your new password."
+        }
+        "password_changed" => {
+            "Your password has been changed. Your other sessions have been signed out."
+        }
+        "email_change_sent" => {
+            "Check the inbox of your new address: we've sent a link to confirm it. Until then your account keeps its current address."
+        }
+        "email_changed" => "Your email address has been changed.",
+        "profile_saved" => "Your name has been saved.",
+        "address_saved" => "Address saved.",
+        "address_deleted" => "Address deleted.",
+        "default_address" => "Default shipping address updated.",
+        "sessions_ended" => "You've been signed out everywhere else.",
+        "session_ended" => "That session has been signed out.",
+        "user_updated" => "Saved. The change is in the audit log.",
+        _ => return None,
+    })
+}
+
+/// Shows the message for the `flash` query parameter, if it names one.
+#[component]
+pub fn FlashBanner() -> impl IntoView {
+    let query = use_query_map();
+    move || {
+        query
+            .read()
+            .get("flash")
+            .and_then(|code| message(&code))
+            .map(|text| {
+                view! {
+                    <div
+                        role="status"
+                        class="mb-6 rounded-md border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm font-medium text-emerald-900"
+                        data-testid="flash"
+                    >
+                        {text}
+                    </div>
+                }
+            })
+    }
+}

@@ -1,0 +1,43 @@
+//! Periodic clean-up that runs beside the outbox worker: expired sessions, used and expired
+//! tokens, stale throttle counters. Every step is idempotent, so several instances running it
+//! at once do no harm.
+
+use std::time::Duration;
+
+use shop_core::{Clock, Db};
+use tokio::sync::watch;
+
+/// How often the clean-up runs.
+const EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// Runs one round of clean-up; returns how many rows went.
+pub async fn run_once(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
+    let sessions = auth::sessions::purge_expired(db, clock).await?;
+    let tokens = auth::tokens::purge(db, clock).await?;
+    let counters = auth::throttle::purge(db, clock).await?;
+    if sessions + tokens + counters > 0 {
+        tracing::info!(
+            sessions,
+            tokens,
+            counters,
+            "housekeeping removed expired rows"
+        );
+    }
+    Ok(sessions + tokens + counters)
+}
+
+/// Runs [`run_once`] every ten minutes until `stop` turns true.
+pub async fn run(db: Db, clock: Clock, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = run_once(&db, &clock).await {
+            tracing::warn!(error = %e, "housekeeping failed; will retry");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The admin's user management: search, roles, disable/enable. Every change is written to
+//! the audit log in the same transaction.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use shop_core::audit::{self, Actor, Change};
+use shop_core::{Clock, Db, Timestamp};
+
+use crate::users::grant_role_on;
+use crate::{Account, AuthError, Role, Status, UserId};
+
+/// Which users to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserQuery {
+    /// Part of the email or name, case-insensitive.
+    pub text: Option<String>,
+    pub role: Option<Role>,
+    pub status: Option<Status>,
+    /// 1-based.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// A row of the users list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub status: Status,
+    pub verified: bool,
+    pub roles: Vec<Role>,
+    pub created_at: Timestamp,
+}
+
+/// A page of users, newest first, with the total count.
+pub async fn search(db: &Db, q: &UserQuery) -> Result<(Vec<UserSummary>, i64), AuthError> {
+    let per_page = q.per_page.clamp(1, 100);
+    let offset = i64::from(q.page.max(1) - 1) * i64::from(per_page);
+    let pattern = q
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("%{}%", audit::escape_like(&t.to_lowercase())));
+    let role = q.role.map(Role::as_str);
+    let status = q.status.map(Status::as_str);
+    const WHERE: &str = "WHERE ($1 IS NULL OR u.email LIKE $1 ESCAPE '\\' OR LOWER(u.display_name) LIKE $1 ESCAPE '\\')
+           AND ($2 IS NULL OR EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = $2))
+           AND ($3 IS NULL OR u.status = $3)";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u {WHERE}"))
+        .bind(pattern.clone())
+        .bind(role)
+        .bind(status)
+        .fetch_one(db.reader())
+        .await?;
+    let rows: Vec<(String, String, String, String, Option<i64>, i64)> = sqlx::query_as(&format!(
+        "SELECT u.id, u.email, u.display_name, u.status, u.email_verified_at, u.created_at
+         FROM users u {WHERE}
+         ORDER BY u.created_at DESC, u.id DESC LIMIT $4 OFFSET $5"
+    ))
+    .bind(pattern)
+    .bind(role)
+    .bind(status)
+    .bind(i64::from(per_page))
+    .bind(offset)
+    .fetch_all(db.reader())
+    .await?;
+    let mut users = Vec::with_capacity(rows.len());
+    for (id, email, display_name, status, verified, created) in rows {
+        let id = UserId(id);
+        let roles = crate::users::roles(db, &id).await?;
+        users.push(UserSummary {
+            id,
+            email,
+            display_name,
+            status: Status::parse(&status).unwrap_or(Status::Disabled),
+            verified: verified.is_some(),
+            roles,
+            created_at: Timestamp(created),
+        });
+    }
+    Ok((users, total))
+}
+
+fn actor_of(admin: &Account) -> Actor {
+    Actor::user(admin.id.as_str(), admin.email.as_str())
+}
+
+/// Gives `user` a role. The admin role needs a verified address. Granting a role the user
+/// already has changes nothing and logs nothing.
+pub async fn grant_role(
+    db: &Db,
+    clock: &Clock,
+    admin: &Account,
+    user: &UserId,
+    role: Role,
+) -> Result<Account, AuthError> {
+    let target = crate::users::find(db, user)
+        .await?
+        .ok_or(AuthError::UserNotFound)?;
+    if role == Role::Admin && !target.is_verified() {
+        return Err(AuthError::AdminNeedsVerifiedEmail);
+    }
+    let mut tx = db.begin().await?;
+    if grant_role_on(&mut tx, clock, user, role).await? {
+        let mut after = target.roles.clone();
+        after.push(role);
+        after.sort();
+        audit::record(
+            &mut tx,
+            clock,
+            &actor_of(admin),
+            Change {
+                action: "user.role_granted",
+                target_type: "user",
+                target_id: user.as_str(),
+                before: Some(json!({ "roles": target.roles })),
+                after: Some(json!({ "roles": after })),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(user.id = %user, role = role.as_str(), admin.id = %admin.id, "role granted");
+    crate::users::find(db, user)
+        .await?
+        .ok_or(AuthError::UserNotFound)
+}
+
+/// Takes a role from `user`. An admin cannot take the admin role from themselves (so the
+/// shop never loses its last admin by accident).
+pub async fn revoke_role(
+    db: &Db,
+    clock: &Clock,
+    admin: &Account,
+    user: &UserId,
+    role: Role,
+) -> Result<Account, AuthError> {
+    if role == Role::Admin && &admin.id == user {
+        return Err(AuthError::NotOnYourself);
+    }
+    let target = crate::users::find(db, user)
+        .await?
+        .ok_or(AuthError::UserNotFound)?;
+    let mut tx = db.begin().await?;
+    let removed = sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role = $2")
+        .bind(user.as_str())
+        .bind(role.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if removed > 0 {
+        let after: Vec<Role> = target
+            .roles
+            .iter()
+            .copied()
+            .filter(|r| *r != role)
+            .collect();
+        audit::record(
+            &mut tx,
+            clock,
+            &actor_of(admin),
+            Change {
+                action: "user.role_revoked",
+                target_type: "user",
+                target_id: user.as_str(),
+                before: Some(json!({ "roles": target.roles })),
+                after: Some(json!({ "roles": after })),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(user.id = %user, role = role.as_str(), admin.id = %admin.id, "role revoked");
+    crate::users::find(db, user)
+        .await?
+        .ok_or(AuthError::UserNotFound)
+}
+
+/// Disables or re-enables an account. Disabling ends all of its sessions at once. An admin
+/// cannot disable themselves.
+pub async fn set_status(
+    db: &Db,
+    clock: &Clock,
+    admin: &Account,
+    user: &UserId,
+    status: Status,
+) -> Result<Account, AuthError> {
+    if &admin.id == user && status == Status::Disabled {
+        return Err(AuthError::NotOnYourself);
+    }
+    let target = crate::users::find(db, user)
+        .await?
+        .ok_or(AuthError::UserNotFound)?;
+    if target.status != status {
+        let mut tx = db.begin().await?;
+        sqlx::query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(clock.now().millis())
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if status == Status::Disabled {
+            crate::sessions::end_all_on(&mut tx, user, None).await?;
+        }
+        audit::record(
+            &mut tx,
+            clock,
+            &actor_of(admin),
+            Change {
+                action: match status {
+                    Status::Disabled => "user.disabled",
+                    Status::Active => "user.enabled",
+                },
+                target_type: "user",
+                target_id: user.as_str(),
+                before: Some(json!({ "status": target.status })),
+                after: Some(json!({ "status": status })),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(user.id = %user, status = status.as_str(), admin.id = %admin.id, "account status changed");
+    }
+    crate::users::find(db, user)
+        .await?
+        .ok_or(AuthError::UserNotFound)
+}

@@ -1,0 +1,391 @@
+//! Server-side sessions: a tower-sessions store in the shop's database, and what it means to
+//! be signed in.
+//!
+//! The browser holds only a random session id in an HttpOnly cookie. The database holds the
+//! session under the SHA-256 of that id (a copy of the table cannot be replayed as cookies),
+//! with the signed-in user's id copied into its own column so that all of a user's sessions
+//! can be listed and ended at once: on "sign out everywhere else", password change and
+//! reset, and when an admin disables the account. Every instance behind a load balancer
+//! reads the same table, so a session ended on one is ended on all.
+//!
+//! Timeouts depend on the roles: an idle timeout (no request for that long) and an absolute
+//! one (time since sign-in), shorter for staff than for customers.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use shop_core::db::Conn;
+use shop_core::{Clock, Db, Timestamp};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::{Expiry, Session};
+
+use crate::{Account, AuthError, Role, Status, UserId};
+
+/// The session key holding [`SignedIn`].
+pub const AUTH_KEY: &str = "auth";
+
+/// How often a signed-in session records that it is still in use (and so pushes its idle
+/// expiry forward). Writing on every request would make every page view a write.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+/// What a session knows about its signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub user_id: UserId,
+    /// When the user signed in (for the absolute timeout).
+    pub at: i64,
+    /// When the session was last used, to within [`TOUCH_EVERY`] (for the idle timeout).
+    pub seen: i64,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// Idle and absolute session lifetimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+/// Admins: 30 minutes idle, 12 hours in all. Vendors: 12 hours idle, 7 days. Customers:
+/// 30 days idle, 90 days.
+pub fn timeouts(roles: &[Role]) -> Timeouts {
+    const HOUR: u64 = 3600;
+    if roles.contains(&Role::Admin) {
+        Timeouts {
+            idle: Duration::from_secs(HOUR / 2),
+            absolute: Duration::from_secs(12 * HOUR),
+        }
+    } else if roles.contains(&Role::Vendor) {
+        Timeouts {
+            idle: Duration::from_secs(12 * HOUR),
+            absolute: Duration::from_secs(7 * 24 * HOUR),
+        }
+    } else {
+        Timeouts {
+            idle: Duration::from_secs(30 * 24 * HOUR),
+            absolute: Duration::from_secs(90 * 24 * HOUR),
+        }
+    }
+}
+
+fn session_err(e: impl std::fmt::Display) -> AuthError {
+    AuthError::Session(e.to_string())
+}
+
+fn time_expiry(d: Duration) -> Expiry {
+    Expiry::OnInactivity(time::Duration::try_from(d).unwrap_or(time::Duration::days(30)))
+}
+
+/// Signs `account` in on this session: a new session id (so an id planted before sign-in is
+/// worthless), the user recorded, and the role's idle timeout set.
+pub async fn sign_in(
+    session: &Session,
+    clock: &Clock,
+    account: &Account,
+    user_agent: Option<&str>,
+    ip: Option<&str>,
+) -> Result<(), AuthError> {
+    session.cycle_id().await.map_err(session_err)?;
+    let now = clock.now().millis();
+    let signed_in = SignedIn {
+        user_id: account.id.clone(),
+        at: now,
+        seen: now,
+        user_agent: user_agent.map(|ua| ua.chars().take(300).collect()),
+        ip: ip.map(str::to_owned),
+    };
+    session
+        .insert(AUTH_KEY, &signed_in)
+        .await
+        .map_err(session_err)?;
+    session.set_expiry(Some(time_expiry(timeouts(&account.roles).idle)));
+    Ok(())
+}
+
+/// Signs out: the session is deleted from the store and its cookie removed; the old cookie
+/// is worthless afterwards.
+pub async fn sign_out(session: &Session) -> Result<(), AuthError> {
+    session.flush().await.map_err(session_err)
+}
+
+/// The signed-in account, or `None`. Ends the session when its user is gone or disabled, or
+/// a timeout has passed. Notes the use at most once a minute.
+pub async fn current(
+    session: &Session,
+    db: &Db,
+    clock: &Clock,
+) -> Result<Option<(Account, SignedIn)>, AuthError> {
+    let Some(mut signed_in) = session
+        .get::<SignedIn>(AUTH_KEY)
+        .await
+        .map_err(session_err)?
+    else {
+        return Ok(None);
+    };
+    let account = crate::users::find(db, &signed_in.user_id).await?;
+    let Some(account) = account.filter(|a| a.status == Status::Active) else {
+        sign_out(session).await?;
+        return Ok(None);
+    };
+    let now = clock.now().millis();
+    let limits = timeouts(&account.roles);
+    let over = |since: i64, limit: Duration| {
+        now.saturating_sub(since) > i64::try_from(limit.as_millis()).unwrap_or(i64::MAX)
+    };
+    if over(signed_in.seen, limits.idle) || over(signed_in.at, limits.absolute) {
+        tracing::info!(user.id = %account.id, "session timed out");
+        sign_out(session).await?;
+        return Ok(None);
+    }
+    if over(signed_in.seen, TOUCH_EVERY) {
+        signed_in.seen = now;
+        session
+            .insert(AUTH_KEY, &signed_in)
+            .await
+            .map_err(session_err)?;
+        session.set_expiry(Some(time_expiry(limits.idle)));
+    }
+    Ok(Some((account, signed_in)))
+}
+
+/// The key under which the store keeps a session: SHA-256 of its id.
+pub fn storage_key(id: &Id) -> String {
+    crate::tokens::digest(&id.to_string())
+}
+
+/// The storage key of this request's session, if it has one.
+pub fn current_key(session: &Session) -> Option<String> {
+    session.id().map(|id| storage_key(&id))
+}
+
+/// One of a user's sessions, for the "where you're signed in" list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The storage key (not the cookie value): safe to show and to post back.
+    pub key: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub signed_in_at: Timestamp,
+    pub last_seen_at: Timestamp,
+}
+
+/// The user's live sessions, most recently used first.
+pub async fn list(db: &Db, clock: &Clock, user: &UserId) -> Result<Vec<SessionInfo>, AuthError> {
+    type Row = (String, Option<String>, Option<String>, i64, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, user_agent, ip, created_at, updated_at FROM sessions
+         WHERE user_id = $1 AND expires_at > $2
+         ORDER BY updated_at DESC, id",
+    )
+    .bind(user.as_str())
+    .bind(clock.now().millis())
+    .fetch_all(db.reader())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, user_agent, ip, created, updated)| SessionInfo {
+            key,
+            user_agent,
+            ip,
+            signed_in_at: Timestamp(created),
+            last_seen_at: Timestamp(updated),
+        })
+        .collect())
+}
+
+/// Ends one of the user's sessions.
+pub async fn end_one(db: &Db, user: &UserId, key: &str) -> Result<(), AuthError> {
+    let mut tx = db.begin().await?;
+    let n = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+        .bind(key)
+        .bind(user.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    if n == 0 {
+        Err(AuthError::SessionNotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// Ends every session of the user except `keep` (a storage key). Returns how many ended.
+pub async fn end_all(db: &Db, user: &UserId, keep: Option<&str>) -> Result<u64, AuthError> {
+    let mut tx = db.begin().await?;
+    let n = end_all_on(&mut tx, user, keep).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// [`end_all`] inside the caller's transaction.
+pub async fn end_all_on(
+    conn: &mut Conn,
+    user: &UserId,
+    keep: Option<&str>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)")
+        .bind(user.as_str())
+        .bind(keep)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes expired sessions (a periodic job calls this).
+pub async fn purge_expired(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let n = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(clock.now().millis())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// The tower-sessions store over the shop's database.
+#[derive(Clone, Debug)]
+pub struct DbStore {
+    db: Db,
+    clock: Clock,
+}
+
+impl DbStore {
+    pub fn new(db: Db, clock: Clock) -> Self {
+        Self { db, clock }
+    }
+
+    /// The record's expiry on the shop's clock. tower-sessions computes expiry dates from
+    /// the wall clock; the store keeps the same distance from "now" on its own clock, so
+    /// tests that move the clock forward see sessions expire.
+    fn expires_at(&self, record: &Record) -> i64 {
+        let left = record.expiry_date - time::OffsetDateTime::now_utc();
+        let left_ms = i64::try_from(left.whole_milliseconds()).unwrap_or(i64::MAX);
+        self.clock.now().millis().saturating_add(left_ms)
+    }
+
+    fn columns(record: &Record) -> session_store::Result<(String, Option<SignedIn>)> {
+        let data = serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let signed_in = record
+            .data
+            .get(AUTH_KEY)
+            .and_then(|v| serde_json::from_value::<SignedIn>(v.clone()).ok());
+        Ok((data, signed_in))
+    }
+}
+
+fn backend(e: sqlx::Error) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+#[async_trait]
+impl SessionStore for DbStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let (data, signed_in) = Self::columns(record)?;
+        let now = self.clock.now().millis();
+        for _ in 0..3 {
+            let mut tx = self.db.begin().await.map_err(backend)?;
+            let inserted = sqlx::query(
+                "INSERT INTO sessions (id, user_id, data, expires_at, user_agent, ip, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(storage_key(&record.id))
+            .bind(signed_in.as_ref().map(|s| s.user_id.as_str().to_owned()))
+            .bind(&data)
+            .bind(self.expires_at(record))
+            .bind(signed_in.as_ref().and_then(|s| s.user_agent.clone()))
+            .bind(signed_in.as_ref().and_then(|s| s.ip.clone()))
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+            tx.commit().await.map_err(backend)?;
+            if inserted == 1 {
+                return Ok(());
+            }
+            // A 128-bit random id collided: astronomically unlikely, but pick another.
+            record.id = Id::default();
+        }
+        Err(session_store::Error::Backend(
+            "could not find a free session id".to_owned(),
+        ))
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let (data, signed_in) = Self::columns(record)?;
+        // Update only: a session deleted meanwhile (signed out elsewhere, password changed)
+        // must stay deleted, even if a request that loaded it earlier finishes now.
+        let mut tx = self.db.begin().await.map_err(backend)?;
+        sqlx::query(
+            "UPDATE sessions SET user_id = $1, data = $2, expires_at = $3,
+                    user_agent = COALESCE($4, user_agent), ip = COALESCE($5, ip), updated_at = $6
+             WHERE id = $7",
+        )
+        .bind(signed_in.as_ref().map(|s| s.user_id.as_str().to_owned()))
+        .bind(&data)
+        .bind(self.expires_at(record))
+        .bind(signed_in.as_ref().and_then(|s| s.user_agent.clone()))
+        .bind(signed_in.as_ref().and_then(|s| s.ip.clone()))
+        .bind(self.clock.now().millis())
+        .bind(storage_key(&record.id))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",
+        )
+        .bind(storage_key(id))
+        .bind(self.clock.now().millis())
+        .fetch_optional(self.db.reader())
+        .await
+        .map_err(backend)?;
+        let Some((data, expires_at)) = row else {
+            return Ok(None);
+        };
+        let data: HashMap<String, serde_json::Value> =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let left = time::Duration::milliseconds(expires_at - self.clock.now().millis());
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date: time::OffsetDateTime::now_utc() + left,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        let mut tx = self.db.begin().await.map_err(backend)?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(storage_key(id))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staff_sessions_are_shorter_than_customers() {
+        let admin = timeouts(&[Role::Customer, Role::Admin]);
+        let vendor = timeouts(&[Role::Customer, Role::Vendor]);
+        let customer = timeouts(&[Role::Customer]);
+        assert!(admin.idle < vendor.idle && vendor.idle < customer.idle);
+        assert!(admin.absolute < vendor.absolute && vendor.absolute < customer.absolute);
+        assert_eq!(admin.idle, Duration::from_secs(1800));
+    }
+}
