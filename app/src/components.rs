@@ -85,6 +85,18 @@ pub fn Field(
                 .or_else(|| value.clone())
         }
     };
+    // A password is never shown again: when the form comes back with an error (JavaScript
+    // on, the page stays), the typed password is cleared. Effects run only in the browser.
+    let input = NodeRef::<leptos::html::Input>::new();
+    if kind == "password" {
+        Effect::new(move || {
+            if error.get().is_some()
+                && let Some(el) = input.get_untracked()
+            {
+                el.set_value("");
+            }
+        });
+    }
     view! {
         <div>
             <label for=id.clone() class="block text-sm font-medium text-stone-800">
@@ -97,6 +109,7 @@ pub fn Field(
                 autocomplete=autocomplete
                 required=required
                 value=initial()
+                node_ref=input
                 class="input mt-1 w-full"
                 aria-invalid=move || message().is_some().to_string()
                 aria-describedby=described

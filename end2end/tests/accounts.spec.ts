@@ -98,7 +98,7 @@ test('forgotten password: request a link, choose a new password, sign in', async
 
   const link = await waitForLink(email, '/reset-password');
   await page.goto(link);
-  await page.getByLabel('New password').fill('the new secret phrase');
+  await page.getByLabel('New password', { exact: true }).fill('the new secret phrase');
   await page.getByLabel('Repeat the new password').fill('the new secret phrase');
   await page.getByRole('button', { name: 'Save the new password' }).click();
   await expect(page).toHaveURL(/\/login\?flash=password_reset/);
