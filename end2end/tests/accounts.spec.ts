@@ -3,6 +3,21 @@ import { uniqueEmail, waitForLink } from './mail';
 
 const PASSWORD = 'correct horse battery';
 
+async function register(page: Page, name: string, email: string) {
+  await page.goto('/register');
+  const main = page.getByRole('main');
+  await main.getByLabel('Your name').fill(name);
+  await main.getByLabel('Email address').fill(email);
+  await main.getByLabel('Password').fill(PASSWORD);
+  await main.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/account/);
+}
+
+async function signOut(page: Page) {
+  await page.getByTestId('sign-out').click();
+  await expect(page).toHaveURL(/flash=signed_out/);
+}
+
 async function signIn(page: Page, email: string, password: string) {
   await page.goto('/login');
   const main = page.getByRole('main');
@@ -13,13 +28,7 @@ async function signIn(page: Page, email: string, password: string) {
 
 test('register, confirm the address, sign out, sign in, change the password', async ({ page }) => {
   const email = uniqueEmail('journey');
-  await page.goto('/register');
-  const main = page.getByRole('main');
-  await main.getByLabel('Your name').fill('Journey Tester');
-  await main.getByLabel('Email address').fill(email);
-  await main.getByLabel('Password').fill(PASSWORD);
-  await main.getByRole('button', { name: 'Create account' }).click();
-
+  await register(page, 'Journey Tester', email);
   await expect(page).toHaveURL(/\/account\?flash=welcome/);
   await expect(page.getByTestId('flash')).toContainText('Your account is ready');
   await expect(page.getByTestId('account-link')).toContainText('Journey Tester');
@@ -32,8 +41,7 @@ test('register, confirm the address, sign out, sign in, change the password', as
   await expect(page.getByTestId('verified')).toBeVisible();
   await expect(page.getByTestId('verify-banner')).toHaveCount(0);
 
-  await page.getByTestId('sign-out').click();
-  await expect(page).toHaveURL(/flash=signed_out/);
+  await signOut(page);
   await expect(page.getByTestId('sign-in-link')).toBeVisible();
 
   // A wrong password is explained and the email is kept.
@@ -60,15 +68,8 @@ test('register, confirm the address, sign out, sign in, change the password', as
 
 test('sign-in brings the shopper back to the page they wanted', async ({ page }) => {
   const email = uniqueEmail('next');
-  await page.goto('/register');
-  const main = page.getByRole('main');
-  await main.getByLabel('Your name').fill('Next Tester');
-  await main.getByLabel('Email address').fill(email);
-  await main.getByLabel('Password').fill(PASSWORD);
-  await main.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/account/);
-  await page.getByTestId('sign-out').click();
-  await expect(page).toHaveURL(/flash=signed_out/);
+  await register(page, 'Next Tester', email);
+  await signOut(page);
 
   await page.goto('/account/addresses');
   await expect(page).toHaveURL(/\/login\?next=\/account\/addresses/);
@@ -81,15 +82,8 @@ test('sign-in brings the shopper back to the page they wanted', async ({ page })
 
 test('forgotten password: request a link, choose a new password, sign in', async ({ page }) => {
   const email = uniqueEmail('reset');
-  await page.goto('/register');
-  const main = page.getByRole('main');
-  await main.getByLabel('Your name').fill('Reset Tester');
-  await main.getByLabel('Email address').fill(email);
-  await main.getByLabel('Password').fill(PASSWORD);
-  await main.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/account/);
-  await page.getByTestId('sign-out').click();
-  await expect(page).toHaveURL(/flash=signed_out/);
+  await register(page, 'Reset Tester', email);
+  await signOut(page);
 
   await page.goto('/forgot-password');
   await page.getByRole('main').getByLabel('Email address').fill(email);
@@ -113,13 +107,7 @@ test('forgotten password: request a link, choose a new password, sign in', async
 test('an admin grants the vendor role and the change is in the audit log', async ({ browser, page }) => {
   const email = uniqueEmail('vendor');
   const shopper = await browser.newPage();
-  await shopper.goto('/register');
-  const main = shopper.getByRole('main');
-  await main.getByLabel('Your name').fill('Vera Vendor');
-  await main.getByLabel('Email address').fill(email);
-  await main.getByLabel('Password').fill(PASSWORD);
-  await main.getByRole('button', { name: 'Create account' }).click();
-  await expect(shopper).toHaveURL(/\/account/);
+  await register(shopper, 'Vera Vendor', email);
   await shopper.close();
 
   await signIn(page, 'admin@example.com', 'demo-admin-password');

@@ -90,32 +90,15 @@ fn user_row(u: auth::admin::UserSummary) -> UserRow {
 pub async fn get_admin_overview() -> Result<AdminOverview, AppError> {
     let ctx = server_context()?;
     require_role(auth::Role::Admin).await?;
-    let count = |role: Option<auth::Role>, status: Option<auth::Status>| {
-        let db = ctx.db.clone();
-        async move {
-            auth::admin::search(
-                &db,
-                &auth::admin::UserQuery {
-                    role,
-                    status,
-                    page: 1,
-                    per_page: 1,
-                    ..Default::default()
-                },
-            )
-            .await
-            .map(|(_, total)| total)
-            .map_err(auth_error)
-        }
-    };
+    let counts = auth::admin::counts(&ctx.db).await.map_err(auth_error)?;
     let (recent, _) = shop_core::audit::list(&ctx.db, &shop_core::audit::Filter::default(), 1, 10)
         .await
         .map_err(internal)?;
     Ok(AdminOverview {
-        users: count(None, None).await?,
-        admins: count(Some(auth::Role::Admin), None).await?,
-        vendors: count(Some(auth::Role::Vendor), None).await?,
-        disabled: count(None, Some(auth::Status::Disabled)).await?,
+        users: counts.users,
+        admins: counts.admins,
+        vendors: counts.vendors,
+        disabled: counts.disabled,
         recent: recent.into_iter().map(audit_row).collect(),
     })
 }

@@ -66,21 +66,69 @@ pub async fn search(db: &Db, q: &UserQuery) -> Result<(Vec<UserSummary>, i64), A
     .bind(offset)
     .fetch_all(db.reader())
     .await?;
-    let mut users = Vec::with_capacity(rows.len());
-    for (id, email, display_name, status, verified, created) in rows {
-        let id = UserId(id);
-        let roles = crate::users::roles(db, &id).await?;
-        users.push(UserSummary {
-            id,
-            email,
-            display_name,
-            status: Status::parse(&status).unwrap_or(Status::Disabled),
-            verified: verified.is_some(),
-            roles,
-            created_at: Timestamp(created),
-        });
+    // The roles of the whole page in one query.
+    let mut roles: std::collections::HashMap<String, Vec<Role>> = std::collections::HashMap::new();
+    if !rows.is_empty() {
+        let placeholders: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT user_id, role FROM user_roles WHERE user_id IN ({}) ORDER BY role",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+        for row in &rows {
+            query = query.bind(row.0.clone());
+        }
+        for (user, role) in query.fetch_all(db.reader()).await? {
+            if let Some(role) = Role::parse(&role) {
+                roles.entry(user).or_default().push(role);
+            }
+        }
     }
+    let users = rows
+        .into_iter()
+        .map(|(id, email, display_name, status, verified, created)| {
+            let mut user_roles = roles.remove(&id).unwrap_or_default();
+            user_roles.sort();
+            UserSummary {
+                id: UserId(id),
+                email,
+                display_name,
+                status: Status::parse(&status).unwrap_or(Status::Disabled),
+                verified: verified.is_some(),
+                roles: user_roles,
+                created_at: Timestamp(created),
+            }
+        })
+        .collect();
     Ok((users, total))
+}
+
+/// Head counts for the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub users: i64,
+    pub admins: i64,
+    pub vendors: i64,
+    pub disabled: i64,
+}
+
+/// Counts users, admins, vendors and disabled accounts in one query.
+pub async fn counts(db: &Db) -> Result<Counts, AuthError> {
+    let (users, admins, vendors, disabled): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT
+             (SELECT COUNT(*) FROM users),
+             (SELECT COUNT(*) FROM user_roles WHERE role = 'admin'),
+             (SELECT COUNT(*) FROM user_roles WHERE role = 'vendor'),
+             (SELECT COUNT(*) FROM users WHERE status = 'disabled')",
+    )
+    .fetch_one(db.reader())
+    .await?;
+    Ok(Counts {
+        users,
+        admins,
+        vendors,
+        disabled,
+    })
 }
 
 fn actor_of(admin: &Account) -> Actor {
@@ -96,36 +144,7 @@ pub async fn grant_role(
     user: &UserId,
     role: Role,
 ) -> Result<Account, AuthError> {
-    let target = crate::users::find(db, user)
-        .await?
-        .ok_or(AuthError::UserNotFound)?;
-    if role == Role::Admin && !target.is_verified() {
-        return Err(AuthError::AdminNeedsVerifiedEmail);
-    }
-    let mut tx = db.begin().await?;
-    if grant_role_on(&mut tx, clock, user, role).await? {
-        let mut after = target.roles.clone();
-        after.push(role);
-        after.sort();
-        audit::record(
-            &mut tx,
-            clock,
-            &actor_of(admin),
-            Change {
-                action: "user.role_granted",
-                target_type: "user",
-                target_id: user.as_str(),
-                before: Some(json!({ "roles": target.roles })),
-                after: Some(json!({ "roles": after })),
-            },
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    tracing::info!(user.id = %user, role = role.as_str(), admin.id = %admin.id, "role granted");
-    crate::users::find(db, user)
-        .await?
-        .ok_or(AuthError::UserNotFound)
+    change_role(db, clock, admin, user, role, true).await
 }
 
 /// Takes a role from `user`. An admin cannot take the admin role from themselves (so the
@@ -137,32 +156,59 @@ pub async fn revoke_role(
     user: &UserId,
     role: Role,
 ) -> Result<Account, AuthError> {
-    if role == Role::Admin && &admin.id == user {
+    change_role(db, clock, admin, user, role, false).await
+}
+
+async fn change_role(
+    db: &Db,
+    clock: &Clock,
+    admin: &Account,
+    user: &UserId,
+    role: Role,
+    grant: bool,
+) -> Result<Account, AuthError> {
+    if !grant && role == Role::Admin && &admin.id == user {
         return Err(AuthError::NotOnYourself);
     }
     let target = crate::users::find(db, user)
         .await?
         .ok_or(AuthError::UserNotFound)?;
+    if grant && role == Role::Admin && !target.is_verified() {
+        return Err(AuthError::AdminNeedsVerifiedEmail);
+    }
     let mut tx = db.begin().await?;
-    let removed = sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role = $2")
-        .bind(user.as_str())
-        .bind(role.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if removed > 0 {
-        let after: Vec<Role> = target
+    let changed = if grant {
+        grant_role_on(&mut tx, clock, user, role).await?
+    } else {
+        sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role = $2")
+            .bind(user.as_str())
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0
+    };
+    if changed {
+        let mut after: Vec<Role> = target
             .roles
             .iter()
             .copied()
             .filter(|r| *r != role)
             .collect();
+        if grant {
+            after.push(role);
+            after.sort();
+        }
         audit::record(
             &mut tx,
             clock,
             &actor_of(admin),
             Change {
-                action: "user.role_revoked",
+                action: if grant {
+                    "user.role_granted"
+                } else {
+                    "user.role_revoked"
+                },
                 target_type: "user",
                 target_id: user.as_str(),
                 before: Some(json!({ "roles": target.roles })),
@@ -172,7 +218,7 @@ pub async fn revoke_role(
         .await?;
     }
     tx.commit().await?;
-    tracing::info!(user.id = %user, role = role.as_str(), admin.id = %admin.id, "role revoked");
+    tracing::info!(user.id = %user, role = role.as_str(), grant, admin.id = %admin.id, "role changed");
     crate::users::find(db, user)
         .await?
         .ok_or(AuthError::UserNotFound)

@@ -156,15 +156,7 @@ pub async fn register(db: &Db, clock: &Clock, reg: Registration) -> Result<Accou
     .on_unique_violation(AuthError::EmailTaken)?;
     inserted?;
     grant_role_on(&mut tx, clock, &id, Role::Customer).await?;
-    outbox::enqueue(
-        &mut tx,
-        clock,
-        events::USER_REGISTERED,
-        &UserEvent {
-            user_id: id.clone(),
-        },
-    )
-    .await?;
+    user_event(&mut tx, clock, events::USER_REGISTERED, &id).await?;
     let account = find_on(&mut tx, &id)
         .await?
         .ok_or(AuthError::UserNotFound)?;
@@ -262,15 +254,7 @@ pub async fn resend_verification(db: &Db, clock: &Clock, user: &UserId) -> Resul
     )
     .await?;
     let mut tx = db.begin().await?;
-    outbox::enqueue(
-        &mut tx,
-        clock,
-        events::VERIFICATION_REQUESTED,
-        &UserEvent {
-            user_id: user.clone(),
-        },
-    )
-    .await?;
+    user_event(&mut tx, clock, events::VERIFICATION_REQUESTED, user).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -344,13 +328,11 @@ pub async fn request_password_reset(
             .await?;
     if let Some(id) = found {
         let mut tx = db.begin().await?;
-        outbox::enqueue(
+        user_event(
             &mut tx,
             clock,
             events::PASSWORD_RESET_REQUESTED,
-            &UserEvent {
-                user_id: UserId(id.clone()),
-            },
+            &UserId(id.clone()),
         )
         .await?;
         tx.commit().await?;
@@ -395,15 +377,7 @@ pub async fn reset_password(
     }
     crate::sessions::end_all_on(&mut tx, &user, None).await?;
     throttle::clear(&mut tx, &throttle::account_key(&email)).await?;
-    outbox::enqueue(
-        &mut tx,
-        clock,
-        events::PASSWORD_CHANGED,
-        &UserEvent {
-            user_id: user.clone(),
-        },
-    )
-    .await?;
+    user_event(&mut tx, clock, events::PASSWORD_CHANGED, &user).await?;
     tx.commit().await?;
     tracing::info!(user.id = %user, "password reset; all sessions ended");
     Ok(user)
@@ -443,15 +417,7 @@ pub async fn change_password(
         .execute(&mut *tx)
         .await?;
     let ended = crate::sessions::end_all_on(&mut tx, user, keep_session).await?;
-    outbox::enqueue(
-        &mut tx,
-        clock,
-        events::PASSWORD_CHANGED,
-        &UserEvent {
-            user_id: user.clone(),
-        },
-    )
-    .await?;
+    user_event(&mut tx, clock, events::PASSWORD_CHANGED, user).await?;
     tx.commit().await?;
     tracing::info!(user.id = %user, sessions.ended = ended, "password changed");
     Ok(())
@@ -603,6 +569,25 @@ pub async fn mail_token(
         display_name: account.display_name,
         token,
     }))
+}
+
+/// Writes one of the events about a single user in the caller's transaction.
+async fn user_event(
+    conn: &mut Conn,
+    clock: &Clock,
+    kind: &str,
+    user: &UserId,
+) -> Result<(), sqlx::Error> {
+    outbox::enqueue(
+        conn,
+        clock,
+        kind,
+        &UserEvent {
+            user_id: user.clone(),
+        },
+    )
+    .await
+    .map(|_| ())
 }
 
 pub(crate) async fn grant_role_on(
