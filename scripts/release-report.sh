@@ -30,7 +30,7 @@ port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=
 # A raw HTTP request through bash's /dev/tcp: polling costs microseconds, not a process.
 ready() {
   local line
-  exec 3<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null || return 1
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
   printf 'GET /ready HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
   read -r line <&3 || true
   exec 3<&- 3>&-

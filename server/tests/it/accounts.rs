@@ -790,3 +790,44 @@ async fn a_cross_origin_sign_in_post_is_refused() {
         .unwrap();
     assert_eq!(res.status(), 403);
 }
+
+#[tokio::test]
+async fn the_confirmation_mail_can_be_resent_after_a_cool_down() {
+    let app = TestApp::spawn().await;
+    let browser = app.browser();
+    app.register(&browser, "Ada", "ada@example.com", PASSWORD)
+        .await;
+    let first = app.call(&browser, "account/resend-verification", &[]).await;
+    assert_eq!(first.status(), 200);
+    let again = app.call(&browser, "account/resend-verification", &[]).await;
+    assert_eq!(again.status(), 429);
+    app.clock.advance(Duration::from_secs(61));
+    let later = app.call(&browser, "account/resend-verification", &[]).await;
+    assert_eq!(later.status(), 200);
+
+    app.deliver_outbox().await;
+    let links = app
+        .mails()
+        .iter()
+        .filter(|m| m.contains("To: ada@example.com") && m.contains("/verify-email?token="))
+        .count();
+    assert_eq!(links, 3, "the welcome mail and two resends");
+    let token = app.token_from_mail("ada@example.com", "/verify-email");
+    let res = app
+        .call(&browser, "account/verify-email", &[("token", &token)])
+        .await;
+    assert_eq!(res.status(), 200);
+    app.clock.advance(Duration::from_secs(61));
+    let verified = app.call(&browser, "account/resend-verification", &[]).await;
+    assert_eq!(verified.status(), 422);
+    assert!(
+        json(verified)
+            .await
+            .to_string()
+            .contains("already verified")
+    );
+    let anonymous = app
+        .call(&app.browser(), "account/resend-verification", &[])
+        .await;
+    assert_eq!(anonymous.status(), 401);
+}
