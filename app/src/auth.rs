@@ -6,7 +6,6 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
 use serde::{Deserialize, Serialize};
 
-use crate::components::ErrorPanel;
 use crate::error::AppError;
 
 /// The signed-in user, as the header and pages need it.
@@ -112,7 +111,7 @@ pub fn Denied(error: AppError) -> impl IntoView {
         }
         AppError::Forbidden => view! { <Forbidden /> }.into_any(),
         AppError::NotFound => view! { <crate::layout::NotFound /> }.into_any(),
-        other => view! { <ErrorPanel error=other /> }.into_any(),
+        other => view! { <crate::layout::PageError error=other /> }.into_any(),
     }
 }
 

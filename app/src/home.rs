@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::layout::PageError;
+use crate::shop::{CardView, ProductGrid};
 
 /// A department tile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,55 +16,49 @@ pub struct DepartmentTile {
     pub product_count: i64,
 }
 
-/// A product card; the price is formatted on the server from integer minor units.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProductTile {
-    pub name: String,
-    pub slug: String,
-    pub brand: String,
-    pub price: String,
-    pub in_stock: bool,
-}
-
 /// Everything the home page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HomeData {
     pub shop_name: String,
     pub departments: Vec<DepartmentTile>,
-    pub new_arrivals: Vec<ProductTile>,
+    pub featured: Vec<CardView>,
+    pub new_arrivals: Vec<CardView>,
 }
 
 /// Loads the home page.
 #[server(endpoint = "home")]
 pub async fn get_home() -> Result<HomeData, AppError> {
-    use crate::ssr::{internal, server_context};
+    use crate::shop::views::card;
+    use crate::ssr::{catalog_error, server_context};
     let ctx = server_context()?;
-    let departments = catalog::top_categories(&ctx.db)
-        .await
-        .map_err(internal)?
+    let tree = ctx.catalog.tree().await.map_err(catalog_error)?;
+    let departments = tree
+        .roots()
         .into_iter()
         .filter(|c| c.product_count > 0)
         .map(|c| DepartmentTile {
-            name: c.name,
-            slug: c.slug,
+            name: c.name.clone(),
+            slug: c.slug.clone(),
             product_count: c.product_count,
         })
         .collect();
-    let new_arrivals = catalog::newest_products(&ctx.db, 8)
+    let db = ctx.catalog.db();
+    let featured = catalog::products::featured(db, 4)
         .await
-        .map_err(internal)?
+        .map_err(catalog_error)?
         .into_iter()
-        .map(|p| ProductTile {
-            name: p.name,
-            slug: p.slug,
-            brand: p.brand,
-            price: p.price.to_string(),
-            in_stock: p.in_stock,
-        })
+        .map(card)
+        .collect();
+    let new_arrivals = catalog::products::newest(db, 8)
+        .await
+        .map_err(catalog_error)?
+        .into_iter()
+        .map(card)
         .collect();
     Ok(HomeData {
         shop_name: ctx.shop.name.clone(),
         departments,
+        featured,
         new_arrivals,
     })
 }
@@ -123,34 +118,21 @@ fn HomeView(data: HomeData) -> impl IntoView {
             </ul>
         </section>
 
+        {(!data.featured.is_empty()).then(|| view! {
+            <section class="mt-12" aria-labelledby="featured-title">
+                <h2 id="featured-title" class="text-xl font-semibold tracking-tight">"Featured"</h2>
+                <div class="mt-4"><ProductGrid products=data.featured testid="featured" /></div>
+            </section>
+        })}
+
         <section class="mt-12" aria-labelledby="new-title">
             <h2 id="new-title" class="text-xl font-semibold tracking-tight">"New arrivals"</h2>
             {if data.new_arrivals.is_empty() {
                 view! { <p class="mt-4 text-stone-600">"New products are on their way."</p> }.into_any()
             } else {
-                view! {
-                    <ul class="mt-4 grid grid-cols-2 gap-4 md:grid-cols-4" data-testid="new-arrivals">
-                        {data.new_arrivals.into_iter().map(|p| view! { <ProductCard product=p /> }).collect_view()}
-                    </ul>
-                }
+                view! { <div class="mt-4"><ProductGrid products=data.new_arrivals testid="new-arrivals" /></div> }
                     .into_any()
             }}
         </section>
-    }
-}
-
-#[component]
-fn ProductCard(product: ProductTile) -> impl IntoView {
-    view! {
-        <li class="card flex flex-col p-4">
-            <p class="text-xs uppercase tracking-wide text-stone-500">{product.brand}</p>
-            <a href=format!("/p/{}", product.slug) class="mt-1 font-medium hover:underline focus-ring">
-                {product.name}
-            </a>
-            <p class="mt-auto pt-3 font-semibold">{product.price}</p>
-            <p class=if product.in_stock { "text-sm text-emerald-700" } else { "text-sm text-stone-500" }>
-                {if product.in_stock { "In stock" } else { "Out of stock" }}
-            </p>
-        </li>
     }
 }

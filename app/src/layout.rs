@@ -30,14 +30,18 @@ pub struct ShellData {
 #[server(endpoint = "shell")]
 pub async fn get_shell_data() -> Result<ShellData, AppError> {
     let ctx = crate::ssr::server_context()?;
-    let categories = catalog::top_categories(&ctx.db)
+    let tree = ctx
+        .catalog
+        .tree()
         .await
-        .map_err(crate::ssr::internal)?
+        .map_err(crate::ssr::catalog_error)?;
+    let categories = tree
+        .roots()
         .into_iter()
         .filter(|c| c.product_count > 0)
         .map(|c| NavCategory {
-            name: c.name,
-            slug: c.slug,
+            name: c.name.clone(),
+            slug: c.slug.clone(),
         })
         .collect();
     let viewer = crate::ssr::current_user()
@@ -261,8 +265,23 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
-/// Shown where a page could not load its data.
+/// Shown where a page could not load its data: the 404 page for something that does not
+/// exist, the sign-in redirect or 403 page for access, otherwise the error with its status.
 #[component]
 pub fn PageError(error: AppError) -> impl IntoView {
-    view! { <ErrorPanel error /> }
+    match error {
+        AppError::NotFound => view! { <NotFound /> }.into_any(),
+        AppError::Unauthorized | AppError::Forbidden => {
+            view! { <crate::auth::Denied error /> }.into_any()
+        }
+        other => {
+            #[cfg(feature = "ssr")]
+            if let Some(res) = use_context::<leptos_axum::ResponseOptions>()
+                && let Ok(status) = http::StatusCode::from_u16(other.status())
+            {
+                res.set_status(status);
+            }
+            view! { <ErrorPanel error=other /> }.into_any()
+        }
+    }
 }

@@ -13,6 +13,7 @@ pub mod home;
 pub mod layout;
 pub mod newsletter;
 pub mod shell;
+pub mod shop;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
@@ -51,6 +52,9 @@ pub fn App() -> impl IntoView {
                 // complete without JavaScript and each page can set its own status code.
                 <Routes fallback=|| view! { <layout::NotFound /> }>
                     <Route path=StaticSegment("") view=home::HomePage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("c"), ParamSegment("slug")) view=shop::category::CategoryPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("p"), ParamSegment("slug")) view=shop::product::ProductPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("search") view=shop::search::SearchPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("register") view=account::access::RegisterPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("login") view=account::access::LoginPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("verify-email") view=account::access::VerifyEmailPage ssr=SsrMode::Async />

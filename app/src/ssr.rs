@@ -13,6 +13,8 @@ use crate::error::AppError;
 #[derive(Clone, Debug)]
 pub struct ServerContext {
     pub db: shop_core::Db,
+    /// The catalog (the same database, plus its caches).
+    pub catalog: catalog::Catalog,
     pub clock: shop_core::Clock,
     pub shop: Arc<ShopSettings>,
 }
@@ -106,6 +108,15 @@ pub fn auth_error(e: auth::AuthError) -> AppError {
             Some(field) => AppError::field(field, other.to_string()),
             None => AppError::form(other.to_string()),
         },
+    }
+}
+
+/// Maps a catalog error to what the browser gets.
+pub fn catalog_error(e: catalog::CatalogError) -> AppError {
+    match e {
+        catalog::CatalogError::Invalid { field, message } => AppError::field(field, message),
+        catalog::CatalogError::NotFound => AppError::NotFound,
+        catalog::CatalogError::Db(e) => internal(e),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Operational endpoints: liveness, readiness, metrics.
+//! Endpoints outside the Leptos app: liveness, readiness, metrics, and the files crawlers
+//! read (`robots.txt`, `sitemap.xml`).
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -59,4 +60,70 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         ],
         body,
     )
+}
+
+/// `/robots.txt`: keeps crawlers out of private and transactional pages and points them at
+/// the sitemap.
+pub async fn robots(State(state): State<AppState>) -> impl IntoResponse {
+    let body = format!(
+        "User-agent: *\nDisallow: /api/\nDisallow: /admin\nDisallow: /account\nDisallow: /cart\nDisallow: /checkout\nDisallow: /search\n\nSitemap: {}/sitemap.xml\n",
+        state.ctx.shop.base_url
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+}
+
+/// `/sitemap.xml`: the home page, every category with products and every active product.
+pub async fn sitemap(State(state): State<AppState>) -> axum::response::Response {
+    let base = &state.ctx.shop.base_url;
+    let catalog = &state.ctx.catalog;
+    let (tree, products) = match (
+        catalog.tree().await,
+        catalog::products::sitemap_entries(catalog.db()).await,
+    ) {
+        (Ok(tree), Ok(products)) => (tree, products),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "could not build the sitemap");
+            return (StatusCode::SERVICE_UNAVAILABLE, "sitemap unavailable\n").into_response();
+        }
+    };
+    let mut xml = String::with_capacity(200 + products.len() * 120);
+    xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    xml.push_str(&format!("<url><loc>{}/</loc></url>\n", escape_xml(base)));
+    for c in tree.all().iter().filter(|c| c.product_count > 0) {
+        xml.push_str(&format!(
+            "<url><loc>{}/c/{}</loc></url>\n",
+            escape_xml(base),
+            escape_xml(&c.slug)
+        ));
+    }
+    for (slug, updated) in products {
+        xml.push_str(&format!(
+            "<url><loc>{}/p/{}</loc><lastmod>{}</lastmod></url>\n",
+            escape_xml(base),
+            escape_xml(&slug),
+            updated.to_rfc3339().get(..10).unwrap_or_default()
+        ));
+    }
+    xml.push_str("</urlset>\n");
+    (
+        [
+            (header::CONTENT_TYPE, "application/xml; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        xml,
+    )
+        .into_response()
+}
+
+fn escape_xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -146,6 +146,8 @@ pub fn router(config: &Config, state: AppState) -> Router {
                 .precompressed_br()
                 .precompressed_gzip(),
         )
+        // Product images are named by a hash of their content: a URL never changes meaning.
+        .nest_service("/images", ServeDir::new(config.data_dir.join("images")))
         .layer(axum::middleware::from_fn(middleware::immutable_cache));
 
     let header_policy = Arc::new(HeaderPolicy {
@@ -159,6 +161,8 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .route("/health", get(routes::health))
         .route("/ready", get(routes::ready))
         .route("/metrics", get(routes::metrics))
+        .route("/sitemap.xml", get(routes::sitemap))
+        .route("/robots.txt", get(routes::robots))
         .merge(assets)
         .merge(
             pages
@@ -204,6 +208,7 @@ pub struct Application {
     db: Db,
     worker: Option<Worker<notifications::EventHandler>>,
     clock: Clock,
+    catalog: catalog::Catalog,
 }
 
 impl Application {
@@ -224,6 +229,7 @@ impl Application {
         };
         let ctx = ServerContext {
             db: db.clone(),
+            catalog: catalog::Catalog::new(db.clone(), clock.clone()),
             clock: clock.clone(),
             shop: Arc::new(ShopSettings {
                 name: config.shop_name.clone(),
@@ -237,6 +243,7 @@ impl Application {
             leptos_options: leptos_options(&config),
             metrics: Arc::new(Metrics::default()),
         };
+        let catalog = state.ctx.catalog.clone();
         let router = router(&config, state);
         let listener = TcpListener::bind(config.site_addr)
             .await
@@ -247,6 +254,7 @@ impl Application {
             db,
             worker,
             clock,
+            catalog,
         })
     }
 
@@ -274,6 +282,10 @@ impl Application {
                 stop_rx.clone(),
             ))
         });
+        let search_log = tokio::spawn(crate::housekeeping::flush_search_log(
+            self.catalog.clone(),
+            stop_rx.clone(),
+        ));
         let worker = self.worker.map(|w| tokio::spawn(w.run(stop_rx)));
         let result = axum::serve(
             self.listener,
@@ -289,6 +301,7 @@ impl Application {
         if let Some(housekeeping) = housekeeping {
             let _ = housekeeping.await;
         }
+        let _ = search_log.await;
         self.db.close().await;
         result
     }

@@ -8,6 +8,7 @@ mod common;
 mod accounts;
 mod admin;
 mod assets;
+mod browse;
 mod config_errors;
 mod csrf;
 mod http_basics;

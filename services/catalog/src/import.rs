@@ -1,10 +1,17 @@
 //! Catalog import from JSONL, one product per line, in the format of
 //! `shared/datasets/catalog-10k.jsonl`.
 //!
+//! Each line is one variant. In the shared dataset every line has its own slug, so every
+//! line is a product with one variant; lines that share a `slug` are the variants of one
+//! product (told apart by their `options`, e.g. `{"size": "M"}`), and the product's fields
+//! come from the first of them. Optional fields beyond the dataset's: `options`,
+//! `compare_at_minor`, `weight_grams`, `featured`.
+//!
 //! All or nothing: every line is validated first and any bad line is reported (line number,
 //! SKU, reason) with nothing written. A valid file is applied in one transaction: categories
-//! are created from the `A > B > C` paths, products are matched by SKU (created or updated),
-//! and each stock change is recorded as an `import` adjustment.
+//! are created from the `A > B > C` paths, variants are matched by SKU (created or updated),
+//! each stock change is recorded as an `import` adjustment, and each product is re-indexed
+//! for listings and search.
 
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
@@ -35,6 +42,14 @@ struct Line {
     attributes: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]
     created_at: Option<String>,
+    #[serde(default)]
+    options: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    compare_at_minor: Option<i64>,
+    #[serde(default)]
+    weight_grams: Option<i64>,
+    #[serde(default)]
+    featured: bool,
 }
 
 /// A validated product, ready to write.
@@ -52,6 +67,10 @@ struct Row {
     brand: String,
     attributes: String,
     created_at: Option<Timestamp>,
+    options: String,
+    compare_at_minor: Option<i64>,
+    weight_grams: Option<i64>,
+    featured: bool,
 }
 
 /// A line that cannot be imported.
@@ -111,7 +130,6 @@ fn parse(input: impl BufRead) -> Result<Vec<Row>, ImportError> {
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     let mut skus = HashSet::new();
-    let mut slugs = HashSet::new();
     for (index, line) in input.lines().enumerate() {
         let line_no = index + 1;
         let text = line?;
@@ -145,12 +163,6 @@ fn parse(input: impl BufRead) -> Result<Vec<Row>, ImportError> {
                         sku: Some(row.sku.clone()),
                         message: "SKU appears more than once in the file".into(),
                     });
-                } else if !slugs.insert(row.slug.clone()) {
-                    errors.push(RowError {
-                        line: line_no,
-                        sku: Some(row.sku.clone()),
-                        message: format!("slug {:?} appears more than once in the file", row.slug),
-                    });
                 } else {
                     rows.push(row);
                 }
@@ -158,13 +170,57 @@ fn parse(input: impl BufRead) -> Result<Vec<Row>, ImportError> {
             Err(e) => errors.push(e),
         }
     }
+    check_groups(&rows, &mut errors);
     if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
         return Err(ImportError::InvalidRows(errors));
     }
     if rows.is_empty() {
         return Err(ImportError::Empty);
     }
     Ok(rows)
+}
+
+/// Lines sharing a slug are one product's variants: each needs options that tell it apart,
+/// and they must share a currency.
+fn check_groups(rows: &[Row], errors: &mut Vec<RowError>) {
+    let mut first_by_slug: HashMap<&str, &Row> = HashMap::new();
+    let mut options_by_slug: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for row in rows {
+        let first = *first_by_slug.entry(row.slug.as_str()).or_insert(row);
+        if std::ptr::eq(first, row) {
+            options_by_slug
+                .entry(row.slug.as_str())
+                .or_default()
+                .insert(row.options.as_str());
+            continue;
+        }
+        let err = |message: String| RowError {
+            line: row.line,
+            sku: Some(row.sku.clone()),
+            message,
+        };
+        if row.options == "{}" || first.options == "{}" {
+            errors.push(err(format!(
+                "slug {:?} is used by line {} too; lines of one product need \"options\" that tell the variants apart",
+                row.slug, first.line
+            )));
+        } else if !options_by_slug
+            .entry(row.slug.as_str())
+            .or_default()
+            .insert(row.options.as_str())
+        {
+            errors.push(err(format!(
+                "another variant of {:?} has the same options",
+                row.slug
+            )));
+        } else if row.currency != first.currency {
+            errors.push(err(format!(
+                "all variants of {:?} must use {}",
+                row.slug, first.currency
+            )));
+        }
+    }
 }
 
 fn validate(line: usize, l: Line) -> Result<Row, RowError> {
@@ -230,8 +286,21 @@ fn validate(line: usize, l: Line) -> Result<Row, RowError> {
                 .ok_or_else(|| err(format!("created_at {s:?} is not a date like 2024-12-31")))?,
         ),
     };
-    if l.description.len() > 20_000 {
-        return Err(err("description is longer than 20000 bytes".into()));
+    crate::markdown::render(&l.description).map_err(|e| err(e.to_string()))?;
+    if let Some((key, _)) = l.options.iter().find(|(_, v)| !v.is_string()) {
+        return Err(err(format!("option {key:?} must be a string")));
+    }
+    if l.compare_at_minor
+        .is_some_and(|c| !(0..=100_000_000).contains(&c))
+    {
+        return Err(err(
+            "compare_at_minor must be between 0 and 100000000".into()
+        ));
+    }
+    if l.weight_grams
+        .is_some_and(|w| !(0..=1_000_000).contains(&w))
+    {
+        return Err(err("weight_grams must be between 0 and 1000000".into()));
     }
     Ok(Row {
         line,
@@ -246,6 +315,10 @@ fn validate(line: usize, l: Line) -> Result<Row, RowError> {
         brand: l.brand.trim().to_owned(),
         attributes: serde_json::Value::Object(l.attributes).to_string(),
         created_at,
+        options: serde_json::Value::Object(l.options).to_string(),
+        compare_at_minor: l.compare_at_minor,
+        weight_grams: l.weight_grams,
+        featured: l.featured,
     })
 }
 
@@ -331,24 +404,38 @@ async fn apply(conn: &mut Conn, clock: &Clock, rows: &[Row]) -> Result<ImportRep
     let mut categories = Categories::load(conn).await?;
     let mut report = ImportReport::default();
     let mut category_ids: HashMap<&[String], String> = HashMap::new();
+    // Products in file order, each with its variants in file order.
+    let mut groups: Vec<Vec<&Row>> = Vec::new();
+    let mut group_of_slug: HashMap<&str, usize> = HashMap::new();
     for row in rows {
-        let category_id = match category_ids.get(row.category_path.as_slice()) {
+        match group_of_slug.get(row.slug.as_str()) {
+            Some(&g) => groups[g].push(row),
+            None => {
+                group_of_slug.insert(row.slug.as_str(), groups.len());
+                groups.push(vec![row]);
+            }
+        }
+    }
+    for group in &groups {
+        let first = group[0];
+        let category_id = match category_ids.get(first.category_path.as_slice()) {
             Some(id) => id.clone(),
             None => {
-                let id = categories.resolve(conn, clock, &row.category_path).await?;
-                category_ids.insert(row.category_path.as_slice(), id.clone());
+                let id = categories
+                    .resolve(conn, clock, &first.category_path)
+                    .await?;
+                category_ids.insert(first.category_path.as_slice(), id.clone());
                 id
             }
         };
-        let outcome = upsert(conn, clock, row, &category_id).await;
-        match outcome {
+        match upsert_product(conn, clock, group, &category_id).await {
             Ok(true) => report.created += 1,
             Ok(false) => report.updated += 1,
             Err(e) if shop_core::error::is_unique_violation(&e) => {
                 return Err(ImportError::InvalidRows(vec![RowError {
-                    line: row.line,
-                    sku: Some(row.sku.clone()),
-                    message: format!("slug {:?} already belongs to another product", row.slug),
+                    line: first.line,
+                    sku: Some(first.sku.clone()),
+                    message: format!("slug {:?} already belongs to another product", first.slug),
                 }]));
             }
             Err(e) => return Err(e.into()),
@@ -358,102 +445,161 @@ async fn apply(conn: &mut Conn, clock: &Clock, rows: &[Row]) -> Result<ImportRep
     Ok(report)
 }
 
-/// Creates or updates one product; true when created.
-async fn upsert(
+/// Creates or updates one product and its variants; true when the product was created.
+async fn upsert_product(
     conn: &mut Conn,
     clock: &Clock,
-    row: &Row,
+    group: &[&Row],
     category_id: &str,
 ) -> Result<bool, sqlx::Error> {
+    let first = group[0];
     let now = clock.now().millis();
-    let created_at = row.created_at.map_or(now, Timestamp::millis);
-    let existing: Option<(String, String, i64)> =
-        sqlx::query_as("SELECT id, product_id, on_hand FROM product_variants WHERE sku = $1")
+    let mut existing: Option<String> = None;
+    for row in group {
+        existing = sqlx::query_scalar("SELECT product_id FROM product_variants WHERE sku = $1")
             .bind(&row.sku)
             .fetch_optional(&mut *conn)
             .await?;
-    let (variant_id, delta, created) = match existing {
-        Some((variant_id, product_id, on_hand)) => {
+        if existing.is_some() {
+            break;
+        }
+    }
+    if existing.is_none() {
+        existing = sqlx::query_scalar("SELECT id FROM products WHERE slug = $1")
+            .bind(&first.slug)
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
+    let description_html = crate::markdown::render(&first.description).unwrap_or_default();
+    let (product_id, created) = match existing {
+        Some(product_id) => {
             sqlx::query(
-                "UPDATE products SET slug = $1, name = $2, description = $3, brand = $4, category_id = $5,
-                        attributes = $6, status = 'active', updated_at = $7
-                 WHERE id = $8",
+                "UPDATE products SET slug = $1, name = $2, description = $3, description_html = $4,
+                        brand = $5, category_id = $6, attributes = $7, featured = $8,
+                        status = 'active', updated_at = $9
+                 WHERE id = $10",
             )
-            .bind(&row.slug)
-            .bind(&row.name)
-            .bind(&row.description)
-            .bind(&row.brand)
+            .bind(&first.slug)
+            .bind(&first.name)
+            .bind(&first.description)
+            .bind(&description_html)
+            .bind(&first.brand)
             .bind(category_id)
-            .bind(&row.attributes)
+            .bind(&first.attributes)
+            .bind(i64::from(first.featured))
             .bind(now)
             .bind(&product_id)
             .execute(&mut *conn)
             .await?;
+            (product_id, false)
+        }
+        None => {
+            let product_id = ProductId::new();
+            sqlx::query(
+                "INSERT INTO products (id, slug, name, description, description_html, brand, category_id,
+                                       status, attributes, featured, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11)",
+            )
+            .bind(product_id.as_str())
+            .bind(&first.slug)
+            .bind(&first.name)
+            .bind(&first.description)
+            .bind(&description_html)
+            .bind(&first.brand)
+            .bind(category_id)
+            .bind(&first.attributes)
+            .bind(i64::from(first.featured))
+            .bind(first.created_at.map_or(now, Timestamp::millis))
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            (product_id.as_str().to_owned(), true)
+        }
+    };
+    for (position, row) in group.iter().enumerate() {
+        upsert_variant(conn, now, &product_id, row, position).await?;
+    }
+    crate::index::reindex(conn, &product_id).await?;
+    Ok(created)
+}
+
+/// Creates or updates one variant by SKU and records any stock change.
+async fn upsert_variant(
+    conn: &mut Conn,
+    now: i64,
+    product_id: &str,
+    row: &Row,
+    position: usize,
+) -> Result<(), sqlx::Error> {
+    let position = i64::try_from(position).unwrap_or(i64::MAX);
+    let existing: Option<(String, i64)> =
+        sqlx::query_as("SELECT id, on_hand FROM product_variants WHERE sku = $1")
+            .bind(&row.sku)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (variant_id, before) = match existing {
+        Some((variant_id, on_hand)) => {
             // Reserved units stay reserved: on_hand may not drop below them.
             sqlx::query(
-                "UPDATE product_variants SET price_minor = $1, currency = $2,
-                        on_hand = CASE WHEN $3 < reserved THEN reserved ELSE $3 END, updated_at = $4
-                 WHERE id = $5",
+                "UPDATE product_variants SET product_id = $1, options = $2, price_minor = $3,
+                        compare_at_minor = $4, currency = $5, weight_grams = $6,
+                        on_hand = CASE WHEN $7 < reserved THEN reserved ELSE $7 END,
+                        position = $8, status = 'active', updated_at = $9
+                 WHERE id = $10",
             )
+            .bind(product_id)
+            .bind(&row.options)
             .bind(row.price_minor)
+            .bind(row.compare_at_minor)
             .bind(row.currency.code())
+            .bind(row.weight_grams)
             .bind(row.stock)
+            .bind(position)
             .bind(now)
             .bind(&variant_id)
             .execute(&mut *conn)
             .await?;
-            let new_on_hand: i64 =
-                sqlx::query_scalar("SELECT on_hand FROM product_variants WHERE id = $1")
-                    .bind(&variant_id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-            (variant_id, new_on_hand - on_hand, false)
+            (variant_id, on_hand)
         }
         None => {
-            let product_id = ProductId::new();
             let variant_id = VariantId::new();
             sqlx::query(
-                "INSERT INTO products (id, slug, name, description, brand, category_id, status, attributes, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9)",
-            )
-            .bind(product_id.as_str())
-            .bind(&row.slug)
-            .bind(&row.name)
-            .bind(&row.description)
-            .bind(&row.brand)
-            .bind(category_id)
-            .bind(&row.attributes)
-            .bind(created_at)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query(
-                "INSERT INTO product_variants (id, product_id, sku, price_minor, currency, on_hand, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                "INSERT INTO product_variants (id, product_id, sku, options, price_minor, compare_at_minor,
+                                               currency, weight_grams, on_hand, position, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
             )
             .bind(variant_id.as_str())
-            .bind(product_id.as_str())
+            .bind(product_id)
             .bind(&row.sku)
+            .bind(&row.options)
             .bind(row.price_minor)
+            .bind(row.compare_at_minor)
             .bind(row.currency.code())
+            .bind(row.weight_grams)
             .bind(row.stock)
+            .bind(position)
             .bind(now)
             .execute(&mut *conn)
             .await?;
-            (variant_id.as_str().to_owned(), row.stock, true)
+            (variant_id.as_str().to_owned(), 0)
         }
     };
-    if delta != 0 {
+    let after: i64 = sqlx::query_scalar("SELECT on_hand FROM product_variants WHERE id = $1")
+        .bind(&variant_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if after != before {
         sqlx::query(
-            "INSERT INTO stock_adjustments (id, variant_id, delta, reason, note, created_at)
-             VALUES ($1, $2, $3, 'import', 'catalog import', $4)",
+            "INSERT INTO stock_adjustments (id, variant_id, delta, reason, note, on_hand_after, created_at)
+             VALUES ($1, $2, $3, 'import', 'catalog import', $4, $5)",
         )
         .bind(shop_core::id::new_uuid_v7())
         .bind(&variant_id)
-        .bind(delta)
+        .bind(after - before)
+        .bind(after)
         .bind(now)
         .execute(&mut *conn)
         .await?;
     }
-    Ok(created)
+    Ok(())
 }

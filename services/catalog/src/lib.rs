@@ -1,9 +1,30 @@
-//! Categories, products, variants and stock.
+//! Categories, products, variants, stock, search and the JSONL catalog import.
+//!
+//! The [`Catalog`] handle is what the application holds: the database plus the small
+//! in-memory state the catalog keeps (the category tree cache and the search log buffer).
+//! Functions that only need the database take a [`Db`] like every other service.
 
+pub mod categories;
+pub mod images;
 pub mod import;
+mod index;
+pub mod listing;
+pub mod markdown;
+pub mod products;
+pub mod search;
 pub mod slug;
+mod sql;
 
-use shop_core::{Currency, Db, Money};
+use std::sync::Arc;
+use std::time::Instant;
+
+use shop_core::{Clock, Db, Money};
+
+pub use categories::{Category, CategoryTree};
+pub use images::ImageRef;
+pub use listing::{Filters, Listing, ListingQuery, Scope, Sort};
+pub use products::{ProductDetail, StockStatus, Variant};
+pub use search::{SearchLog, SearchTerms, Suggestion};
 
 shop_core::define_id!(
     /// Identifies a category.
@@ -18,68 +39,227 @@ shop_core::define_id!(
     VariantId
 );
 
-/// A category as the navigation shows it.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct CategoryLink {
-    pub name: String,
-    pub slug: String,
-    /// Active products in this category and all categories below it.
-    pub product_count: i64,
+/// Whether shoppers can see a product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProductStatus {
+    Draft,
+    Active,
+    Archived,
 }
 
-/// Top-level categories in display order, for the header navigation.
-pub async fn top_categories(db: &Db) -> Result<Vec<CategoryLink>, sqlx::Error> {
-    // Products sit in leaf categories; count them through up to three levels.
-    sqlx::query_as(
-        "SELECT c.name, c.slug,
-                (SELECT COUNT(*) FROM products p
-                 WHERE p.status = 'active' AND p.category_id IN (
-                     SELECT c.id
-                     UNION SELECT c2.id FROM categories c2 WHERE c2.parent_id = c.id
-                     UNION SELECT c3.id FROM categories c3 JOIN categories c2 ON c3.parent_id = c2.id
-                           WHERE c2.parent_id = c.id)) AS product_count
-         FROM categories c
-         WHERE c.parent_id IS NULL
-         ORDER BY c.position, c.name",
-    )
-    .fetch_all(db.reader())
-    .await
+impl ProductStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductStatus::Draft => "draft",
+            ProductStatus::Active => "active",
+            ProductStatus::Archived => "archived",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProductStatus> {
+        match s {
+            "draft" => Some(ProductStatus::Draft),
+            "active" => Some(ProductStatus::Active),
+            "archived" => Some(ProductStatus::Archived),
+            _ => None,
+        }
+    }
+
+    fn from_db(s: &str) -> ProductStatus {
+        ProductStatus::parse(s).unwrap_or(ProductStatus::Draft)
+    }
+}
+
+/// Why a catalog operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// Bad input; `field` names the form field it concerns.
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl CatalogError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        CatalogError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
 }
 
 /// A product as a listing card shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProductCard {
+    pub id: ProductId,
     pub name: String,
     pub slug: String,
     pub brand: String,
+    /// The lowest active variant price.
     pub price: Money,
-    pub in_stock: bool,
+    /// The highest; above `price` the card says "from".
+    pub max_price: Money,
+    /// The cheapest variant's compare-at price, when above its price.
+    pub compare_at: Option<Money>,
+    /// Units available across active variants.
+    pub available: i64,
+    pub image: Option<ImageRef>,
 }
 
-/// The newest active products, for the home page.
-pub async fn newest_products(db: &Db, limit: i64) -> Result<Vec<ProductCard>, sqlx::Error> {
-    let rows: Vec<(String, String, String, i64, String, i64)> = sqlx::query_as(
-        "SELECT p.name, p.slug, p.brand, v.price_minor, v.currency, v.on_hand - v.reserved
-         FROM products p
-         JOIN product_variants v ON v.product_id = p.id AND v.position = 0
-         WHERE p.status = 'active'
-         ORDER BY p.created_at DESC, p.id DESC
-         LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(db.reader())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(name, slug, brand, minor, currency, available)| {
-            let currency: Currency = currency.parse().ok()?;
-            Some(ProductCard {
-                name,
-                slug,
-                brand,
-                price: Money::new(minor, currency),
-                in_stock: available > 0,
-            })
+/// The result of a search page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchResult {
+    pub listing: Listing,
+    /// True when nothing matched every word as typed and the results match the last word
+    /// as a prefix instead.
+    pub used_prefix: bool,
+    /// When nothing matched: shorter searches that do find something, with their counts.
+    pub suggestions: Vec<(String, i64)>,
+}
+
+/// The catalog: database plus caches. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    clock: Clock,
+    tree: categories::TreeCache,
+    search_log: SearchLog,
+}
+
+impl Catalog {
+    pub fn new(db: Db, clock: Clock) -> Catalog {
+        Catalog {
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                tree: categories::TreeCache::default(),
+                search_log: SearchLog::default(),
+            }),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The category tree (cached; see [`categories`]).
+    pub async fn tree(&self) -> Result<Arc<CategoryTree>, CatalogError> {
+        Ok(self.inner.tree.get(&self.inner.db).await?)
+    }
+
+    /// Drops cached data after a change to the catalog.
+    pub fn changed(&self) {
+        self.inner.tree.invalidate();
+    }
+
+    /// A category's products (the category and everything below it).
+    pub async fn category_listing(
+        &self,
+        category: &Category,
+        filters: Filters,
+        sort: Sort,
+        page: i64,
+    ) -> Result<Listing, CatalogError> {
+        let tree = self.tree().await?;
+        let query = ListingQuery {
+            scope: Scope::Categories(tree.subtree_ids(category.id.as_str())),
+            filters: filters.normalized()?,
+            sort,
+            page,
+        };
+        listing::run(&self.inner.db, &query).await
+    }
+
+    /// A search: every word must match. When nothing does, the last word is tried as a
+    /// prefix, and failing that, shorter searches are suggested. Every search is logged.
+    pub async fn search(
+        &self,
+        terms: &SearchTerms,
+        filters: Filters,
+        sort: Sort,
+        page: i64,
+    ) -> Result<SearchResult, CatalogError> {
+        let started = Instant::now();
+        let filters = filters.normalized()?;
+        let db = &self.inner.db;
+        let mut query = ListingQuery {
+            scope: Scope::Search {
+                terms: terms.clone(),
+                prefix: false,
+            },
+            filters,
+            sort,
+            page,
+        };
+        let mut listing = listing::run(db, &query).await?;
+        let mut used_prefix = false;
+        if listing.total == 0 && query.filters.is_empty() {
+            query.scope = Scope::Search {
+                terms: terms.clone(),
+                prefix: true,
+            };
+            let retry = listing::run(db, &query).await?;
+            if retry.total > 0 {
+                listing = retry;
+                used_prefix = true;
+            }
+        }
+        let mut suggestions = Vec::new();
+        if listing.total == 0 && terms.words.len() > 1 {
+            for i in 0..terms.words.len() {
+                let shorter = terms.without(i);
+                let count = listing::count(
+                    db,
+                    &Scope::Search {
+                        terms: shorter.clone(),
+                        prefix: false,
+                    },
+                )
+                .await?;
+                if count > 0 {
+                    suggestions.push((shorter.raw, count));
+                }
+            }
+            suggestions.sort_by_key(|s| std::cmp::Reverse(s.1));
+            suggestions.truncate(3);
+        }
+        if page == 1 {
+            self.inner.search_log.record(
+                &self.inner.clock,
+                terms,
+                listing.total,
+                started.elapsed(),
+            );
+        }
+        Ok(SearchResult {
+            listing,
+            used_prefix,
+            suggestions,
         })
-        .collect())
+    }
+
+    /// Type-ahead: product names starting with what was typed.
+    pub async fn suggest(&self, input: &str) -> Result<Vec<Suggestion>, CatalogError> {
+        Ok(search::suggest(&self.inner.db, input, 8).await?)
+    }
+
+    /// Writes buffered search log entries; see [`SearchLog`].
+    pub async fn flush_search_log(&self) -> Result<usize, sqlx::Error> {
+        self.inner.search_log.flush(&self.inner.db).await
+    }
 }

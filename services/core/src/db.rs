@@ -38,6 +38,16 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The backend a connection (or transaction) talks to, for the few queries that must
+    /// differ.
+    pub fn of(conn: &Conn) -> Backend {
+        if conn.backend_name() == "PostgreSQL" {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
     /// Detects the backend from a `DATABASE_URL`.
     pub fn from_url(url: &str) -> Result<Backend, DbError> {
         if url.starts_with("sqlite:") {

@@ -49,7 +49,8 @@ impl Currency {
         }
     }
 
-    fn symbol(self) -> Option<&'static str> {
+    /// The sign shown before amounts (`€`), if the currency has one.
+    pub fn symbol(self) -> Option<&'static str> {
         match self {
             Currency::Eur => Some("€"),
             Currency::Usd => Some("$"),

@@ -1,0 +1,244 @@
+//! The category tree, read as a whole and cached in memory: it is small (dozens to a few
+//! hundred nodes), every page's navigation needs it, and it changes rarely.
+//!
+//! The cache refreshes itself after [`TREE_TTL`] so that an instance sees changes made by
+//! another instance within that time, and is dropped at once when this instance changes the
+//! catalog. A refresh is done by one request while the others keep using the previous tree.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use shop_core::Db;
+
+use crate::CategoryId;
+
+/// How long a loaded tree is used before it is read again.
+pub const TREE_TTL: Duration = Duration::from_secs(30);
+
+/// One category.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Category {
+    pub id: CategoryId,
+    pub parent_id: Option<CategoryId>,
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+    pub position: i64,
+    /// Active products in this category and every category below it, each counted once.
+    pub product_count: i64,
+}
+
+/// Every category, with parent/child links and product counts.
+#[derive(Clone, Debug, Default)]
+pub struct CategoryTree {
+    nodes: Vec<Category>,
+    children: Vec<Vec<usize>>,
+    roots: Vec<usize>,
+    by_id: HashMap<String, usize>,
+    by_slug: HashMap<String, usize>,
+}
+
+impl CategoryTree {
+    /// Reads the tree and its product counts.
+    pub async fn load(db: &Db) -> Result<CategoryTree, sqlx::Error> {
+        let rows: Vec<(String, Option<String>, String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, parent_id, name, slug, description, position FROM categories
+             ORDER BY position, name",
+        )
+        .fetch_all(db.reader())
+        .await?;
+        // Which categories each active product appears in (primary and secondary).
+        let memberships: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, category_id FROM products WHERE status = 'active'
+             UNION
+             SELECT pc.product_id, pc.category_id FROM product_categories pc
+             JOIN products p ON p.id = pc.product_id WHERE p.status = 'active'",
+        )
+        .fetch_all(db.reader())
+        .await?;
+        let mut tree = CategoryTree::default();
+        for (id, parent, name, slug, description, position) in rows {
+            let index = tree.nodes.len();
+            tree.by_id.insert(id.clone(), index);
+            tree.by_slug.insert(slug.clone(), index);
+            tree.nodes.push(Category {
+                id: CategoryId::from_db(id),
+                parent_id: parent.map(CategoryId::from_db),
+                name,
+                slug,
+                description,
+                position,
+                product_count: 0,
+            });
+        }
+        tree.children = vec![Vec::new(); tree.nodes.len()];
+        for index in 0..tree.nodes.len() {
+            match tree.nodes[index]
+                .parent_id
+                .as_ref()
+                .and_then(|p| tree.by_id.get(p.as_str()).copied())
+            {
+                Some(parent) => tree.children[parent].push(index),
+                None => tree.roots.push(index),
+            }
+        }
+        // Count each product once per ancestor, however many of its categories sit below it.
+        let mut per_product: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (product, category) in &memberships {
+            if let Some(&index) = tree.by_id.get(category.as_str()) {
+                per_product.entry(product.as_str()).or_default().push(index);
+            }
+        }
+        let mut counts = vec![0_i64; tree.nodes.len()];
+        let mut seen = Vec::new();
+        for categories in per_product.values() {
+            seen.clear();
+            for &index in categories {
+                for ancestor in tree.ancestry(index) {
+                    if !seen.contains(&ancestor) {
+                        seen.push(ancestor);
+                    }
+                }
+            }
+            for &index in &seen {
+                counts[index] += 1;
+            }
+        }
+        for (node, count) in tree.nodes.iter_mut().zip(counts) {
+            node.product_count = count;
+        }
+        Ok(tree)
+    }
+
+    /// `index` and its ancestors (guarded against cycles).
+    fn ancestry(&self, index: usize) -> Vec<usize> {
+        let mut out = vec![index];
+        let mut current = index;
+        while let Some(parent) = self.nodes[current]
+            .parent_id
+            .as_ref()
+            .and_then(|p| self.by_id.get(p.as_str()).copied())
+        {
+            if out.contains(&parent) || out.len() > 32 {
+                break;
+            }
+            out.push(parent);
+            current = parent;
+        }
+        out
+    }
+
+    /// Top-level categories in display order.
+    pub fn roots(&self) -> Vec<&Category> {
+        self.roots.iter().map(|&i| &self.nodes[i]).collect()
+    }
+
+    /// Every category.
+    pub fn all(&self) -> &[Category] {
+        &self.nodes
+    }
+
+    pub fn by_slug(&self, slug: &str) -> Option<&Category> {
+        self.by_slug.get(slug).map(|&i| &self.nodes[i])
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Category> {
+        self.by_id.get(id).map(|&i| &self.nodes[i])
+    }
+
+    /// Direct children in display order.
+    pub fn children(&self, id: &str) -> Vec<&Category> {
+        self.by_id
+            .get(id)
+            .map(|&i| self.children[i].iter().map(|&c| &self.nodes[c]).collect())
+            .unwrap_or_default()
+    }
+
+    /// From the top-level category down to `id` (for breadcrumbs).
+    pub fn path(&self, id: &str) -> Vec<&Category> {
+        let Some(&index) = self.by_id.get(id) else {
+            return Vec::new();
+        };
+        let mut path: Vec<&Category> = self
+            .ancestry(index)
+            .into_iter()
+            .map(|i| &self.nodes[i])
+            .collect();
+        path.reverse();
+        path
+    }
+
+    /// `id` and every category below it.
+    pub fn subtree_ids(&self, id: &str) -> Vec<String> {
+        let Some(&start) = self.by_id.get(id) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut stack = vec![start];
+        while let Some(index) = stack.pop() {
+            if out.len() > self.nodes.len() {
+                break;
+            }
+            out.push(self.nodes[index].id.as_str().to_owned());
+            stack.extend(self.children[index].iter().copied());
+        }
+        out
+    }
+
+    /// Whether `candidate` is `id` or sits below it (re-parenting must not make a cycle).
+    pub fn is_within(&self, candidate: &str, id: &str) -> bool {
+        self.by_id.get(candidate).is_some_and(|&c| {
+            self.ancestry(c)
+                .iter()
+                .any(|&a| self.nodes[a].id.as_str() == id)
+        })
+    }
+}
+
+/// A loaded tree and when it was loaded.
+type Slot = Option<(Instant, Arc<CategoryTree>)>;
+
+/// The cached tree. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TreeCache {
+    slot: Arc<RwLock<Slot>>,
+    refreshing: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl TreeCache {
+    pub(crate) async fn get(&self, db: &Db) -> Result<Arc<CategoryTree>, sqlx::Error> {
+        let cached = self.current();
+        if let Some((loaded, tree)) = &cached
+            && loaded.elapsed() < TREE_TTL
+        {
+            return Ok(tree.clone());
+        }
+        // Someone else is refreshing: use what we have, if anything.
+        let _guard = match (self.refreshing.try_lock(), &cached) {
+            (Ok(guard), _) => guard,
+            (Err(_), Some((_, tree))) => return Ok(tree.clone()),
+            (Err(_), None) => self.refreshing.lock().await,
+        };
+        if let Some((loaded, tree)) = self.current()
+            && loaded.elapsed() < TREE_TTL
+        {
+            return Ok(tree);
+        }
+        let tree = Arc::new(CategoryTree::load(db).await?);
+        if let Ok(mut slot) = self.slot.write() {
+            *slot = Some((Instant::now(), tree.clone()));
+        }
+        Ok(tree)
+    }
+
+    fn current(&self) -> Slot {
+        self.slot.read().ok().and_then(|s| s.clone())
+    }
+
+    pub(crate) fn invalidate(&self) {
+        if let Ok(mut slot) = self.slot.write() {
+            *slot = None;
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Full-text search: parsing what the shopper typed, the backend-specific match (FTS5 on
+//! SQLite, tsvector on PostgreSQL), type-ahead suggestions and the search log.
+//!
+//! Ranking: an exact name match comes first, then the engine's relevance with the name and
+//! SKU weighted above the brand, and the brand above the description.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use shop_core::{Backend, Clock, Db};
+
+use crate::sql::Sql;
+
+/// Longest query kept (characters); the rest is ignored.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// Most words used from a query.
+pub const MAX_WORDS: usize = 10;
+
+/// A parsed search.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SearchTerms {
+    /// What the shopper typed (trimmed and shortened).
+    pub raw: String,
+    /// Lower-case words, letters and digits only.
+    pub words: Vec<String>,
+}
+
+impl SearchTerms {
+    /// Parses a query; `None` when it has no searchable word.
+    pub fn parse(input: &str) -> Option<SearchTerms> {
+        let raw: String = input.trim().chars().take(MAX_QUERY_CHARS).collect();
+        let words: Vec<String> = raw
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| w.chars().take(40).collect::<String>().to_lowercase())
+            .take(MAX_WORDS)
+            .collect();
+        (!words.is_empty()).then_some(SearchTerms { raw, words })
+    }
+
+    /// The words joined by spaces: how the search log groups queries.
+    pub fn normalized(&self) -> String {
+        self.words.join(" ")
+    }
+
+    /// The same search without word `index` (for "try fewer words" suggestions).
+    pub fn without(&self, index: usize) -> SearchTerms {
+        let words: Vec<String> = self
+            .words
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != index)
+            .map(|(_, w)| w.clone())
+            .collect();
+        SearchTerms {
+            raw: words.join(" "),
+            words,
+        }
+    }
+}
+
+/// `WITH s AS (SELECT product_id, rank, exact ...)`: the products matching `terms`, with a
+/// rank (lower is better) and `exact` = 0 when the name equals the query. With `prefix`, the
+/// last word also matches as the start of a word (type-ahead).
+pub(crate) fn matches_cte(backend: Backend, terms: &SearchTerms, prefix: bool) -> Sql {
+    let phrase = terms.words.join(" ");
+    let mut sql = Sql::new("WITH s AS (");
+    match backend {
+        Backend::Sqlite => {
+            // Every word quoted (so nothing in it is FTS syntax), all required.
+            let mut expr = terms
+                .words
+                .iter()
+                .map(|w| format!("\"{w}\""))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if prefix {
+                expr.push('*');
+            }
+            sql.push(
+                "SELECT m.product_id, bm25(products_fts, 10.0, 4.0, 1.0, 10.0) AS rank,
+                        CASE WHEN lower(products_fts.name) = ",
+            )
+            .bind(phrase.as_str())
+            .push(
+                " THEN 0 ELSE 1 END AS exact
+                 FROM products_fts JOIN product_search_ids m ON m.search_id = products_fts.rowid
+                 WHERE products_fts MATCH ",
+            )
+            .bind(expr);
+        }
+        Backend::Postgres => {
+            // Words are letters and digits only, so joining them with & is a valid tsquery.
+            let mut expr = terms.words.join(" & ");
+            if prefix {
+                expr.push_str(":*");
+            }
+            sql.push(
+                "SELECT p.id AS product_id, -ts_rank_cd(p.search_vector, q.q) AS rank,
+                        CASE WHEN lower(p.name) = ",
+            )
+            .bind(phrase.as_str())
+            .push(" THEN 0 ELSE 1 END AS exact FROM products p, to_tsquery('english', ")
+            .bind(expr)
+            .push(") AS q(q) WHERE p.search_vector @@ q.q");
+        }
+    }
+    sql.push(") ");
+    sql
+}
+
+/// A type-ahead suggestion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suggestion {
+    pub name: String,
+    pub slug: String,
+}
+
+/// Up to `limit` active products whose words start with what was typed, best first.
+pub async fn suggest(db: &Db, input: &str, limit: i64) -> Result<Vec<Suggestion>, sqlx::Error> {
+    let Some(terms) = SearchTerms::parse(input) else {
+        return Ok(Vec::new());
+    };
+    let mut sql = matches_cte(db.backend(), &terms, true);
+    sql.push(
+        "SELECT p.name, p.slug FROM products p JOIN s ON s.product_id = p.id
+         WHERE p.status = 'active' ORDER BY s.exact, s.rank, p.id LIMIT ",
+    )
+    .bind(limit.clamp(1, 20));
+    let rows: Vec<(String, String)> = sqlx::query_as_with(sql.text(), sql.arguments())
+        .fetch_all(db.reader())
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, slug)| Suggestion { name, slug })
+        .collect())
+}
+
+/// One search as the log keeps it.
+#[derive(Clone, Debug)]
+struct LoggedSearch {
+    id: String,
+    query: String,
+    normalized: String,
+    result_count: i64,
+    duration_micros: i64,
+    at: i64,
+}
+
+/// Most searches buffered before new ones are dropped (if the database stays unwritable).
+const MAX_BUFFERED: usize = 10_000;
+
+/// The search log. Searches are buffered in memory and written in batches by
+/// [`SearchLog::flush`] (the server calls it every second and at shutdown), so a busy search
+/// page does not queue one write transaction per request.
+#[derive(Clone, Debug, Default)]
+pub struct SearchLog {
+    buffer: Arc<Mutex<Vec<LoggedSearch>>>,
+}
+
+impl SearchLog {
+    /// Notes a search.
+    pub fn record(&self, clock: &Clock, terms: &SearchTerms, result_count: i64, took: Duration) {
+        let entry = LoggedSearch {
+            id: shop_core::id::new_uuid_v7(),
+            query: terms.raw.clone(),
+            normalized: terms.normalized(),
+            result_count,
+            duration_micros: i64::try_from(took.as_micros()).unwrap_or(i64::MAX),
+            at: clock.now().millis(),
+        };
+        if let Ok(mut buffer) = self.buffer.lock()
+            && buffer.len() < MAX_BUFFERED
+        {
+            buffer.push(entry);
+        }
+    }
+
+    /// Writes buffered searches in one transaction. Returns how many were written; on error
+    /// they go back to the buffer for the next try.
+    pub async fn flush(&self, db: &Db) -> Result<usize, sqlx::Error> {
+        let batch = match self.buffer.lock() {
+            Ok(mut buffer) => std::mem::take(&mut *buffer),
+            Err(_) => return Ok(0),
+        };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let written = batch.len();
+        let result = async {
+            let mut tx = db.begin().await?;
+            for chunk in batch.chunks(100) {
+                let mut sql = Sql::new(
+                    "INSERT INTO search_queries (id, query, normalized, result_count, duration_micros, created_at) VALUES ",
+                );
+                for (i, s) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.push("(")
+                        .bind(s.id.as_str())
+                        .push(", ")
+                        .bind(s.query.as_str())
+                        .push(", ")
+                        .bind(s.normalized.as_str())
+                        .push(", ")
+                        .bind(s.result_count)
+                        .push(", ")
+                        .bind(s.duration_micros)
+                        .push(", ")
+                        .bind(s.at)
+                        .push(")");
+                }
+                sqlx::query_with(sql.text(), sql.arguments())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        }
+        .await;
+        match result {
+            Ok(()) => Ok(written),
+            Err(e) => {
+                if let Ok(mut buffer) = self.buffer.lock() {
+                    let mut restored = batch;
+                    restored.append(&mut buffer);
+                    restored.truncate(MAX_BUFFERED);
+                    *buffer = restored;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_words_and_drops_syntax() {
+        let t = SearchTerms::parse("  Cast-Iron \"pan\" OR* ").unwrap();
+        assert_eq!(t.words, vec!["cast", "iron", "pan", "or"]);
+        assert_eq!(t.normalized(), "cast iron pan or");
+        assert!(SearchTerms::parse(" -*\" ").is_none());
+        assert_eq!(SearchTerms::parse("Crêpe").unwrap().words, vec!["crêpe"]);
+        assert_eq!(t.without(1).words, vec!["cast", "pan", "or"]);
+    }
+
+    #[test]
+    fn sqlite_match_quotes_every_word() {
+        let t = SearchTerms::parse("cast iron").unwrap();
+        let sql = matches_cte(Backend::Sqlite, &t, true);
+        assert!(sql.text().contains("MATCH $2"), "{}", sql.text());
+    }
+}
