@@ -64,7 +64,8 @@ impl SearchTerms {
 /// last word also matches as the start of a word (type-ahead).
 pub(crate) fn matches_cte(backend: Backend, terms: &SearchTerms, prefix: bool) -> Sql {
     let phrase = terms.words.join(" ");
-    let mut sql = Sql::new("WITH s AS (");
+    // Materialized: the match runs once, not once per product row joined to it.
+    let mut sql = Sql::new("WITH s AS MATERIALIZED (");
     match backend {
         Backend::Sqlite => {
             // Every word quoted (so nothing in it is FTS syntax), all required.
