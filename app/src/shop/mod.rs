@@ -133,6 +133,36 @@ fn NoImage(name: String) -> impl IntoView {
     }
 }
 
+/// A square product image with its responsive sources.
+#[component]
+pub fn ProductImage(
+    img: ImageView,
+    /// The `sizes` attribute: how wide the image is shown at each viewport width.
+    sizes: &'static str,
+    /// Intrinsic width (and height) hint, to reserve space before it loads.
+    width: u32,
+    /// Load only when near the viewport; the first screen's images should not be lazy.
+    #[prop(optional)]
+    lazy: bool,
+    #[prop(optional)] high_priority: bool,
+    #[prop(default = "rounded-lg")] rounded: &'static str,
+) -> impl IntoView {
+    view! {
+        <img
+            src=img.src
+            srcset=img.srcset
+            sizes=sizes
+            alt=img.alt
+            width=width
+            height=width
+            loading=if lazy { "lazy" } else { "eager" }
+            decoding="async"
+            fetchpriority=high_priority.then_some("high")
+            class=format!("aspect-square w-full {rounded} bg-stone-100 object-cover")
+        />
+    }
+}
+
 /// A product card in a grid.
 #[component]
 pub fn ProductCard(product: CardView, #[prop(optional)] eager: bool) -> impl IntoView {
@@ -141,16 +171,11 @@ pub fn ProductCard(product: CardView, #[prop(optional)] eager: bool) -> impl Int
         <li class="card group relative flex flex-col p-3" data-testid="product-card">
             {match product.image {
                 Some(img) => view! {
-                    <img
-                        src=img.src
-                        srcset=img.srcset
+                    <ProductImage
+                        img
                         sizes="(min-width: 1024px) 220px, (min-width: 640px) 30vw, 45vw"
-                        alt=img.alt
-                        width="320"
-                        height="320"
-                        loading=if eager { "eager" } else { "lazy" }
-                        decoding="async"
-                        class="aspect-square w-full rounded-lg bg-stone-100 object-cover"
+                        width=320
+                        lazy=!eager
                     />
                 }.into_any(),
                 None => view! { <NoImage name=product.name.clone() /> }.into_any(),

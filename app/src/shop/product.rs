@@ -7,7 +7,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::{use_location, use_params_map};
 use serde::{Deserialize, Serialize};
 
-use super::{Breadcrumbs, CardView, Crumb, ImageView, ProductGrid, StockView};
+use super::{Breadcrumbs, CardView, Crumb, ImageView, ProductGrid, ProductImage, StockView};
 use crate::error::AppError;
 use crate::layout::PageError;
 
@@ -294,30 +294,18 @@ fn ProductView(data: ProductPage) -> impl IntoView {
 
 #[component]
 fn Gallery(images: Vec<ImageView>, name: String) -> impl IntoView {
-    if images.is_empty() {
-        return view! { <div class="aspect-square"><super::NoImage name /></div> }.into_any();
-    }
     let mut images = images.into_iter();
-    let main = images.next().expect("checked non-empty");
+    let Some(main) = images.next() else {
+        return view! { <div class="aspect-square"><super::NoImage name /></div> }.into_any();
+    };
     let rest: Vec<ImageView> = images.collect();
     view! {
         <div data-testid="gallery">
-            <img
-                src=main.src
-                srcset=main.srcset
-                sizes="(min-width: 1024px) 560px, 100vw"
-                alt=main.alt
-                width="640"
-                height="640"
-                fetchpriority="high"
-                class="aspect-square w-full rounded-xl bg-stone-100 object-cover"
-            />
+            <ProductImage img=main sizes="(min-width: 1024px) 560px, 100vw" width=640 high_priority=true rounded="rounded-xl" />
             {(!rest.is_empty()).then(|| view! {
                 <ul class="mt-3 grid grid-cols-4 gap-3">
                     {rest.into_iter().map(|img| view! {
-                        <li>
-                            <img src=img.src srcset=img.srcset sizes="140px" alt=img.alt loading="lazy" decoding="async" width="320" height="320" class="aspect-square w-full rounded-lg bg-stone-100 object-cover" />
-                        </li>
+                        <li><ProductImage img sizes="140px" width=320 lazy=true /></li>
                     }).collect_view()}
                 </ul>
             })}

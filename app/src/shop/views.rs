@@ -188,8 +188,8 @@ pub(crate) fn listing_view(
                 Some((n, val)) => format!("{}: {val}", humanize(n)),
                 None => continue,
             },
-            "min" => format!("From {}", money_label(&listing, v)),
-            "max" => format!("Up to {}", money_label(&listing, v)),
+            "min" => format!("From {}", money_label(v)),
+            "max" => format!("Up to {}", money_label(v)),
             "stock" => "In stock".to_owned(),
             _ => continue,
         };
@@ -276,7 +276,7 @@ pub(crate) fn listing_view(
     }
 }
 
-fn money_label(_listing: &Listing, raw: &str) -> String {
+fn money_label(raw: &str) -> String {
     Money::parse_decimal(raw, SHOP_CURRENCY)
         .map(|m| m.to_string())
         .unwrap_or_else(|_| raw.to_owned())

@@ -490,25 +490,10 @@ fn group_attributes(rows: Vec<(String, String, i64)>, filters: &Filters) -> Vec<
             count,
             selected,
         };
-        match groups.iter_mut().find(|g| g.name == name) {
-            Some(group) => group.values.push(facet_value),
-            None => groups.push(AttributeFacet {
-                name,
-                values: vec![facet_value],
-            }),
-        }
+        group_mut(&mut groups, &name).values.push(facet_value);
     }
     for (name, value) in &filters.attributes {
-        let group = match groups.iter_mut().position(|g| &g.name == name) {
-            Some(i) => &mut groups[i],
-            None => {
-                groups.push(AttributeFacet {
-                    name: name.clone(),
-                    values: Vec::new(),
-                });
-                groups.last_mut().expect("just pushed")
-            }
-        };
+        let group = group_mut(&mut groups, name);
         if !group.values.iter().any(|v| &v.value == value) {
             group.values.push(FacetValue {
                 value: value.clone(),
@@ -537,6 +522,21 @@ fn group_attributes(rows: Vec<(String, String, i64)>, filters: &Filters) -> Vec<
             .truncate(MAX_VALUES_PER_FACET.max(g.values.iter().filter(|v| v.selected).count()));
     }
     groups
+}
+
+/// The group for attribute `name`, added (empty) if missing.
+fn group_mut<'a>(groups: &'a mut Vec<AttributeFacet>, name: &str) -> &'a mut AttributeFacet {
+    let index = match groups.iter().position(|g| g.name == name) {
+        Some(i) => i,
+        None => {
+            groups.push(AttributeFacet {
+                name: name.to_owned(),
+                values: Vec::new(),
+            });
+            groups.len() - 1
+        }
+    };
+    &mut groups[index]
 }
 
 /// Orders "EU 9" before "EU 10" and "250 ml" before "1 l"-style values by their leading
