@@ -29,6 +29,7 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     req.headers_mut().insert(REQUEST_ID.clone(), value.clone());
     let span = tracing::info_span!("request", request.id = %id, method = %req.method(), path = %req.uri().path());
     let start = std::time::Instant::now();
+    span.in_scope(|| tracing::debug!("request started"));
     let mut response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     let status = response.status();
     let ms = start.elapsed().as_secs_f64() * 1000.0;

@@ -10,7 +10,7 @@ use axum::extract::FromRef;
 use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use shop_core::mail::Mailer;
 use shop_core::outbox::{Worker, WorkerConfig};
 use shop_core::{Clock, Db, DbConfig};
@@ -99,12 +99,24 @@ fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
+/// The application's page routes, worked out once per process.
+///
+/// Leptos lists the routes by rendering the app with resource loading switched off, and
+/// that switch is a process-wide flag: a page rendered by another `Application` in the same
+/// process meanwhile (the integration tests run several) would never load its resources and
+/// hang. Listing the routes once, before any application serves, keeps renders and listing
+/// apart.
+fn page_routes() -> &'static [AxumRouteListing] {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App))
+}
+
 /// The full router: health and metrics endpoints, hashed assets, pages and server functions,
 /// and the middleware stack around them.
 pub fn router(config: &Config, state: AppState) -> Router {
     let ctx = state.ctx.clone();
     let leptos_options = state.leptos_options.clone();
-    let routes = generate_route_list(app::App);
+    let routes = page_routes().to_vec();
     let pkg_dir = format!(
         "{}/{}",
         leptos_options.site_root, leptos_options.site_pkg_dir

@@ -74,6 +74,13 @@ impl TestApp {
     }
 
     pub async fn spawn_with(options: TestOptions) -> TestApp {
+        // TEST_LOG=<filter> prints the server's log with each test's output.
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
         let data_dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(data_dir.path()).await;
         let mut vars: HashMap<String, String> = HashMap::from([
@@ -86,6 +93,8 @@ impl TestApp {
             ("SHOP_NAME".into(), "Test Shop".into()),
             ("RUN_WORKER".into(), options.run_worker.to_string()),
             ("DATABASE_MAX_CONNECTIONS".into(), "5".into()),
+            // Well under the client's 30 s: a stuck request fails as a 503 with its log.
+            ("REQUEST_TIMEOUT_SECS".into(), "10".into()),
         ]);
         for (k, v) in options.env {
             vars.insert(k.to_owned(), v);
