@@ -1,5 +1,5 @@
 //! Periodic clean-up that runs beside the outbox worker: expired sessions, used and expired
-//! tokens, stale throttle counters. Every step is idempotent, so several instances running it
+//! tokens, stale throttle counters, and fresh query planner statistics. Every step is idempotent, so several instances running it
 //! at once do no harm.
 
 use std::time::Duration;
@@ -15,6 +15,8 @@ pub async fn run_once(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
     let sessions = auth::sessions::purge_expired(db, clock).await?;
     let tokens = auth::tokens::purge(db, clock).await?;
     let counters = auth::throttle::purge(db, clock).await?;
+    // Keeps the query planner's statistics current as the catalog grows.
+    db.optimize().await?;
     if sessions + tokens + counters > 0 {
         tracing::info!(
             sessions,

@@ -3,9 +3,10 @@
 //!
 //! The cache refreshes itself after [`TREE_TTL`] so that an instance sees changes made by
 //! another instance within that time, and is dropped at once when this instance changes the
-//! catalog. A refresh is done by one request while the others keep using the previous tree.
+//! catalog. A refresh runs in the background while requests keep using the previous tree.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -204,29 +205,42 @@ type Slot = Option<(Instant, Arc<CategoryTree>)>;
 pub(crate) struct TreeCache {
     slot: Arc<RwLock<Slot>>,
     refreshing: Arc<tokio::sync::Mutex<()>>,
+    /// Bumped by [`TreeCache::invalidate`]: a reload that started before a change does not
+    /// store what it read.
+    generation: Arc<AtomicU64>,
 }
 
 impl TreeCache {
+    /// The tree. A stale tree is returned at once while one background task reloads it, so
+    /// no shopper's request waits for the reload; only the very first load is waited for.
     pub(crate) async fn get(&self, db: &Db) -> Result<Arc<CategoryTree>, sqlx::Error> {
-        let cached = self.current();
-        if let Some((loaded, tree)) = &cached
-            && loaded.elapsed() < TREE_TTL
-        {
-            return Ok(tree.clone());
-        }
-        // Someone else is refreshing: use what we have, if anything.
-        let _guard = match (self.refreshing.try_lock(), &cached) {
-            (Ok(guard), _) => guard,
-            (Err(_), Some((_, tree))) => return Ok(tree.clone()),
-            (Err(_), None) => self.refreshing.lock().await,
-        };
-        if let Some((loaded, tree)) = self.current()
-            && loaded.elapsed() < TREE_TTL
-        {
+        if let Some((loaded, tree)) = self.current() {
+            if loaded.elapsed() >= TREE_TTL
+                && let Ok(guard) = self.refreshing.clone().try_lock_owned()
+            {
+                let (cache, db) = (self.clone(), db.clone());
+                tokio::spawn(async move {
+                    let _guard = guard;
+                    if let Err(e) = cache.reload(&db).await {
+                        tracing::warn!(error = %e, "could not reload the category tree");
+                    }
+                });
+            }
             return Ok(tree);
         }
+        let _guard = self.refreshing.lock().await;
+        match self.current() {
+            Some((_, tree)) => Ok(tree),
+            None => self.reload(db).await,
+        }
+    }
+
+    async fn reload(&self, db: &Db) -> Result<Arc<CategoryTree>, sqlx::Error> {
+        let generation = self.generation.load(Ordering::SeqCst);
         let tree = Arc::new(CategoryTree::load(db).await?);
-        if let Ok(mut slot) = self.slot.write() {
+        if let Ok(mut slot) = self.slot.write()
+            && self.generation.load(Ordering::SeqCst) == generation
+        {
             *slot = Some((Instant::now(), tree.clone()));
         }
         Ok(tree)
@@ -237,6 +251,7 @@ impl TreeCache {
     }
 
     pub(crate) fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut slot) = self.slot.write() {
             *slot = None;
         }

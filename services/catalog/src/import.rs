@@ -117,6 +117,8 @@ pub async fn import_jsonl(
     let mut tx = db.begin().await?;
     let report = apply(&mut tx, clock, &rows).await?;
     tx.commit().await?;
+    // Thousands of new rows: let the query planner see them.
+    db.analyze().await?;
     tracing::info!(
         created = report.created,
         updated = report.updated,

@@ -233,21 +233,24 @@ impl Builder<'_> {
 
     /// `FROM products p [JOIN s ...] WHERE <scope> AND <filters except one group>`.
     fn body(&self, except: Except<'_>) -> Sql {
-        let mut sql = Sql::new(" FROM products p");
-        if matches!(self.query.scope, Scope::Search { .. }) {
-            sql.push(" JOIN s ON s.product_id = p.id");
-        }
-        sql.push(" WHERE p.status = 'active'");
-        if let Scope::Categories(ids) = &self.query.scope {
-            if ids.is_empty() {
-                sql.push(" AND 1 = 0");
-            } else {
-                sql.push(" AND p.id IN (SELECT c.id FROM products c WHERE c.category_id IN ")
-                    .bind_list(ids)
+        // The scope drives the query (a few hundred ids looked up by key), so the planner
+        // never walks every active product to test each against it.
+        let mut sql = match &self.query.scope {
+            Scope::Search { .. } => Sql::new(" FROM s JOIN products p ON p.id = s.product_id"),
+            Scope::Categories(ids) if ids.is_empty() => Sql::new(" FROM products p"),
+            Scope::Categories(ids) => {
+                let mut sql =
+                    Sql::new(" FROM (SELECT c.id FROM products c WHERE c.category_id IN ");
+                sql.bind_list(ids)
                     .push(" UNION SELECT pc.product_id FROM product_categories pc WHERE pc.category_id IN ")
                     .bind_list(ids)
-                    .push(")");
+                    .push(") AS sc JOIN products p ON p.id = sc.id");
+                sql
             }
+        };
+        sql.push(" WHERE p.status = 'active'");
+        if matches!(&self.query.scope, Scope::Categories(ids) if ids.is_empty()) {
+            sql.push(" AND 1 = 0");
         }
         let f = &self.query.filters;
         if except != Except::Brands && !f.brands.is_empty() {

@@ -178,7 +178,34 @@ impl Db {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.writer).await?;
+        self.optimize().await?;
         Ok(())
+    }
+
+    /// Brings the query planner's statistics up to date where they are missing or stale
+    /// (SQLite's `PRAGMA optimize`, which analyses only the tables that need it). Run after
+    /// migrations and hourly. PostgreSQL's autovacuum does this by itself.
+    ///
+    /// Without statistics SQLite takes `status = 'active'` for a selective index lookup and
+    /// walks every product for a listing of a few hundred.
+    pub async fn optimize(&self) -> Result<(), sqlx::Error> {
+        match self.backend {
+            // 0x10002: also analyse tables never analysed before (SQLite 3.46+).
+            Backend::Sqlite => sqlx::query("PRAGMA optimize = 0x10002")
+                .execute(&self.writer)
+                .await
+                .map(|_| ()),
+            Backend::Postgres => Ok(()),
+        }
+    }
+
+    /// Re-reads the planner's statistics for every table, after a bulk change such as an
+    /// import (both engines).
+    pub async fn analyze(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("ANALYZE")
+            .execute(&self.writer)
+            .await
+            .map(|_| ())
     }
 
     /// A cheap round trip, for readiness checks.
