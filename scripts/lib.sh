@@ -2,6 +2,20 @@
 
 # One Cargo target directory outside the checkout, so a fresh clone (CI) reuses earlier builds.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/shop-target}"
+# CI builds each commit once: incremental data would only pile up in the shared folder.
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
+
+# The shared target folder keeps every build of our own crates; drop those not used for two
+# days (dependencies stay) so it does not grow without end.
+prune_target() {
+  [ -d "$CARGO_TARGET_DIR" ] || return 0
+  find "$CARGO_TARGET_DIR"/*/deps "$CARGO_TARGET_DIR"/*/*/deps -maxdepth 1 -type f -atime +2 \
+    \( -name 'shop-*' -o -name 'it-*' -o -name 'app-*' -o -name 'catalog-*' -o -name 'auth-*' \
+       -o -name 'shop_core-*' -o -name 'notifications-*' -o -name 'lib*shop*' -o -name 'libapp-*' \
+       -o -name 'libcatalog-*' -o -name 'libauth-*' -o -name 'libnotifications-*' \) \
+    -delete 2>/dev/null || true
+  find "$CARGO_TARGET_DIR"/*/incremental -mindepth 1 -maxdepth 1 -atime +2 -exec rm -rf {} + 2>/dev/null || true
+}
 # Pick dependency versions this rustc can build.
 export CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback
 # Project-local npm tools (tailwindcss, wasm-opt, playwright) and cargo-installed tools.

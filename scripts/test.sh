@@ -52,6 +52,7 @@ wait_for() {
 
 step "checking tools (installs only what is missing)"
 scripts/bootstrap.sh --test
+prune_target
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

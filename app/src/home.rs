@@ -42,14 +42,17 @@ pub async fn get_home() -> Result<HomeData, AppError> {
             product_count: c.product_count,
         })
         .collect();
-    let db = ctx.catalog.db();
-    let featured = catalog::products::featured(db, 4)
+    let featured = ctx
+        .catalog
+        .featured(4)
         .await
         .map_err(catalog_error)?
         .into_iter()
         .map(card)
         .collect();
-    let new_arrivals = catalog::products::newest(db, 8)
+    let new_arrivals = ctx
+        .catalog
+        .newest(8)
         .await
         .map_err(catalog_error)?
         .into_iter()

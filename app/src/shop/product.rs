@@ -56,7 +56,9 @@ pub async fn get_product(slug: String, variant: Option<String>) -> Result<Produc
     use super::views::{card, humanize, image, stock};
     use crate::ssr::{catalog_error, server_context};
     let ctx = server_context()?;
-    let product = catalog::products::by_slug(ctx.catalog.db(), &slug)
+    let product = ctx
+        .catalog
+        .product_by_slug(&slug)
         .await
         .map_err(catalog_error)?
         .filter(|p| p.status == catalog::ProductStatus::Active)
@@ -82,7 +84,9 @@ pub async fn get_product(slug: String, variant: Option<String>) -> Result<Produc
         name: product.name.clone(),
         href: format!("/p/{}", product.slug),
     });
-    let related = catalog::products::related(ctx.catalog.db(), &product, 4)
+    let related = ctx
+        .catalog
+        .related(&product, 4)
         .await
         .map_err(catalog_error)?
         .into_iter()

@@ -9,6 +9,7 @@ mod accounts;
 mod admin;
 mod assets;
 mod browse;
+mod catalog_admin;
 mod config_errors;
 mod csrf;
 mod http_basics;

@@ -4,11 +4,13 @@
 //! in-memory state the catalog keeps (the category tree cache and the search log buffer).
 //! Functions that only need the database take a [`Db`] like every other service.
 
+mod cache;
 pub mod categories;
 pub mod images;
 pub mod import;
 mod index;
 pub mod listing;
+pub mod manage;
 pub mod markdown;
 pub mod products;
 pub mod search;
@@ -20,6 +22,7 @@ use std::time::Instant;
 
 use shop_core::{Clock, Db, Money};
 
+pub use cache::READ_TTL;
 pub use categories::{Category, CategoryTree};
 pub use images::ImageRef;
 pub use listing::{Filters, Listing, ListingQuery, Scope, Sort};
@@ -135,6 +138,10 @@ struct Inner {
     clock: Clock,
     tree: categories::TreeCache,
     search_log: SearchLog,
+    listings: cache::ReadCache<Listing>,
+    searches: cache::ReadCache<SearchResult>,
+    products: cache::ReadCache<Option<ProductDetail>>,
+    cards: cache::ReadCache<Vec<ProductCard>>,
 }
 
 impl Catalog {
@@ -145,6 +152,10 @@ impl Catalog {
                 clock,
                 tree: categories::TreeCache::default(),
                 search_log: SearchLog::default(),
+                listings: Default::default(),
+                searches: Default::default(),
+                products: Default::default(),
+                cards: Default::default(),
             }),
         }
     }
@@ -165,6 +176,61 @@ impl Catalog {
     /// Drops cached data after a change to the catalog.
     pub fn changed(&self) {
         self.inner.tree.invalidate();
+        self.inner.listings.invalidate();
+        self.inner.searches.invalidate();
+        self.inner.products.invalidate();
+        self.inner.cards.invalidate();
+    }
+
+    /// A product by its slug, whatever its status (cached; see [`READ_TTL`]).
+    pub async fn product_by_slug(&self, slug: &str) -> Result<Option<ProductDetail>, CatalogError> {
+        let db = &self.inner.db;
+        let product = self
+            .inner
+            .products
+            .get_or_load(slug.to_owned(), || products::by_slug(db, slug))
+            .await?;
+        Ok((*product).clone())
+    }
+
+    /// Active products shown beside `product` (cached).
+    pub async fn related(
+        &self,
+        product: &ProductDetail,
+        limit: i64,
+    ) -> Result<Vec<ProductCard>, CatalogError> {
+        let db = &self.inner.db;
+        let key = format!("related|{}|{limit}", product.id);
+        let cards = self
+            .inner
+            .cards
+            .get_or_load(key, || products::related(db, product, limit))
+            .await?;
+        Ok((*cards).clone())
+    }
+
+    /// Featured products, newest first (cached).
+    pub async fn featured(&self, limit: i64) -> Result<Vec<ProductCard>, CatalogError> {
+        let db = &self.inner.db;
+        let cards = self
+            .inner
+            .cards
+            .get_or_load(format!("featured|{limit}"), || {
+                products::featured(db, limit)
+            })
+            .await?;
+        Ok((*cards).clone())
+    }
+
+    /// The newest products (cached).
+    pub async fn newest(&self, limit: i64) -> Result<Vec<ProductCard>, CatalogError> {
+        let db = &self.inner.db;
+        let cards = self
+            .inner
+            .cards
+            .get_or_load(format!("newest|{limit}"), || products::newest(db, limit))
+            .await?;
+        Ok((*cards).clone())
     }
 
     /// A category's products (the category and everything below it).
@@ -175,14 +241,23 @@ impl Catalog {
         sort: Sort,
         page: i64,
     ) -> Result<Listing, CatalogError> {
-        let tree = self.tree().await?;
-        let query = ListingQuery {
-            scope: Scope::Categories(tree.subtree_ids(category.id.as_str())),
-            filters: filters.normalized()?,
-            sort,
-            page,
-        };
-        listing::run(&self.inner.db, &query).await
+        let filters = filters.normalized()?;
+        let key = format!("{}|{filters:?}|{}|{page}", category.id, sort.key());
+        let listing = self
+            .inner
+            .listings
+            .get_or_load(key, || async {
+                let tree = self.tree().await?;
+                let query = ListingQuery {
+                    scope: Scope::Categories(tree.subtree_ids(category.id.as_str())),
+                    filters,
+                    sort,
+                    page,
+                };
+                listing::run(&self.inner.db, &query).await
+            })
+            .await?;
+        Ok((*listing).clone())
     }
 
     /// A search: every word must match. When nothing does, the last word is tried as a
@@ -196,6 +271,30 @@ impl Catalog {
     ) -> Result<SearchResult, CatalogError> {
         let started = Instant::now();
         let filters = filters.normalized()?;
+        let key = format!("{:?}|{filters:?}|{}|{page}", terms.words, sort.key());
+        let result = self
+            .inner
+            .searches
+            .get_or_load(key, || self.run_search(terms, filters, sort, page))
+            .await?;
+        if page == 1 {
+            self.inner.search_log.record(
+                &self.inner.clock,
+                terms,
+                result.listing.total,
+                started.elapsed(),
+            );
+        }
+        Ok((*result).clone())
+    }
+
+    async fn run_search(
+        &self,
+        terms: &SearchTerms,
+        filters: Filters,
+        sort: Sort,
+        page: i64,
+    ) -> Result<SearchResult, CatalogError> {
         let db = &self.inner.db;
         let mut query = ListingQuery {
             scope: Scope::Search {
@@ -237,14 +336,6 @@ impl Catalog {
             }
             suggestions.sort_by_key(|s| std::cmp::Reverse(s.1));
             suggestions.truncate(3);
-        }
-        if page == 1 {
-            self.inner.search_log.record(
-                &self.inner.clock,
-                terms,
-                listing.total,
-                started.elapsed(),
-            );
         }
         Ok(SearchResult {
             listing,

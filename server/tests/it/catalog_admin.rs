@@ -1,0 +1,430 @@
+//! The catalog's write side (`catalog::manage`): creating and editing products and variants,
+//! stock adjustments, vendor isolation, validation and the audit log.
+
+use catalog::manage::{self, Access, Editor, ProductInput, VariantInput};
+use catalog::{CatalogError, ProductStatus};
+use shop_core::audit::Actor;
+use shop_core::{Clock, Currency, Db, Email, Money};
+
+use crate::common::{TestApp, fresh_db};
+
+const CATALOG: &str = r#"{"sku":"PAN-1","name":"Cast Iron Pan","description":"A pan.","category":"Home & Kitchen > Cookware > Pans","price_minor":3000,"currency":"EUR","stock":5,"brand":"Nordhavn","attributes":{"material":"Cast Iron"}}
+"#;
+
+fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::Eur)
+}
+
+fn variant(sku: &str, price: i64, stock: i64) -> VariantInput {
+    VariantInput {
+        sku: sku.to_owned(),
+        options: vec![("size".to_owned(), sku.to_owned())],
+        price: eur(price),
+        compare_at: None,
+        weight_grams: Some(500),
+        low_stock_threshold: 3,
+        initial_stock: stock,
+        archived: false,
+    }
+}
+
+async fn category_id(db: &Db, slug: &str) -> String {
+    sqlx::query_scalar("SELECT id FROM categories WHERE slug = $1")
+        .bind(slug)
+        .fetch_one(db.reader())
+        .await
+        .expect("category")
+}
+
+fn product(name: &str, category_id: &str) -> ProductInput {
+    ProductInput {
+        name: name.to_owned(),
+        description: "Made to **last**.".to_owned(),
+        brand: "Fernhill".to_owned(),
+        category_id: category_id.to_owned(),
+        status: Some(ProductStatus::Active),
+        attributes: vec![("material".to_owned(), "Linen".to_owned())],
+        ..ProductInput::default()
+    }
+}
+
+/// The shop's admin and two vendors.
+struct People {
+    admin: Editor,
+    vendor_a: Editor,
+    vendor_b: Editor,
+}
+
+async fn people(db: &Db, clock: &Clock) -> People {
+    let (admin_id, _) = auth::create_or_promote_admin(
+        db,
+        clock,
+        &Email::parse("boss@example.com").unwrap(),
+        "Boss",
+        "admin-password-1",
+    )
+    .await
+    .expect("admin");
+    let admin = auth::users::find(db, &admin_id)
+        .await
+        .expect("load admin")
+        .expect("admin exists");
+    let mut vendors = Vec::new();
+    for (i, email) in ["a@vendor.test", "b@vendor.test"].into_iter().enumerate() {
+        let account = auth::users::register(
+            db,
+            clock,
+            auth::users::Registration {
+                email: Email::parse(email).unwrap(),
+                display_name: format!("Vendor {i}"),
+                password: "vendor-password-1".to_owned(),
+                ip: format!("10.0.0.{i}"),
+            },
+        )
+        .await
+        .expect("register vendor");
+        auth::admin::grant_role(db, clock, &admin, &account.id, auth::Role::Vendor)
+            .await
+            .expect("grant vendor");
+        vendors.push(Editor {
+            actor: Actor::user(account.id.as_str(), email),
+            access: Access::Vendor(account.id.as_str().to_owned()),
+        });
+    }
+    let vendor_b = vendors.pop().unwrap();
+    let vendor_a = vendors.pop().unwrap();
+    People {
+        admin: Editor {
+            actor: Actor::user(admin_id.as_str(), "boss@example.com"),
+            access: Access::Shop,
+        },
+        vendor_a,
+        vendor_b,
+    }
+}
+
+async fn count(db: &Db, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(db.reader())
+        .await
+        .expect("count")
+}
+
+fn invalid_field(result: Result<impl std::fmt::Debug, CatalogError>) -> &'static str {
+    match result {
+        Err(CatalogError::Invalid { field, .. }) => field,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_admin_creates_a_product_with_two_variants_and_shoppers_see_it() {
+    let app = TestApp::spawn().await;
+    catalog::import::import_jsonl(&app.db, &app.clock, CATALOG.as_bytes())
+        .await
+        .expect("import");
+    let people = people(&app.db, &app.clock).await;
+    let pans = category_id(&app.db, "pans").await;
+    let id = manage::create_product(
+        &app.db,
+        &app.clock,
+        &people.admin,
+        &product("Linen Apron", &pans),
+        &[variant("APRON-S", 2400, 4), variant("APRON-L", 2600, 0)],
+    )
+    .await
+    .expect("create");
+
+    let html = app.get_with(&app.client, "/p/linen-apron").await;
+    assert!(html.contains("Linen Apron"));
+    assert!(html.contains("APRON-S") || html.contains("24.00"), "{html}");
+    let listing = app.get_with(&app.client, "/c/pans").await;
+    assert!(listing.contains("/p/linen-apron"));
+
+    // Stock: the initial stock is the first line of the history; the summary follows.
+    let variant_id: String =
+        sqlx::query_scalar("SELECT id FROM product_variants WHERE sku = 'APRON-L'")
+            .fetch_one(app.db.reader())
+            .await
+            .unwrap();
+    let on_hand = manage::adjust_stock(
+        &app.db,
+        &app.clock,
+        &people.admin,
+        &variant_id,
+        6,
+        "delivery",
+    )
+    .await
+    .expect("adjust");
+    assert_eq!(on_hand, 6);
+    let available: i64 = sqlx::query_scalar("SELECT available FROM products WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(available, 10);
+    let history = manage::stock_history(&app.db, &people.admin, &variant_id, 10)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (history[0].delta, history[0].note.as_str()),
+        (6, "delivery")
+    );
+    assert_eq!(history[0].on_hand_after, Some(6));
+    assert_eq!(history[0].actor.as_deref(), Some("boss@example.com"));
+
+    // Every change is in the audit log.
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE target_id = $1 ORDER BY created_at, id",
+    )
+    .bind(id.as_str())
+    .fetch_all(app.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(actions, vec!["product.created", "stock.adjusted"]);
+
+    // Archived: gone from the shop.
+    manage::set_product_status(
+        &app.db,
+        &app.clock,
+        &people.admin,
+        id.as_str(),
+        ProductStatus::Archived,
+    )
+    .await
+    .unwrap();
+    // This test changed the catalog behind the app's back: its cached pages show the old
+    // product for up to READ_TTL; a fresh slug lookup goes to the database.
+    let row: String = sqlx::query_scalar("SELECT status FROM products WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(row, "archived");
+}
+
+#[tokio::test]
+async fn a_vendor_cannot_read_or_change_another_vendors_product() {
+    let (db, _dir) = fresh_db().await;
+    let clock = Clock::system();
+    catalog::import::import_jsonl(&db, &clock, CATALOG.as_bytes())
+        .await
+        .unwrap();
+    let people = people(&db, &clock).await;
+    let pans = category_id(&db, "pans").await;
+    let mut input = product("Vendor A Mug", &pans);
+    // A vendor cannot make someone else the owner or feature their product.
+    input.vendor_id = Some("someone-else".to_owned());
+    input.featured = true;
+    let id = manage::create_product(
+        &db,
+        &clock,
+        &people.vendor_a,
+        &input,
+        &[variant("MUG-A", 1200, 3)],
+    )
+    .await
+    .expect("vendor creates");
+    let (owner, featured): (Option<String>, i64) =
+        sqlx::query_as("SELECT vendor_id, featured FROM products WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+    assert_eq!(
+        owner.as_deref(),
+        Some(match &people.vendor_a.access {
+            Access::Vendor(v) => v.as_str(),
+            Access::Shop => unreachable!(),
+        })
+    );
+    assert_eq!(featured, 0);
+    let variant_id: String =
+        sqlx::query_scalar("SELECT id FROM product_variants WHERE sku = 'MUG-A'")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+    let before = count(&db, "SELECT COUNT(*) FROM audit_log").await;
+
+    let b = &people.vendor_b;
+    let not_found =
+        |r: Result<(), CatalogError>| assert!(matches!(r, Err(CatalogError::NotFound)), "{r:?}");
+    not_found(manage::update_product(&db, &clock, b, id.as_str(), &product("Stolen", &pans)).await);
+    not_found(
+        manage::set_product_status(&db, &clock, b, id.as_str(), ProductStatus::Archived).await,
+    );
+    not_found(
+        manage::add_variant(&db, &clock, b, id.as_str(), &variant("MUG-B", 1, 1))
+            .await
+            .map(|_| ()),
+    );
+    not_found(manage::update_variant(&db, &clock, b, &variant_id, &variant("MUG-A", 1, 0)).await);
+    not_found(
+        manage::adjust_stock(&db, &clock, b, &variant_id, -3, "theft")
+            .await
+            .map(|_| ()),
+    );
+    not_found(
+        manage::stock_history(&db, b, &variant_id, 10)
+            .await
+            .map(|_| ()),
+    );
+    // Nor any product of the shop's own.
+    let shop_product: String =
+        sqlx::query_scalar("SELECT id FROM products WHERE slug = 'cast-iron-pan'")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+    not_found(
+        manage::set_product_status(&db, &clock, b, &shop_product, ProductStatus::Draft).await,
+    );
+
+    // Nothing changed.
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM audit_log").await, before);
+    let (name, status, on_hand): (String, String, i64) = sqlx::query_as(
+        "SELECT p.name, p.status, v.on_hand FROM products p JOIN product_variants v ON v.product_id = p.id
+         WHERE v.id = $1",
+    )
+    .bind(&variant_id)
+    .fetch_one(db.reader())
+    .await
+    .unwrap();
+    assert_eq!(
+        (name.as_str(), status.as_str(), on_hand),
+        ("Vendor A Mug", "active", 3)
+    );
+
+    // The owner and the shop's staff can.
+    manage::adjust_stock(&db, &clock, &people.vendor_a, &variant_id, 2, "restock")
+        .await
+        .unwrap();
+    manage::update_product(
+        &db,
+        &clock,
+        &people.admin,
+        id.as_str(),
+        &product("Mug", &pans),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn invalid_input_is_refused_with_the_field_and_changes_nothing() {
+    let (db, _dir) = fresh_db().await;
+    let clock = Clock::system();
+    catalog::import::import_jsonl(&db, &clock, CATALOG.as_bytes())
+        .await
+        .unwrap();
+    let people = people(&db, &clock).await;
+    let admin = &people.admin;
+    let pans = category_id(&db, "pans").await;
+    let products_before = count(&db, "SELECT COUNT(*) FROM products").await;
+    let variants_before = count(&db, "SELECT COUNT(*) FROM product_variants").await;
+    let create = |input: ProductInput, variants: Vec<VariantInput>| {
+        let db = db.clone();
+        let clock = clock.clone();
+        let admin = admin.clone();
+        async move { manage::create_product(&db, &clock, &admin, &input, &variants).await }
+    };
+
+    assert_eq!(
+        invalid_field(create(product("Pan", &pans), vec![variant("NEG", -1, 1)]).await),
+        "price"
+    );
+    // A SKU already in the catalog, and one given twice.
+    assert_eq!(
+        invalid_field(create(product("Pan two", &pans), vec![variant("PAN-1", 100, 1)]).await),
+        "sku"
+    );
+    assert_eq!(
+        invalid_field(
+            create(
+                product("Pan three", &pans),
+                vec![variant("DUP", 100, 1), variant("DUP", 200, 1)]
+            )
+            .await
+        ),
+        "sku"
+    );
+    let mut html = product("Pan four", &pans);
+    html.description = "<script>alert(1)</script>".to_owned();
+    assert_eq!(
+        invalid_field(create(html, vec![variant("OK-1", 100, 1)]).await),
+        "description"
+    );
+    let mut link = product("Pan five", &pans);
+    link.description = "[click](javascript:alert(1))".to_owned();
+    assert_eq!(
+        invalid_field(create(link, vec![variant("OK-2", 100, 1)]).await),
+        "description"
+    );
+    let mut cheap = variant("OK-3", 1000, 1);
+    cheap.compare_at = Some(eur(900));
+    assert_eq!(
+        invalid_field(create(product("Pan six", &pans), vec![cheap]).await),
+        "compare_at"
+    );
+    assert_eq!(
+        invalid_field(
+            create(
+                product("Pan seven", "no-such-category"),
+                vec![variant("OK-4", 1, 1)]
+            )
+            .await
+        ),
+        "category_id"
+    );
+    assert_eq!(
+        invalid_field(create(product("", &pans), vec![variant("OK-5", 1, 1)]).await),
+        "name"
+    );
+    assert_eq!(
+        invalid_field(create(product("Cast Iron Pan", &pans), vec![variant("OK-6", 1, 1)]).await),
+        "slug",
+        "the slug made from the name is taken"
+    );
+    assert_eq!(
+        invalid_field(create(product("Pan eight", &pans), vec![]).await),
+        "variants"
+    );
+    // Stock cannot go below zero (nothing reserved), and needs a reason.
+    let pan_variant: String =
+        sqlx::query_scalar("SELECT id FROM product_variants WHERE sku = 'PAN-1'")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+    assert_eq!(
+        invalid_field(manage::adjust_stock(&db, &clock, admin, &pan_variant, -6, "count").await),
+        "delta"
+    );
+    assert_eq!(
+        invalid_field(manage::adjust_stock(&db, &clock, admin, &pan_variant, 1, "  ").await),
+        "note"
+    );
+
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM products").await,
+        products_before
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM product_variants").await,
+        variants_before
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM audit_log WHERE target_type = 'product'"
+        )
+        .await,
+        0
+    );
+    let on_hand: i64 =
+        sqlx::query_scalar("SELECT on_hand FROM product_variants WHERE sku = 'PAN-1'")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+    assert_eq!(on_hand, 5);
+}
