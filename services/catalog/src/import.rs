@@ -20,6 +20,7 @@ use serde::Deserialize;
 use shop_core::db::Conn;
 use shop_core::{Clock, Currency, Db, Timestamp};
 
+use crate::manage::{Adjustment, StockReason, record_adjustment};
 use crate::slug::slugify;
 use crate::{CategoryId, ProductId, VariantId};
 
@@ -232,12 +233,7 @@ fn validate(line: usize, l: Line) -> Result<Row, RowError> {
         sku: (!sku.is_empty()).then(|| sku.clone()),
         message,
     };
-    if sku.is_empty()
-        || sku.len() > 64
-        || !sku
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
+    if !crate::is_valid_sku(&sku) {
         return Err(err(
             "SKU must be 1-64 letters, digits, '-', '_' or '.'".into()
         ));
@@ -268,14 +264,14 @@ fn validate(line: usize, l: Line) -> Result<Row, RowError> {
             "category must be a path like \"Home & Kitchen > Cookware > Pans\" (1-5 levels)".into(),
         ));
     }
-    if !(0..=100_000_000).contains(&l.price_minor) {
+    if !(0..=crate::MAX_PRICE_MINOR).contains(&l.price_minor) {
         return Err(err("price_minor must be between 0 and 100000000".into()));
     }
     let currency: Currency = l
         .currency
         .parse()
         .map_err(|e: shop_core::MoneyError| err(e.to_string()))?;
-    if !(0..=10_000_000).contains(&l.stock) {
+    if !(0..=crate::MAX_STOCK).contains(&l.stock) {
         return Err(err("stock must be between 0 and 10000000".into()));
     }
     if let Some((key, _)) = l.attributes.iter().find(|(_, v)| !v.is_string()) {
@@ -293,7 +289,7 @@ fn validate(line: usize, l: Line) -> Result<Row, RowError> {
         return Err(err(format!("option {key:?} must be a string")));
     }
     if l.compare_at_minor
-        .is_some_and(|c| !(0..=100_000_000).contains(&c))
+        .is_some_and(|c| !(0..=crate::MAX_PRICE_MINOR).contains(&c))
     {
         return Err(err(
             "compare_at_minor must be between 0 and 100000000".into()
@@ -591,16 +587,18 @@ async fn upsert_variant(
         .fetch_one(&mut *conn)
         .await?;
     if after != before {
-        sqlx::query(
-            "INSERT INTO stock_adjustments (id, variant_id, delta, reason, note, on_hand_after, created_at)
-             VALUES ($1, $2, $3, 'import', 'catalog import', $4, $5)",
+        record_adjustment(
+            conn,
+            Adjustment {
+                variant_id: &variant_id,
+                delta: after - before,
+                reason: StockReason::Import,
+                note: "catalog import",
+                actor_id: None,
+                on_hand_after: after,
+                at: now,
+            },
         )
-        .bind(shop_core::id::new_uuid_v7())
-        .bind(&variant_id)
-        .bind(after - before)
-        .bind(after)
-        .bind(now)
-        .execute(&mut *conn)
         .await?;
     }
     Ok(())

@@ -42,6 +42,20 @@ shop_core::define_id!(
     VariantId
 );
 
+/// Highest accepted price, in minor units (one million in the currency).
+pub(crate) const MAX_PRICE_MINOR: i64 = 100_000_000;
+/// Most units of one variant on hand.
+pub(crate) const MAX_STOCK: i64 = 10_000_000;
+
+/// A SKU is 1-64 ASCII letters, digits, '-', '_' or '.'.
+pub(crate) fn is_valid_sku(sku: &str) -> bool {
+    !sku.is_empty()
+        && sku.len() <= 64
+        && sku
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// Whether shoppers can see a product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ProductStatus {
@@ -200,36 +214,37 @@ impl Catalog {
         limit: i64,
     ) -> Result<Vec<ProductCard>, CatalogError> {
         let db = &self.inner.db;
-        let key = format!("related|{}|{limit}", product.id);
-        let cards = self
-            .inner
-            .cards
-            .get_or_load(key, || products::related(db, product, limit))
-            .await?;
-        Ok((*cards).clone())
+        self.cached_cards(format!("related|{}|{limit}", product.id), || {
+            products::related(db, product, limit)
+        })
+        .await
     }
 
     /// Featured products, newest first (cached).
     pub async fn featured(&self, limit: i64) -> Result<Vec<ProductCard>, CatalogError> {
         let db = &self.inner.db;
-        let cards = self
-            .inner
-            .cards
-            .get_or_load(format!("featured|{limit}"), || {
-                products::featured(db, limit)
-            })
-            .await?;
-        Ok((*cards).clone())
+        self.cached_cards(format!("featured|{limit}"), || {
+            products::featured(db, limit)
+        })
+        .await
     }
 
     /// The newest products (cached).
     pub async fn newest(&self, limit: i64) -> Result<Vec<ProductCard>, CatalogError> {
         let db = &self.inner.db;
-        let cards = self
-            .inner
-            .cards
-            .get_or_load(format!("newest|{limit}"), || products::newest(db, limit))
-            .await?;
+        self.cached_cards(format!("newest|{limit}"), || products::newest(db, limit))
+            .await
+    }
+
+    async fn cached_cards<Fut>(
+        &self,
+        key: String,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<Vec<ProductCard>, CatalogError>
+    where
+        Fut: std::future::Future<Output = Result<Vec<ProductCard>, CatalogError>>,
+    {
+        let cards = self.inner.cards.get_or_load(key, load).await?;
         Ok((*cards).clone())
     }
 

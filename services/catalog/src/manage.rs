@@ -13,7 +13,7 @@ use shop_core::db::Conn;
 use shop_core::{Clock, Currency, Db, Money};
 
 use crate::slug::slugify;
-use crate::{CatalogError, ProductId, ProductStatus, VariantId, index};
+use crate::{CatalogError, MAX_PRICE_MINOR, MAX_STOCK, ProductId, ProductStatus, VariantId, index};
 
 /// Who is changing the catalog and what they may change.
 #[derive(Clone, Debug)]
@@ -45,8 +45,6 @@ const MAX_NAME: usize = 200;
 const MAX_DESCRIPTION: usize = 20_000;
 const MAX_SEO_TITLE: usize = 70;
 const MAX_SEO_DESCRIPTION: usize = 320;
-const MAX_PRICE_MINOR: i64 = 100_000_000;
-const MAX_STOCK: i64 = 10_000_000;
 const MAX_ATTRIBUTES: usize = 30;
 
 /// A product's own fields, as the edit form sends them.
@@ -300,12 +298,7 @@ struct CleanVariant {
 
 fn clean_variant(input: &VariantInput) -> Result<CleanVariant, CatalogError> {
     let sku = input.sku.trim().to_owned();
-    if sku.is_empty()
-        || sku.len() > 64
-        || !sku
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
+    if !crate::is_valid_sku(&sku) {
         return Err(CatalogError::invalid(
             "sku",
             "The SKU needs 1-64 letters, digits, '-', '_' or '.'.",
@@ -471,6 +464,42 @@ async fn variant_snapshot(
     }))
 }
 
+const SLUG_TAKEN: &str = "Another product already has that web address.";
+
+/// Writes a product's own fields and its further categories.
+async fn write_product(
+    conn: &mut Conn,
+    product_id: &str,
+    p: &CleanProduct,
+    now: i64,
+) -> Result<(), CatalogError> {
+    sqlx::query(
+        "UPDATE products SET slug = $1, name = $2, description = $3, description_html = $4,
+                brand = $5, category_id = $6, status = $7, vendor_id = $8, attributes = $9,
+                seo_title = $10, seo_description = $11, featured = $12, updated_at = $13
+         WHERE id = $14",
+    )
+    .bind(&p.slug)
+    .bind(&p.name)
+    .bind(&p.description)
+    .bind(&p.description_html)
+    .bind(&p.brand)
+    .bind(&p.category_id)
+    .bind(p.status.as_str())
+    .bind(p.vendor_id.as_deref())
+    .bind(&p.attributes)
+    .bind(p.seo_title.as_deref())
+    .bind(p.seo_description.as_deref())
+    .bind(i64::from(p.featured))
+    .bind(now)
+    .bind(product_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| unique_error(e, "slug", SLUG_TAKEN))?;
+    write_extra_categories(conn, product_id, &p.extra_category_ids).await?;
+    Ok(())
+}
+
 async fn write_extra_categories(
     conn: &mut Conn,
     product_id: &str,
@@ -525,13 +554,15 @@ async fn insert_variant(
     if v.initial_stock != 0 {
         record_adjustment(
             conn,
-            clock,
-            editor,
-            id.as_str(),
-            v.initial_stock,
-            StockReason::Admin,
-            "initial stock",
-            v.initial_stock,
+            Adjustment {
+                variant_id: id.as_str(),
+                delta: v.initial_stock,
+                reason: StockReason::Admin,
+                note: "initial stock",
+                actor_id: editor.actor.user_id.as_deref(),
+                on_hand_after: v.initial_stock,
+                at: now,
+            },
         )
         .await?;
     }
@@ -575,31 +606,21 @@ pub async fn create_product(
     let p = clean_product(&mut tx, editor, input).await?;
     let id = ProductId::new();
     let now = clock.now().millis();
+    // The row with what the table requires, then every field through the same write as an edit.
     sqlx::query(
-        "INSERT INTO products (id, slug, name, description, description_html, brand, category_id,
-                status, vendor_id, attributes, seo_title, seo_description, featured, currency,
-                created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+        "INSERT INTO products (id, slug, name, category_id, currency, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
     )
     .bind(id.as_str())
     .bind(&p.slug)
     .bind(&p.name)
-    .bind(&p.description)
-    .bind(&p.description_html)
-    .bind(&p.brand)
     .bind(&p.category_id)
-    .bind(p.status.as_str())
-    .bind(p.vendor_id.as_deref())
-    .bind(&p.attributes)
-    .bind(p.seo_title.as_deref())
-    .bind(p.seo_description.as_deref())
-    .bind(i64::from(p.featured))
     .bind(currency.code())
     .bind(now)
     .execute(&mut *tx)
     .await
-    .map_err(|e| unique_error(e, "slug", "Another product already has that web address."))?;
-    write_extra_categories(&mut tx, id.as_str(), &p.extra_category_ids).await?;
+    .map_err(|e| unique_error(e, "slug", SLUG_TAKEN))?;
+    write_product(&mut tx, id.as_str(), &p, now).await?;
     for (position, v) in variants.iter().enumerate() {
         insert_variant(
             &mut tx,
@@ -648,30 +669,7 @@ pub async fn update_product(
         p.featured = featured != 0;
     }
     let before = product_snapshot(&mut tx, product_id).await?;
-    sqlx::query(
-        "UPDATE products SET slug = $1, name = $2, description = $3, description_html = $4,
-                brand = $5, category_id = $6, status = $7, vendor_id = $8, attributes = $9,
-                seo_title = $10, seo_description = $11, featured = $12, updated_at = $13
-         WHERE id = $14",
-    )
-    .bind(&p.slug)
-    .bind(&p.name)
-    .bind(&p.description)
-    .bind(&p.description_html)
-    .bind(&p.brand)
-    .bind(&p.category_id)
-    .bind(p.status.as_str())
-    .bind(p.vendor_id.as_deref())
-    .bind(&p.attributes)
-    .bind(p.seo_title.as_deref())
-    .bind(p.seo_description.as_deref())
-    .bind(i64::from(p.featured))
-    .bind(clock.now().millis())
-    .bind(product_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| unique_error(e, "slug", "Another product already has that web address."))?;
-    write_extra_categories(&mut tx, product_id, &p.extra_category_ids).await?;
+    write_product(&mut tx, product_id, &p, clock.now().millis()).await?;
     index::reindex(&mut tx, product_id).await?;
     let after = product_snapshot(&mut tx, product_id).await?;
     audit_product(
@@ -893,16 +891,22 @@ impl StockReason {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn record_adjustment(
+/// One line of the stock ledger, written in the same transaction as the change to
+/// `on_hand` it explains.
+pub(crate) struct Adjustment<'a> {
+    pub variant_id: &'a str,
+    pub delta: i64,
+    pub reason: StockReason,
+    pub note: &'a str,
+    pub actor_id: Option<&'a str>,
+    pub on_hand_after: i64,
+    /// Milliseconds since the epoch.
+    pub at: i64,
+}
+
+pub(crate) async fn record_adjustment(
     conn: &mut Conn,
-    clock: &Clock,
-    editor: &Editor,
-    variant_id: &str,
-    delta: i64,
-    reason: StockReason,
-    note: &str,
-    on_hand_after: i64,
+    a: Adjustment<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO stock_adjustments (id, variant_id, delta, reason, note, actor_id, created_at,
@@ -910,13 +914,13 @@ async fn record_adjustment(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(shop_core::id::new_uuid_v7())
-    .bind(variant_id)
-    .bind(delta)
-    .bind(reason.as_str())
-    .bind(note)
-    .bind(editor.actor.user_id.as_deref())
-    .bind(clock.now().millis())
-    .bind(on_hand_after)
+    .bind(a.variant_id)
+    .bind(a.delta)
+    .bind(a.reason.as_str())
+    .bind(a.note)
+    .bind(a.actor_id)
+    .bind(a.at)
+    .bind(a.on_hand_after)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -977,13 +981,15 @@ pub async fn adjust_stock(
     };
     record_adjustment(
         &mut tx,
-        clock,
-        editor,
-        variant_id,
-        delta,
-        StockReason::Admin,
-        note,
-        on_hand,
+        Adjustment {
+            variant_id,
+            delta,
+            reason: StockReason::Admin,
+            note,
+            actor_id: editor.actor.user_id.as_deref(),
+            on_hand_after: on_hand,
+            at: clock.now().millis(),
+        },
     )
     .await?;
     index::refresh_summary(&mut tx, &product_id).await?;
