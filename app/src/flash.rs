@@ -35,6 +35,15 @@ pub fn message(code: &str) -> Option<&'static str> {
         "sessions_ended" => "You've been signed out everywhere else.",
         "session_ended" => "That session has been signed out.",
         "user_updated" => "Saved. The change is in the audit log.",
+        "product_created" => {
+            "Product created as a draft. Add images, then publish it when it is ready."
+        }
+        "product_saved" => "Product saved.",
+        "variant_saved" => "Variant saved.",
+        "stock_adjusted" => "Stock adjusted; the change is in the stock history.",
+        "image_saved" => "Images updated.",
+        "category_saved" => "Category saved.",
+        "category_deleted" => "Category deleted.",
         _ => return None,
     })
 }

@@ -144,7 +144,13 @@ fn Header() -> impl IntoView {
                         {move || Suspend::new(async move {
                             match data.await.ok().and_then(|d| d.viewer) {
                                 Some(viewer) => view! {
-                                    {viewer.is_admin.then(|| view! { <a href="/admin" class="nav-link" data-testid="admin-link">"Admin"</a> })}
+                                    {if viewer.is_admin {
+                                        Some(view! { <a href="/admin" class="nav-link" data-testid="admin-link">"Admin"</a> }.into_any())
+                                    } else if viewer.is_vendor {
+                                        Some(view! { <a href="/admin/products" class="nav-link" data-testid="vendor-link">"Your products"</a> }.into_any())
+                                    } else {
+                                        None
+                                    }}
                                     <a href="/account" class="nav-link" data-testid="account-link">
                                         <span class="sr-only">"Your account: "</span>
                                         {viewer.name}

@@ -71,6 +71,12 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("admin"), StaticSegment("users")) view=admin::AdminUsersPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("users"), ParamSegment("id")) view=admin::AdminUserPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=admin::AdminAuditPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("products")) view=admin::products::AdminProductsPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("products"), StaticSegment("new")) view=admin::products::AdminNewProductPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("products"), ParamSegment("id")) view=admin::products::AdminProductPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("categories")) view=admin::categories::AdminCategoriesPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("categories"), ParamSegment("id")) view=admin::categories::AdminCategoryPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("catalog")) view=admin::catalog_io::AdminCatalogIoPage ssr=SsrMode::Async />
                 </Routes>
             </layout::Layout>
         </Router>

@@ -17,6 +17,8 @@ pub struct ServerContext {
     pub catalog: catalog::Catalog,
     pub clock: shop_core::Clock,
     pub shop: Arc<ShopSettings>,
+    /// Where product image files are stored.
+    pub images: catalog::ImageStore,
 }
 
 /// Shop-wide settings from the configuration.
@@ -30,6 +32,8 @@ pub struct ShopSettings {
     pub behind_tls: bool,
     /// Set while `cargo leptos watch` serves the site: lets its reload socket through the CSP.
     pub live_reload_port: Option<u16>,
+    /// The currency new products are priced in.
+    pub currency: shop_core::Currency,
 }
 
 /// The client's address as the server determined it (the peer address, or the proxy's
@@ -91,6 +95,32 @@ pub async fn require_role(role: auth::Role) -> Result<auth::Account, AppError> {
     }
 }
 
+/// What `account` may change in the catalog: everything for the shop's admins, their own
+/// products for vendors, nothing for anyone else.
+pub fn catalog_editor_for(account: &auth::Account) -> Option<catalog::manage::Editor> {
+    let access = if account.may_act_as(auth::Role::Admin) {
+        catalog::manage::Access::Shop
+    } else if account.may_act_as(auth::Role::Vendor) {
+        catalog::manage::Access::Vendor(account.id.as_str().to_owned())
+    } else {
+        return None;
+    };
+    Some(catalog::manage::Editor {
+        actor: shop_core::audit::Actor::user(account.id.as_str(), account.email.as_str()),
+        access,
+    })
+}
+
+/// The signed-in admin or vendor as a catalog editor: 401 when nobody is signed in, 403 for
+/// anyone else.
+pub async fn require_catalog_editor() -> Result<catalog::manage::Editor, AppError> {
+    let account = require_user().await?;
+    catalog_editor_for(&account).ok_or_else(|| {
+        tracing::warn!(user.id = %account.id, "refused: not an admin or vendor");
+        AppError::Forbidden
+    })
+}
+
 /// Turns an accounts error into what the browser sees: a message beside the field it
 /// concerns, 429 with the wait for throttling, or a logged internal error.
 pub fn auth_error(e: auth::AuthError) -> AppError {
@@ -117,6 +147,7 @@ pub fn catalog_error(e: catalog::CatalogError) -> AppError {
         catalog::CatalogError::Invalid { field, message } => AppError::field(field, message),
         catalog::CatalogError::NotFound => AppError::NotFound,
         catalog::CatalogError::Db(e) => internal(e),
+        catalog::CatalogError::Io(e) => internal(e),
     }
 }
 

@@ -64,6 +64,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `SHOP_NAME`
     pub shop_name: String,
+    /// `SHOP_CURRENCY`: the currency new products are priced in.
+    pub currency: shop_core::Currency,
     /// `PUBLIC_URL`: how shoppers reach the shop (links in mail; https turns on HSTS).
     pub public_url: String,
     /// `TRUSTED_ORIGINS`: other origins allowed to post forms (besides `PUBLIC_URL` and the
@@ -81,6 +83,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// `MAX_BODY_BYTES`
     pub max_body_bytes: usize,
+    /// `MAX_UPLOAD_BYTES`: the limit for admin uploads (product images, catalog files).
+    pub max_upload_bytes: usize,
     /// `TRUST_PROXY`: take the client address from `X-Forwarded-For` (set by the load
     /// balancer) instead of the TCP peer. Only behind a proxy that overwrites the header.
     pub trust_proxy: bool,
@@ -238,6 +242,18 @@ impl Config {
             site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()),
             data_dir,
             shop_name: var("SHOP_NAME").unwrap_or_else(|| "Harbour Street".to_owned()),
+            currency: match var("SHOP_CURRENCY") {
+                None => shop_core::Currency::Eur,
+                Some(code) => code.trim().to_ascii_uppercase().parse().map_err(|_| {
+                    err(
+                        "SHOP_CURRENCY",
+                        format!(
+                            "must be one of {}",
+                            shop_core::Currency::ALL.map(|c| c.code()).join(", ")
+                        ),
+                    )
+                })?,
+            },
             public_url,
             trusted_origins,
             mail_from,
@@ -255,6 +271,12 @@ impl Config {
                 "MAX_BODY_BYTES",
                 2 * 1024 * 1024,
                 1024..=1024 * 1024 * 1024,
+            )?,
+            max_upload_bytes: parse_number(
+                var,
+                "MAX_UPLOAD_BYTES",
+                64 * 1024 * 1024,
+                1024 * 1024..=4 * 1024 * 1024 * 1024,
             )?,
             trust_proxy: parse_bool(var, "TRUST_PROXY", false)?,
         })

@@ -113,6 +113,7 @@ async fn run(command: &str, args: &[String], config: Config) -> anyhow::Result<(
                     other => anyhow::bail!("unknown option {other:?} for seed\n\n{USAGE}"),
                 }
             }
+            options.demo_images = Some(catalog::ImageStore::new(config.data_dir.join("images")));
             let db = startup::connect_and_migrate(&config).await?;
             let result = seed(&db, &Clock::system(), &options).await;
             db.close().await;

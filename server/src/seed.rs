@@ -4,6 +4,7 @@ use std::io::BufReader;
 use std::path::Path;
 
 use anyhow::Context as _;
+use shop_core::audit::Actor;
 use shop_core::{Clock, Db, Email};
 
 /// The demo catalog shipped with the binary: a few dozen products from every department of
@@ -22,6 +23,9 @@ pub struct SeedOptions {
     pub catalog: Option<std::path::PathBuf>,
     /// Do nothing when the shop already has products.
     pub if_empty: bool,
+    /// With the built-in demo catalog: give every product without a picture a generated one,
+    /// stored in this image folder (`<data>/images`).
+    pub demo_images: Option<catalog::ImageStore>,
 }
 
 /// Loads the demo (or given) catalog and makes sure the demo admin exists. Idempotent:
@@ -38,20 +42,58 @@ pub async fn seed(db: &Db, clock: &Clock, options: &SeedOptions) -> anyhow::Resu
     }
     let report = match &options.catalog {
         Some(path) => import_file(db, clock, path).await?,
-        None => catalog::import::import_jsonl(db, clock, DEMO_CATALOG.as_bytes())
-            .await
-            .map_err(describe_import_error)?,
+        None => catalog::import::import_jsonl(
+            db,
+            clock,
+            &Actor::system("seed"),
+            DEMO_CATALOG.as_bytes(),
+        )
+        .await
+        .map_err(describe_import_error)?,
     };
     println!(
         "Catalog: {} products created, {} updated, {} categories created.",
         report.created, report.updated, report.categories_created
     );
+    if let (None, Some(store)) = (&options.catalog, &options.demo_images) {
+        let added = demo_images(db, clock, store).await?;
+        println!("Demo images: {added} generated.");
+    }
     let password =
         std::env::var("DEMO_ADMIN_PASSWORD").unwrap_or_else(|_| DEMO_ADMIN_PASSWORD.to_owned());
     let email = Email::parse(DEMO_ADMIN_EMAIL)?;
     auth::create_or_promote_admin(db, clock, &email, "Demo Admin", &password).await?;
     println!("Demo admin: {DEMO_ADMIN_EMAIL}");
     Ok(())
+}
+
+/// Gives each product without an image a generated picture, through the same checks and
+/// resizing as an upload.
+async fn demo_images(db: &Db, clock: &Clock, store: &catalog::ImageStore) -> anyhow::Result<usize> {
+    let products: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT p.id, p.name, p.category_id FROM products p
+         WHERE NOT EXISTS (SELECT 1 FROM product_images i WHERE i.product_id = p.id)
+         ORDER BY p.created_at",
+    )
+    .fetch_all(db.reader())
+    .await?;
+    let tree = catalog::CategoryTree::load(db).await?;
+    let editor = catalog::manage::Editor {
+        actor: Actor::system("seed"),
+        access: catalog::manage::Access::Shop,
+    };
+    for (id, name, category_id) in &products {
+        let department = tree
+            .path(category_id)
+            .first()
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        let picture = catalog::images::demo_picture(&department, name);
+        catalog::images::add_image(db, clock, &editor, store, id, picture, name)
+            .await
+            .with_context(|| format!("demo image for {name}"))?;
+    }
+    Ok(products.len())
 }
 
 async fn import_file(
@@ -61,7 +103,7 @@ async fn import_file(
 ) -> anyhow::Result<catalog::import::ImportReport> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    catalog::import::import_jsonl(db, clock, BufReader::new(file))
+    catalog::import::import_jsonl(db, clock, &Actor::system("seed"), BufReader::new(file))
         .await
         .map_err(describe_import_error)
 }

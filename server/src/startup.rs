@@ -141,6 +141,13 @@ pub fn router(config: &Config, state: AppState) -> Router {
     .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
 
     let context = move || provide_context(ctx.clone());
+    // Admin uploads read bodies up to MAX_UPLOAD_BYTES, and only after the sender is known to
+    // be an admin or vendor; everything else keeps the small MAX_BODY_BYTES limit.
+    let uploads = crate::uploads::routes()
+        .layer(RequestBodyLimitLayer::new(config.max_upload_bytes))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            config.max_upload_bytes,
+        ));
     let pages = Router::new()
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
@@ -149,7 +156,9 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
-        >(context, app::shell));
+        >(context, app::shell))
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .merge(uploads);
 
     let assets = Router::new()
         .nest_service(
@@ -207,9 +216,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
                 .layer(axum::middleware::from_fn_with_state(
                     origin_policy,
                     middleware::cross_origin_guard,
-                ))
-                // Innermost: it changes the body type that middleware above expects.
-                .layer(RequestBodyLimitLayer::new(config.max_body_bytes)),
+                )),
         )
 }
 
@@ -248,7 +255,9 @@ impl Application {
                 base_url: config.public_url.clone(),
                 behind_tls: config.behind_tls(),
                 live_reload_port: std::env::var("LEPTOS_WATCH").is_ok().then_some(3001),
+                currency: config.currency,
             }),
+            images: catalog::ImageStore::new(config.data_dir.join("images")),
         };
         let state = AppState {
             ctx,

@@ -6,6 +6,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
+pub mod catalog_io;
+pub mod categories;
+pub mod products;
+
 use crate::auth::Denied;
 use crate::components::FormError;
 use crate::error::AppError;
@@ -60,11 +64,17 @@ pub struct AdminOverview {
 }
 
 #[cfg(feature = "ssr")]
-fn audit_row(e: shop_core::audit::Entry) -> AuditRow {
+pub(crate) fn audit_row(e: shop_core::audit::Entry) -> AuditRow {
+    let target_href = match e.target_type.as_str() {
+        "user" => Some(format!("/admin/users/{}", e.target_id)),
+        "product" => Some(format!("/admin/products/{}", e.target_id)),
+        "category" => Some(format!("/admin/categories/{}", e.target_id)),
+        _ => None,
+    };
     AuditRow {
         when: e.created_at.to_human(),
         actor: e.actor_label,
-        target_href: (e.target_type == "user").then(|| format!("/admin/users/{}", e.target_id)),
+        target_href,
         target: format!("{} {}", e.target_type, e.target_id),
         action: e.action,
         before: e.before.unwrap_or_default(),
@@ -255,23 +265,39 @@ pub async fn list_audit(action: Option<String>, page: Option<u32>) -> Result<Aud
     })
 }
 
-/// The admin pages' frame: title and section menu.
+/// The admin pages' frame: title and section menu. Vendors (`staff = false`) see only the
+/// products they can manage.
 #[component]
-fn AdminFrame(#[prop(into)] title: String, children: Children) -> impl IntoView {
+pub(crate) fn AdminFrame(
+    #[prop(into)] title: String,
+    #[prop(default = true)] staff: bool,
+    children: Children,
+) -> impl IntoView {
     let location = leptos_router::hooks::use_location();
-    let links = [
-        ("/admin", "Overview"),
-        ("/admin/users", "Users"),
-        ("/admin/audit", "Audit log"),
-    ];
+    let links: &[(&str, &str)] = if staff {
+        &[
+            ("/admin", "Overview"),
+            ("/admin/products", "Products"),
+            ("/admin/categories", "Categories"),
+            ("/admin/catalog", "Import and export"),
+            ("/admin/users", "Users"),
+            ("/admin/audit", "Audit log"),
+        ]
+    } else {
+        &[("/admin/products", "Your products")]
+    };
+    let current = move |href: &str| {
+        let path = location.pathname.get();
+        path == href || (href != "/admin" && path.starts_with(&format!("{href}/")))
+    };
     view! {
         <Title text=format!("{title} · Admin") />
         <div class="space-y-6">
             <nav aria-label="Admin" class="flex flex-wrap gap-2 border-b border-stone-200 pb-3 text-sm">
-                {links.into_iter().map(|(href, label)| view! {
+                {links.iter().map(|&(href, label)| view! {
                     <a
                         href=href
-                        aria-current=move || (location.pathname.get() == href).then_some("page")
+                        aria-current=move || current(href).then_some("page")
                         class="rounded px-3 py-1.5 text-stone-700 hover:bg-stone-100 focus-ring aria-[current=page]:bg-stone-900 aria-[current=page]:text-white"
                     >
                         {label}
@@ -285,7 +311,7 @@ fn AdminFrame(#[prop(into)] title: String, children: Children) -> impl IntoView 
 }
 
 #[component]
-fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
+pub(crate) fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
     if rows.is_empty() {
         return view! { <p class="text-stone-600">"No changes recorded yet."</p> }.into_any();
     }
@@ -357,7 +383,7 @@ pub fn AdminHomePage() -> impl IntoView {
     }
 }
 
-fn page_href(base: &str, params: &[(&str, Option<String>)], page: u32) -> String {
+pub(crate) fn page_href(base: &str, params: &[(&str, Option<String>)], page: u32) -> String {
     let mut parts: Vec<String> = params
         .iter()
         .filter_map(|(k, v)| {

@@ -120,9 +120,14 @@ fn invalid_field(result: Result<impl std::fmt::Debug, CatalogError>) -> &'static
 #[tokio::test]
 async fn an_admin_creates_a_product_with_two_variants_and_shoppers_see_it() {
     let app = TestApp::spawn().await;
-    catalog::import::import_jsonl(&app.db, &app.clock, CATALOG.as_bytes())
-        .await
-        .expect("import");
+    catalog::import::import_jsonl(
+        &app.db,
+        &app.clock,
+        &shop_core::audit::Actor::system("test"),
+        CATALOG.as_bytes(),
+    )
+    .await
+    .expect("import");
     let people = people(&app.db, &app.clock).await;
     let pans = category_id(&app.db, "pans").await;
     let id = manage::create_product(
@@ -209,9 +214,14 @@ async fn an_admin_creates_a_product_with_two_variants_and_shoppers_see_it() {
 async fn a_vendor_cannot_read_or_change_another_vendors_product() {
     let (db, _dir) = fresh_db().await;
     let clock = Clock::system();
-    catalog::import::import_jsonl(&db, &clock, CATALOG.as_bytes())
-        .await
-        .unwrap();
+    catalog::import::import_jsonl(
+        &db,
+        &clock,
+        &shop_core::audit::Actor::system("test"),
+        CATALOG.as_bytes(),
+    )
+    .await
+    .unwrap();
     let people = people(&db, &clock).await;
     let pans = category_id(&db, "pans").await;
     let mut input = product("Vendor A Mug", &pans);
@@ -315,9 +325,14 @@ async fn a_vendor_cannot_read_or_change_another_vendors_product() {
 async fn invalid_input_is_refused_with_the_field_and_changes_nothing() {
     let (db, _dir) = fresh_db().await;
     let clock = Clock::system();
-    catalog::import::import_jsonl(&db, &clock, CATALOG.as_bytes())
-        .await
-        .unwrap();
+    catalog::import::import_jsonl(
+        &db,
+        &clock,
+        &shop_core::audit::Actor::system("test"),
+        CATALOG.as_bytes(),
+    )
+    .await
+    .unwrap();
     let people = people(&db, &clock).await;
     let admin = &people.admin;
     let pans = category_id(&db, "pans").await;

@@ -5,18 +5,20 @@
 //! line is a product with one variant; lines that share a `slug` are the variants of one
 //! product (told apart by their `options`, e.g. `{"size": "M"}`), and the product's fields
 //! come from the first of them. Optional fields beyond the dataset's: `options`,
-//! `compare_at_minor`, `weight_grams`, `featured`.
+//! `compare_at_minor`, `weight_grams`, `featured`, `status` (`draft`, `active` (the default)
+//! or `archived`) and `variant_status` (`active` or `archived`), which the export writes.
 //!
 //! All or nothing: every line is validated first and any bad line is reported (line number,
 //! SKU, reason) with nothing written. A valid file is applied in one transaction: categories
 //! are created from the `A > B > C` paths, variants are matched by SKU (created or updated),
-//! each stock change is recorded as an `import` adjustment, and each product is re-indexed
-//! for listings and search.
+//! each stock change is recorded as an `import` adjustment, each product is re-indexed for
+//! listings and search, and one audit entry records who imported what.
 
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
 use serde::Deserialize;
+use shop_core::audit::{self, Actor, Change};
 use shop_core::db::Conn;
 use shop_core::{Clock, Currency, Db, Timestamp};
 
@@ -51,6 +53,10 @@ struct Line {
     weight_grams: Option<i64>,
     #[serde(default)]
     featured: bool,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    variant_status: Option<String>,
 }
 
 /// A validated product, ready to write.
@@ -72,6 +78,8 @@ struct Row {
     compare_at_minor: Option<i64>,
     weight_grams: Option<i64>,
     featured: bool,
+    status: crate::ProductStatus,
+    variant_archived: bool,
 }
 
 /// A line that cannot be imported.
@@ -112,11 +120,30 @@ const MAX_LINE_BYTES: usize = 64 * 1024;
 pub async fn import_jsonl(
     db: &Db,
     clock: &Clock,
+    actor: &Actor,
     input: impl BufRead,
 ) -> Result<ImportReport, ImportError> {
     let rows = parse(input)?;
     let mut tx = db.begin().await?;
-    let report = apply(&mut tx, clock, &rows).await?;
+    let report = apply(&mut tx, clock, actor, &rows).await?;
+    audit::record(
+        &mut tx,
+        clock,
+        actor,
+        Change {
+            action: "catalog.imported",
+            target_type: "catalog",
+            target_id: "import",
+            before: None,
+            after: Some(serde_json::json!({
+                "lines": rows.len(),
+                "products_created": report.created,
+                "products_updated": report.updated,
+                "categories_created": report.categories_created,
+            })),
+        },
+    )
+    .await?;
     tx.commit().await?;
     // Thousands of new rows: let the query planner see them.
     db.analyze().await?;
@@ -300,6 +327,20 @@ fn validate(line: usize, l: Line) -> Result<Row, RowError> {
     {
         return Err(err("weight_grams must be between 0 and 1000000".into()));
     }
+    let status = match l.status.as_deref() {
+        None | Some("") => crate::ProductStatus::Active,
+        Some(s) => crate::ProductStatus::parse(s)
+            .ok_or_else(|| err(format!("status {s:?} must be draft, active or archived")))?,
+    };
+    let variant_archived = match l.variant_status.as_deref() {
+        None | Some("") | Some("active") => false,
+        Some("archived") => true,
+        Some(s) => {
+            return Err(err(format!(
+                "variant_status {s:?} must be active or archived"
+            )));
+        }
+    };
     Ok(Row {
         line,
         sku,
@@ -317,6 +358,8 @@ fn validate(line: usize, l: Line) -> Result<Row, RowError> {
         compare_at_minor: l.compare_at_minor,
         weight_grams: l.weight_grams,
         featured: l.featured,
+        status,
+        variant_archived,
     })
 }
 
@@ -398,7 +441,12 @@ impl Categories {
     }
 }
 
-async fn apply(conn: &mut Conn, clock: &Clock, rows: &[Row]) -> Result<ImportReport, ImportError> {
+async fn apply(
+    conn: &mut Conn,
+    clock: &Clock,
+    actor: &Actor,
+    rows: &[Row],
+) -> Result<ImportReport, ImportError> {
     let mut categories = Categories::load(conn).await?;
     let mut report = ImportReport::default();
     let mut category_ids: HashMap<&[String], String> = HashMap::new();
@@ -426,7 +474,7 @@ async fn apply(conn: &mut Conn, clock: &Clock, rows: &[Row]) -> Result<ImportRep
                 id
             }
         };
-        match upsert_product(conn, clock, group, &category_id).await {
+        match upsert_product(conn, clock, actor, group, &category_id).await {
             Ok(true) => report.created += 1,
             Ok(false) => report.updated += 1,
             Err(e) if shop_core::error::is_unique_violation(&e) => {
@@ -447,6 +495,7 @@ async fn apply(conn: &mut Conn, clock: &Clock, rows: &[Row]) -> Result<ImportRep
 async fn upsert_product(
     conn: &mut Conn,
     clock: &Clock,
+    actor: &Actor,
     group: &[&Row],
     category_id: &str,
 ) -> Result<bool, sqlx::Error> {
@@ -474,8 +523,8 @@ async fn upsert_product(
             sqlx::query(
                 "UPDATE products SET slug = $1, name = $2, description = $3, description_html = $4,
                         brand = $5, category_id = $6, attributes = $7, featured = $8,
-                        status = 'active', updated_at = $9
-                 WHERE id = $10",
+                        status = $9, updated_at = $10
+                 WHERE id = $11",
             )
             .bind(&first.slug)
             .bind(&first.name)
@@ -485,6 +534,7 @@ async fn upsert_product(
             .bind(category_id)
             .bind(&first.attributes)
             .bind(i64::from(first.featured))
+            .bind(first.status.as_str())
             .bind(now)
             .bind(&product_id)
             .execute(&mut *conn)
@@ -496,7 +546,7 @@ async fn upsert_product(
             sqlx::query(
                 "INSERT INTO products (id, slug, name, description, description_html, brand, category_id,
                                        status, attributes, featured, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(product_id.as_str())
             .bind(&first.slug)
@@ -505,6 +555,7 @@ async fn upsert_product(
             .bind(&description_html)
             .bind(&first.brand)
             .bind(category_id)
+            .bind(first.status.as_str())
             .bind(&first.attributes)
             .bind(i64::from(first.featured))
             .bind(first.created_at.map_or(now, Timestamp::millis))
@@ -515,7 +566,7 @@ async fn upsert_product(
         }
     };
     for (position, row) in group.iter().enumerate() {
-        upsert_variant(conn, now, &product_id, row, position).await?;
+        upsert_variant(conn, now, actor, &product_id, row, position).await?;
     }
     crate::index::reindex(conn, &product_id).await?;
     Ok(created)
@@ -525,6 +576,7 @@ async fn upsert_product(
 async fn upsert_variant(
     conn: &mut Conn,
     now: i64,
+    actor: &Actor,
     product_id: &str,
     row: &Row,
     position: usize,
@@ -542,8 +594,8 @@ async fn upsert_variant(
                 "UPDATE product_variants SET product_id = $1, options = $2, price_minor = $3,
                         compare_at_minor = $4, currency = $5, weight_grams = $6,
                         on_hand = CASE WHEN $7 < reserved THEN reserved ELSE $7 END,
-                        position = $8, status = 'active', updated_at = $9
-                 WHERE id = $10",
+                        position = $8, status = $9, updated_at = $10
+                 WHERE id = $11",
             )
             .bind(product_id)
             .bind(&row.options)
@@ -553,6 +605,11 @@ async fn upsert_variant(
             .bind(row.weight_grams)
             .bind(row.stock)
             .bind(position)
+            .bind(if row.variant_archived {
+                "archived"
+            } else {
+                "active"
+            })
             .bind(now)
             .bind(&variant_id)
             .execute(&mut *conn)
@@ -563,8 +620,9 @@ async fn upsert_variant(
             let variant_id = VariantId::new();
             sqlx::query(
                 "INSERT INTO product_variants (id, product_id, sku, options, price_minor, compare_at_minor,
-                                               currency, weight_grams, on_hand, position, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                                               currency, weight_grams, on_hand, position, status,
+                                               created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
             )
             .bind(variant_id.as_str())
             .bind(product_id)
@@ -576,6 +634,7 @@ async fn upsert_variant(
             .bind(row.weight_grams)
             .bind(row.stock)
             .bind(position)
+            .bind(if row.variant_archived { "archived" } else { "active" })
             .bind(now)
             .execute(&mut *conn)
             .await?;
@@ -594,7 +653,7 @@ async fn upsert_variant(
                 delta: after - before,
                 reason: StockReason::Import,
                 note: "catalog import",
-                actor_id: None,
+                actor_id: actor.user_id.as_deref(),
                 on_hand_after: after,
                 at: now,
             },

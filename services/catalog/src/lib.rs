@@ -4,8 +4,11 @@
 //! in-memory state the catalog keeps (the category tree cache and the search log buffer).
 //! Functions that only need the database take a [`Db`] like every other service.
 
+pub mod admin;
 mod cache;
 pub mod categories;
+pub mod category_admin;
+pub mod export;
 pub mod images;
 pub mod import;
 mod index;
@@ -24,7 +27,7 @@ use shop_core::{Clock, Db, Money};
 
 pub use cache::READ_TTL;
 pub use categories::{Category, CategoryTree};
-pub use images::ImageRef;
+pub use images::{ImageRef, ImageStore};
 pub use listing::{Filters, Listing, ListingQuery, Scope, Sort};
 pub use products::{ProductDetail, StockStatus, Variant};
 pub use search::{SearchLog, SearchTerms, Suggestion};
@@ -100,6 +103,8 @@ pub enum CatalogError {
     NotFound,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
 }
 
 impl CatalogError {

@@ -12,7 +12,6 @@ use shop_core::audit::{self, Actor, Change};
 use shop_core::db::Conn;
 use shop_core::{Clock, Currency, Db, Money};
 
-use crate::slug::slugify;
 use crate::{CatalogError, MAX_PRICE_MINOR, MAX_STOCK, ProductId, ProductStatus, VariantId, index};
 
 /// Who is changing the catalog and what they may change.
@@ -32,7 +31,7 @@ pub enum Access {
 }
 
 impl Editor {
-    fn vendor(&self) -> Option<&str> {
+    pub(crate) fn vendor(&self) -> Option<&str> {
         match &self.access {
             Access::Shop => None,
             Access::Vendor(id) => Some(id),
@@ -103,7 +102,7 @@ struct CleanProduct {
     vendor_id: Option<String>,
 }
 
-fn too_long(field: &'static str, label: &str, max: usize) -> CatalogError {
+pub(crate) fn too_long(field: &'static str, label: &str, max: usize) -> CatalogError {
     CatalogError::invalid(field, format!("{label} can be at most {max} characters."))
 }
 
@@ -168,22 +167,7 @@ async fn clean_product(
     if name.chars().count() > MAX_NAME {
         return Err(too_long("name", "The name", MAX_NAME));
     }
-    let slug = match input.slug.trim() {
-        "" => slugify(&name),
-        s if s == slugify(s) => s.to_owned(),
-        _ => {
-            return Err(CatalogError::invalid(
-                "slug",
-                "Use lower-case letters, digits and '-' only, like cast-iron-pan.",
-            ));
-        }
-    };
-    if slug.is_empty() || slug.len() > MAX_NAME {
-        return Err(CatalogError::invalid(
-            "slug",
-            "The web address needs 1-200 letters or digits.",
-        ));
-    }
+    let slug = crate::slug::requested(&input.slug, &name, MAX_NAME, "cast-iron-pan")?;
     let description = input.description.trim().to_owned();
     if description.chars().count() > MAX_DESCRIPTION {
         return Err(too_long("description", "The description", MAX_DESCRIPTION));
@@ -378,7 +362,7 @@ fn unique_error(e: sqlx::Error, field: &'static str, message: &str) -> CatalogEr
 }
 
 /// The owner of a product, or not found (also for a vendor asking about someone else's).
-async fn check_access(
+pub(crate) async fn check_access(
     conn: &mut Conn,
     editor: &Editor,
     product_id: &str,
@@ -397,7 +381,7 @@ async fn check_access(
 }
 
 /// The product a variant belongs to, after checking the editor may change it.
-async fn variant_product(
+pub(crate) async fn variant_product(
     conn: &mut Conn,
     editor: &Editor,
     variant_id: &str,
@@ -849,7 +833,7 @@ pub async fn update_variant(
 }
 
 /// Writes the audit entry for a change to a product (its variants and stock included).
-async fn audit_product(
+pub(crate) async fn audit_product(
     conn: &mut Conn,
     clock: &Clock,
     editor: &Editor,

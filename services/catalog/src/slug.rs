@@ -22,6 +22,34 @@ pub fn slugify(input: &str) -> String {
     out
 }
 
+/// The web address a form asks for: what was typed if it is already a slug, else one made
+/// from `name` when nothing was typed; at most `max` bytes. `example` shows the shape in the
+/// error message.
+pub(crate) fn requested(
+    typed: &str,
+    name: &str,
+    max: usize,
+    example: &str,
+) -> Result<String, crate::CatalogError> {
+    let slug = match typed.trim() {
+        "" => slugify(name),
+        s if s == slugify(s) => s.to_owned(),
+        _ => {
+            return Err(crate::CatalogError::invalid(
+                "slug",
+                format!("Use lower-case letters, digits and '-' only, like {example}."),
+            ));
+        }
+    };
+    if slug.is_empty() || slug.len() > max {
+        return Err(crate::CatalogError::invalid(
+            "slug",
+            format!("The web address needs 1-{max} letters or digits."),
+        ));
+    }
+    Ok(slug)
+}
+
 /// Folds common Latin letters with diacritics to ASCII.
 fn fold(ch: char) -> String {
     let s = match ch {

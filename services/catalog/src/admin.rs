@@ -1,0 +1,193 @@
+//! What the admin screens read: the products list (drafts and archived products included)
+//! and one product for its edit page. Vendors see only their own products.
+
+use shop_core::{Currency, Db, Money, Timestamp};
+use sqlx::Row as _;
+
+use crate::images::{self, ProductImage};
+use crate::manage::{Editor, check_access};
+use crate::sql::Sql;
+use crate::{CatalogError, ProductDetail, ProductId, ProductStatus};
+
+/// What the products list is asked for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProductQuery {
+    /// Part of the name, brand or a SKU.
+    pub text: Option<String>,
+    pub status: Option<ProductStatus>,
+    /// Only products whose primary category is this one.
+    pub category_id: Option<String>,
+    /// Only products with at most this many units available in total.
+    pub low_stock: bool,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// A row of the products list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProductRow {
+    pub id: ProductId,
+    pub name: String,
+    pub slug: String,
+    pub brand: String,
+    pub status: ProductStatus,
+    pub category_id: String,
+    pub vendor: Option<String>,
+    pub variants: i64,
+    pub price: Money,
+    pub max_price: Money,
+    pub available: i64,
+    pub cover: Option<String>,
+    pub updated_at: Timestamp,
+}
+
+/// A page of the products list and how many products match in all.
+pub async fn list_products(
+    db: &Db,
+    editor: &Editor,
+    query: &ProductQuery,
+) -> Result<(Vec<ProductRow>, i64), CatalogError> {
+    let per_page = query.per_page.clamp(1, 200);
+    let page = query.page.max(1);
+    let mut filter = Sql::new(" WHERE 1 = 1");
+    if let Some(vendor) = editor.vendor() {
+        filter.push(" AND p.vendor_id = ").bind(vendor);
+    }
+    if let Some(status) = query.status {
+        filter.push(" AND p.status = ").bind(status.as_str());
+    }
+    if let Some(category) = query.category_id.as_deref().filter(|c| !c.is_empty()) {
+        filter.push(" AND p.category_id = ").bind(category);
+    }
+    if query.low_stock {
+        filter.push(
+            " AND EXISTS (SELECT 1 FROM product_variants lv WHERE lv.product_id = p.id
+               AND lv.status = 'active' AND lv.on_hand - lv.reserved <= lv.low_stock_threshold)",
+        );
+    }
+    if let Some(text) = query
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
+        filter
+            .push(" AND (LOWER(p.name) LIKE ")
+            .bind(pattern.as_str())
+            .push(" ESCAPE '\\' OR LOWER(p.brand) LIKE ")
+            .bind(pattern.as_str())
+            .push(" ESCAPE '\\' OR EXISTS (SELECT 1 FROM product_variants sv WHERE sv.product_id = p.id AND LOWER(sv.sku) LIKE ")
+            .bind(pattern.as_str())
+            .push(" ESCAPE '\\'))");
+    }
+    let mut count = Sql::new("SELECT COUNT(*) FROM products p");
+    count.append(&filter);
+    let total: i64 = sqlx::query_scalar_with(count.text(), count.arguments())
+        .fetch_one(db.reader())
+        .await?;
+    let mut rows = Sql::new(
+        "SELECT p.id, p.name, p.slug, p.brand, p.status, p.category_id, u.email, p.currency,
+                p.price_minor, p.max_price_minor, p.available, p.cover_image, p.updated_at,
+                (SELECT COUNT(*) FROM product_variants v WHERE v.product_id = p.id) AS variants
+         FROM products p LEFT JOIN users u ON u.id = p.vendor_id",
+    );
+    rows.append(&filter)
+        .push(" ORDER BY p.updated_at DESC, p.id LIMIT ")
+        .bind(per_page)
+        .push(" OFFSET ")
+        .bind((page - 1).saturating_mul(per_page));
+    let found = sqlx::query_with(rows.text(), rows.arguments())
+        .fetch_all(db.reader())
+        .await?;
+    let mut out = Vec::with_capacity(found.len());
+    for r in found {
+        let currency: Currency = r.try_get::<String, _>(7)?.parse().unwrap_or(Currency::Eur);
+        out.push(ProductRow {
+            id: ProductId::from_db(r.try_get(0)?),
+            name: r.try_get(1)?,
+            slug: r.try_get(2)?,
+            brand: r.try_get(3)?,
+            status: ProductStatus::from_db(&r.try_get::<String, _>(4)?),
+            category_id: r.try_get(5)?,
+            vendor: r.try_get(6)?,
+            price: Money::new(r.try_get(8)?, currency),
+            max_price: Money::new(r.try_get(9)?, currency),
+            available: r.try_get(10)?,
+            cover: r
+                .try_get::<Option<String>, _>(11)?
+                .map(|hash| images::url(&hash, 320)),
+            updated_at: Timestamp(r.try_get(12)?),
+            variants: r.try_get(13)?,
+        });
+    }
+    Ok((out, total))
+}
+
+/// How many products and variants the catalog has, whatever their status.
+pub async fn counts(db: &Db) -> Result<(i64, i64), CatalogError> {
+    let products: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
+        .fetch_one(db.reader())
+        .await?;
+    let variants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM product_variants")
+        .fetch_one(db.reader())
+        .await?;
+    Ok((products, variants))
+}
+
+/// `%`, `_` and `\` match literally in a LIKE pattern.
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A product with its images, for its edit page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EditableProduct {
+    pub product: ProductDetail,
+    pub images: Vec<ProductImage>,
+    /// The owning vendor's email, if a vendor owns it.
+    pub vendor_email: Option<String>,
+}
+
+/// Loads a product for editing, or not found (also when a vendor asks for another's).
+pub async fn product_for_edit(
+    db: &Db,
+    editor: &Editor,
+    product_id: &str,
+) -> Result<EditableProduct, CatalogError> {
+    let mut conn = db.reader().acquire().await?;
+    check_access(&mut conn, editor, product_id).await?;
+    let images = images::of_product(&mut conn, product_id).await?;
+    let vendor_email: Option<String> = sqlx::query_scalar(
+        "SELECT u.email FROM products p JOIN users u ON u.id = p.vendor_id WHERE p.id = $1",
+    )
+    .bind(product_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    drop(conn);
+    let product = crate::products::by_id(db, &ProductId::from_db(product_id.to_owned()))
+        .await?
+        .ok_or(CatalogError::NotFound)?;
+    Ok(EditableProduct {
+        product,
+        images,
+        vendor_email,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_escape;
+
+    #[test]
+    fn like_patterns_match_wildcards_literally() {
+        assert_eq!(like_escape("50%_off\\"), "50\\%\\_off\\\\");
+    }
+}

@@ -1,0 +1,214 @@
+//! Catalog export: JSONL in the import format (so an export can be edited and imported
+//! again), and CSV for spreadsheets.
+
+use serde_json::{Map, Value, json};
+use shop_core::{Db, Timestamp};
+use sqlx::Row as _;
+
+use crate::CatalogError;
+use crate::categories::CategoryTree;
+
+/// One variant with its product's fields, as both formats need them.
+struct Line {
+    sku: String,
+    name: String,
+    slug: String,
+    description: String,
+    category: String,
+    price_minor: i64,
+    compare_at_minor: Option<i64>,
+    currency: String,
+    on_hand: i64,
+    reserved: i64,
+    brand: String,
+    attributes: Map<String, Value>,
+    options: Map<String, Value>,
+    weight_grams: Option<i64>,
+    featured: bool,
+    status: String,
+    variant_status: String,
+    created_at: Timestamp,
+}
+
+async fn lines(db: &Db) -> Result<Vec<Line>, CatalogError> {
+    let tree = CategoryTree::load(db).await?;
+    let rows = sqlx::query(
+        "SELECT v.sku, p.name, p.slug, p.description, p.category_id, v.price_minor,
+                v.compare_at_minor, v.currency, v.on_hand, v.reserved, p.brand, p.attributes,
+                v.options, v.weight_grams, p.featured, p.status, v.status, p.created_at
+         FROM product_variants v JOIN products p ON p.id = v.product_id
+         ORDER BY p.created_at, p.id, v.position, v.id",
+    )
+    .fetch_all(db.reader())
+    .await?;
+    let object = |text: &str| match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let category_id: String = r.try_get(4)?;
+        out.push(Line {
+            sku: r.try_get(0)?,
+            name: r.try_get(1)?,
+            slug: r.try_get(2)?,
+            description: r.try_get(3)?,
+            category: tree
+                .path(&category_id)
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" > "),
+            price_minor: r.try_get(5)?,
+            compare_at_minor: r.try_get(6)?,
+            currency: r.try_get(7)?,
+            on_hand: r.try_get(8)?,
+            reserved: r.try_get(9)?,
+            brand: r.try_get(10)?,
+            attributes: object(&r.try_get::<String, _>(11)?),
+            options: object(&r.try_get::<String, _>(12)?),
+            weight_grams: r.try_get(13)?,
+            featured: r.try_get::<i64, _>(14)? != 0,
+            status: r.try_get(15)?,
+            variant_status: r.try_get(16)?,
+            created_at: Timestamp(r.try_get(17)?),
+        });
+    }
+    Ok(out)
+}
+
+fn date(t: Timestamp) -> String {
+    t.to_rfc3339().chars().take(10).collect()
+}
+
+/// Every product variant as one JSON object per line, in the format
+/// [`crate::import::import_jsonl`] reads (`stock` is the stock on hand).
+pub async fn jsonl(db: &Db) -> Result<Vec<u8>, CatalogError> {
+    let mut out = Vec::new();
+    for l in lines(db).await? {
+        let mut obj = json!({
+            "sku": l.sku,
+            "name": l.name,
+            "slug": l.slug,
+            "description": l.description,
+            "category": l.category,
+            "price_minor": l.price_minor,
+            "currency": l.currency,
+            "stock": l.on_hand,
+            "brand": l.brand,
+            "attributes": l.attributes,
+            "created_at": date(l.created_at),
+            "status": l.status,
+        });
+        if !l.options.is_empty() {
+            obj["options"] = Value::Object(l.options);
+        }
+        if let Some(c) = l.compare_at_minor {
+            obj["compare_at_minor"] = json!(c);
+        }
+        if let Some(w) = l.weight_grams {
+            obj["weight_grams"] = json!(w);
+        }
+        if l.featured {
+            obj["featured"] = json!(true);
+        }
+        if l.variant_status != "active" {
+            obj["variant_status"] = json!(l.variant_status);
+        }
+        serde_json::to_writer(&mut out, &obj).map_err(std::io::Error::from)?;
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+/// A spreadsheet cell. Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`,
+/// tab, carriage return first) is prefixed with `'`, so a product name cannot become a
+/// formula on the merchant's computer.
+fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+fn pairs(map: &Map<String, Value>) -> String {
+    map.iter()
+        .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn decimal(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, (minor % 100).abs())
+}
+
+/// Every product variant as a CSV row with a header, for spreadsheets.
+pub async fn csv(db: &Db) -> Result<Vec<u8>, CatalogError> {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    let header = [
+        "sku",
+        "name",
+        "slug",
+        "status",
+        "variant_status",
+        "category",
+        "brand",
+        "options",
+        "attributes",
+        "price",
+        "compare_at_price",
+        "currency",
+        "on_hand",
+        "reserved",
+        "available",
+        "weight_grams",
+        "featured",
+        "created_at",
+    ];
+    let io = |e: ::csv::Error| CatalogError::from(std::io::Error::other(e));
+    w.write_record(header).map_err(io)?;
+    for l in lines(db).await? {
+        w.write_record([
+            cell(&l.sku),
+            cell(&l.name),
+            l.slug,
+            l.status,
+            l.variant_status,
+            cell(&l.category),
+            cell(&l.brand),
+            cell(&pairs(&l.options)),
+            cell(&pairs(&l.attributes)),
+            decimal(l.price_minor),
+            l.compare_at_minor.map(decimal).unwrap_or_default(),
+            l.currency,
+            l.on_hand.to_string(),
+            l.reserved.to_string(),
+            (l.on_hand - l.reserved).max(0).to_string(),
+            l.weight_grams.map(|g| g.to_string()).unwrap_or_default(),
+            if l.featured { "yes" } else { "no" }.to_owned(),
+            date(l.created_at),
+        ])
+        .map_err(io)?;
+    }
+    w.into_inner()
+        .map_err(|e| CatalogError::from(std::io::Error::other(e.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_that_look_like_formulas_are_defused() {
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("-5 off"), "'-5 off");
+        assert_eq!(cell("Cast iron pan"), "Cast iron pan");
+    }
+
+    #[test]
+    fn prices_are_written_with_two_decimals() {
+        assert_eq!(decimal(4595), "45.95");
+        assert_eq!(decimal(7), "0.07");
+    }
+}
