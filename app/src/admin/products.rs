@@ -1044,7 +1044,7 @@ pub fn AdminProductPage() -> impl IntoView {
                                             <input id="image-file" type="file" name="image" accept="image/jpeg,image/png,image/webp" required class="mt-1 block text-sm" />
                                         </div>
                                         <div>
-                                            <label for="image-alt" class="block text-sm font-medium">"Alt text"</label>
+                                            <label for="image-alt" class="block text-sm font-medium">"Alt text for the new image"</label>
                                             <input id="image-alt" name="alt" required placeholder="What the picture shows" class="input mt-1 w-64" />
                                         </div>
                                         <button type="submit" class="btn btn-primary" data-testid="upload-image">"Upload image"</button>
