@@ -313,7 +313,29 @@ async fn a_vendor_can_neither_see_nor_change_another_vendors_product_through_any
     // Alice lists and opens it; Bob sees neither.
     let (_, list) = page(&app, &alice, "/admin/products").await;
     assert!(list.contains("Alice&#x27;s Copper Pan") || list.contains("Alice's Copper Pan"));
-    assert!(list.contains("1 product"), "only her own");
+    assert!(list.contains("1 product<"), "only her own");
+    // Search by name, SKU or brand (a `%` is matched literally), filter by status.
+    for query in ["copper", "ALICE-28", "?status=draft&q=alice"] {
+        let path = if query.starts_with('?') {
+            format!("/admin/products{query}")
+        } else {
+            format!("/admin/products?q={query}")
+        };
+        let (_, found) = page(&app, &alice, &path).await;
+        assert!(found.contains("1 product<"), "{path}");
+    }
+    for path in [
+        "/admin/products?q=100%25",
+        "/admin/products?status=archived",
+    ] {
+        let (_, found) = page(&app, &alice, path).await;
+        assert!(found.contains("0 products<"), "{path}");
+    }
+    let (_, list) = page(&app, &admin_client, "/admin/products?q=ALICE-20").await;
+    assert!(
+        list.contains("Copper Pan") && list.contains("alice@vendor.test"),
+        "staff see the vendor"
+    );
     let (_, list) = page(&app, &bob, "/admin/products").await;
     assert!(!list.contains("Copper Pan"));
     assert_eq!(
