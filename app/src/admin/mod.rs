@@ -493,9 +493,19 @@ pub fn AdminUsersPage() -> impl IntoView {
 pub fn AdminUserPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    let data = Resource::new(move || id.get(), get_user);
     let role_action = ServerAction::<SetUserRole>::new();
     let status_action = ServerAction::<SetUserStatus>::new();
+    // Reloaded after each change: with JavaScript on, the page stays and must show it.
+    let data = Resource::new(
+        move || {
+            (
+                id.get(),
+                role_action.version().get(),
+                status_action.version().get(),
+            )
+        },
+        |(id, _, _)| get_user(id),
+    );
     let error = Signal::derive(move || {
         role_action
             .value()
