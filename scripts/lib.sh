@@ -15,6 +15,18 @@ prune_target() {
        -o -name 'libcatalog-*' -o -name 'libauth-*' -o -name 'libnotifications-*' \) \
     -delete 2>/dev/null || true
   find "$CARGO_TARGET_DIR"/*/incremental -mindepth 1 -maxdepth 1 -atime +2 -exec rm -rf {} + 2>/dev/null || true
+  # A day of work rebuilds our own crates dozens of times (about 1 GB each for the test and
+  # server binaries): keep the three newest of each kind.
+  local dir crate kind
+  for dir in "$CARGO_TARGET_DIR"/*/deps "$CARGO_TARGET_DIR"/*/*/deps; do
+    [ -d "$dir" ] || continue
+    for crate in shop it app catalog auth shop_core notifications loadgen frontend; do
+      for kind in "$crate-????????????????" "lib$crate-*.rlib" "lib$crate-*.rmeta" "$crate-*.d"; do
+        # shellcheck disable=SC2012
+        ls -t "$dir"/$kind 2>/dev/null | tail -n +4 | xargs -r rm -f
+      done
+    done
+  done
 }
 # Pick dependency versions this rustc can build.
 export CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback

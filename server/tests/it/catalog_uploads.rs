@@ -762,3 +762,149 @@ async fn an_export_imports_back_into_the_same_catalog() {
     assert_eq!(csv.lines().count() as i64, variants + 1);
     assert!(csv.contains(",draft,"));
 }
+
+#[tokio::test]
+async fn images_are_reordered_relabelled_and_deleted_and_the_cover_follows() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let admin = app.browser();
+    let (admin_id, _) = app.admin(&admin).await;
+    let id = product_id(&app, "nordhavn-cast-iron-pan").await;
+    for (key, alt) in [("first", "From above"), ("second", "From the side")] {
+        let picture = catalog::images::demo_picture("Home & Kitchen", key);
+        let res = upload(&app, &admin, &id, picture, "pan.png", alt).await;
+        assert_eq!(res.status(), 303);
+    }
+    let images = |app: &TestApp| {
+        let db = app.db.clone();
+        let id = id.clone();
+        async move {
+            let rows: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT id, hash, alt FROM product_images WHERE product_id = $1
+                 ORDER BY position, created_at",
+            )
+            .bind(&id)
+            .fetch_all(db.reader())
+            .await
+            .unwrap();
+            rows
+        }
+    };
+    let cover = |app: &TestApp| {
+        let db = app.db.clone();
+        let id = id.clone();
+        async move {
+            let cover: Option<String> =
+                sqlx::query_scalar("SELECT cover_image FROM products WHERE id = $1")
+                    .bind(&id)
+                    .fetch_one(db.reader())
+                    .await
+                    .unwrap();
+            cover
+        }
+    };
+    let before = images(&app).await;
+    assert_eq!(before.len(), 2);
+    assert_eq!(cover(&app).await.as_deref(), Some(before[0].1.as_str()));
+
+    // The second picture moves first and becomes the cover, in listings too.
+    let res = app
+        .call(
+            &admin,
+            "admin/image",
+            &[
+                ("product_id", &id),
+                ("image_id", &before[1].0),
+                ("move_to", "earlier"),
+            ],
+        )
+        .await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let after = images(&app).await;
+    assert_eq!(after[0].0, before[1].0);
+    assert_eq!(cover(&app).await.as_deref(), Some(before[1].1.as_str()));
+    let listing = app.get_with(&app.client, "/c/pans").await;
+    assert!(listing.contains(&format!("/images/{}-", before[1].1)));
+
+    // Alt text is required; a good one is saved.
+    let res = app
+        .call(
+            &admin,
+            "admin/image",
+            &[("product_id", &id), ("image_id", &after[0].0), ("alt", " ")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let res = app
+        .call(
+            &admin,
+            "admin/image",
+            &[
+                ("product_id", &id),
+                ("image_id", &after[0].0),
+                ("alt", "Side view, 28 cm"),
+            ],
+        )
+        .await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    assert_eq!(images(&app).await[0].2, "Side view, 28 cm");
+
+    // Another vendor cannot touch them.
+    let admin_account = auth::find(&app.db, &admin_id).await.unwrap().unwrap();
+    let (mallory, _) = vendor(&app, &admin_account, "mallory@vendor.test").await;
+    for form in [
+        vec![
+            ("product_id", id.as_str()),
+            ("image_id", after[0].0.as_str()),
+            ("move_to", "delete"),
+        ],
+        vec![
+            ("product_id", id.as_str()),
+            ("image_id", after[0].0.as_str()),
+            ("alt", "mine"),
+        ],
+    ] {
+        assert_eq!(app.call(&mallory, "admin/image", &form).await.status(), 404);
+    }
+    assert_eq!(images(&app).await.len(), 2);
+
+    // Deleting removes the row and its files; the other picture is the cover again.
+    let res = app
+        .call(
+            &admin,
+            "admin/image",
+            &[
+                ("product_id", &id),
+                ("image_id", &after[0].0),
+                ("move_to", "delete"),
+            ],
+        )
+        .await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let left = images(&app).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(cover(&app).await.as_deref(), Some(left[0].1.as_str()));
+    assert_eq!(image_files(&app), 3, "only the remaining picture's files");
+    assert_eq!(
+        app.get(&format!("/images/{}-320.jpg", before[1].1))
+            .await
+            .status(),
+        404
+    );
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE action LIKE 'image.%' ORDER BY created_at, id",
+    )
+    .fetch_all(app.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "image.added",
+            "image.added",
+            "image.reordered",
+            "image.updated",
+            "image.deleted"
+        ]
+    );
+}
