@@ -23,7 +23,7 @@ prune_target() {
     for crate in shop it app catalog auth shop_core notifications loadgen frontend; do
       for kind in "$crate-????????????????" "lib$crate-*.rlib" "lib$crate-*.rmeta" "$crate-*.d"; do
         # shellcheck disable=SC2012
-        ls -t "$dir"/$kind 2>/dev/null | tail -n +4 | xargs -r rm -f
+        { ls -t "$dir"/$kind 2>/dev/null || true; } | tail -n +4 | xargs -r rm -f
       done
     done
   done
