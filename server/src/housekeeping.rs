@@ -15,17 +15,26 @@ pub async fn run_once(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
     let sessions = auth::sessions::purge_expired(db, clock).await?;
     let tokens = auth::tokens::purge(db, clock).await?;
     let counters = auth::throttle::purge(db, clock).await?;
+    // Guest carts: empty ones after a day, any after the 30 idle days a guest session lives.
+    let now = clock.now();
+    let carts = cart::delete_stale_guest_carts(
+        db,
+        now.minus(Duration::from_secs(24 * 3600)).millis(),
+        now.minus(Duration::from_secs(30 * 24 * 3600)).millis(),
+    )
+    .await?;
     // Keeps the query planner's statistics current as the catalog grows.
     db.optimize().await?;
-    if sessions + tokens + counters > 0 {
+    if sessions + tokens + counters + carts > 0 {
         tracing::info!(
             sessions,
             tokens,
             counters,
+            carts,
             "housekeeping removed expired rows"
         );
     }
-    Ok(sessions + tokens + counters)
+    Ok(sessions + tokens + counters + carts)
 }
 
 /// Runs [`run_once`] every ten minutes until `stop` turns true.

@@ -9,6 +9,7 @@ mod accounts;
 mod admin;
 mod assets;
 mod browse;
+mod cart;
 mod catalog_admin;
 mod catalog_uploads;
 mod config_errors;

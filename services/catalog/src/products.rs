@@ -303,3 +303,66 @@ pub async fn sitemap_entries(db: &Db) -> Result<Vec<(String, Timestamp)>, Catalo
     .await?;
     Ok(rows.into_iter().map(|(s, t)| (s, Timestamp(t))).collect())
 }
+
+/// A variant as the cart and checkout see it: what it is, what it costs now and how many
+/// can be sold. Read from the database (never from a cache), so stock and price are current.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SellableVariant {
+    pub id: VariantId,
+    pub product_id: ProductId,
+    pub product_name: String,
+    pub slug: String,
+    pub sku: String,
+    pub options: Vec<(String, String)>,
+    pub price: Money,
+    /// Units that can still be sold (`on_hand - reserved`, never negative).
+    pub available: i64,
+    /// The product is published and the variant not archived.
+    pub on_sale: bool,
+    pub image: Option<ImageRef>,
+}
+
+/// The variants with these ids that exist (unknown ids are left out).
+pub async fn sellable(db: &Db, ids: &[VariantId]) -> Result<Vec<SellableVariant>, CatalogError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = crate::sql::Sql::new(
+        "SELECT v.id, v.product_id, p.name, p.slug, v.sku, v.options, v.price_minor, v.currency,
+                v.on_hand - v.reserved, p.status, v.status, p.cover_image, p.cover_alt
+         FROM product_variants v JOIN products p ON p.id = v.product_id
+         WHERE v.id IN ",
+    );
+    let ids: Vec<&str> = ids.iter().map(VariantId::as_str).collect();
+    sql.bind_list(&ids);
+    let rows = sqlx::query_with(sql.text(), sql.arguments())
+        .fetch_all(db.reader())
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        use sqlx::Row as _;
+        let currency: Currency = match r.try_get::<String, _>(7)?.parse() {
+            Ok(c) => c,
+            Err(_) => continue,
+        };
+        let cover: Option<String> = r.try_get(11)?;
+        let alt: Option<String> = r.try_get(12)?;
+        out.push(SellableVariant {
+            id: VariantId::from_db(r.try_get(0)?),
+            product_id: ProductId::from_db(r.try_get(1)?),
+            product_name: r.try_get(2)?,
+            slug: r.try_get(3)?,
+            sku: r.try_get(4)?,
+            options: crate::index::string_pairs(&r.try_get::<String, _>(5)?),
+            price: Money::new(r.try_get(6)?, currency),
+            available: r.try_get::<i64, _>(8)?.max(0),
+            on_sale: r.try_get::<String, _>(9)? == "active"
+                && r.try_get::<String, _>(10)? == "active",
+            image: cover.map(|hash| ImageRef {
+                hash,
+                alt: alt.unwrap_or_default(),
+            }),
+        });
+    }
+    Ok(out)
+}
