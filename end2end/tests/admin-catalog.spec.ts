@@ -55,11 +55,16 @@ async function signInAsAdmin(page: Page) {
   await expect(page).toHaveURL(/\/admin\/products/);
 }
 
+// The editor is a large page: hydrating it takes a debug build a while on a busy machine.
 async function ready(page: Page, javaScriptEnabled: boolean) {
-  if (javaScriptEnabled) await expect(page.locator('main[data-hydrated=true]')).toBeVisible();
+  if (javaScriptEnabled) {
+    await expect(page.locator('main[data-hydrated=true]')).toBeVisible({ timeout: 20_000 });
+  }
 }
 
 test('an admin creates a product with two variants and an image, publishes it and shoppers find it', async ({ page }, testInfo) => {
+  // A long journey through full page loads (eight of them with JavaScript off).
+  test.setTimeout(90_000);
   const js = testInfo.project.use.javaScriptEnabled !== false;
   const name = `Harbour Linen Apron ${testInfo.project.name} ${Date.now()}`;
   const sku = `APRON-${testInfo.project.name.toUpperCase()}-${Date.now()}`;
