@@ -1,5 +1,6 @@
 //! Periodic clean-up that runs beside the outbox worker: expired sessions, used and expired
-//! tokens, stale throttle counters, and fresh query planner statistics. Every step is idempotent, so several instances running it
+//! tokens, stale throttle counters, stale guest carts and their sessions, and fresh query
+//! planner statistics. Every step is idempotent, so several instances running it
 //! at once do no harm.
 
 use std::time::Duration;
@@ -15,14 +16,19 @@ pub async fn run_once(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
     let sessions = auth::sessions::purge_expired(db, clock).await?;
     let tokens = auth::tokens::purge(db, clock).await?;
     let counters = auth::throttle::purge(db, clock).await?;
-    // Guest carts: empty ones after a day, any after the 30 idle days a guest session lives.
+    // Guest carts: empty ones after a day, any after the 30 idle days a guest session lives;
+    // the guest sessions that held them go with them.
     let now = clock.now();
-    let carts = cart::delete_stale_guest_carts(
+    let deleted = cart::delete_stale_guest_carts(
         db,
         now.minus(Duration::from_secs(24 * 3600)).millis(),
         now.minus(Duration::from_secs(30 * 24 * 3600)).millis(),
     )
     .await?;
+    let ids: Vec<&str> = deleted.iter().map(cart::CartId::as_str).collect();
+    let guest_sessions = auth::sessions::end_guest_sessions(db, &ids).await?;
+    let sessions = sessions + guest_sessions;
+    let carts = u64::try_from(deleted.len()).unwrap_or(u64::MAX);
     // Keeps the query planner's statistics current as the catalog grows.
     db.optimize().await?;
     if sessions + tokens + counters + carts > 0 {

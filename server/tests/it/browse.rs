@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::TestApp;
+use crate::common::{TestApp, TestOptions};
 
 /// A small catalog: three pans (two Nordhavn), a kettle, and a T-shirt with sizes.
 const CATALOG: &str = r#"{"sku":"PAN-1","name":"Cast Iron Pan","description":"A **seasoned** pan.","category":"Home & Kitchen > Cookware > Pans","price_minor":3000,"currency":"EUR","stock":5,"brand":"Nordhavn","attributes":{"material":"Cast Iron","color":"Black"},"created_at":"2024-01-01"}
@@ -16,16 +16,7 @@ const CATALOG: &str = r#"{"sku":"PAN-1","name":"Cast Iron Pan","description":"A 
 "#;
 
 async fn app_with(catalog: &str) -> TestApp {
-    let app = TestApp::spawn().await;
-    catalog::import::import_jsonl(
-        &app.db,
-        &app.clock,
-        &shop_core::audit::Actor::system("test"),
-        catalog.as_bytes(),
-    )
-    .await
-    .expect("import");
-    app
+    TestApp::with_catalog(TestOptions::default(), catalog).await
 }
 
 async fn json(res: reqwest::Response) -> Value {

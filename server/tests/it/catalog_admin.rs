@@ -6,7 +6,7 @@ use catalog::{CatalogError, ProductStatus};
 use shop_core::audit::Actor;
 use shop_core::{Clock, Currency, Db, Email, Money};
 
-use crate::common::{TestApp, fresh_db};
+use crate::common::{TestApp, TestOptions, fresh_db, import_catalog};
 
 const CATALOG: &str = r#"{"sku":"PAN-1","name":"Cast Iron Pan","description":"A pan.","category":"Home & Kitchen > Cookware > Pans","price_minor":3000,"currency":"EUR","stock":5,"brand":"Nordhavn","attributes":{"material":"Cast Iron"}}
 "#;
@@ -119,15 +119,7 @@ fn invalid_field(result: Result<impl std::fmt::Debug, CatalogError>) -> &'static
 
 #[tokio::test]
 async fn an_admin_creates_a_product_with_two_variants_and_shoppers_see_it() {
-    let app = TestApp::spawn().await;
-    catalog::import::import_jsonl(
-        &app.db,
-        &app.clock,
-        &shop_core::audit::Actor::system("test"),
-        CATALOG.as_bytes(),
-    )
-    .await
-    .expect("import");
+    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
     let people = people(&app.db, &app.clock).await;
     let pans = category_id(&app.db, "pans").await;
     let id = manage::create_product(
@@ -214,14 +206,7 @@ async fn an_admin_creates_a_product_with_two_variants_and_shoppers_see_it() {
 async fn a_vendor_cannot_read_or_change_another_vendors_product() {
     let (db, _dir) = fresh_db().await;
     let clock = Clock::system();
-    catalog::import::import_jsonl(
-        &db,
-        &clock,
-        &shop_core::audit::Actor::system("test"),
-        CATALOG.as_bytes(),
-    )
-    .await
-    .unwrap();
+    import_catalog(&db, &clock, CATALOG).await;
     let people = people(&db, &clock).await;
     let pans = category_id(&db, "pans").await;
     let mut input = product("Vendor A Mug", &pans);
@@ -325,14 +310,7 @@ async fn a_vendor_cannot_read_or_change_another_vendors_product() {
 async fn invalid_input_is_refused_with_the_field_and_changes_nothing() {
     let (db, _dir) = fresh_db().await;
     let clock = Clock::system();
-    catalog::import::import_jsonl(
-        &db,
-        &clock,
-        &shop_core::audit::Actor::system("test"),
-        CATALOG.as_bytes(),
-    )
-    .await
-    .unwrap();
+    import_catalog(&db, &clock, CATALOG).await;
     let people = people(&db, &clock).await;
     let admin = &people.admin;
     let pans = category_id(&db, "pans").await;

@@ -27,6 +27,10 @@ use crate::{Account, AuthError, Role, Status, UserId};
 /// The session key holding [`SignedIn`].
 pub const AUTH_KEY: &str = "auth";
 
+/// The session key holding a guest's cart id. The store copies it into its own column, so
+/// that the sessions of guest carts the clean-up deletes can be ended too.
+pub const GUEST_CART_KEY: &str = "cart";
+
 /// How often a signed-in session records that it is still in use (and so pushes its idle
 /// expiry forward). Writing on every request would make every page view a write.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
@@ -248,6 +252,25 @@ pub async fn purge_expired(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
     Ok(n)
 }
 
+/// Ends the guest sessions that hold one of these carts (the clean-up just deleted them):
+/// such a session holds nothing else worth keeping. Returns how many ended.
+pub async fn end_guest_sessions(db: &Db, cart_ids: &[&str]) -> Result<u64, sqlx::Error> {
+    if cart_ids.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = db.begin().await?;
+    let mut n = 0;
+    for id in cart_ids {
+        n += sqlx::query("DELETE FROM sessions WHERE guest_cart_id = $1 AND user_id IS NULL")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
 /// The tower-sessions store over the shop's database.
 #[derive(Clone, Debug)]
 pub struct DbStore {
@@ -269,15 +292,31 @@ impl DbStore {
         self.clock.now().millis().saturating_add(left_ms)
     }
 
-    fn columns(record: &Record) -> session_store::Result<(String, Option<SignedIn>)> {
+    fn columns(record: &Record) -> session_store::Result<Columns> {
         let data = serde_json::to_string(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
         let signed_in = record
             .data
             .get(AUTH_KEY)
             .and_then(|v| serde_json::from_value::<SignedIn>(v.clone()).ok());
-        Ok((data, signed_in))
+        let guest_cart = record
+            .data
+            .get(GUEST_CART_KEY)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        Ok(Columns {
+            data,
+            signed_in,
+            guest_cart,
+        })
     }
+}
+
+/// What the store keeps of a session besides its id and expiry.
+struct Columns {
+    data: String,
+    signed_in: Option<SignedIn>,
+    guest_cart: Option<String>,
 }
 
 fn backend(e: sqlx::Error) -> session_store::Error {
@@ -287,13 +326,18 @@ fn backend(e: sqlx::Error) -> session_store::Error {
 #[async_trait]
 impl SessionStore for DbStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let (data, signed_in) = Self::columns(record)?;
+        let Columns {
+            data,
+            signed_in,
+            guest_cart,
+        } = Self::columns(record)?;
         let now = self.clock.now().millis();
         for _ in 0..3 {
             let mut tx = self.db.begin().await.map_err(backend)?;
             let inserted = sqlx::query(
-                "INSERT INTO sessions (id, user_id, data, expires_at, user_agent, ip, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+                "INSERT INTO sessions (id, user_id, data, expires_at, user_agent, ip, created_at,
+                                       updated_at, guest_cart_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
                  ON CONFLICT (id) DO NOTHING",
             )
             .bind(storage_key(&record.id))
@@ -303,6 +347,7 @@ impl SessionStore for DbStore {
             .bind(signed_in.as_ref().and_then(|s| s.user_agent.clone()))
             .bind(signed_in.as_ref().and_then(|s| s.ip.clone()))
             .bind(now)
+            .bind(guest_cart.as_deref())
             .execute(&mut *tx)
             .await
             .map_err(backend)?
@@ -320,13 +365,18 @@ impl SessionStore for DbStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let (data, signed_in) = Self::columns(record)?;
+        let Columns {
+            data,
+            signed_in,
+            guest_cart,
+        } = Self::columns(record)?;
         // Update only: a session deleted meanwhile (signed out elsewhere, password changed)
         // must stay deleted, even if a request that loaded it earlier finishes now.
         let mut tx = self.db.begin().await.map_err(backend)?;
         sqlx::query(
             "UPDATE sessions SET user_id = $1, data = $2, expires_at = $3,
-                    user_agent = COALESCE($4, user_agent), ip = COALESCE($5, ip), updated_at = $6
+                    user_agent = COALESCE($4, user_agent), ip = COALESCE($5, ip), updated_at = $6,
+                    guest_cart_id = $8
              WHERE id = $7",
         )
         .bind(signed_in.as_ref().map(|s| s.user_id.as_str().to_owned()))
@@ -336,6 +386,7 @@ impl SessionStore for DbStore {
         .bind(signed_in.as_ref().and_then(|s| s.ip.clone()))
         .bind(self.clock.now().millis())
         .bind(storage_key(&record.id))
+        .bind(guest_cart.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(backend)?;

@@ -68,14 +68,20 @@ fn check_quantity(quantity: i64) -> Result<i64, CartError> {
     }
 }
 
-/// The customer's cart, created on first use.
-pub async fn for_user(db: &Db, clock: &Clock, user_id: &str) -> Result<CartId, CartError> {
-    let existing: Option<String> = sqlx::query_scalar("SELECT id FROM carts WHERE user_id = $1")
+/// The customer's cart, if they have one (reads only: pages that just show the cart never
+/// create one).
+pub async fn find_for_user(db: &Db, user_id: &str) -> Result<Option<CartId>, CartError> {
+    let id: Option<String> = sqlx::query_scalar("SELECT id FROM carts WHERE user_id = $1")
         .bind(user_id)
         .fetch_optional(db.reader())
         .await?;
-    if let Some(id) = existing {
-        return Ok(CartId::from_db(id));
+    Ok(id.map(CartId::from_db))
+}
+
+/// The customer's cart, created on first use.
+pub async fn for_user(db: &Db, clock: &Clock, user_id: &str) -> Result<CartId, CartError> {
+    if let Some(id) = find_for_user(db, user_id).await? {
+        return Ok(id);
     }
     let now = clock.now().millis();
     let mut tx = db.begin().await?;
@@ -149,6 +155,20 @@ pub async fn add(
 ) -> Result<Added, CartError> {
     let quantity = check_quantity(quantity)?;
     let v = variant(db, variant_id).await?;
+    let mut tx = db.begin().await?;
+    let added = add_on(&mut tx, clock.now().millis(), cart, &v, quantity).await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
+/// [`add`] inside the caller's transaction, for a variant already looked up.
+async fn add_on(
+    conn: &mut shop_core::db::Conn,
+    now: i64,
+    cart: &CartId,
+    v: &SellableVariant,
+    quantity: i64,
+) -> Result<Added, CartError> {
     if !v.on_sale {
         return Err(CartError::NotOnSale);
     }
@@ -156,14 +176,12 @@ pub async fn add(
         return Err(CartError::OutOfStock);
     }
     let limit = v.available.min(MAX_QUANTITY);
-    let now = clock.now().millis();
-    let mut tx = db.begin().await?;
     let lines: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM cart_lines WHERE cart_id = $1 AND variant_id <> $2",
     )
     .bind(cart.as_str())
-    .bind(variant_id.as_str())
-    .fetch_one(&mut *tx)
+    .bind(v.id.as_str())
+    .fetch_one(&mut *conn)
     .await?;
     if lines >= MAX_LINES {
         return Err(CartError::Full);
@@ -172,8 +190,8 @@ pub async fn add(
         "SELECT COALESCE(MAX(quantity), 0) FROM cart_lines WHERE cart_id = $1 AND variant_id = $2",
     )
     .bind(cart.as_str())
-    .bind(variant_id.as_str())
-    .fetch_one(&mut *tx)
+    .bind(v.id.as_str())
+    .fetch_one(&mut *conn)
     .await?;
     // One statement: a concurrent add of the same variant adds up on the same line.
     let (line_id, total): (String, i64) = sqlx::query_as(
@@ -188,17 +206,16 @@ pub async fn add(
     )
     .bind(LineId::new().as_str())
     .bind(cart.as_str())
-    .bind(variant_id.as_str())
+    .bind(v.id.as_str())
     .bind(quantity.min(limit))
     .bind(v.price.minor())
     .bind(v.price.currency().code())
     .bind(now)
     .bind(limit)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| foreign_key(e, CartError::UnknownVariant))?;
-    touch(&mut tx, cart, now).await?;
-    tx.commit().await?;
+    touch(conn, cart, now).await?;
     Ok(Added {
         line_id: LineId::from_db(line_id),
         quantity: total,
@@ -332,12 +349,24 @@ pub struct Line {
 pub struct Cart {
     pub id: CartId,
     pub lines: Vec<Line>,
-    /// Sum of the line totals of lines without a problem; `None` for an empty cart.
+    /// Sum of the line totals of lines without a problem; `None` when no line can be bought
+    /// as it is (or the cart is empty).
     pub subtotal: Option<Money>,
-    /// Units in the cart.
+    /// Units in the cart, flagged lines included (the header's count).
     pub items: i64,
     /// Every line can be bought as it is.
     pub ready_for_checkout: bool,
+}
+
+/// Units in a cart (what the header counts).
+pub async fn units(db: &Db, cart: &CartId) -> Result<i64, CartError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM cart_lines WHERE cart_id = $1",
+    )
+    .bind(cart.as_str())
+    .fetch_one(db.reader())
+    .await?;
+    Ok(n)
 }
 
 /// Reads a cart at the catalog's current prices and stock.
@@ -383,6 +412,7 @@ pub async fn load(db: &Db, cart: &CartId) -> Result<Cart, CartError> {
         let line_total = unit_price
             .checked_mul(quantity)
             .map_err(|_| CartError::TotalTooLarge)?;
+        items += quantity;
         if problem.is_none() {
             subtotal = Some(match subtotal {
                 None => line_total,
@@ -390,7 +420,6 @@ pub async fn load(db: &Db, cart: &CartId) -> Result<Cart, CartError> {
                     .checked_add(line_total)
                     .map_err(|_| CartError::TotalTooLarge)?,
             });
-            items += quantity;
         }
         lines.push(Line {
             id: LineId::from_db(id),
@@ -415,13 +444,24 @@ pub async fn load(db: &Db, cart: &CartId) -> Result<Cart, CartError> {
 /// What a merge did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Merged {
-    /// Products of which fewer units than the two carts held together are now in the cart.
+    /// Products of which fewer units than the two carts held together are now in the cart
+    /// (no more are available, or the 99 limit).
     pub capped: Vec<String>,
+    /// Products of the guest cart that can no longer be bought (not on sale, sold out), left
+    /// out.
+    pub unavailable: Vec<String>,
+}
+
+impl Merged {
+    /// Nothing had to change: every guest line went in whole.
+    pub fn is_clean(&self) -> bool {
+        self.capped.is_empty() && self.unavailable.is_empty()
+    }
 }
 
 /// At sign-in: moves a guest cart's lines into the customer's cart (quantities added, capped
-/// by the units available and [`MAX_QUANTITY`]) and deletes the guest cart. Lines that can no
-/// longer be bought stay behind with the guest cart.
+/// by the units available and [`MAX_QUANTITY`]) and deletes the guest cart, in one
+/// transaction: a failure leaves both carts as they were, so nothing is added twice.
 pub async fn merge_into_user(
     db: &Db,
     clock: &Clock,
@@ -433,26 +473,22 @@ pub async fn merge_into_user(
         return Ok((target, Merged::default()));
     }
     let from = load(db, guest).await?;
+    let now = clock.now().millis();
     let mut merged = Merged::default();
+    let mut tx = db.begin().await?;
     for line in &from.lines {
-        match add(
-            db,
-            clock,
-            &target,
-            &line.variant.id,
-            line.quantity.min(MAX_QUANTITY),
-        )
-        .await
-        {
-            Ok(added) if added.capped => merged.capped.push(line.variant.product_name.clone()),
+        let name = || line.variant.product_name.clone();
+        match add_on(&mut tx, now, &target, &line.variant, line.quantity).await {
+            Ok(added) if added.capped => merged.capped.push(name()),
             Ok(_) => {}
             Err(CartError::NotOnSale | CartError::OutOfStock | CartError::UnknownVariant) => {
-                merged.capped.push(line.variant.product_name.clone());
+                merged.unavailable.push(name());
             }
+            // A full cart keeps what it has; the rest of the guest cart stays out.
+            Err(CartError::Full) => merged.unavailable.push(name()),
             Err(e) => return Err(e),
         }
     }
-    let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM carts WHERE id = $1 AND user_id IS NULL")
         .bind(guest.as_str())
         .execute(&mut *tx)
@@ -462,23 +498,23 @@ pub async fn merge_into_user(
 }
 
 /// Deletes guest carts left empty since `empty_before`, and every guest cart untouched since
-/// `idle_before` (milliseconds; the guest's session has expired by then). Returns how many
-/// were deleted. Customers' carts are kept.
+/// `idle_before` (milliseconds; the guest's session has expired by then). Returns the ids of
+/// the carts deleted, so their sessions can be ended too. Customers' carts are kept.
 pub async fn delete_stale_guest_carts(
     db: &Db,
     empty_before: i64,
     idle_before: i64,
-) -> Result<u64, sqlx::Error> {
+) -> Result<Vec<CartId>, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let deleted = sqlx::query(
+    let deleted: Vec<String> = sqlx::query_scalar(
         "DELETE FROM carts WHERE user_id IS NULL AND (updated_at < $1 OR (updated_at < $2
-             AND NOT EXISTS (SELECT 1 FROM cart_lines l WHERE l.cart_id = carts.id)))",
+             AND NOT EXISTS (SELECT 1 FROM cart_lines l WHERE l.cart_id = carts.id)))
+         RETURNING id",
     )
     .bind(idle_before)
     .bind(empty_before)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(deleted)
+    Ok(deleted.into_iter().map(CartId::from_db).collect())
 }

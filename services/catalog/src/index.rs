@@ -16,7 +16,8 @@ pub(crate) async fn reindex(conn: &mut Conn, product_id: &str) -> Result<(), sql
 }
 
 /// Lowest and highest active variant price, the compare-at price of the cheapest variant,
-/// the currency and the units available across active variants.
+/// the currency, the units available across active variants, and the only active variant
+/// when there is exactly one (listings add it to the cart from the product card).
 pub(crate) async fn refresh_summary(conn: &mut Conn, product_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE products SET
@@ -31,6 +32,9 @@ pub(crate) async fn refresh_summary(conn: &mut Conn, product_id: &str) -> Result
                                  WHERE v.product_id = $1 ORDER BY v.position LIMIT 1), currency),
             available = COALESCE((SELECT SUM(v.on_hand - v.reserved) FROM product_variants v
                                   WHERE v.product_id = $1 AND v.status = 'active'), 0),
+            sole_variant_id = (SELECT MIN(v.id) FROM product_variants v
+                               WHERE v.product_id = $1 AND v.status = 'active'
+                               HAVING COUNT(*) = 1),
             cover_image = (SELECT i.hash FROM product_images i WHERE i.product_id = $1
                            ORDER BY i.position, i.created_at LIMIT 1),
             cover_alt = (SELECT i.alt FROM product_images i WHERE i.product_id = $1

@@ -132,6 +132,9 @@ pub struct ProductCard {
     /// Units available across active variants.
     pub available: i64,
     pub image: Option<ImageRef>,
+    /// The only active variant, when the product has exactly one: it can go into the cart
+    /// without choosing options.
+    pub sole_variant: Option<VariantId>,
 }
 
 /// The result of a search page.

@@ -312,7 +312,7 @@ fn attribute_names(f: &Filters) -> Vec<&str> {
 }
 
 /// The columns a [`ProductCard`] is read from.
-pub(crate) const CARD_COLUMNS: &str = "p.id, p.name, p.slug, p.brand, p.price_minor, p.max_price_minor, p.compare_at_minor, p.currency, p.available, p.cover_image, p.cover_alt";
+pub(crate) const CARD_COLUMNS: &str = "p.id, p.name, p.slug, p.brand, p.price_minor, p.max_price_minor, p.compare_at_minor, p.currency, p.available, p.cover_image, p.cover_alt, p.sole_variant_id";
 
 pub(crate) type CardRow = (
     String,
@@ -326,11 +326,24 @@ pub(crate) type CardRow = (
     i64,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 
 pub(crate) fn card(row: CardRow) -> Option<ProductCard> {
-    let (id, name, slug, brand, price, max_price, compare_at, currency, available, image, alt) =
-        row;
+    let (
+        id,
+        name,
+        slug,
+        brand,
+        price,
+        max_price,
+        compare_at,
+        currency,
+        available,
+        image,
+        alt,
+        sole_variant,
+    ) = row;
     let currency: Currency = currency.parse().ok()?;
     Some(ProductCard {
         id: crate::ProductId::from_db(id),
@@ -347,6 +360,7 @@ pub(crate) fn card(row: CardRow) -> Option<ProductCard> {
             hash,
             alt: alt.unwrap_or_default(),
         }),
+        sole_variant: sole_variant.map(crate::VariantId::from_db),
     })
 }
 

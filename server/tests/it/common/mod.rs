@@ -59,6 +59,18 @@ pub async fn fresh_database_url(data_dir: &std::path::Path) -> String {
     }
 }
 
+/// Imports a JSONL catalog (as the admin's import does), which must be valid.
+pub async fn import_catalog(db: &Db, clock: &Clock, jsonl: &str) {
+    catalog::import::import_jsonl(
+        db,
+        clock,
+        &shop_core::audit::Actor::system("test"),
+        jsonl.as_bytes(),
+    )
+    .await
+    .expect("import the test catalog");
+}
+
 /// Connects to a test database (for tests that need no HTTP server).
 pub async fn fresh_db() -> (Db, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -71,6 +83,13 @@ pub async fn fresh_db() -> (Db, tempfile::TempDir) {
 impl TestApp {
     pub async fn spawn() -> TestApp {
         Self::spawn_with(TestOptions::default()).await
+    }
+
+    /// [`TestApp::spawn_with`], then imports a JSONL catalog.
+    pub async fn with_catalog(options: TestOptions, jsonl: &str) -> TestApp {
+        let app = Self::spawn_with(options).await;
+        import_catalog(&app.db, &app.clock, jsonl).await;
+        app
     }
 
     pub async fn spawn_with(options: TestOptions) -> TestApp {
