@@ -12,6 +12,9 @@ pub fn message(code: &str) -> Option<&'static str> {
             "Welcome! Your account is ready. We've sent you an email to confirm your address."
         }
         "signed_in" => "You're signed in.",
+        "signed_in_cart_changed" => {
+            "You're signed in. We added your earlier cart to your account's cart, but some items changed: see your cart for what and why."
+        }
         "signed_out" => "You've signed out.",
         "verified" => "Thanks, your email address is confirmed.",
         "verification_sent" => "We've sent a new confirmation link. It works for 24 hours.",

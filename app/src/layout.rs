@@ -24,6 +24,8 @@ pub struct ShellData {
     pub categories: Vec<NavCategory>,
     /// Who is signed in, if anyone.
     pub viewer: Option<crate::auth::Viewer>,
+    /// The header's cart count and summary.
+    pub cart: crate::cart::MiniCart,
 }
 
 /// Loads the frame's data.
@@ -44,14 +46,13 @@ pub async fn get_shell_data() -> Result<ShellData, AppError> {
             slug: c.slug.clone(),
         })
         .collect();
-    let viewer = crate::ssr::current_user()
-        .await?
-        .as_ref()
-        .map(crate::auth::Viewer::from);
+    let account = crate::ssr::current_user().await?;
+    let cart = crate::cart::server::mini_cart(account.as_ref()).await?;
     Ok(ShellData {
         shop_name: ctx.shop.name.clone(),
         categories,
-        viewer,
+        viewer: account.as_ref().map(crate::auth::Viewer::from),
+        cart,
     })
 }
 
@@ -164,9 +165,12 @@ fn Header() -> impl IntoView {
                             }
                         })}
                     </Transition>
-                    <a href="/cart" class="nav-link" data-testid="cart-link">
-                        "Cart"
-                    </a>
+                    <Transition fallback=|| view! { <a href="/cart" class="nav-link" data-testid="cart-link">"Cart"</a> }>
+                        {move || Suspend::new(async move {
+                            let cart = data.await.map(|d| d.cart).unwrap_or_default();
+                            view! { <crate::cart::CartNav cart /> }
+                        })}
+                    </Transition>
                 </nav>
             </div>
             <nav aria-label="Categories" class="border-t border-stone-100">

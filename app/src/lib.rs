@@ -6,6 +6,7 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod cart;
 pub mod components;
 pub mod error;
 pub mod flash;
@@ -55,6 +56,7 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("c"), ParamSegment("slug")) view=shop::category::CategoryPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("p"), ParamSegment("slug")) view=shop::product::ProductPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("search") view=shop::search::SearchPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("cart") view=cart::CartPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("register") view=account::access::RegisterPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("login") view=account::access::LoginPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("verify-email") view=account::access::VerifyEmailPage ssr=SsrMode::Async />

@@ -53,6 +53,8 @@ pub async fn register(
     )
     .await
     .map_err(auth_error)?;
+    // A new account has no cart yet: the guest cart becomes its cart whole.
+    crate::cart::server::merge_guest_cart(&account).await;
     let target = crate::auth::safe_next(next.as_deref()).unwrap_or_else(|| "/account".to_owned());
     redirect_with_flash(&target, "welcome");
     Ok(())
@@ -84,8 +86,16 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     )
     .await
     .map_err(auth_error)?;
+    let cart_changed = crate::cart::server::merge_guest_cart(&account).await;
     let target = crate::auth::safe_next(next.as_deref()).unwrap_or_else(|| "/account".to_owned());
-    redirect_with_flash(&target, "signed_in");
+    redirect_with_flash(
+        &target,
+        if cart_changed {
+            "signed_in_cart_changed"
+        } else {
+            "signed_in"
+        },
+    );
     Ok(())
 }
 

@@ -108,6 +108,9 @@ pub struct CardView {
     pub compare_at: Option<String>,
     pub stock: StockView,
     pub image: Option<ImageView>,
+    /// The variant an "Add to cart" button on the card adds: set for an in-stock product
+    /// with a single variant (others need options chosen on the product page).
+    pub quick_add: Option<String>,
 }
 
 /// A link in a breadcrumb trail.
@@ -119,7 +122,7 @@ pub struct Crumb {
 
 /// The placeholder shown where a product has no image yet: its initials on a tinted tile.
 #[component]
-fn NoImage(name: String) -> impl IntoView {
+pub fn NoImage(name: String) -> impl IntoView {
     let initials: String = name
         .split_whitespace()
         .filter_map(|w| w.chars().next())
@@ -167,6 +170,9 @@ pub fn ProductImage(
 #[component]
 pub fn ProductCard(product: CardView, #[prop(optional)] eager: bool) -> impl IntoView {
     let href = format!("/p/{}", product.slug);
+    let quick_add = product.quick_add.map(|variant_id| {
+        view! { <crate::cart::AddToCartForm variant_id compact=true product_name=product.name.clone() /> }
+    });
     view! {
         <li class="card group relative flex flex-col p-3" data-testid="product-card">
             {match product.image {
@@ -194,6 +200,7 @@ pub fn ProductCard(product: CardView, #[prop(optional)] eager: bool) -> impl Int
                 })}
             </p>
             <p class=product.stock.class()>{product.stock.label()}</p>
+            {quick_add}
         </li>
     }
 }

@@ -265,16 +265,7 @@ fn ProductView(data: ProductPage) -> impl IntoView {
                         <noscript><button type="submit" class="btn btn-secondary mt-3">"Show this option"</button></noscript>
                     </Form>
                 })}
-                <form method="post" action="/api/cart/add" class="mt-6 flex items-end gap-3" data-testid="add-to-cart">
-                    <input type="hidden" name="variant_id" value=variant_id />
-                    <div>
-                        <label for="quantity" class="block text-sm font-medium">"Quantity"</label>
-                        <input id="quantity" name="quantity" type="number" min="1" max=max_quantity.max(1) value="1" class="input mt-1 w-20" disabled=!purchasable />
-                    </div>
-                    <button type="submit" class="btn btn-primary" disabled=!purchasable>
-                        {if purchasable { "Add to cart" } else { "Sold out" }}
-                    </button>
-                </form>
+                <crate::cart::AddToCartForm variant_id max_quantity purchasable />
                 <div class="prose prose-stone mt-8 max-w-none" data-testid="description" inner_html=description_html></div>
                 {(!attributes.is_empty()).then(|| view! {
                     <h2 class="mt-8 text-lg font-semibold">"Details"</h2>

@@ -34,6 +34,10 @@ const CARD_LOW_STOCK: i64 = 5;
 
 pub(crate) fn card(p: catalog::ProductCard) -> CardView {
     CardView {
+        quick_add: p
+            .sole_variant
+            .filter(|_| p.available > 0)
+            .map(|v| v.as_str().to_owned()),
         from: p.max_price.minor() > p.price.minor(),
         price: p.price.to_string(),
         compare_at: p.compare_at.map(|c| c.to_string()),

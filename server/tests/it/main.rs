@@ -10,6 +10,7 @@ mod admin;
 mod assets;
 mod browse;
 mod cart;
+mod cart_pages;
 mod catalog_admin;
 mod catalog_uploads;
 mod config_errors;

@@ -1,0 +1,379 @@
+//! The server side of the cart's server functions: which cart a request means, the checks on
+//! what the browser sent, and the cart service's answers turned into what the pages show.
+//!
+//! A signed-in customer's cart is stored against the account, so it follows them to every
+//! device and every instance. A guest's cart id lives in their session (the sessions table
+//! is shared by all instances too); the cart is created on the first add, never by merely
+//! looking at a page.
+
+use std::collections::HashMap;
+
+use auth::sessions::GUEST_CART_KEY;
+use cart::{CartError, CartId, LineId, MAX_QUANTITY, Problem};
+use catalog::VariantId;
+
+use super::{AddOutcome, CartLineView, CartView, MiniCart, MiniLine, line_field, variant_field};
+use crate::error::AppError;
+use crate::shop::views::{humanize, image};
+use crate::ssr::{current_user, internal, is_plain_form_post, server_context, session};
+
+/// Session key for the outcomes the cart page shows once (after a plain form post, or what
+/// a merge at sign-in changed).
+const NOTICES_KEY: &str = "cart.notices";
+
+/// Lines the header's mini-cart lists.
+const MINI_LINES: usize = 3;
+
+/// Turns a cart error into what the browser sees: the message beside `field`, or a logged
+/// internal error.
+fn cart_error(e: CartError, field: &str) -> AppError {
+    if e.is_internal() {
+        internal(e)
+    } else {
+        AppError::field(field, e.to_string())
+    }
+}
+
+/// Refuses a request that carries fields the form does not have (a price, a total): the
+/// shop computes those itself, and a request that tries to set them is not one our pages
+/// send.
+fn refuse_extra_fields(extra: &HashMap<String, String>) -> Result<(), AppError> {
+    // With JavaScript on, Leptos's ActionForm appends the submit button's name and value,
+    // and our buttons have neither: that empty pair arrives as `=` (serde_qs reads `&=` as
+    // the key "="). It carries nothing, so it is not an extra field.
+    let mut names: Vec<&str> = extra
+        .iter()
+        .filter(|(k, v)| !(v.is_empty() && (k.is_empty() || k.as_str() == "=")))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    names.sort_unstable();
+    let shown: Vec<String> = names
+        .iter()
+        .take(5)
+        .map(|n| n.chars().take(40).collect())
+        .collect();
+    Err(AppError::form(format!(
+        "The request had fields the cart does not take ({}). Prices and totals are always the shop's own.",
+        shown.join(", ")
+    )))
+}
+
+/// A quantity as typed: a whole number from 1 to 99.
+fn parse_quantity(raw: &str, field: &str) -> Result<i64, AppError> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|q| (1..=MAX_QUANTITY).contains(q))
+        .ok_or_else(|| AppError::field(field, CartError::BadQuantity.to_string()))
+}
+
+/// The cart of the asker, if they have one: the account's, or the guest's from the session.
+pub(crate) async fn existing_cart(
+    account: Option<&auth::Account>,
+) -> Result<Option<CartId>, AppError> {
+    let ctx = server_context()?;
+    match account {
+        Some(a) => cart::find_for_user(&ctx.db, a.id.as_str())
+            .await
+            .map_err(internal),
+        None => session()?
+            .get::<CartId>(GUEST_CART_KEY)
+            .await
+            .map_err(internal),
+    }
+}
+
+/// The cart to add to, created on first use (a guest's id goes into the session).
+async fn cart_to_fill() -> Result<CartId, AppError> {
+    let ctx = server_context()?;
+    if let Some(account) = current_user().await? {
+        return cart::for_user(&ctx.db, &ctx.clock, account.id.as_str())
+            .await
+            .map_err(internal);
+    }
+    let session = session()?;
+    if let Some(id) = session
+        .get::<CartId>(GUEST_CART_KEY)
+        .await
+        .map_err(internal)?
+        && cart::guest_exists(&ctx.db, &id).await.map_err(internal)?
+    {
+        return Ok(id);
+    }
+    let id = cart::create_guest(&ctx.db, &ctx.clock)
+        .await
+        .map_err(internal)?;
+    session
+        .insert(GUEST_CART_KEY, &id)
+        .await
+        .map_err(internal)?;
+    Ok(id)
+}
+
+/// The cart a line action works on. Without one, no line can be the asker's.
+async fn cart_to_change(field: &str) -> Result<CartId, AppError> {
+    let account = current_user().await?;
+    existing_cart(account.as_ref())
+        .await?
+        .ok_or_else(|| AppError::field(field, CartError::UnknownLine.to_string()))
+}
+
+/// Leaves a message for the cart page to show once.
+async fn leave_notice(message: String) -> Result<(), AppError> {
+    let session = session()?;
+    let mut notices: Vec<String> = session
+        .get(NOTICES_KEY)
+        .await
+        .map_err(internal)?
+        .unwrap_or_default();
+    notices.push(message);
+    session.insert(NOTICES_KEY, notices).await.map_err(internal)
+}
+
+async fn take_notices() -> Result<Vec<String>, AppError> {
+    let session = session()?;
+    Ok(session
+        .remove::<Vec<String>>(NOTICES_KEY)
+        .await
+        .map_err(internal)?
+        .unwrap_or_default())
+}
+
+/// After a plain form post (JavaScript off) the browser goes to the cart page, which shows
+/// `notice`; with JavaScript on the form shows what happened in place.
+async fn back_to_cart(notice: Option<String>) -> Result<(), AppError> {
+    if is_plain_form_post() {
+        if let Some(n) = notice {
+            leave_notice(n).await?;
+        }
+        leptos_axum::redirect("/cart");
+    }
+    Ok(())
+}
+
+fn options_label(options: &[(String, String)]) -> String {
+    options
+        .iter()
+        .map(|(k, v)| format!("{}: {v}", humanize(k)))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn problem_text(problem: &Problem) -> String {
+    match problem {
+        Problem::NotOnSale => "No longer available. Remove it to go to checkout.".to_owned(),
+        Problem::OutOfStock => "Out of stock. Remove it to go to checkout.".to_owned(),
+        Problem::NotEnough(1) => {
+            "Only 1 left. Lower the quantity to 1 to go to checkout.".to_owned()
+        }
+        Problem::NotEnough(n) => {
+            format!("Only {n} left. Lower the quantity to {n} or fewer to go to checkout.")
+        }
+    }
+}
+
+fn price_change_text(line: &cart::Line) -> Option<String> {
+    let was = line.was?;
+    let now = line.unit_price;
+    let direction = if was.currency() != now.currency() {
+        "changed"
+    } else if now.minor() > was.minor() {
+        "gone up"
+    } else {
+        "gone down"
+    };
+    Some(format!(
+        "The price has {direction} from {was} to {now} since you added this."
+    ))
+}
+
+fn line_view(line: cart::Line) -> CartLineView {
+    let v = &line.variant;
+    CartLineView {
+        id: line.id.as_str().to_owned(),
+        name: v.product_name.clone(),
+        href: format!("/p/{}?variant={}", v.slug, crate::auth::urlencode(&v.sku)),
+        sku: v.sku.clone(),
+        options: options_label(&v.options),
+        image: v.image.as_ref().map(image),
+        unit_price: line.unit_price.to_string(),
+        price_change: price_change_text(&line),
+        quantity: line.quantity,
+        max_quantity: v.available.clamp(1, MAX_QUANTITY),
+        line_total: line.line_total.to_string(),
+        problem: line.problem.as_ref().map(problem_text),
+    }
+}
+
+/// The cart page's data, with the notices left for it (taken: they show once).
+pub(crate) async fn cart_page() -> Result<CartView, AppError> {
+    let ctx = server_context()?;
+    let account = current_user().await?;
+    let notices = take_notices().await?;
+    let signed_in = account.is_some();
+    let Some(id) = existing_cart(account.as_ref()).await? else {
+        return Ok(CartView {
+            notices,
+            signed_in,
+            ..CartView::default()
+        });
+    };
+    let c = cart::load(&ctx.db, &id).await.map_err(internal)?;
+    Ok(CartView {
+        items: c.items,
+        subtotal: c.subtotal.map(|s| s.to_string()),
+        ready_for_checkout: c.ready_for_checkout,
+        lines: c.lines.into_iter().map(line_view).collect(),
+        notices,
+        signed_in,
+    })
+}
+
+/// The header's cart for `account` (or the guest): count, first lines, subtotal.
+pub(crate) async fn mini_cart(account: Option<&auth::Account>) -> Result<MiniCart, AppError> {
+    let ctx = server_context()?;
+    let Some(id) = existing_cart(account).await? else {
+        return Ok(MiniCart::default());
+    };
+    let c = cart::load(&ctx.db, &id).await.map_err(internal)?;
+    let more = c.lines.len().saturating_sub(MINI_LINES);
+    Ok(MiniCart {
+        items: c.items,
+        subtotal: c.subtotal.map(|s| s.to_string()),
+        lines: c
+            .lines
+            .into_iter()
+            .take(MINI_LINES)
+            .map(|l| MiniLine {
+                options: options_label(&l.variant.options),
+                image: l.variant.image.as_ref().map(image),
+                name: l.variant.product_name,
+                quantity: l.quantity,
+                line_total: l.line_total.to_string(),
+            })
+            .collect(),
+        more,
+    })
+}
+
+pub(crate) async fn add(
+    variant_id: &str,
+    quantity: &str,
+    extra: &HashMap<String, String>,
+) -> Result<AddOutcome, AppError> {
+    let field = variant_field(variant_id);
+    refuse_extra_fields(extra)?;
+    let quantity = parse_quantity(quantity, &field)?;
+    let variant = VariantId::parse(variant_id)
+        .map_err(|_| AppError::field(&field, CartError::UnknownVariant.to_string()))?;
+    let ctx = server_context()?;
+    let cart_id = cart_to_fill().await?;
+    let added = cart::add(&ctx.db, &ctx.clock, &cart_id, &variant, quantity)
+        .await
+        .map_err(|e| cart_error(e, &field))?;
+    let items = cart::units(&ctx.db, &cart_id).await.map_err(internal)?;
+    let message = if !added.capped {
+        "Added to your cart.".to_owned()
+    } else if added.quantity >= MAX_QUANTITY {
+        format!("Your cart now has {MAX_QUANTITY} of these, the most one order can take.")
+    } else {
+        format!(
+            "Only {n} available, so your cart now has {n}.",
+            n = added.quantity
+        )
+    };
+    back_to_cart(Some(message.clone())).await?;
+    Ok(AddOutcome { message, items })
+}
+
+pub(crate) async fn update(
+    line_id: &str,
+    quantity: &str,
+    extra: &HashMap<String, String>,
+) -> Result<Option<String>, AppError> {
+    let field = line_field(line_id);
+    refuse_extra_fields(extra)?;
+    let asked = parse_quantity(quantity, &field)?;
+    let line = LineId::parse(line_id)
+        .map_err(|_| AppError::field(&field, CartError::UnknownLine.to_string()))?;
+    let cart_id = cart_to_change(&field).await?;
+    let ctx = server_context()?;
+    let set = cart::set_quantity(&ctx.db, &ctx.clock, &cart_id, &line, asked)
+        .await
+        .map_err(|e| cart_error(e, &field))?;
+    let capped =
+        (set < asked).then(|| format!("Only {set} available, so the quantity is now {set}."));
+    back_to_cart(capped.clone()).await?;
+    Ok(capped)
+}
+
+pub(crate) async fn remove(line_id: &str, extra: &HashMap<String, String>) -> Result<(), AppError> {
+    let field = line_field(line_id);
+    refuse_extra_fields(extra)?;
+    let line = LineId::parse(line_id)
+        .map_err(|_| AppError::field(&field, CartError::UnknownLine.to_string()))?;
+    let cart_id = cart_to_change(&field).await?;
+    let ctx = server_context()?;
+    cart::remove(&ctx.db, &ctx.clock, &cart_id, &line)
+        .await
+        .map_err(|e| cart_error(e, &field))?;
+    back_to_cart(None).await
+}
+
+pub(crate) async fn clear(extra: &HashMap<String, String>) -> Result<(), AppError> {
+    refuse_extra_fields(extra)?;
+    let account = current_user().await?;
+    if let Some(cart_id) = existing_cart(account.as_ref()).await? {
+        let ctx = server_context()?;
+        cart::clear(&ctx.db, &ctx.clock, &cart_id)
+            .await
+            .map_err(|e| cart_error(e, "cart"))?;
+    }
+    back_to_cart(None).await
+}
+
+/// At sign-in (the session now belongs to `account`): moves the guest cart the session held
+/// into the account's cart. Returns true when quantities had to change on the way (the cart
+/// page then says which). A failure is logged and leaves the guest cart where it was: it
+/// never stops the sign-in.
+pub(crate) async fn merge_guest_cart(account: &auth::Account) -> bool {
+    // The error was logged where it arose (with the request id).
+    try_merge(account).await.unwrap_or(false)
+}
+
+async fn try_merge(account: &auth::Account) -> Result<bool, AppError> {
+    let ctx = server_context()?;
+    let session = session()?;
+    let Some(guest) = session
+        .get::<CartId>(GUEST_CART_KEY)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(false);
+    };
+    let (_, merged) = cart::merge_into_user(&ctx.db, &ctx.clock, &guest, account.id.as_str())
+        .await
+        .map_err(internal)?;
+    session
+        .remove::<CartId>(GUEST_CART_KEY)
+        .await
+        .map_err(internal)?;
+    if !merged.capped.is_empty() {
+        leave_notice(format!(
+            "We added the cart from before you signed in to your account's cart. Fewer of these are in it than the two carts held together, as that is all we can sell you: {}.",
+            merged.capped.join(", ")
+        ))
+        .await?;
+    }
+    if !merged.unavailable.is_empty() {
+        leave_notice(format!(
+            "These items from the cart before you signed in are no longer available and were left out: {}.",
+            merged.unavailable.join(", ")
+        ))
+        .await?;
+    }
+    Ok(!merged.is_clean())
+}
