@@ -1,5 +1,6 @@
 import { test, expect, type Page } from '@playwright/test';
 import { deflateSync } from 'node:zlib';
+import { ready } from './helpers';
 
 // The admin catalog, end to end: a new product with two variants and an image, published,
 // then found and bought-ready in the shop. Runs with JavaScript on and off.
@@ -53,13 +54,6 @@ async function signInAsAdmin(page: Page) {
   await main.getByLabel('Password').fill('demo-admin-password');
   await main.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/admin\/products/);
-}
-
-// The editor is a large page: hydrating it takes a debug build a while on a busy machine.
-async function ready(page: Page, javaScriptEnabled: boolean) {
-  if (javaScriptEnabled) {
-    await expect(page.locator('main[data-hydrated=true]')).toBeVisible({ timeout: 20_000 });
-  }
 }
 
 test('an admin creates a product with two variants and an image, publishes it and shoppers find it', async ({ page }, testInfo) => {

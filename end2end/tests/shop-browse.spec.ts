@@ -1,16 +1,9 @@
 import { test, expect, type Page } from '@playwright/test';
+import { jsOn, mark, marked, ready } from './helpers';
 
 // Shoppers browsing the demo catalog: department → filter → sort → page → product → variant,
 // and search with and without results. Every step works as plain links and forms with
 // JavaScript off; with it on, the same steps update the page without a full reload.
-
-function jsOn(info: { project: { use: { javaScriptEnabled?: boolean } } }) {
-  return info.project.use.javaScriptEnabled !== false;
-}
-
-async function ready(page: Page, js: boolean) {
-  if (js) await expect(page.locator('main[data-hydrated=true]')).toBeVisible();
-}
 
 /** The number in "24 products". */
 async function resultCount(page: Page): Promise<number> {
@@ -45,7 +38,7 @@ test('browse a department: filter, sort, next page, open a product and choose a 
   const all = await resultCount(page);
   expect(all).toBeGreaterThan(20);
   // With JavaScript on, filtering and paging stay in the page: this marker survives.
-  if (js) await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+  if (js) await mark(page);
 
   // Filter: in stock only. The facet's count is what the listing then shows.
   const inStock = page.getByRole('checkbox', { name: /In stock only/ });
@@ -76,7 +69,7 @@ test('browse a department: filter, sort, next page, open a product and choose a 
   const secondPage = await cardPrices(page);
   expect(isAscending(secondPage)).toBe(true);
   expect(secondPage[0]).toBeGreaterThanOrEqual(firstPage[firstPage.length - 1]);
-  if (js) expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+  if (js) expect(await marked(page)).toBe(true);
 
   // Into a sub-department and a product with size options.
   await page.goto('/c/t-shirts');
