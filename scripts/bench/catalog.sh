@@ -9,37 +9,12 @@
 # reset first: use a throwaway one).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source scripts/lib.sh
+source scripts/bench/common.sh
 
 connections=${1:-16}
 seconds=${2:-10}
 dataset=${CATALOG_DATASET:-../shared/datasets/catalog-10k.jsonl}
-[ -f "$dataset" ] || die "dataset not found: $dataset (set CATALOG_DATASET)"
-
-scripts/bootstrap.sh
-step "release build"
-cargo leptos build --release
-cargo build --release --locked -p loadgen
-
-work=$(mktemp -d /tmp/shop-bench.XXXXXX)
-pid=""
-cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-export DATABASE_URL=${BENCH_DATABASE_URL:-sqlite://$work/shop.db}
-export SHOP_DATA_DIR=$work LEPTOS_SITE_ADDR=127.0.0.1:$port RUST_LOG=warn
-bin=$CARGO_TARGET_DIR/release/shop
-
-step "import $(wc -l < "$dataset") products"
-start=$(date +%s%N)
-"$bin" seed --catalog "$dataset"
-echo "import: $(( ($(date +%s%N) - start) / 1000000 )) ms"
-
-"$bin" serve & pid=$!
-for _ in $(seq 1 100); do
-  { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null && { exec 3<&- 3>&-; break; }
-  sleep 0.1
-done
+bench_serve_catalog
 
 # A product from the category used for listing benchmarks.
 product=$(node -e '
@@ -49,5 +24,5 @@ console.log(p.slug);' "$dataset")
 
 step "load: $connections connections, $seconds s per page (after 2 s warm-up)"
 for path in "/" "/c/pans" "/c/pans?page=5" "/p/$product" "/search?q=cast+iron+pan"; do
-  "$CARGO_TARGET_DIR/release/loadgen" "http://127.0.0.1:$port$path" "$connections" "$seconds" 2
+  "$loadgen" "$base$path" "$connections" "$seconds" 2
 done

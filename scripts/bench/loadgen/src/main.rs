@@ -1,8 +1,13 @@
 //! A small HTTP/1.1 load generator for the benchmarks in `scripts/bench/`: keeps N
-//! keep-alive connections busy with GET requests for a fixed time and prints requests/s and
+//! keep-alive connections busy with requests for a fixed time and prints requests/s and
 //! latency percentiles. Loopback addresses only.
 //!
-//!     loadgen URL [CONNECTIONS] [SECONDS] [WARMUP_SECONDS]
+//!     loadgen [--post-lines FILE] [--session] URL [CONNECTIONS] [SECONDS] [WARMUP_SECONDS]
+//!
+//! GET by default. `--post-lines FILE` sends form posts instead (as the hydrated page calls
+//! a server function): connection i posts line i of FILE (modulo its length), so each
+//! simulated shopper can ask for something else. `--session` makes each connection keep the
+//! cookies it is given and send them back, like one browser.
 
 use std::time::{Duration, Instant};
 
@@ -12,9 +17,35 @@ use tokio::net::TcpStream;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut bodies: Option<Vec<String>> = None;
+    let mut session = false;
+    while let Some(flag) = args.first().filter(|a| a.starts_with("--")).cloned() {
+        args.remove(0);
+        match flag.as_str() {
+            "--session" => session = true,
+            "--post-lines" => {
+                let file = (!args.is_empty())
+                    .then(|| args.remove(0))
+                    .context("--post-lines needs a file")?;
+                let text = std::fs::read_to_string(&file).with_context(|| file.clone())?;
+                let lines: Vec<String> = text
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if lines.is_empty() {
+                    bail!("{file} has no lines");
+                }
+                bodies = Some(lines);
+            }
+            other => bail!("unknown option {other}"),
+        }
+    }
     let Some(url) = args.first() else {
-        bail!("usage: loadgen URL [CONNECTIONS] [SECONDS] [WARMUP_SECONDS]");
+        bail!(
+            "usage: loadgen [--post-lines FILE] [--session] URL [CONNECTIONS] [SECONDS] [WARMUP_SECONDS]"
+        );
     };
     let connections: usize = args.get(1).map_or(Ok(16), |s| s.parse())?;
     let seconds: u64 = args.get(2).map_or(Ok(10), |s| s.parse())?;
@@ -29,18 +60,33 @@ async fn main() -> anyhow::Result<()> {
     if !(host.starts_with("127.0.0.1:") || host.starts_with("localhost:")) {
         bail!("refusing to load anything but a loopback address ({host})");
     }
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\nUser-Agent: shop-loadgen\r\n\r\n"
-    );
+    let request_for = |connection: usize| match &bodies {
+        None => Request {
+            head: format!(
+                "GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\nUser-Agent: shop-loadgen\r\n"
+            ),
+            body: String::new(),
+        },
+        Some(lines) => {
+            let body = lines[connection % lines.len()].clone();
+            Request {
+                head: format!(
+                    "POST {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nUser-Agent: shop-loadgen\r\n",
+                    body.len()
+                ),
+                body,
+            }
+        }
+    };
 
     let warm_until = Instant::now() + Duration::from_secs(warmup);
     let end = warm_until + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
-    for _ in 0..connections {
+    for connection in 0..connections {
         let host = host.to_owned();
-        let request = request.clone();
+        let request = request_for(connection);
         tasks.push(tokio::spawn(async move {
-            run_connection(&host, &request, warm_until, end).await
+            run_connection(&host, &request, session, warm_until, end).await
         }));
     }
     let mut latencies: Vec<u32> = Vec::new();
@@ -59,8 +105,9 @@ async fn main() -> anyhow::Result<()> {
         let idx = ((p / 100.0) * n as f64).ceil() as usize;
         f64::from(latencies[idx.clamp(1, n) - 1]) / 1000.0
     };
+    let method = if bodies.is_some() { "POST " } else { "" };
     println!(
-        "{path}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({n} requests, {errors} errors, {connections} connections, {seconds} s)",
+        "{method}{path}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({n} requests, {errors} errors, {connections} connections, {seconds} s)",
         n as f64 / seconds as f64,
         pct(50.0),
         pct(99.0),
@@ -72,11 +119,19 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One connection's request: the head without its final blank line, and the body.
+struct Request {
+    head: String,
+    body: String,
+}
+
 /// Sends requests one after another on one keep-alive connection until `end`; returns the
-/// latencies (µs) of those sent after `warm_until` and how many failed.
+/// latencies (µs) of those sent after `warm_until` and how many failed. With `session`, the
+/// cookies the server sets are sent back on the following requests.
 async fn run_connection(
     host: &str,
-    request: &str,
+    request: &Request,
+    session: bool,
     warm_until: Instant,
     end: Instant,
 ) -> anyhow::Result<(Vec<u32>, u64)> {
@@ -85,13 +140,27 @@ async fn run_connection(
     let mut stream = BufReader::new(TcpStream::connect(host).await?);
     stream.get_mut().set_nodelay(true)?;
     let mut body = Vec::new();
+    let mut cookies: Vec<(String, String)> = Vec::new();
     loop {
         let started = Instant::now();
         if started >= end {
             break;
         }
-        stream.get_mut().write_all(request.as_bytes()).await?;
-        let status = read_response(&mut stream, &mut body).await?;
+        let mut bytes = request.head.clone();
+        if !cookies.is_empty() {
+            let pairs: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            bytes.push_str(&format!("Cookie: {}\r\n", pairs.join("; ")));
+        }
+        bytes.push_str("\r\n");
+        bytes.push_str(&request.body);
+        stream.get_mut().write_all(bytes.as_bytes()).await?;
+        let (status, set) = read_response(&mut stream, &mut body).await?;
+        if session {
+            for (name, value) in set {
+                cookies.retain(|(k, _)| *k != name);
+                cookies.push((name, value));
+            }
+        }
         let took = started.elapsed();
         if started >= warm_until {
             if status == 200 {
@@ -104,11 +173,12 @@ async fn run_connection(
     Ok((latencies, errors))
 }
 
-/// Reads one response (Content-Length or chunked body); returns its status.
+/// Reads one response (Content-Length or chunked body); returns its status and the
+/// cookies it sets (name, value).
 async fn read_response(
     stream: &mut BufReader<TcpStream>,
     body: &mut Vec<u8>,
-) -> anyhow::Result<u16> {
+) -> anyhow::Result<(u16, Vec<(String, String)>)> {
     let mut line = String::new();
     stream.read_line(&mut line).await?;
     let status: u16 = line
@@ -118,6 +188,7 @@ async fn read_response(
         .parse()?;
     let mut length = None;
     let mut chunked = false;
+    let mut cookies = Vec::new();
     loop {
         line.clear();
         stream.read_line(&mut line).await?;
@@ -130,6 +201,14 @@ async fn read_response(
             length = Some(v.trim().parse::<usize>()?);
         } else if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
             chunked = true;
+        } else if lower.starts_with("set-cookie:") {
+            let pair = header["set-cookie:".len()..]
+                .split(';')
+                .next()
+                .unwrap_or("");
+            if let Some((name, value)) = pair.trim().split_once('=') {
+                cookies.push((name.to_owned(), value.to_owned()));
+            }
         }
     }
     if chunked {
@@ -149,5 +228,5 @@ async fn read_response(
     } else {
         bail!("response without a length");
     }
-    Ok(status)
+    Ok((status, cookies))
 }
