@@ -304,6 +304,15 @@ pub fn CartNav(cart: MiniCart) -> impl IntoView {
 /// `/cart`
 #[component]
 pub fn CartPage() -> impl IntoView {
+    // The cart is this shopper's alone and changes with every action: never from a cache,
+    // nor from the browser's back-forward cache after an update.
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.insert_header(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        );
+    }
     let refresh = expect_context::<ShellRefresh>().0;
     let update = ServerAction::<UpdateCartLine>::new();
     let remove = ServerAction::<RemoveCartLine>::new();

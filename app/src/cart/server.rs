@@ -133,13 +133,18 @@ async fn leave_notice(message: String) -> Result<(), AppError> {
     session.insert(NOTICES_KEY, notices).await.map_err(internal)
 }
 
+/// The notices left for the cart page, taken (they show once). Looks before it takes:
+/// removing a key marks the session changed, and a view of the cart should write nothing.
 async fn take_notices() -> Result<Vec<String>, AppError> {
     let session = session()?;
-    Ok(session
-        .remove::<Vec<String>>(NOTICES_KEY)
-        .await
-        .map_err(internal)?
-        .unwrap_or_default())
+    let notices: Option<Vec<String>> = session.get(NOTICES_KEY).await.map_err(internal)?;
+    if notices.is_some() {
+        session
+            .remove::<Vec<String>>(NOTICES_KEY)
+            .await
+            .map_err(internal)?;
+    }
+    Ok(notices.unwrap_or_default())
 }
 
 /// After a plain form post (JavaScript off) the browser goes to the cart page, which shows

@@ -138,6 +138,8 @@ async fn cart_lines_in_db(app: &TestApp) -> Vec<(String, i64)> {
 async fn a_guest_adds_changes_removes_and_clears_and_the_header_counts_along() {
     let app = shop().await;
     let guest = app.browser();
+    let res = app.get("/cart").await;
+    assert_eq!(res.headers()["cache-control"], "no-store");
     let empty = visible(&app.get_with(&guest, "/cart").await);
     assert!(empty.contains("Your cart is empty."), "{empty}");
     assert_eq!(header_count(&empty), 0);
@@ -173,7 +175,18 @@ async fn a_guest_adds_changes_removes_and_clears_and_the_header_counts_along() {
     assert_eq!(m["line_total"], "€51.00");
     assert_eq!(m["href"], "/p/fernhill-tee?variant=TEE-M");
 
+    // Looking at the cart writes nothing, not even the session.
+    let touched = || async {
+        sqlx::query_scalar::<_, i64>("SELECT MAX(updated_at) FROM sessions")
+            .fetch_one(app.db.reader())
+            .await
+            .unwrap()
+    };
+    let before = touched().await;
+    app.clock.advance(std::time::Duration::from_secs(5));
     let page = app.get_with(&guest, "/cart").await;
+    cart(&app, &guest).await;
+    assert_eq!(touched().await, before, "a view saves no session");
     assert_eq!(header_count(&page), 4);
     let page = visible(&page);
     assert!(page.contains("data-sku=\"TEE-M\""), "{page}");
