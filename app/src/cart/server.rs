@@ -21,6 +21,9 @@ use crate::ssr::{current_user, internal, is_plain_form_post, server_context, ses
 /// a merge at sign-in changed).
 const NOTICES_KEY: &str = "cart.notices";
 
+/// Notices kept for the cart page at most.
+const MAX_NOTICES: usize = 3;
+
 /// Lines the header's mini-cart lists.
 const MINI_LINES: usize = 3;
 
@@ -130,6 +133,9 @@ async fn leave_notice(message: String) -> Result<(), AppError> {
         .map_err(internal)?
         .unwrap_or_default();
     notices.push(message);
+    // Posts without a look at the cart in between (JavaScript off) keep only the latest.
+    let excess = notices.len().saturating_sub(MAX_NOTICES);
+    notices.drain(..excess);
     session.insert(NOTICES_KEY, notices).await.map_err(internal)
 }
 

@@ -204,7 +204,7 @@ async fn a_guest_cart_merges_into_the_customers_cart_at_sign_in_capped_by_stock(
     let (merged_into, merged) = cart::merge_into_user(&db, &clock, &guest, user.as_str())
         .await
         .unwrap();
-    assert_eq!(merged_into, customer);
+    assert_eq!(merged_into, Some(customer.clone()));
     assert_eq!(merged.capped, ["Fernhill Tee"], "4 + 3 > 5 in stock");
     assert!(merged.unavailable.is_empty());
     let c = cart::load(&db, &customer).await.unwrap();
@@ -220,6 +220,36 @@ async fn a_guest_cart_merges_into_the_customers_cart_at_sign_in_capped_by_stock(
     assert!(
         !cart::guest_exists(&db, &guest).await.unwrap(),
         "the guest cart is gone"
+    );
+    // The customer's own cart is no guest cart: "merging" it changes nothing.
+    let (same, merged) = cart::merge_into_user(&db, &clock, &customer, user.as_str())
+        .await
+        .unwrap();
+    assert_eq!(
+        (same, merged),
+        (Some(customer.clone()), cart::Merged::default())
+    );
+    assert_eq!(cart::load(&db, &customer).await.unwrap().items, 7);
+
+    // An empty guest cart goes without creating a cart for a customer who has none.
+    let (newcomer, _) = auth::create_or_promote_admin(
+        &db,
+        &clock,
+        &shop_core::Email::parse("bo@example.com").unwrap(),
+        "Bo",
+        "a long password 2",
+    )
+    .await
+    .unwrap();
+    let empty = cart::create_guest(&db, &clock).await.unwrap();
+    let (none, _) = cart::merge_into_user(&db, &clock, &empty, newcomer.as_str())
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+    assert!(!cart::guest_exists(&db, &empty).await.unwrap());
+    assert_eq!(
+        cart::find_for_user(&db, newcomer.as_str()).await.unwrap(),
+        None
     );
 }
 

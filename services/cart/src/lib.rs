@@ -461,18 +461,27 @@ impl Merged {
 
 /// At sign-in: moves a guest cart's lines into the customer's cart (quantities added, capped
 /// by the units available and [`MAX_QUANTITY`]) and deletes the guest cart, in one
-/// transaction: a failure leaves both carts as they were, so nothing is added twice.
+/// transaction: a failure leaves both carts as they were, so nothing is added twice. Returns
+/// the customer's cart (`None` when the guest cart was empty and the customer has none).
 pub async fn merge_into_user(
     db: &Db,
     clock: &Clock,
     guest: &CartId,
     user_id: &str,
-) -> Result<(CartId, Merged), CartError> {
-    let target = for_user(db, clock, user_id).await?;
-    if &target == guest {
-        return Ok((target, Merged::default()));
+) -> Result<(Option<CartId>, Merged), CartError> {
+    // Only a guest cart merges (a customer's own cart merged into itself would double).
+    if !guest_exists(db, guest).await? {
+        return Ok((find_for_user(db, user_id).await?, Merged::default()));
     }
     let from = load(db, guest).await?;
+    if from.lines.is_empty() {
+        // Nothing to move: no customer cart is created for it, the empty guest cart goes.
+        let mut tx = db.begin().await?;
+        delete_guest(&mut tx, guest).await?;
+        tx.commit().await?;
+        return Ok((find_for_user(db, user_id).await?, Merged::default()));
+    }
+    let target = for_user(db, clock, user_id).await?;
     let now = clock.now().millis();
     let mut merged = Merged::default();
     let mut tx = db.begin().await?;
@@ -489,12 +498,17 @@ pub async fn merge_into_user(
             Err(e) => return Err(e),
         }
     }
+    delete_guest(&mut tx, guest).await?;
+    tx.commit().await?;
+    Ok((Some(target), merged))
+}
+
+async fn delete_guest(conn: &mut shop_core::db::Conn, guest: &CartId) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM carts WHERE id = $1 AND user_id IS NULL")
         .bind(guest.as_str())
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
-    Ok((target, merged))
+    Ok(())
 }
 
 /// Deletes guest carts left empty since `empty_before`, and every guest cart untouched since
