@@ -134,11 +134,35 @@ test('a guest fills the cart from product pages, changes it, and signs in to fin
   await expect(page.getByTestId('cart-sign-in')).toHaveCount(0);
 });
 
-test('an empty cart says so and leads back to the shop', async ({ page }, info) => {
+test('an empty cart leads back to the shop, where a listing adds a product in one click', async ({ page }, info) => {
+  const js = jsOn(info);
   await page.goto('/cart');
-  await ready(page, jsOn(info));
+  await ready(page, js);
   await expect(page.getByTestId('cart-empty')).toContainText('Your cart is empty.');
   await expect(page.getByTestId('cart-count')).toHaveText('0');
   await page.getByRole('link', { name: 'Continue shopping' }).click();
   await expect(page).toHaveURL(/\/$/);
+
+  // A single-variant product from a department's cards: no options to choose.
+  await page.goto('/c/beauty-and-personal-care');
+  await ready(page, js);
+  const card = page.getByTestId('product-card').filter({ hasText: 'Brightsmile Argan Oil Hair Mask' });
+  if (js) await mark(page);
+  await card.getByRole('button', { name: 'Add to cart: Brightsmile Argan Oil Hair Mask' }).click();
+  if (js) {
+    await expect(card.getByTestId('added-to-cart')).toContainText('Added to your cart.');
+    await expect(page.getByTestId('cart-count')).toHaveText('1');
+    expect(await marked(page), 'added in place').toBe(true);
+    await card.getByRole('link', { name: 'View cart' }).click();
+  }
+  await expect(page).toHaveURL(/\/cart$/);
+  await expect(page.getByTestId('cart-line')).toHaveCount(1);
+  await expect(page.getByTestId('line-name')).toHaveText('Brightsmile Argan Oil Hair Mask');
+  await expect(page.getByTestId('cart-count')).toHaveText('1');
+
+  // Emptying the cart asks for nothing more.
+  await ready(page, js);
+  await page.getByTestId('clear-cart').click();
+  await expect(page.getByTestId('cart-empty')).toBeVisible();
+  await expect(page.getByTestId('cart-count')).toHaveText('0');
 });
