@@ -166,6 +166,25 @@ pub async fn cross_origin_guard(
     }
 }
 
+/// Pages are rendered for one shopper (the header shows who is signed in and their cart):
+/// a page that sets no caching of its own is marked `private, no-cache`, so no shared cache
+/// keeps one shopper's page for another and the browser asks again before reusing it.
+pub async fn private_pages(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html && !response.headers().contains_key(header::CACHE_CONTROL) {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
+    }
+    response
+}
+
 /// Long-lived caching for the hashed build output under /pkg; a missing file is not cached.
 pub async fn immutable_cache(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;

@@ -158,6 +158,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
             _,
         >(context, app::shell))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(axum::middleware::from_fn(middleware::private_pages))
         .merge(uploads);
 
     let assets = Router::new()

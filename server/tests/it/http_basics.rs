@@ -68,6 +68,13 @@ async fn pages_carry_strict_security_headers_and_a_nonce_csp() {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
     assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(
+        h["cache-control"], "private, no-cache",
+        "a page is for one shopper: never kept by a shared cache"
+    );
+    let not_found = app.get("/no-such-page").await;
+    assert_eq!(not_found.status(), 404);
+    assert_eq!(not_found.headers()["cache-control"], "private, no-cache");
     assert!(
         h.get("strict-transport-security").is_none(),
         "no HSTS over plain http"
