@@ -176,23 +176,19 @@ async fn add_on(
         return Err(CartError::OutOfStock);
     }
     let limit = v.available.min(MAX_QUANTITY);
-    let lines: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM cart_lines WHERE cart_id = $1 AND variant_id <> $2",
+    // The cart's other lines (for the line limit) and this variant's units so far, in one read.
+    let (others, before): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN variant_id <> $2 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(MAX(CASE WHEN variant_id = $2 THEN quantity END), 0) AS BIGINT)
+         FROM cart_lines WHERE cart_id = $1",
     )
     .bind(cart.as_str())
     .bind(v.id.as_str())
     .fetch_one(&mut *conn)
     .await?;
-    if lines >= MAX_LINES {
+    if others >= MAX_LINES {
         return Err(CartError::Full);
     }
-    let before: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(quantity), 0) FROM cart_lines WHERE cart_id = $1 AND variant_id = $2",
-    )
-    .bind(cart.as_str())
-    .bind(v.id.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
     // One statement: a concurrent add of the same variant adds up on the same line.
     let (line_id, total): (String, i64) = sqlx::query_as(
         "INSERT INTO cart_lines (id, cart_id, variant_id, quantity, unit_price_minor, currency,
