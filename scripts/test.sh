@@ -78,6 +78,7 @@ export E2E_MAIL_DIR="$work/e2e/mail"
 (
   export DATABASE_URL="sqlite://$work/e2e/shop.db" SHOP_DATA_DIR="$work/e2e" \
     LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="target/site" SHOP_NAME="Harbour Street" \
+    RATE_LIMIT_PER_MINUTE=0 \
     RUST_LOG="${RUST_LOG:-warn}"
   "$CARGO_TARGET_DIR/debug/shop" seed >/dev/null
   exec "$CARGO_TARGET_DIR/debug/shop" serve
@@ -85,6 +86,10 @@ export E2E_MAIL_DIR="$work/e2e/mail"
 pids+=($!)
 wait_for "$E2E_BASE_URL/ready" "${pids[-1]}"
 npx playwright test --config end2end/playwright.config.ts
+for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+
+step "soak test on the release build (60 s)"
+scripts/bench/soak.sh 60
 
 echo
 echo "All checks passed in $(( $(date +%s) - started )) s."

@@ -1,7 +1,6 @@
 //! Who is signed in, as the pages see it, and the helpers every guarded page uses.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
 use serde::{Deserialize, Serialize};
@@ -137,7 +136,7 @@ pub fn Forbidden() -> impl IntoView {
         res.set_status(http::StatusCode::FORBIDDEN);
     }
     view! {
-        <Title text="No access" />
+        <crate::components::PageTitle text="No access" />
         <section class="mx-auto max-w-lg py-16 text-center" aria-labelledby="forbidden-title">
             <p class="text-sm font-semibold uppercase tracking-wide text-amber-700">"403"</p>
             <h1 id="forbidden-title" class="mt-2 text-3xl font-bold tracking-tight">

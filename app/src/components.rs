@@ -4,6 +4,42 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 
+/// Text for the children of `<title>` and `<textarea>`, which the server-side renderer (and
+/// leptos_meta's `<title>`) writes without escaping: escaped there, so no text can close the
+/// element and inject markup. Browsers decode character references inside both elements, so
+/// the text reads back exactly as given. In the browser the text goes into text nodes and
+/// `document.title` directly, so it stays as it is.
+pub fn rcdata_text(text: &str) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        let mut out = String::with_capacity(text.len() + 1);
+        // An HTML parser drops one newline right after `<textarea>`: keep a leading one.
+        if text.starts_with('\n') {
+            out.push('\n');
+        }
+        for c in text.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        text.to_owned()
+    }
+}
+
+/// The page's title (the shop's name is added by the app). Always use this rather than
+/// `leptos_meta::Title`, which writes its text into the document unescaped.
+#[component]
+pub fn PageTitle(#[prop(into)] text: String) -> impl IntoView {
+    view! { <leptos_meta::Title text=rcdata_text(&text) /> }
+}
+
 /// A bordered panel explaining that something failed, with the reference id for support.
 #[component]
 pub fn ErrorPanel(error: AppError) -> impl IntoView {

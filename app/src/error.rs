@@ -71,6 +71,42 @@ impl AppError {
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
             );
         }
+        self.bounded()
+    }
+
+    /// This error cut to a size that fits a session or a header whatever was typed: kept
+    /// values longer than any valid input are cut, and only the first few are kept.
+    pub fn bounded(mut self) -> Self {
+        const MAX_MESSAGE: usize = 1_000;
+        const MAX_KEPT_VALUES: usize = 20;
+        const MAX_KEPT_CHARS: usize = 500;
+        fn cut(s: &mut String, max: usize) {
+            if let Some((i, _)) = s.char_indices().nth(max) {
+                s.truncate(i);
+            }
+        }
+        match &mut self {
+            AppError::Invalid {
+                field,
+                message,
+                keep,
+            } => {
+                cut(message, MAX_MESSAGE);
+                if let Some(f) = field {
+                    cut(f, 100);
+                }
+                keep.truncate(MAX_KEPT_VALUES);
+                for (name, value) in keep.iter_mut() {
+                    cut(name, 100);
+                    cut(value, MAX_KEPT_CHARS);
+                }
+            }
+            AppError::TooManyRequests { message, .. } | AppError::Transport(message) => {
+                cut(message, MAX_MESSAGE)
+            }
+            AppError::Internal { request_id } => cut(request_id, 64),
+            AppError::Unauthorized | AppError::Forbidden | AppError::NotFound => {}
+        }
         self
     }
 
@@ -122,10 +158,63 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => {
-                AppError::form(format!("The form was incomplete: {m}"))
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => unreadable_form(&m),
+            // On the server this is a request body that could not be read at all; in the
+            // browser it is an answer that could not be, which is a transport problem.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(_) => {
+                AppError::form("The form could not be read. Reload the page and try again.")
             }
             other => AppError::Transport(other.to_string()),
         }
+    }
+}
+
+/// The error for form data that does not fit a server function's arguments. The parser's
+/// own text names Rust types and internal structures, so only the name of a missing field is
+/// taken from it (quoted in backticks there); the rest is said in words.
+fn unreadable_form(parser_message: &str) -> AppError {
+    let missing = parser_message
+        .split_once("missing field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(name, _)| name)
+        .filter(|name| {
+            !name.is_empty()
+                && name.len() <= 40
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        });
+    match missing {
+        Some(name) => AppError::Invalid {
+            field: Some(name.to_owned()),
+            message: format!(
+                "The form is missing its \"{}\" field.",
+                name.replace('_', " ")
+            ),
+            keep: Vec::new(),
+        },
+        None => AppError::form(
+            "The form could not be read: one of its fields is not in the expected format. \
+             Reload the page and try again.",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parser_errors_name_a_missing_field_and_nothing_internal() {
+        let e = unreadable_form("failed with reason: missing field `display_name`");
+        assert_eq!(e.field_name(), Some("display_name"));
+        assert_eq!(
+            e.to_string(),
+            "The form is missing its \"display name\" field."
+        );
+        let e = unreadable_form("failed with reason: invalid digit found in string");
+        assert_eq!(e.field_name(), None);
+        assert!(!e.to_string().contains("digit"), "{e}");
+        let e = unreadable_form("missing field `<b>x</b>`");
+        assert_eq!(e.field_name(), None, "only plain field names are repeated");
     }
 }

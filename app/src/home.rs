@@ -1,7 +1,7 @@
 //! The home page: departments and the newest products.
 
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
+use leptos_meta::Meta;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -71,7 +71,7 @@ pub async fn get_home() -> Result<HomeData, AppError> {
 pub fn HomePage() -> impl IntoView {
     let home = Resource::new(|| (), |_| get_home());
     view! {
-        <Title text="" />
+        <crate::components::PageTitle text="" />
         <Meta name="description" content="Everyday goods for home, garden, work and play, delivered fast." />
         <Suspense fallback=|| view! { <p class="text-stone-500">"Loading…"</p> }>
             {move || Suspend::new(async move {

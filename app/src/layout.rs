@@ -2,8 +2,6 @@
 //! navigation, cart and account links), the page itself, and the footer.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::ErrorPanel;
@@ -62,15 +60,31 @@ fn shell_resource() -> ShellResource {
     expect_context::<ShellResource>()
 }
 
-/// After a plain form post (JavaScript off) failed, the server function's error comes back in
-/// the URL (`__path`, `__err`). Forms anywhere in the frame (the footer's newsletter form is
-/// outside the routed page) pick it up from this context.
-fn provide_form_error_from_url() {
-    let query = use_query_map();
-    let query = query.read_untracked();
-    if let (Some(path), Some(err)) = (query.get("__path"), query.get("__err")) {
-        provide_context(leptos::server::ServerActionError::new(&path, &err));
-    }
+/// After a plain form post (JavaScript off) failed, the server keeps the server function's
+/// error in the session and hands it to the next page render (never in the URL, where links
+/// could forge it). Forms anywhere in the frame (the footer's newsletter form is outside the
+/// routed page) pick it up from this context. The page carries it in `data-form-error` on
+/// `<main>` so the browser's hydration sees the same error the server rendered.
+fn provide_form_error() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    let carried = use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<FormErrorFlash>().cloned())
+        .map(|f| format!("{} {}", f.path, f.error));
+    #[cfg(not(feature = "ssr"))]
+    let carried = document()
+        .get_element_by_id("main")
+        .and_then(|main| main.get_attribute("data-form-error"));
+    let (path, err) = carried.as_deref()?.split_once(' ')?;
+    provide_context(leptos::server::ServerActionError::new(path, err));
+    carried
+}
+
+/// A failed plain form post's error for the page it returns to: the server function's path
+/// and its error as Leptos encodes it. Put in the request by the server's middleware.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormErrorFlash {
+    pub path: String,
+    pub error: String,
 }
 
 /// Header, main landmark and footer around `children`.
@@ -80,7 +94,14 @@ pub fn Layout(children: Children) -> impl IntoView {
     // end-to-end tests that the page is interactive.
     let hydrated = RwSignal::new(false);
     Effect::new(move || hydrated.set(true));
-    provide_form_error_from_url();
+    let form_error = provide_form_error();
+    // The admin has a frame of its own: no department bar and no newsletter footer, which
+    // are for shoppers.
+    let location = leptos_router::hooks::use_location();
+    let admin = Memo::new(move |_| {
+        let path = location.pathname.get();
+        path == "/admin" || path.starts_with("/admin/")
+    });
     view! {
         <a
             href="#main"
@@ -88,22 +109,27 @@ pub fn Layout(children: Children) -> impl IntoView {
         >
             "Skip to content"
         </a>
-        <Header />
+        <Header admin />
         <VerifyBanner />
         <main
             id="main"
             class="mx-auto w-full max-w-6xl flex-1 px-4 py-8 sm:px-6"
             data-hydrated=move || hydrated.get().then_some("true")
+            data-form-error=form_error
         >
             <crate::flash::FlashBanner />
             {children()}
         </main>
-        <Footer />
+        {move || if admin.get() {
+            view! { <AdminFooter /> }.into_any()
+        } else {
+            view! { <Footer /> }.into_any()
+        }}
     }
 }
 
 #[component]
-fn Header() -> impl IntoView {
+fn Header(admin: Memo<bool>) -> impl IntoView {
     let data = shell_resource();
     view! {
         <header class="border-b border-stone-200 bg-white">
@@ -173,6 +199,16 @@ fn Header() -> impl IntoView {
                     </Transition>
                 </nav>
             </div>
+            {move || (!admin.get()).then(|| view! { <CategoryBar /> })}
+        </header>
+    }
+}
+
+/// The shop's departments under the header.
+#[component]
+fn CategoryBar() -> impl IntoView {
+    let data = shell_resource();
+    view! {
             <nav aria-label="Categories" class="border-t border-stone-100">
                 <ul class="mx-auto flex max-w-6xl gap-1 overflow-x-auto px-4 py-2 text-sm sm:px-6 lg:flex-wrap lg:overflow-visible">
                     <Suspense fallback=|| ()>
@@ -198,7 +234,6 @@ fn Header() -> impl IntoView {
                     </Suspense>
                 </ul>
             </nav>
-        </header>
     }
 }
 
@@ -249,6 +284,19 @@ fn Footer() -> impl IntoView {
     }
 }
 
+/// The admin's footer: a way back to the shop, no newsletter.
+#[component]
+fn AdminFooter() -> impl IntoView {
+    view! {
+        <footer class="mt-16 border-t border-stone-200 bg-white">
+            <div class="mx-auto flex max-w-6xl items-center justify-between px-4 py-6 text-sm text-stone-600 sm:px-6">
+                <p>"Shop administration"</p>
+                <a href="/" class="link">"View the shop"</a>
+            </div>
+        </footer>
+    }
+}
+
 /// The page for an address that matches nothing; answers with status 404.
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -257,7 +305,7 @@ pub fn NotFound() -> impl IntoView {
         res.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text="Page not found" />
+        <crate::components::PageTitle text="Page not found" />
         <section class="mx-auto max-w-lg py-16 text-center" aria-labelledby="nf-title">
             <p class="text-sm font-semibold uppercase tracking-wide text-amber-700">"404"</p>
             <h1 id="nf-title" class="mt-2 text-3xl font-bold tracking-tight">

@@ -40,6 +40,8 @@ pub fn App() -> impl IntoView {
         <Suspense>
             {move || Suspend::new(async move {
                 let shop = shell_data.await.map(|d| d.shop_name).unwrap_or_default();
+                // Page titles come escaped from `PageTitle`; the shop's name is escaped here.
+                let shop = components::rcdata_text(&shop);
                 view! {
                     <Title formatter=move |page: String| {
                         if page.is_empty() { shop.clone() } else { format!("{page} · {shop}") }

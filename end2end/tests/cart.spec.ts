@@ -81,8 +81,11 @@ test('a guest fills the cart from product pages, changes it, and signs in to fin
   await expect(mini).toContainText('Fernhill Organic Cotton T-Shirt');
   await expect(page.getByTestId('mini-cart-subtotal')).toHaveText('€61.97');
 
-  await page.goto('/cart');
+  // The header's cart link leads to the cart, and the preview does not stay open over it.
+  await page.getByTestId('cart-link').click();
+  await expect(page).toHaveURL(/\/cart$/);
   await ready(page, js);
+  await expect(mini).toBeHidden();
   await expect(page.getByTestId('cart-line')).toHaveCount(2);
   await expect(line(page, 'CS90-TEE-S').getByTestId('line-options')).toHaveText('Size: S');
   await expect(line(page, 'CS90-TEE-S').getByTestId('line-total')).toHaveText('€39.98');

@@ -1,4 +1,5 @@
 import { test, expect } from '@playwright/test';
+import { ready } from './helpers';
 
 test.describe('app shell', () => {
   test('home page renders the shop frame and the demo catalog', async ({ page }) => {
@@ -51,7 +52,7 @@ test.describe('hydration', () => {
       if (m.type() === 'error') errors.push(m.text());
     });
     await page.goto('/');
-    await expect(page.locator('main[data-hydrated="true"]')).toBeAttached();
+    await ready(page, true);
     // Mark the document: a full reload would lose the mark.
     await page.evaluate(() => ((window as unknown as { __mark: number }).__mark = 42));
     const navigations: string[] = [];

@@ -88,6 +88,14 @@ pub struct Config {
     /// `TRUST_PROXY`: take the client address from `X-Forwarded-For` (set by the load
     /// balancer) instead of the TCP peer. Only behind a proxy that overwrites the header.
     pub trust_proxy: bool,
+    /// `METRICS_TOKEN`: the bearer token `/metrics` asks for; unset, it answers loopback only.
+    pub metrics_token: Option<Secret>,
+    /// `HEADER_READ_TIMEOUT_SECS`: a connection that has not sent its request headers in
+    /// this time is closed.
+    pub header_read_timeout: Duration,
+    /// `RATE_LIMIT_PER_MINUTE`: requests a client may make per minute (bursts up to a sixth of
+    /// it at once) before getting 429; 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
 }
 
 /// Looks up one variable by name.
@@ -279,6 +287,30 @@ impl Config {
                 1024 * 1024..=4 * 1024 * 1024 * 1024,
             )?,
             trust_proxy: parse_bool(var, "TRUST_PROXY", false)?,
+            metrics_token: match var("METRICS_TOKEN") {
+                None => None,
+                Some(t) if t.trim().len() >= 16 && !t.trim().contains(char::is_whitespace) => {
+                    Some(Secret(t.trim().to_owned()))
+                }
+                Some(_) => {
+                    return Err(err(
+                        "METRICS_TOKEN",
+                        "must be at least 16 characters without spaces",
+                    ));
+                }
+            },
+            header_read_timeout: Duration::from_secs(parse_number(
+                var,
+                "HEADER_READ_TIMEOUT_SECS",
+                10,
+                1..=300,
+            )?),
+            rate_limit_per_minute: parse_number(
+                var,
+                "RATE_LIMIT_PER_MINUTE",
+                3000,
+                0..=10_000_000,
+            )?,
         })
     }
 
@@ -326,6 +358,9 @@ mod tests {
             ("REQUEST_TIMEOUT_SECS", "0"),
             ("DATABASE_MAX_CONNECTIONS", "many"),
             ("MAX_BODY_BYTES", "-1"),
+            ("METRICS_TOKEN", "short"),
+            ("HEADER_READ_TIMEOUT_SECS", "0"),
+            ("RATE_LIMIT_PER_MINUTE", "lots"),
         ];
         for (var, value) in cases {
             let e = config(&[(var, value)]).unwrap_err();

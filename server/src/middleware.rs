@@ -67,6 +67,111 @@ pub async fn client_ip(State(trust_proxy): State<bool>, mut req: Request, next: 
     next.run(req).await
 }
 
+/// A per-client request rate limit (by [`app::ssr::ClientIp`], so `TRUST_PROXY` is
+/// honoured): a steady rate per minute, with bursts of a sixth of it.
+pub struct RateLimit {
+    limiter: governor::DefaultKeyedRateLimiter<String>,
+    checks: std::sync::atomic::AtomicU64,
+}
+
+impl RateLimit {
+    /// `None` for 0: no limit.
+    pub fn per_minute(requests: u32) -> Option<Arc<RateLimit>> {
+        let rate = std::num::NonZeroU32::new(requests)?;
+        let burst = std::num::NonZeroU32::new(requests / 6).unwrap_or(rate);
+        let quota = governor::Quota::per_minute(rate).allow_burst(burst);
+        Some(Arc::new(RateLimit {
+            limiter: governor::RateLimiter::keyed(quota),
+            checks: std::sync::atomic::AtomicU64::new(0),
+        }))
+    }
+}
+
+impl std::fmt::Debug for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimit").finish_non_exhaustive()
+    }
+}
+
+/// Answers 429 with `Retry-After` to a client over its [`RateLimit`].
+pub async fn rate_limit(
+    State(limit): State<Option<Arc<RateLimit>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(limit) = limit else {
+        return next.run(req).await;
+    };
+    let client = req
+        .extensions()
+        .get::<app::ssr::ClientIp>()
+        .map(|ip| auth::throttle::address_group(&ip.0))
+        .unwrap_or_else(|| "unknown".to_owned());
+    let verdict = limit.limiter.check_key(&client);
+    // One entry per client seen: now and then, forget those back at their full allowance.
+    let checks = limit
+        .checks
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if checks % 10_000 == 9_999 {
+        limit.limiter.retain_recent();
+    }
+    match verdict {
+        Ok(()) => next.run(req).await,
+        Err(not_until) => {
+            use governor::clock::Clock as _;
+            let wait = not_until.wait_time_from(limit.limiter.clock().now());
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            tracing::info!(client = %client, "rate limit reached");
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, seconds.max(1).to_string())],
+                "Too many requests. Please wait a moment and try again.\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Runs each page render and server function in a task of its own, so that it always runs
+/// to its end, and turns a panic in it into a 500 with the request id.
+///
+/// Dropping a Leptos render halfway (the client went away, or the request timed out) tears
+/// down its reactive owner tree on whichever thread lets go last, while the Suspense
+/// boundaries' effects of the same render may still be walking that tree on other worker
+/// threads: that is what left a worker thread blocked for good in `reactive_graph`'s
+/// context lookup, and what made effects read already disposed resources. A request whose
+/// client leaves now only drops the task's handle; the render finishes and cleans up in order.
+pub async fn own_task(req: Request, next: Next) -> Response {
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown")
+        .to_owned();
+    // The task carries the request's span, so its log lines keep the request id.
+    let handler = tracing::Instrument::in_current_span(next.run(req));
+    match tokio::spawn(handler).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(request.id = %request_id, error = %e, "the request handler panicked");
+            let body = format!(
+                "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Something went wrong</title></head>\
+                 <body><main><h1>Something went wrong on our side</h1>\
+                 <p>Please try again. If it keeps happening, quote reference {request_id}.</p></main></body></html>"
+            );
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                body,
+            )
+                .into_response()
+        }
+    }
+}
+
 /// Settings for [`security_headers`].
 #[derive(Debug, Clone)]
 pub struct HeaderPolicy {
@@ -185,6 +290,34 @@ pub async fn private_pages(req: Request, next: Next) -> Response {
     response
 }
 
+/// Static files: a path with a name no file system can hold (over 255 bytes) is not a file
+/// here, 404, where the file server would fail with a 500.
+pub async fn file_names(req: Request, next: Next) -> Response {
+    if req
+        .uri()
+        .path()
+        .split('/')
+        .any(|segment| segment.len() > 255)
+    {
+        return (StatusCode::NOT_FOUND, "Not found.\n").into_response();
+    }
+    next.run(req).await
+}
+
+/// Pages: a path with a name over 255 bytes names no page and no public file; it gets the
+/// shop's 404 page (the public-file lookup behind the page routes would fail with a 500).
+pub async fn long_page_paths(mut req: Request, next: Next) -> Response {
+    if req
+        .uri()
+        .path()
+        .split('/')
+        .any(|segment| segment.len() > 255)
+    {
+        *req.uri_mut() = http::Uri::from_static("/not-found");
+    }
+    next.run(req).await
+}
+
 /// Long-lived caching for the hashed build output under /pkg; a missing file is not cached.
 pub async fn immutable_cache(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
@@ -208,7 +341,7 @@ pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
+    let bytes = match axum::body::to_bytes(body, 1024 * 1024).await {
         Ok(b) => b,
         Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response(),
     };
@@ -228,6 +361,204 @@ pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
+/// What a server function's body must be before Leptos reads it: at most `limit` bytes
+/// (413 otherwise, also for chunked bodies, which carry no length up front) and UTF-8 text
+/// (400 otherwise; forms and JSON are always UTF-8). Leptos would answer either with a 500.
+/// File uploads go through their own routes and never reach this.
+pub async fn server_fn_body(State(limit): State<usize>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST || !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large();
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(e) if is_length_limit(&e) => return too_large(),
+        Err(e) => {
+            tracing::debug!(error = %e, "request body could not be read");
+            return (
+                StatusCode::BAD_REQUEST,
+                "The request body could not be read.\n",
+            )
+                .into_response();
+        }
+    };
+    // Forms and JSON never carry a raw NUL (UTF-16 text is full of them).
+    if std::str::from_utf8(&bytes).is_err() || bytes.contains(&0) {
+        return (
+            StatusCode::BAD_REQUEST,
+            "The request body is not UTF-8 text. Forms are sent as UTF-8.\n",
+        )
+            .into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+fn too_large() -> Response {
+    (StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.\n").into_response()
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// Where a failed plain form post's error waits in the session for the next page.
+const FORM_ERROR_KEY: &str = "form_error";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredFormError {
+    path: String,
+    error: String,
+}
+
+/// Plain form posts (JavaScript off) and the redirects after them.
+///
+/// Leptos answers such a post with a redirect to its `Referer` as sent, with a failed call's
+/// error and typed values appended to the URL. Here the target becomes a path on this site
+/// (any other origin, `//host` or `javascript:` gives `/`), and the error moves into the
+/// session, bounded in size, for the next page render to show once: URLs stay short, and
+/// nobody can make the shop show a message of their own by sending a link.
+pub async fn form_posts(
+    State(policy): State<Arc<OriginPolicy>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let session = req.extensions().get::<tower_sessions::Session>().cloned();
+    if req.method() != Method::POST || !req.uri().path().starts_with("/api/") {
+        if req.method() == Method::GET
+            && !req.uri().path().starts_with("/api/")
+            && let Some(session) = &session
+            && let Some(found) = take_form_error(session).await
+        {
+            req.extensions_mut().insert(found);
+        }
+        return next.run(req).await;
+    }
+    // This site's own hosts: the one asked for, and those of PUBLIC_URL and the trusted
+    // origins (a proxy may rewrite the Host header).
+    let mut hosts: Vec<String> = policy
+        .trusted
+        .iter()
+        .filter_map(|o| o.split_once("://").map(|(_, h)| h.to_owned()))
+        .collect();
+    hosts.extend(
+        req.headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| req.uri().authority().map(|a| a.as_str()))
+            .map(str::to_owned),
+    );
+    let mut response = next.run(req).await;
+    let Some(location) = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return response;
+    };
+    let (target, error) = local_redirect(location, &hosts);
+    if let (Some(error), Some(session)) = (error, &session)
+        && let Err(e) = session.insert(FORM_ERROR_KEY, &error).await
+    {
+        tracing::warn!(error = %e, "could not keep a form error in the session");
+    }
+    match HeaderValue::from_str(&target) {
+        Ok(value) => {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        Err(_) => {
+            response
+                .headers_mut()
+                .insert(header::LOCATION, HeaderValue::from_static("/"));
+        }
+    }
+    response
+}
+
+async fn take_form_error(session: &tower_sessions::Session) -> Option<app::layout::FormErrorFlash> {
+    let stored: StoredFormError = session.get(FORM_ERROR_KEY).await.ok().flatten()?;
+    let _ = session.remove_value(FORM_ERROR_KEY).await;
+    Some(app::layout::FormErrorFlash {
+        path: stored.path,
+        error: stored.error,
+    })
+}
+
+/// The local path (and query) a redirect after a form post may go to, without Leptos's error
+/// parameters, and the error they carried (re-encoded from a size-bounded [`app::AppError`]).
+fn local_redirect(location: &str, hosts: &[String]) -> (String, Option<StoredFormError>) {
+    let local = if let Some(rest) = location
+        .strip_prefix("http://")
+        .or_else(|| location.strip_prefix("https://"))
+    {
+        let (authority, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
+        if hosts.iter().any(|h| authority.eq_ignore_ascii_case(h)) {
+            path
+        } else {
+            "/"
+        }
+    } else {
+        location
+    };
+    let local = if local.starts_with('/') && !local.starts_with("//") && !local.contains('\\') {
+        local
+    } else {
+        "/"
+    };
+    let local = local.split('#').next().unwrap_or("/");
+    let (path, query) = local.split_once('?').unwrap_or((local, ""));
+    let mut kept = form_urlencoded::Serializer::new(String::new());
+    let (mut fn_path, mut encoded) = (None, None);
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match &*k {
+            "__path" => fn_path = Some(v.into_owned()),
+            "__err" => encoded = Some(v.into_owned()),
+            _ => {
+                kept.append_pair(&k, &v);
+            }
+        }
+    }
+    let kept = kept.finish();
+    let target = if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{kept}")
+    };
+    let error = match (fn_path, encoded) {
+        (Some(path), Some(encoded)) if path.starts_with("/api/") && path.len() <= 200 => {
+            bounded_error(&encoded).map(|error| StoredFormError { path, error })
+        }
+        _ => None,
+    };
+    (target, error)
+}
+
+/// Leptos's URL encoding of a server function error (base64 of its JSON), re-made from the
+/// error with its echoed values cut to size. Anything that does not decode is dropped.
+fn bounded_error(encoded: &str) -> Option<String> {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::URL_SAFE;
+    let json = engine.decode(encoded).ok()?;
+    let error: app::AppError = serde_json::from_slice(&json).ok()?;
+    let json = serde_json::to_vec(&error.bounded()).ok()?;
+    Some(engine.encode(json))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,5 +576,86 @@ mod tests {
             Some("shop.example.com")
         ));
         assert!(!p.allows("garbage", Some("garbage")));
+    }
+
+    #[tokio::test]
+    async fn a_panic_while_handling_a_request_answers_a_500_page_with_the_request_id() {
+        use tower::ServiceExt as _;
+        let app = axum::Router::new()
+            .route(
+                "/boom",
+                axum::routing::get(|| async {
+                    if true {
+                        panic!("a bug in a page");
+                    }
+                    "unreachable"
+                }),
+            )
+            .layer(axum::middleware::from_fn(own_task))
+            .layer(axum::middleware::from_fn(request_id));
+        let req = Request::builder()
+            .uri("/boom")
+            .header(&REQUEST_ID, "abc-123")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(res.headers()[&REQUEST_ID], "abc-123");
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("quote reference abc-123"), "{body}");
+        assert!(
+            !body.contains("a bug in a page"),
+            "no panic text for the client"
+        );
+    }
+
+    #[test]
+    fn form_redirects_stay_on_this_site_and_drop_the_error_parameters() {
+        let hosts = ["shop.test".to_owned()];
+        let cases = [
+            ("http://shop.test/c/pans?page=2", "/c/pans?page=2"),
+            ("https://SHOP.test", "/"),
+            ("http://evil.example/x", "/"),
+            ("//evil.example/x", "/"),
+            ("/\\evil.example", "/"),
+            ("javascript:alert(1)", "/"),
+            ("/cart#top", "/cart"),
+            (
+                "/account?__path=%2Fapi%2Fx&__err=%3D%3D&tab=1",
+                "/account?tab=1",
+            ),
+        ];
+        for (location, want) in cases {
+            assert_eq!(local_redirect(location, &hosts).0, want, "{location}");
+        }
+    }
+
+    #[test]
+    fn a_form_error_moves_out_of_the_url_bounded_in_size() {
+        use base64::Engine as _;
+        let engine = base64::engine::general_purpose::URL_SAFE;
+        let long = "x".repeat(100_000);
+        let error = app::AppError::field("email", "Enter an email address.")
+            .keeping(&[("email", long.as_str())]);
+        let encoded = engine.encode(serde_json::to_vec(&error).unwrap());
+        let location =
+            format!("http://shop.test/register?__path=%2Fapi%2Faccount%2Fregister&__err={encoded}");
+        let (target, stored) = local_redirect(&location, &["shop.test".to_owned()]);
+        assert_eq!(target, "/register");
+        let stored = stored.expect("the error is kept");
+        assert_eq!(stored.path, "/api/account/register");
+        assert!(stored.error.len() < 4096, "{} bytes", stored.error.len());
+        let back: app::AppError =
+            serde_json::from_slice(&engine.decode(&stored.error).unwrap()).unwrap();
+        assert_eq!(
+            back.message_for("email").as_deref(),
+            Some("Enter an email address.")
+        );
+        // A forged error that is not one of ours is dropped, not shown.
+        let forged = "/register?__path=%2Fapi%2Fx&__err=bm90IGpzb24";
+        assert!(local_redirect(forged, &[]).1.is_none());
     }
 }

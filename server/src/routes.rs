@@ -1,8 +1,8 @@
 //! Endpoints outside the Leptos app: liveness, readiness, metrics, and the files crawlers
 //! read (`robots.txt`, `sitemap.xml`).
 
-use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 
 use crate::startup::AppState;
@@ -38,8 +38,58 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// Whether this request may read `/metrics`: with `METRICS_TOKEN` set, only with
+/// `Authorization: Bearer <token>`; without, only from this machine and not through a proxy
+/// (which would make every visitor look local).
+fn may_read_metrics(
+    token: Option<&crate::config::Secret>,
+    peer: std::net::SocketAddr,
+    headers: &HeaderMap,
+) -> Result<(), StatusCode> {
+    match token {
+        Some(token) => {
+            let sent = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            if constant_time_eq(sent.as_bytes(), token.expose().as_bytes()) {
+                Ok(())
+            } else {
+                Err(StatusCode::UNAUTHORIZED)
+            }
+        }
+        None if peer.ip().is_loopback() && !headers.contains_key("x-forwarded-for") => Ok(()),
+        None => Err(StatusCode::FORBIDDEN),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// `/metrics`: Prometheus text format. Request series plus the outbox backlog.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    if let Err(status) = may_read_metrics(state.metrics_token.as_ref(), peer, &headers) {
+        let message = if status == StatusCode::UNAUTHORIZED {
+            "Metrics need the METRICS_TOKEN bearer token.\n"
+        } else {
+            "Metrics are served to this machine only (set METRICS_TOKEN to read them from elsewhere).\n"
+        };
+        return (
+            status,
+            [
+                (header::WWW_AUTHENTICATE, "Bearer"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            message,
+        )
+            .into_response();
+    }
     let mut body = state.metrics.render();
     match shop_core::outbox::counts_by_status(&state.ctx.db).await {
         Ok(counts) => {
@@ -60,6 +110,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         ],
         body,
     )
+        .into_response()
 }
 
 /// `/robots.txt`: keeps crawlers out of private and transactional pages and points them at

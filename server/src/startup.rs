@@ -35,6 +35,8 @@ pub struct AppState {
     pub ctx: ServerContext,
     pub leptos_options: LeptosOptions,
     pub metrics: Arc<Metrics>,
+    /// `METRICS_TOKEN`: who may read `/metrics` (loopback only when unset).
+    pub metrics_token: Option<crate::config::Secret>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -111,6 +113,11 @@ fn page_routes() -> &'static [AxumRouteListing] {
     ROUTES.get_or_init(|| generate_route_list(app::App))
 }
 
+/// The path of every page route, parameters as the router writes them (`{slug}`).
+pub fn page_paths() -> Vec<String> {
+    page_routes().iter().map(|r| r.path().to_owned()).collect()
+}
+
 /// The full router: health and metrics endpoints, hashed assets, pages and server functions,
 /// and the middleware stack around them.
 pub fn router(config: &Config, state: AppState) -> Router {
@@ -157,8 +164,14 @@ pub fn router(config: &Config, state: AppState) -> Router {
             AppState,
             _,
         >(context, app::shell))
+        .layer(axum::middleware::from_fn(middleware::own_task))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            config.max_body_bytes,
+            middleware::server_fn_body,
+        ))
         .layer(axum::middleware::from_fn(middleware::private_pages))
+        .layer(axum::middleware::from_fn(middleware::long_page_paths))
         .merge(uploads);
 
     let assets = Router::new()
@@ -170,7 +183,8 @@ pub fn router(config: &Config, state: AppState) -> Router {
         )
         // Product images are named by a hash of their content: a URL never changes meaning.
         .nest_service("/images", ServeDir::new(config.data_dir.join("images")))
-        .layer(axum::middleware::from_fn(middleware::immutable_cache));
+        .layer(axum::middleware::from_fn(middleware::immutable_cache))
+        .layer(axum::middleware::from_fn(middleware::file_names));
 
     let header_policy = Arc::new(HeaderPolicy {
         hsts: config.behind_tls(),
@@ -191,7 +205,15 @@ pub fn router(config: &Config, state: AppState) -> Router {
                 .layer(axum::middleware::from_fn(
                     middleware::server_fn_error_status,
                 ))
+                .layer(axum::middleware::from_fn_with_state(
+                    origin_policy.clone(),
+                    middleware::form_posts,
+                ))
                 .layer(sessions)
+                .layer(axum::middleware::from_fn_with_state(
+                    middleware::RateLimit::per_minute(config.rate_limit_per_minute),
+                    middleware::rate_limit,
+                ))
                 .layer(axum::middleware::from_fn_with_state(
                     config.trust_proxy,
                     middleware::client_ip,
@@ -229,6 +251,16 @@ pub struct Application {
     worker: Option<Worker<notifications::EventHandler>>,
     clock: Clock,
     catalog: catalog::Catalog,
+    limits: ConnectionLimits,
+}
+
+/// How long connections may take, from the configuration.
+#[derive(Clone, Copy, Debug)]
+struct ConnectionLimits {
+    /// A connection that has not sent its request headers in this time is closed.
+    header_read: std::time::Duration,
+    /// After shutdown starts, how long requests in flight may take to finish.
+    drain: std::time::Duration,
 }
 
 impl Application {
@@ -264,6 +296,7 @@ impl Application {
             ctx,
             leptos_options: leptos_options(&config),
             metrics: Arc::new(Metrics::default()),
+            metrics_token: config.metrics_token.clone(),
         };
         let catalog = state.ctx.catalog.clone();
         let router = router(&config, state);
@@ -277,6 +310,12 @@ impl Application {
             worker,
             clock,
             catalog,
+            limits: ConnectionLimits {
+                header_read: config.header_read_timeout,
+                // A request is cut off after REQUEST_TIMEOUT_SECS anyway; a little more lets
+                // its answer go out.
+                drain: config.request_timeout + std::time::Duration::from_secs(1),
+            },
         })
     }
 
@@ -309,13 +348,7 @@ impl Application {
             stop_rx.clone(),
         ));
         let worker = self.worker.map(|w| tokio::spawn(w.run(stop_rx)));
-        let result = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let result = serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_tx.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;
@@ -327,6 +360,83 @@ impl Application {
         self.db.close().await;
         result
     }
+}
+
+/// Accepts connections until `shutdown` resolves, then lets the requests in flight finish
+/// (within `limits.drain`) and closes every connection.
+///
+/// Unlike `axum::serve`, this closes connections that do not send their request headers in
+/// time (slowloris), and never waits for ever on a stuck connection at shutdown.
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use tower::ServiceExt as _;
+
+    // HTTP/1.1 only: browsers speak HTTP/2 over TLS, which a proxy in front terminates.
+    // Guessing the protocol first would read the first bytes with no time limit at all.
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                router.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        let (builder, watcher) = (builder.clone(), graceful.watcher());
+        tokio::spawn(async move {
+            // Hyper's header timer starts with the first byte: a connection that sends
+            // nothing at all is closed here when its time for the headers is up.
+            let mut first = [0u8; 1];
+            if !matches!(
+                tokio::time::timeout(limits.header_read, stream.peek(&mut first)).await,
+                Ok(Ok(1..))
+            ) {
+                return;
+            }
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            if let Err(e) = watcher.watch(connection).await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            seconds = limits.drain.as_secs(),
+            "requests still running at the end of the shutdown grace period were cut off"
+        );
+    }
+    Ok(())
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -3,7 +3,6 @@
 //! without JavaScript; with JavaScript the same server functions run without a page load.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::auth::{login_href, refresh_shell_on_success};
@@ -211,7 +210,7 @@ fn query_value(name: &'static str) -> Memo<Option<String>> {
 #[component]
 fn AuthCard(#[prop(into)] title: String, children: Children) -> impl IntoView {
     view! {
-        <Title text=title.clone() />
+        <crate::components::PageTitle text=title.clone() />
         <section class="mx-auto w-full max-w-md" aria-labelledby="auth-title">
             <div class="card p-6 sm:p-8">
                 <h1 id="auth-title" class="text-2xl font-bold tracking-tight">

@@ -6,7 +6,6 @@ pub mod access;
 pub mod addresses;
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Denied, Viewer, refresh_shell_on_success};
@@ -60,7 +59,7 @@ fn AccountFrame(#[prop(into)] title: String, children: Children) -> impl IntoVie
     ];
     let location = leptos_router::hooks::use_location();
     view! {
-        <Title text=title.clone() />
+        <crate::components::PageTitle text=title.clone() />
         <div class="grid gap-8 md:grid-cols-[14rem_1fr]">
             <nav aria-label="Your account" class="text-sm">
                 <ul class="space-y-1">

@@ -271,7 +271,7 @@ fn CategoryFields(
             </div>
             <div class="sm:col-span-2">
                 <label for="cat-description" class="block text-sm font-medium">"Description"</label>
-                <textarea id="cat-description" name="description" rows="3" class="input mt-1 w-full">{c.description.clone()}</textarea>
+                <textarea id="cat-description" name="description" rows="3" class="input mt-1 w-full">{crate::components::rcdata_text(&c.description)}</textarea>
                 {move || view! { <FieldError id="cat-description-error" message=msg("description")() /> }}
             </div>
         </div>

@@ -2,7 +2,6 @@
 //! server function here checks the admin role itself; the pages only display.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
@@ -49,8 +48,8 @@ pub struct AuditRow {
     pub action: String,
     pub target: String,
     pub target_href: Option<String>,
-    pub before: String,
-    pub after: String,
+    /// What changed, one readable line per field ("status: draft → active").
+    pub changes: Vec<String>,
 }
 
 /// The overview's figures.
@@ -71,14 +70,73 @@ pub(crate) fn audit_row(e: shop_core::audit::Entry) -> AuditRow {
         "category" => Some(format!("/admin/categories/{}", e.target_id)),
         _ => None,
     };
+    let parse = |json: &Option<String>| {
+        json.as_deref()
+            .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+    };
+    let (before, after) = (parse(&e.before), parse(&e.after));
+    // Name the target by what people call it; the id only when the entry has no name.
+    let name = [&after, &before].into_iter().flatten().find_map(|v| {
+        ["name", "email", "sku", "slug"]
+            .iter()
+            .find_map(|k| v.get(*k).and_then(|n| n.as_str()).map(str::to_owned))
+    });
+    let short_id: String = e.target_id.chars().take(8).collect();
     AuditRow {
         when: e.created_at.to_human(),
         actor: e.actor_label,
         target_href,
-        target: format!("{} {}", e.target_type, e.target_id),
+        target: match name {
+            Some(name) => format!("{} {name}", e.target_type),
+            None => format!("{} {short_id}…", e.target_type),
+        },
         action: e.action,
-        before: e.before.unwrap_or_default(),
-        after: e.after.unwrap_or_default(),
+        changes: describe_changes(before.as_ref(), after.as_ref()),
+    }
+}
+
+/// One line per field that differs between two audit snapshots, values cut short.
+#[cfg(feature = "ssr")]
+fn describe_changes(
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+) -> Vec<String> {
+    fn show(v: Option<&serde_json::Value>) -> String {
+        let text = match v {
+            None | Some(serde_json::Value::Null) => "—".to_owned(),
+            Some(serde_json::Value::String(s)) if s.is_empty() => "(empty)".to_owned(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        };
+        let mut cut: String = text.chars().take(60).collect();
+        if cut.len() < text.len() {
+            cut.push('…');
+        }
+        cut
+    }
+    let empty = serde_json::Map::new();
+    match (
+        before.and_then(serde_json::Value::as_object),
+        after.and_then(serde_json::Value::as_object),
+    ) {
+        (None, None) => Vec::new(),
+        (b, a) => {
+            let (b, a) = (b.unwrap_or(&empty), a.unwrap_or(&empty));
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter()
+                .filter(|k| a.get(*k) != b.get(*k))
+                .map(|k| {
+                    let label = k.replace('_', " ");
+                    match (b.get(k), a.get(k)) {
+                        (None, new) => format!("{label}: {}", show(new)),
+                        (old, None) => format!("{label}: {} (removed)", show(old)),
+                        (old, new) => format!("{label}: {} → {}", show(old), show(new)),
+                    }
+                })
+                .collect()
+        }
     }
 }
 
@@ -119,11 +177,11 @@ pub async fn list_users(
     q: Option<String>,
     role: Option<String>,
     status: Option<String>,
-    page: Option<u32>,
+    page: Option<String>,
 ) -> Result<UsersPage, AppError> {
     let ctx = server_context()?;
     require_role(auth::Role::Admin).await?;
-    let page = page.unwrap_or(1).max(1);
+    let page = crate::admin::page_number(page.as_deref());
     let query = auth::admin::UserQuery {
         text: q.filter(|s| !s.trim().is_empty()),
         role: role.as_deref().and_then(auth::Role::parse),
@@ -243,10 +301,13 @@ pub struct AuditPage {
 
 /// Reads the audit log, newest first, optionally only actions starting with `action`.
 #[server(endpoint = "admin/audit")]
-pub async fn list_audit(action: Option<String>, page: Option<u32>) -> Result<AuditPage, AppError> {
+pub async fn list_audit(
+    action: Option<String>,
+    page: Option<String>,
+) -> Result<AuditPage, AppError> {
     let ctx = server_context()?;
     require_role(auth::Role::Admin).await?;
-    let page = page.unwrap_or(1).max(1);
+    let page = crate::admin::page_number(page.as_deref());
     let (rows, more) = shop_core::audit::list(
         &ctx.db,
         &shop_core::audit::Filter {
@@ -291,7 +352,7 @@ pub(crate) fn AdminFrame(
         path == href || (href != "/admin" && path.starts_with(&format!("{href}/")))
     };
     view! {
-        <Title text=format!("{title} · Admin") />
+        <crate::components::PageTitle text=format!("{title} · Admin") />
         <div class="space-y-6">
             <nav aria-label="Admin" class="flex flex-wrap gap-2 border-b border-stone-200 pb-3 text-sm">
                 {links.iter().map(|&(href, label)| view! {
@@ -324,8 +385,7 @@ pub(crate) fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
                         <th scope="col" class="px-3 py-2">"Who"</th>
                         <th scope="col" class="px-3 py-2">"What"</th>
                         <th scope="col" class="px-3 py-2">"Target"</th>
-                        <th scope="col" class="px-3 py-2">"Before"</th>
-                        <th scope="col" class="px-3 py-2">"After"</th>
+                        <th scope="col" class="px-3 py-2">"Changes"</th>
                     </tr>
                 </thead>
                 <tbody class="divide-y divide-stone-100">
@@ -340,8 +400,11 @@ pub(crate) fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
                                     None => view! { <span>{r.target}</span> }.into_any(),
                                 }}
                             </td>
-                            <td class="px-3 py-2 font-mono text-xs">{r.before}</td>
-                            <td class="px-3 py-2 font-mono text-xs">{r.after}</td>
+                            <td class="max-w-md px-3 py-2 text-xs">
+                                <ul class="space-y-0.5 break-words">
+                                    {r.changes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}
+                                </ul>
+                            </td>
                         </tr>
                     }).collect_view()}
                 </tbody>
@@ -362,17 +425,19 @@ pub fn AdminHomePage() -> impl IntoView {
                     Err(error) => view! { <Denied error /> }.into_any(),
                     Ok(o) => view! {
                         <AdminFrame title="Dashboard">
-                            <dl class="grid gap-4 sm:grid-cols-4">
+                            <ul class="grid gap-4 sm:grid-cols-4" aria-label="Accounts">
                                 {[("Customers and staff", o.users, "/admin/users"), ("Admins", o.admins, "/admin/users?role=admin"), ("Vendors", o.vendors, "/admin/users?role=vendor"), ("Disabled", o.disabled, "/admin/users?status=disabled")]
                                     .into_iter()
                                     .map(|(label, n, href)| view! {
-                                        <a href=href class="card block p-4 hover:border-stone-400 focus-ring">
-                                            <dt class="text-sm text-stone-600">{label}</dt>
-                                            <dd class="mt-1 text-2xl font-semibold">{n}</dd>
-                                        </a>
+                                        <li>
+                                            <a href=href class="card block p-4 hover:border-stone-400 focus-ring">
+                                                <span class="block text-sm text-stone-600">{label}</span>
+                                                <span class="mt-1 block text-2xl font-semibold">{n}</span>
+                                            </a>
+                                        </li>
                                     })
                                     .collect_view()}
-                            </dl>
+                            </ul>
                             <h2 class="text-lg font-semibold">"Recent changes"</h2>
                             <AuditTable rows=o.recent />
                         </AdminFrame>
@@ -381,6 +446,14 @@ pub fn AdminHomePage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The page number a list was asked for: anything but a whole number from 1 to 100,000 (a
+/// hand-edited or stale link) shows the first page.
+pub(crate) fn page_number(page: Option<&str>) -> u32 {
+    page.and_then(|p| p.trim().parse::<u32>().ok())
+        .filter(|p| (1..=100_000).contains(p))
+        .unwrap_or(1)
 }
 
 pub(crate) fn page_href(base: &str, params: &[(&str, Option<String>)], page: u32) -> String {
@@ -402,12 +475,7 @@ pub fn AdminUsersPage() -> impl IntoView {
     let query = use_query_map();
     let params = move || {
         let q = query.read();
-        (
-            q.get("q"),
-            q.get("role"),
-            q.get("status"),
-            q.get("page").and_then(|p| p.parse::<u32>().ok()),
-        )
+        (q.get("q"), q.get("role"), q.get("status"), q.get("page"))
     };
     let data = Resource::new(params, |(q, role, status, page)| {
         list_users(q, role, status, page)
@@ -589,10 +657,7 @@ pub fn AdminAuditPage() -> impl IntoView {
     let query = use_query_map();
     let params = move || {
         let q = query.read();
-        (
-            q.get("action"),
-            q.get("page").and_then(|p| p.parse::<u32>().ok()),
-        )
+        (q.get("action"), q.get("page"))
     };
     let data = Resource::new(params, |(action, page)| list_audit(action, page));
     view! {

@@ -63,11 +63,11 @@ pub async fn list_admin_products(
     status: Option<String>,
     category: Option<String>,
     low: Option<String>,
-    page: Option<u32>,
+    page: Option<String>,
 ) -> Result<ProductList, AppError> {
     let ctx = server_context()?;
     let editor = require_catalog_editor().await?;
-    let page = page.unwrap_or(1).clamp(1, 100_000);
+    let page = crate::admin::page_number(page.as_deref());
     let query = catalog::admin::ProductQuery {
         text: q,
         status: status.as_deref().and_then(catalog::ProductStatus::parse),
@@ -619,7 +619,7 @@ pub fn AdminProductsPage() -> impl IntoView {
             q.get("status"),
             q.get("category"),
             q.get("low"),
-            q.get("page").and_then(|p| p.parse::<u32>().ok()),
+            q.get("page"),
         )
     };
     let data = Resource::new(params, |(q, status, category, low, page)| {
@@ -787,13 +787,13 @@ fn ProductFieldsForm(
             </details>
             <div class="sm:col-span-2">
                 <label for="product-description" class="block text-sm font-medium">"Description"</label>
-                <textarea id="product-description" name="product[description]" rows="6" class="input mt-1 w-full font-mono text-sm">{fields.description.clone()}</textarea>
+                <textarea id="product-description" name="product[description]" rows="6" class="input mt-1 w-full font-mono text-sm">{crate::components::rcdata_text(&fields.description)}</textarea>
                 <p class="mt-1 text-xs text-stone-500">"Markdown: **bold**, *italic*, lists and links. HTML is not allowed."</p>
                 {move || view! { <FieldError id="product-description-error" message=msg("description")() /> }}
             </div>
             <div>
                 <label for="product-attributes" class="block text-sm font-medium">"Attributes"</label>
-                <textarea id="product-attributes" name="product[attributes]" rows="4" placeholder="material: cast iron" class="input mt-1 w-full text-sm">{fields.attributes.clone()}</textarea>
+                <textarea id="product-attributes" name="product[attributes]" rows="4" placeholder="material: cast iron" class="input mt-1 w-full text-sm">{crate::components::rcdata_text(&fields.attributes)}</textarea>
                 <p class="mt-1 text-xs text-stone-500">"One per line, as name: value. Shoppers can filter by them."</p>
                 {move || view! { <FieldError id="product-attributes-error" message=msg("attributes")() /> }}
             </div>

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
+use leptos_meta::Meta;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{ShellRefresh, refresh_shell_on_success};
@@ -250,8 +250,18 @@ pub fn CartNav(cart: MiniCart) -> impl IntoView {
         1 => "Cart, 1 item".to_owned(),
         n => format!("Cart, {n} items"),
     };
+    // On the cart page the preview only covers the cart itself: it stays shut there (after a
+    // click on this link, the link keeps the focus that would otherwise hold it open).
+    let location = leptos_router::hooks::use_location();
+    let class = move || {
+        if location.pathname.get() == "/cart" {
+            "relative"
+        } else {
+            "group relative"
+        }
+    };
     view! {
-        <div class="group relative">
+        <div class=class>
             <a href="/cart" class="nav-link inline-flex items-center gap-1.5" data-testid="cart-link" aria-label=label>
                 "Cart"
                 <span
@@ -328,7 +338,7 @@ pub fn CartPage() -> impl IntoView {
         clear,
     };
     view! {
-        <Title text="Your cart" />
+        <crate::components::PageTitle text="Your cart" />
         <Meta name="robots" content="noindex" />
         <h1 class="text-3xl font-bold tracking-tight">"Your cart"</h1>
         <ActionMessages actions />

@@ -1,7 +1,7 @@
 //! `/c/{slug}`: a category's products with filters, sorting and pagination.
 
 use leptos::prelude::*;
-use leptos_meta::{Link, Meta, Title};
+use leptos_meta::{Link, Meta};
 use leptos_router::hooks::{use_location, use_params_map};
 use serde::{Deserialize, Serialize};
 
@@ -125,7 +125,7 @@ fn CategoryView(data: CategoryPage) -> impl IntoView {
         data.description.clone()
     };
     view! {
-        <Title text=data.name.clone() />
+        <crate::components::PageTitle text=data.name.clone() />
         <Meta name="description" content=description />
         <Link rel="canonical" href=data.canonical.clone() />
         <Meta property="og:title" content=data.name.clone() />

@@ -117,7 +117,11 @@ pub fn ListingBody(listing: ListingView) -> impl IntoView {
     let sort_action = action.clone();
     let sort_for_filters = sort.clone();
     let keep_for_sort = keep.clone();
-    let (min_hint, max_hint) = price_hint.unwrap_or_default();
+    // The listing's price range as a note under the fields, not as placeholder numbers that
+    // look like values already entered.
+    let range_note = price_hint.map(|(low, high)| {
+        format!("Prices here: {currency_symbol}{low} to {currency_symbol}{high}")
+    });
     view! {
         <div class="mt-6 grid gap-8 lg:grid-cols-[15rem_1fr]">
             <aside aria-labelledby="filters-title">
@@ -141,12 +145,15 @@ pub fn ListingBody(listing: ListingView) -> impl IntoView {
                             <div class="mt-2 flex items-center gap-2 text-sm">
                                 <label class="sr-only" for="price-min">"Minimum price"</label>
                                 <span aria-hidden="true">{currency_symbol.clone()}</span>
-                                <input id="price-min" name="min" inputmode="decimal" value=min placeholder=min_hint class="input w-20 py-1" />
+                                <input id="price-min" name="min" inputmode="decimal" value=min placeholder="Min" aria-describedby="price-range" class="input w-20 py-1" />
                                 <span aria-hidden="true">"–"</span>
                                 <label class="sr-only" for="price-max">"Maximum price"</label>
                                 <span aria-hidden="true">{currency_symbol}</span>
-                                <input id="price-max" name="max" inputmode="decimal" value=max placeholder=max_hint class="input w-20 py-1" />
+                                <input id="price-max" name="max" inputmode="decimal" value=max placeholder="Max" aria-describedby="price-range" class="input w-20 py-1" />
                             </div>
+                            {range_note.map(|note| view! {
+                                <p id="price-range" class="mt-1 text-xs text-stone-500">{note}</p>
+                            })}
                         </fieldset>
                         {(!brands.is_empty()).then(|| view! {
                             <FacetFieldset legend="Brand".to_owned() name="brand" options=brands />

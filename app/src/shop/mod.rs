@@ -170,9 +170,35 @@ pub fn ProductImage(
 #[component]
 pub fn ProductCard(product: CardView, #[prop(optional)] eager: bool) -> impl IntoView {
     let href = format!("/p/{}", product.slug);
-    let quick_add = product.quick_add.map(|variant_id| {
-        view! { <crate::cart::AddToCartForm variant_id compact=true product_name=product.name.clone() /> }
-    });
+    // Every card ends the same way: price, stock, then one action. A product with a single
+    // variant in stock is added from the card; one with options is chosen on its page.
+    let in_stock = !matches!(product.stock, StockView::OutOfStock);
+    let action = match product.quick_add {
+        Some(variant_id) => view! {
+            <crate::cart::AddToCartForm variant_id compact=true product_name=product.name.clone() />
+        }
+        .into_any(),
+        None => {
+            let (label, testid) = if in_stock {
+                ("Choose options", "choose-options")
+            } else {
+                ("View product", "view-product")
+            };
+            view! {
+                <div class="relative z-10 mt-2">
+                    <a
+                        href=href.clone()
+                        class="btn btn-secondary w-full py-1.5"
+                        data-testid=testid
+                        aria-label=format!("{label}: {}", product.name)
+                    >
+                        {label}
+                    </a>
+                </div>
+            }
+            .into_any()
+        }
+    };
     view! {
         <li class="card group relative flex flex-col p-3" data-testid="product-card">
             {match product.image {
@@ -192,15 +218,17 @@ pub fn ProductCard(product: CardView, #[prop(optional)] eager: bool) -> impl Int
                     {product.name}
                 </a>
             </h3>
-            <p class="mt-auto pt-2">
-                {product.from.then_some(view! { <span class="text-sm text-stone-500">"from "</span> })}
-                <span class="font-semibold">{product.price}</span>
-                {product.compare_at.map(|c| view! {
-                    " " <s class="text-sm text-stone-500"><span class="sr-only">"was "</span>{c}</s>
-                })}
-            </p>
-            <p class=product.stock.class()>{product.stock.label()}</p>
-            {quick_add}
+            <div class="mt-auto pt-2">
+                <p>
+                    {product.from.then_some(view! { <span class="text-sm text-stone-500">"from "</span> })}
+                    <span class="font-semibold">{product.price}</span>
+                    {product.compare_at.map(|c| view! {
+                        " " <s class="text-sm text-stone-500"><span class="sr-only">"was "</span>{c}</s>
+                    })}
+                </p>
+                <p class=product.stock.class()>{product.stock.label()}</p>
+                {action}
+            </div>
         </li>
     }
 }

@@ -2,7 +2,7 @@
 //! (`?variant=SKU`), so the page works without JavaScript and each variant has its own URL.
 
 use leptos::prelude::*;
-use leptos_meta::{Link, Meta, Title};
+use leptos_meta::{Link, Meta};
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_location, use_params_map};
 use serde::{Deserialize, Serialize};
@@ -215,7 +215,7 @@ fn ProductView(data: ProductPage) -> impl IntoView {
     let purchasable = !matches!(stock, StockView::OutOfStock);
     let show_picker = variants.len() > 1;
     view! {
-        <Title text=name.clone() />
+        <crate::components::PageTitle text=name.clone() />
         <Meta name="description" content=meta_description.clone() />
         <Link rel="canonical" href=canonical.clone() />
         <Meta property="og:type" content="product" />

@@ -2,7 +2,7 @@
 //! helpful page when nothing matches, and type-ahead suggestions for the header search box.
 
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
+use leptos_meta::Meta;
 use leptos_router::hooks::use_location;
 use serde::{Deserialize, Serialize};
 
@@ -164,7 +164,7 @@ fn SearchView(data: SearchPage) -> impl IntoView {
         .as_ref()
         .is_some_and(|l| l.total > 0 || !l.active.is_empty());
     view! {
-        <Title text=title />
+        <crate::components::PageTitle text=title />
         <Meta name="robots" content="noindex, follow" />
         <h1 class="text-3xl font-bold tracking-tight" data-testid="page-title">
             {if query.is_empty() {

@@ -154,6 +154,7 @@ pub(crate) fn listing_view(
     default_sort: Sort,
     listing: Listing,
 ) -> ListingView {
+    let searching = keep.iter().any(|(k, _)| k == "q");
     // The canonical parameters, in a stable order: kept ones, filters, sort, page.
     let filter_pairs: Vec<(String, String)> = params
         .pairs
@@ -231,7 +232,16 @@ pub(crate) fn listing_view(
         sorts: Sort::ALL
             .iter()
             .filter(|s| **s != Sort::Relevance || default_sort == Sort::Relevance)
-            .map(|s| (s.key().to_owned(), s.label().to_owned()))
+            .map(|s| {
+                // Without a query there is nothing to be relevant to: a department's default
+                // order (featured and popular first) is the shop's recommendation.
+                let label = match s {
+                    Sort::Relevance if !searching => "Recommended",
+                    Sort::Relevance => "Best match",
+                    other => other.label(),
+                };
+                (s.key().to_owned(), label.to_owned())
+            })
             .collect(),
         brands: facets
             .brands

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::TestApp;
+use crate::common::{TestApp, TestOptions};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -265,9 +265,10 @@ async fn sign_in_returns_only_to_pages_of_this_site() {
 #[tokio::test]
 async fn a_failed_plain_form_sign_in_keeps_the_email_but_never_the_password() {
     let app = TestApp::spawn().await;
+    let browser = app.browser();
     let res = app
         .post_form(
-            &app.browser(),
+            &browser,
             "account/login",
             "/login",
             &[
@@ -278,11 +279,11 @@ async fn a_failed_plain_form_sign_in_keeps_the_email_but_never_the_password() {
         .await;
     assert!(res.status().is_redirection());
     let location = res.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.contains("__err="), "{location}");
-    assert!(!location.contains("secret-guess"), "{location}");
-    let page = app
-        .get_with(&app.browser(), &location.replace(&app.address, ""))
-        .await;
+    assert_eq!(location, "/login", "the error is not in the URL");
+    let page = app.get_with(&browser, &location).await;
+    // Another browser following the same link sees no error.
+    let stranger = app.get_with(&app.browser(), &location).await;
+    assert!(!stranger.contains("The email or password is incorrect."));
     assert!(
         page.contains("The email or password is incorrect."),
         "{page}"
@@ -830,4 +831,79 @@ async fn the_confirmation_mail_can_be_resent_after_a_cool_down() {
         .call(&app.browser(), "account/resend-verification", &[])
         .await;
     assert_eq!(anonymous.status(), 401);
+}
+
+/// Signs in as a browser behind `ip` (the app trusts the proxy header in these tests).
+async fn login_from(app: &TestApp, ip: &str, email: &str, password: &str) -> reqwest::Response {
+    app.browser()
+        .post(app.url("/api/account/login"))
+        .header("origin", &app.address)
+        .header("accept", "application/json")
+        .header("x-forwarded-for", ip)
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .expect("login")
+}
+
+#[tokio::test]
+async fn an_attacker_hammering_an_account_from_a_few_addresses_does_not_keep_its_owner_out() {
+    let app = TestApp::spawn_with(TestOptions {
+        env: vec![("TRUST_PROXY", "true".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    app.register(&app.browser(), "Ada", "ada@example.com", PASSWORD)
+        .await;
+    // Three attacker addresses, 15 wrong guesses each: each address is slowed down.
+    for attacker in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        let mut statuses = Vec::new();
+        for _ in 0..15 {
+            statuses.push(
+                login_from(&app, attacker, "ada@example.com", "wrong guess")
+                    .await
+                    .status()
+                    .as_u16(),
+            );
+        }
+        assert!(statuses.contains(&429), "{attacker}: {statuses:?}");
+        let right = login_from(&app, attacker, "ada@example.com", PASSWORD).await;
+        assert_eq!(
+            right.status(),
+            429,
+            "{attacker} waits even with the password"
+        );
+    }
+    // The owner, from home, signs in at once.
+    let owner = login_from(&app, "198.51.100.7", "ada@example.com", PASSWORD).await;
+    assert_eq!(owner.status(), 200, "the owner is not locked out");
+}
+
+#[tokio::test]
+async fn guessing_one_account_from_many_addresses_is_still_slowed_down() {
+    let app = TestApp::spawn_with(TestOptions {
+        env: vec![("TRUST_PROXY", "true".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    app.register(&app.browser(), "Ada", "ada@example.com", PASSWORD)
+        .await;
+    let mut statuses = Vec::new();
+    for i in 0..30 {
+        let ip = format!("192.0.2.{}", i + 1);
+        statuses.push(
+            login_from(&app, &ip, "ada@example.com", "wrong guess")
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert!(
+        statuses[..9].iter().all(|s| *s == 422),
+        "the first addresses are answered: {statuses:?}"
+    );
+    assert!(
+        statuses[10..].contains(&429),
+        "a guess from many addresses is slowed down: {statuses:?}"
+    );
 }

@@ -210,3 +210,91 @@ async fn graceful_stop_finishes_and_releases_the_port() {
         "nothing listens after stop"
     );
 }
+
+#[tokio::test]
+async fn metrics_are_for_this_machine_or_the_metrics_token_only() {
+    let app = TestApp::spawn().await;
+    let through_proxy = app
+        .client
+        .get(app.url("/metrics"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        through_proxy.status(),
+        403,
+        "a proxied visitor is not local"
+    );
+    let token = "s3cret-metrics-token-1";
+    let app = TestApp::spawn_with(TestOptions {
+        env: vec![("METRICS_TOKEN", token.to_owned())],
+        ..Default::default()
+    })
+    .await;
+    for auth in [None, Some("Bearer wrong-token-000000"), Some(token)] {
+        let mut req = app.client.get(app.url("/metrics"));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 401, "{auth:?}");
+        assert_eq!(res.headers()["www-authenticate"], "Bearer");
+    }
+    let res = app
+        .client
+        .get(app.url("/metrics"))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("http_requests_total"));
+}
+
+#[tokio::test]
+async fn a_client_over_the_rate_limit_gets_429_with_retry_after_and_others_are_served() {
+    let app = TestApp::spawn_with(TestOptions {
+        // 30 a minute: bursts of 5, one more every 2 s.
+        env: vec![
+            ("RATE_LIMIT_PER_MINUTE", "30".to_owned()),
+            ("TRUST_PROXY", "true".to_owned()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let get = |ip: &'static str| {
+        app.client
+            .get(app.url("/login"))
+            .header("x-forwarded-for", ip)
+            .send()
+    };
+    for i in 0..5 {
+        assert_eq!(
+            get("198.51.100.1").await.unwrap().status(),
+            200,
+            "request {i}"
+        );
+    }
+    let limited = get("198.51.100.1").await.unwrap();
+    assert_eq!(limited.status(), 429);
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    assert_eq!(
+        get("198.51.100.2").await.unwrap().status(),
+        200,
+        "another client"
+    );
+    let health = app
+        .client
+        .get(app.url("/health"))
+        .header("x-forwarded-for", "198.51.100.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "health checks are never limited");
+}

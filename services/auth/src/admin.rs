@@ -37,11 +37,11 @@ pub struct UserSummary {
 pub async fn search(db: &Db, q: &UserQuery) -> Result<(Vec<UserSummary>, i64), AuthError> {
     let per_page = q.per_page.clamp(1, 100);
     let offset = i64::from(q.page.max(1) - 1) * i64::from(per_page);
-    let pattern = q
-        .text
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+    let pattern = shop_core::search::search_text(q.text.as_deref())
+        .map_err(|e| AuthError::InvalidField {
+            field: "q",
+            message: e.to_string(),
+        })?
         .map(|t| format!("%{}%", audit::escape_like(&t.to_lowercase())));
     let role = q.role.map(Role::as_str);
     let status = q.status.map(Status::as_str);
@@ -211,8 +211,8 @@ async fn change_role(
                 },
                 target_type: "user",
                 target_id: user.as_str(),
-                before: Some(json!({ "roles": target.roles })),
-                after: Some(json!({ "roles": after })),
+                before: Some(json!({ "email": target.email.as_str(), "roles": target.roles })),
+                after: Some(json!({ "email": target.email.as_str(), "roles": after })),
             },
         )
         .await?;
@@ -261,8 +261,8 @@ pub async fn set_status(
                 },
                 target_type: "user",
                 target_id: user.as_str(),
-                before: Some(json!({ "status": target.status })),
-                after: Some(json!({ "status": status })),
+                before: Some(json!({ "email": target.email.as_str(), "status": target.status })),
+                after: Some(json!({ "email": target.email.as_str(), "status": status })),
             },
         )
         .await?;

@@ -1,14 +1,20 @@
 //! Slowing down guessing and mail bombing.
 //!
-//! **Sign-in failures** are counted per account (by the email typed, whether or not an
-//! account has it, so the throttle reveals nothing) and per client address. After a few
-//! free failures each further failure adds a delay that doubles, up to a cap; during the
-//! delay sign-in with that key is refused without checking the password. There is no
-//! permanent lockout: the delay ends by itself, the per-account cap is short so an attacker
-//! cannot keep someone out of their account for long, and a password reset clears it.
-//! A success clears the account's counter (not the address's: a guesser with one real
-//! account must not be able to reset their own counter). Counters are forgotten a day after
-//! the last failure.
+//! **Sign-in failures** are counted under three keys, each by the email typed (whether or
+//! not an account has it, so the throttle reveals nothing):
+//! - per account *and* client address: after a few free failures each further one adds a
+//!   delay that doubles, up to a cap. Someone hammering an account from their address only
+//!   slows themselves down: the owner signing in from another address is not held up.
+//! - per client address, across accounts: one address guessing many accounts.
+//! - per account, from every address, only once failures come from many addresses within
+//!   the hour (a distributed guess): then a short account-wide delay slows it down. An
+//!   attacker with a few addresses cannot trigger it, so cannot keep the owner out.
+//!
+//! During a delay, sign-in with that key is refused without checking the password. There is
+//! no permanent lockout. A success clears the account's counters (not the address's: a
+//! guesser with one real account must not be able to reset their own counter), and a
+//! password reset clears the account-wide one. Counters are forgotten a day after the last
+//! failure.
 //!
 //! **Rate limits** (reset and verification mails, sign-ups) are fixed-window counters.
 //!
@@ -45,12 +51,24 @@ pub struct Policy {
     pub cap: Duration,
 }
 
-/// Per account: from the 5th failure on, 1 s, 2 s, 4 s ... up to 5 minutes.
-pub const ACCOUNT: Policy = Policy {
+/// Per account and client address: from the 5th failure on, 1 s, 2 s, 4 s ... up to 5
+/// minutes.
+pub const ACCOUNT_FROM_CLIENT: Policy = Policy {
     free: 4,
     base: Duration::from_secs(1),
     cap: Duration::from_secs(5 * 60),
 };
+
+/// Per account from every address, counted only while [`DISTRIBUTED_ADDRESSES`] or more
+/// addresses failed on it within the hour: 1 s, 2 s ... up to a minute.
+pub const ACCOUNT_WIDE: Policy = Policy {
+    free: 0,
+    base: Duration::from_secs(1),
+    cap: Duration::from_secs(60),
+};
+
+/// How many addresses failing on one account within the hour count as a distributed guess.
+pub const DISTRIBUTED_ADDRESSES: i64 = 10;
 
 /// Per client address, across accounts: from the 10th failure on, 1 s, 2 s, 4 s ... up to
 /// 15 minutes.
@@ -85,7 +103,103 @@ pub fn account_key(email: &str) -> String {
 
 /// The key for a client address's counter.
 pub fn client_key(ip: &str) -> String {
-    format!("ip:{ip}")
+    format!("ip:{}", address_group(ip))
+}
+
+/// The unit one client is counted in: an IPv4 address, or an IPv6 address's /64 (one
+/// subscriber's network, within which an attacker can pick any address they like).
+pub fn address_group(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.to_owned(),
+    }
+}
+
+fn pair_prefix(email: &str) -> String {
+    format!("pair:{email}|")
+}
+
+/// The key for an account's counter from one client (see [`address_group`]).
+fn account_client_key(email: &str, ip: &str) -> String {
+    format!("{}{}", pair_prefix(email), address_group(ip))
+}
+
+/// Counts a failed sign-in on `email` from `ip` under all three keys. The account keys are
+/// kept only for what could be an account's address, normalised (so it cannot be spelt
+/// another way, and it holds no `|`, so no other address shares its prefix); anything else
+/// only counts against the client.
+pub async fn record_login_failure(
+    db: &Db,
+    clock: &Clock,
+    email: &str,
+    ip: &str,
+) -> Result<(), sqlx::Error> {
+    record_failure(db, clock, &client_key(ip), CLIENT).await?;
+    let Ok(email) = shop_core::Email::parse(email) else {
+        return Ok(());
+    };
+    let email = email.as_str();
+    record_failure(
+        db,
+        clock,
+        &account_client_key(email, ip),
+        ACCOUNT_FROM_CLIENT,
+    )
+    .await?;
+    let hour_ago = clock.now().minus(Duration::from_secs(3600)).millis();
+    let pattern = format!("{}%", shop_core::audit::escape_like(&pair_prefix(email)));
+    let addresses: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM login_failures
+         WHERE throttle_key LIKE $1 ESCAPE '\\' AND last_failure_at >= $2",
+    )
+    .bind(pattern)
+    .bind(hour_ago)
+    .fetch_one(db.reader())
+    .await?;
+    if addresses >= DISTRIBUTED_ADDRESSES {
+        record_failure(db, clock, &account_key(email), ACCOUNT_WIDE).await?;
+    }
+    Ok(())
+}
+
+/// Refuses a sign-in on `email` from `ip` while any of its keys is in its delay.
+pub async fn check_login_attempt(
+    db: &Db,
+    clock: &Clock,
+    email: &str,
+    ip: &str,
+) -> Result<(), CheckError> {
+    let Ok(email) = shop_core::Email::parse(email) else {
+        return check_login(db, clock, &[&client_key(ip)]).await;
+    };
+    let email = email.as_str();
+    check_login(
+        db,
+        clock,
+        &[
+            &account_client_key(email, ip),
+            &client_key(ip),
+            &account_key(email),
+        ],
+    )
+    .await
+}
+
+/// Forgets an account's failures after its owner signed in from `ip`.
+pub async fn clear_login(
+    conn: &mut shop_core::db::Conn,
+    email: &shop_core::Email,
+    ip: &str,
+) -> Result<(), sqlx::Error> {
+    clear(&mut *conn, &account_client_key(email.as_str(), ip)).await?;
+    clear(conn, &account_key(email.as_str())).await
 }
 
 /// Refuses when any of `keys` is in its delay.
@@ -236,12 +350,15 @@ mod tests {
 
     #[test]
     fn delays_start_after_the_free_failures_and_double_up_to_the_cap() {
-        assert_eq!(ACCOUNT.delay_after(4), Duration::ZERO);
-        assert_eq!(ACCOUNT.delay_after(5), Duration::from_secs(1));
-        assert_eq!(ACCOUNT.delay_after(6), Duration::from_secs(2));
-        assert_eq!(ACCOUNT.delay_after(9), Duration::from_secs(16));
-        assert_eq!(ACCOUNT.delay_after(40), Duration::from_secs(300));
-        assert_eq!(ACCOUNT.delay_after(i64::MAX), Duration::from_secs(300));
+        let pair = ACCOUNT_FROM_CLIENT;
+        assert_eq!(pair.delay_after(4), Duration::ZERO);
+        assert_eq!(pair.delay_after(5), Duration::from_secs(1));
+        assert_eq!(pair.delay_after(6), Duration::from_secs(2));
+        assert_eq!(pair.delay_after(9), Duration::from_secs(16));
+        assert_eq!(pair.delay_after(40), Duration::from_secs(300));
+        assert_eq!(pair.delay_after(i64::MAX), Duration::from_secs(300));
+        assert_eq!(ACCOUNT_WIDE.delay_after(1), Duration::from_secs(1));
+        assert_eq!(ACCOUNT_WIDE.delay_after(30), Duration::from_secs(60));
         assert_eq!(CLIENT.delay_after(9), Duration::ZERO);
         assert_eq!(CLIENT.delay_after(10), Duration::from_secs(1));
     }

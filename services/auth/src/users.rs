@@ -9,7 +9,7 @@ use shop_core::outbox;
 use shop_core::{Clock, Db, DbResultExt, Email, Timestamp};
 
 use crate::events::{self, EmailChangeRequested, EmailChanged, UserEvent};
-use crate::throttle::{self, ACCOUNT, CLIENT};
+use crate::throttle;
 use crate::tokens::{self, Purpose};
 use crate::{Account, AuthError, Role, Status, UserId, password};
 
@@ -201,12 +201,11 @@ pub struct Login<'a> {
     pub ip: &'a str,
 }
 
-/// Signs in: refuses while the account or the client address is throttled, checks the
-/// password, counts failures, and clears the account's counter on success.
+/// Signs in: refuses while this account from this address, the address, or (under a
+/// distributed guess) the account is throttled; checks the password, counts failures, and
+/// clears the account's counters on success.
 pub async fn login(db: &Db, clock: &Clock, attempt: Login<'_>) -> Result<Account, AuthError> {
-    let account_key = throttle::account_key(attempt.email);
-    let client_key = throttle::client_key(attempt.ip);
-    throttle::check_login(db, clock, &[&account_key, &client_key]).await?;
+    throttle::check_login_attempt(db, clock, attempt.email, attempt.ip).await?;
 
     let verified = match Email::parse(attempt.email) {
         Ok(email) => verify_credentials(db, &email, attempt.password).await?,
@@ -221,8 +220,7 @@ pub async fn login(db: &Db, clock: &Clock, attempt: Login<'_>) -> Result<Account
         }
     };
     let Some((id, status)) = verified else {
-        throttle::record_failure(db, clock, &account_key, ACCOUNT).await?;
-        throttle::record_failure(db, clock, &client_key, CLIENT).await?;
+        throttle::record_login_failure(db, clock, attempt.email, attempt.ip).await?;
         tracing::info!("sign-in refused: wrong email or password");
         return Err(AuthError::InvalidCredentials);
     };
@@ -230,7 +228,9 @@ pub async fn login(db: &Db, clock: &Clock, attempt: Login<'_>) -> Result<Account
         return Err(AuthError::AccountDisabled);
     }
     let mut tx = db.begin().await?;
-    throttle::clear(&mut tx, &account_key).await?;
+    if let Ok(email) = Email::parse(attempt.email) {
+        throttle::clear_login(&mut tx, &email, attempt.ip).await?;
+    }
     tx.commit().await?;
     let account = find(db, &id).await?.ok_or(AuthError::UserNotFound)?;
     tracing::info!(user.id = %id, "signed in");

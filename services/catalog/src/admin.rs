@@ -65,12 +65,9 @@ pub async fn list_products(
                AND lv.status = 'active' AND lv.on_hand - lv.reserved <= lv.low_stock_threshold)",
         );
     }
-    if let Some(text) = query
-        .text
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
+    let text = shop_core::search::search_text(query.text.as_deref())
+        .map_err(|e| CatalogError::invalid("q", e.to_string()))?;
+    if let Some(text) = text {
         let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
         filter
             .push(" AND (LOWER(p.name) LIKE ")

@@ -6,49 +6,51 @@
 //! sharing the database show here within the TTL. Stock figures on these pages can therefore
 //! be that much behind; the cart and checkout always read stock from the database.
 
-use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a cached read is served.
 pub const READ_TTL: Duration = Duration::from_secs(10);
 
-/// Entries kept per cache; beyond this the oldest are dropped.
-const CAPACITY: usize = 4_096;
+/// Entries kept per cache; beyond this the least used are dropped.
+const CAPACITY: u64 = 4_096;
 
-struct Entry<V> {
-    stored: Instant,
-    generation: u64,
-    value: Arc<V>,
-}
-
-/// Values by key, each for [`READ_TTL`].
+/// Values by key, each for [`READ_TTL`]. Concurrent reads of a missing key load it once
+/// (single flight): when a popular listing expires, one query runs and the other requests
+/// wait for its answer instead of all running the same query.
 pub(crate) struct ReadCache<V> {
+    /// Bumped by every invalidation and part of every key, so a load that started before an
+    /// invalidation is never served after it.
     generation: AtomicU64,
-    entries: Mutex<HashMap<String, Entry<V>>>,
+    entries: moka::future::Cache<(u64, String), Arc<V>>,
 }
 
-impl<V> Default for ReadCache<V> {
+impl<V: Send + Sync + 'static> Default for ReadCache<V> {
     fn default() -> Self {
         Self {
             generation: AtomicU64::new(0),
-            entries: Mutex::new(HashMap::new()),
+            entries: moka::future::Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_live(READ_TTL)
+                .build(),
         }
     }
 }
 
 impl<V> std::fmt::Debug for ReadCache<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let len = self.entries.lock().map(|e| e.len()).unwrap_or(0);
-        f.debug_struct("ReadCache").field("entries", &len).finish()
+        f.debug_struct("ReadCache")
+            .field("entries", &self.entries.entry_count())
+            .finish()
     }
 }
 
-impl<V> ReadCache<V> {
-    /// The cached value for `key`, or the result of `load` (cached when it succeeds and no
-    /// invalidation happened while it ran).
+impl<V: Send + Sync + 'static> ReadCache<V> {
+    /// The cached value for `key`, or the result of `load` (cached when it succeeds). While
+    /// one caller loads a key, others asking for it wait for that load. A failed load is not
+    /// kept: its caller gets the error, and a caller that waited on it loads for itself.
     pub(crate) async fn get_or_load<E, Fut>(
         &self,
         key: String,
@@ -58,42 +60,34 @@ impl<V> ReadCache<V> {
         Fut: Future<Output = Result<V, E>>,
     {
         let generation = self.generation.load(Ordering::SeqCst);
-        if let Ok(entries) = self.entries.lock()
-            && let Some(entry) = entries.get(&key)
-            && entry.generation == generation
-            && entry.stored.elapsed() < READ_TTL
-        {
-            return Ok(entry.value.clone());
-        }
-        let value = Arc::new(load().await?);
-        if let Ok(mut entries) = self.entries.lock()
-            && self.generation.load(Ordering::SeqCst) == generation
-        {
-            if entries.len() >= CAPACITY {
-                entries.retain(|_, e| e.generation == generation && e.stored.elapsed() < READ_TTL);
-                if entries.len() >= CAPACITY {
-                    // Still full of fresh entries: start over rather than scan for the oldest.
-                    entries.clear();
+        let mut load = Some(load);
+        let mut failure = None;
+        let found = self
+            .entries
+            .optionally_get_with((generation, key), async {
+                let load = load.take()?;
+                match load().await {
+                    Ok(value) => Some(Arc::new(value)),
+                    Err(e) => {
+                        failure = Some(e);
+                        None
+                    }
                 }
-            }
-            entries.insert(
-                key,
-                Entry {
-                    stored: Instant::now(),
-                    generation,
-                    value: value.clone(),
-                },
-            );
+            })
+            .await;
+        match (found, failure, load) {
+            (Some(value), _, _) => Ok(value),
+            (None, Some(e), _) => Err(e),
+            // Another caller's load of this key failed while this one waited on it.
+            (None, None, Some(load)) => load().await.map(Arc::new),
+            (None, None, None) => unreachable!("a load that neither failed nor succeeded"),
         }
-        Ok(value)
     }
 
-    /// Drops every entry; loads already running are not stored.
+    /// Drops every entry; loads already running are not served afterwards.
     pub(crate) fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
-        }
+        self.entries.invalidate_all();
     }
 }
 
@@ -142,5 +136,27 @@ mod tests {
             *again, 2,
             "the load overtaken by the invalidation was not stored"
         );
+    }
+
+    #[tokio::test]
+    async fn concurrent_reads_of_a_missing_key_load_it_once() {
+        let cache = Arc::new(ReadCache::<u32>::default());
+        let loads = Arc::new(AtomicU64::new(0));
+        let readers = (0..32).map(|_| {
+            let (cache, loads) = (cache.clone(), loads.clone());
+            tokio::spawn(async move {
+                cache
+                    .get_or_load("listing".into(), || async move {
+                        loads.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok::<_, ()>(42)
+                    })
+                    .await
+            })
+        });
+        for reader in readers {
+            assert_eq!(*reader.await.unwrap().unwrap(), 42);
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 1, "one query for 32 readers");
     }
 }

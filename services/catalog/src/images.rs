@@ -26,6 +26,13 @@ pub const WIDTHS: [u32; 3] = [320, 640, 1280];
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 /// Largest accepted side, and the smallest.
 const MAX_SIDE: u32 = 8_000;
+/// At most 24 million pixels (6000 × 4000, a large camera photo): decoded, that is under
+/// 100 MB, so uploads cannot run the server out of memory.
+const MAX_PIXELS: u64 = 24_000_000;
+
+/// Image processing runs one upload at a time: each takes a core and up to a few hundred MB
+/// at its peak, so several at once would only compete for both.
+static PROCESSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 const MIN_SIDE: u32 = 200;
 /// Most images one product may have.
 const MAX_IMAGES: i64 = 20;
@@ -121,6 +128,16 @@ pub struct Processed {
     pub files: Vec<(u32, Vec<u8>)>,
 }
 
+fn too_many_pixels() -> CatalogError {
+    CatalogError::invalid(
+        "image",
+        format!(
+            "The image is too large: at most {MAX_SIDE} pixels a side and {} million pixels in all.",
+            MAX_PIXELS / 1_000_000
+        ),
+    )
+}
+
 fn not_an_image() -> CatalogError {
     CatalogError::invalid("image", "Upload a JPEG, PNG or WebP image.")
 }
@@ -153,17 +170,25 @@ pub fn process(bytes: &[u8]) -> Result<Processed, CatalogError> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    limits.max_alloc = Some(256 * 1024 * 1024);
     reader.limits(limits);
-    let decoded = reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => CatalogError::invalid(
-            "image",
-            format!("The image is larger than {MAX_SIDE} × {MAX_SIDE} pixels."),
-        ),
-        _ => CatalogError::invalid(
+    let unreadable = |_| {
+        CatalogError::invalid(
             "image",
             "The file could not be read as an image; it may be damaged.",
-        ),
+        )
+    };
+    let decoder = reader.into_decoder().map_err(|e| match e {
+        image::ImageError::Limits(_) => too_many_pixels(),
+        e => unreadable(e),
+    })?;
+    let (w, h) = image::ImageDecoder::dimensions(&decoder);
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(too_many_pixels());
+    }
+    let decoded = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+        image::ImageError::Limits(_) => too_many_pixels(),
+        e => unreadable(e),
     })?;
     let (width, height) = (decoded.width(), decoded.height());
     if width < MIN_SIDE || height < MIN_SIDE {
@@ -301,11 +326,19 @@ pub async fn add_image(
         let mut conn = db.reader().acquire().await?;
         check_access(&mut conn, editor, product_id).await?;
     }
-    let processed = tokio::task::spawn_blocking(move || process(&bytes))
-        .await
-        .map_err(|e| {
-            CatalogError::invalid("image", format!("The image could not be processed ({e})."))
-        })??;
+    let turn = PROCESSING.acquire().await.map_err(|_| {
+        CatalogError::invalid("image", "The server is shutting down; please try again.")
+    })?;
+    // The turn goes with the work: it ends when processing ends, even if the request that
+    // asked for it is gone by then.
+    let processed = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        process(&bytes)
+    })
+    .await
+    .map_err(|e| {
+        CatalogError::invalid("image", format!("The image could not be processed ({e})."))
+    })??;
     store.save(&processed).await.map_err(|e| {
         tracing::error!(error = %e, dir = %store.dir().display(), "could not write image files");
         CatalogError::invalid("image", "The image could not be stored; please try again.")

@@ -58,6 +58,7 @@ pub struct ProductInput {
     pub category_id: String,
     /// Further categories the product appears in.
     pub extra_category_ids: Vec<String>,
+    /// `None`: a draft when created, unchanged when updated.
     pub status: Option<ProductStatus>,
     /// Name/value pairs such as ("material", "cast iron").
     pub attributes: Vec<(String, String)>,
@@ -66,6 +67,7 @@ pub struct ProductInput {
     /// Shown on the home page. Staff only; ignored for vendors.
     pub featured: bool,
     /// The owning vendor's user id. Staff only; a vendor's products are always their own.
+    /// `None` on update keeps the current owner.
     pub vendor_id: Option<String>,
 }
 
@@ -633,7 +635,16 @@ pub async fn create_product(
     Ok(id)
 }
 
-/// Changes a product's own fields (not its variants).
+/// The fields of a product that its edit form leaves alone.
+#[derive(sqlx::FromRow)]
+struct CurrentOwnership {
+    status: String,
+    vendor_id: Option<String>,
+    featured: i64,
+}
+
+/// Changes a product's own fields (not its variants). A `status` or `vendor_id` of `None`
+/// keeps the product's current one.
 pub async fn update_product(
     db: &Db,
     clock: &Clock,
@@ -644,13 +655,21 @@ pub async fn update_product(
     let mut tx = db.begin().await?;
     check_access(&mut tx, editor, product_id).await?;
     let mut p = clean_product(&mut tx, editor, input).await?;
-    if editor.vendor().is_some() {
-        // Vendors cannot feature their products; keep whatever the shop decided.
-        let featured: i64 = sqlx::query_scalar("SELECT featured FROM products WHERE id = $1")
+    // What the form does not set stays as it is: the status (changed on its own), the owning
+    // vendor when none is named, and for vendors the shop's "featured" choice.
+    let current: CurrentOwnership =
+        sqlx::query_as("SELECT status, vendor_id, featured FROM products WHERE id = $1")
             .bind(product_id)
             .fetch_one(&mut *tx)
             .await?;
-        p.featured = featured != 0;
+    if input.status.is_none() {
+        p.status = ProductStatus::parse(&current.status).unwrap_or(ProductStatus::Draft);
+    }
+    if input.vendor_id.is_none() {
+        p.vendor_id = current.vendor_id;
+    }
+    if editor.vendor().is_some() {
+        p.featured = current.featured != 0;
     }
     let before = product_snapshot(&mut tx, product_id).await?;
     write_product(&mut tx, product_id, &p, clock.now().millis()).await?;

@@ -13,6 +13,7 @@ pub mod id;
 pub mod mail;
 pub mod money;
 pub mod outbox;
+pub mod search;
 
 pub use clock::{Clock, Timestamp};
 pub use db::{Backend, Db, DbConfig, Tx};

@@ -3,11 +3,18 @@
 //! latency percentiles. Loopback addresses only.
 //!
 //!     loadgen [--post-lines FILE] [--session] URL [CONNECTIONS] [SECONDS] [WARMUP_SECONDS]
+//!     loadgen --mix FILE URL [CONNECTIONS] [SECONDS]
 //!
 //! GET by default. `--post-lines FILE` sends form posts instead (as the hydrated page calls
 //! a server function): connection i posts line i of FILE (modulo its length), so each
 //! simulated shopper can ask for something else. `--session` makes each connection keep the
 //! cookies it is given and send them back, like one browser.
+//!
+//! `--mix FILE` is the soak mode: each line of FILE is `GET /path` or `POST /path BODY`, and
+//! every connection, one browser with its own cookies, walks the lines in turn (each from
+//! another starting line). A broken connection is opened again. It prints how many requests
+//! got which class of status, how many got no answer within 30 s, and the longest one, and
+//! fails on any 5xx or unanswered request.
 
 use std::time::{Duration, Instant};
 
@@ -20,7 +27,11 @@ async fn main() -> anyhow::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut bodies: Option<Vec<String>> = None;
     let mut session = false;
-    while let Some(flag) = args.first().filter(|a| a.starts_with("--")).cloned() {
+    while let Some(flag) = args
+        .first()
+        .filter(|a| a.starts_with("--") && *a != "--mix")
+        .cloned()
+    {
         args.remove(0);
         match flag.as_str() {
             "--session" => session = true,
@@ -41,6 +52,9 @@ async fn main() -> anyhow::Result<()> {
             }
             other => bail!("unknown option {other}"),
         }
+    }
+    if args.first().map(String::as_str) == Some("--mix") {
+        return mix::run(&args[1..]).await;
     }
     let Some(url) = args.first() else {
         bail!(
@@ -229,4 +243,173 @@ async fn read_response(
         bail!("response without a length");
     }
     Ok((status, cookies))
+}
+
+/// The soak mode: mixed traffic from many simulated browsers.
+mod mix {
+    use std::time::{Duration, Instant};
+
+    use anyhow::{Context as _, bail};
+    use tokio::io::{AsyncWriteExt, BufReader};
+    use tokio::net::TcpStream;
+
+    /// A request that got no answer in this time counts as unanswered.
+    const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+    struct Line {
+        method: String,
+        path: String,
+        body: String,
+    }
+
+    #[derive(Default)]
+    struct Tally {
+        by_class: [u64; 6],
+        unanswered: u64,
+        slowest: Duration,
+        slowest_path: String,
+    }
+
+    pub async fn run(args: &[String]) -> anyhow::Result<()> {
+        let (Some(file), Some(url)) = (args.first(), args.get(1)) else {
+            bail!("usage: loadgen --mix FILE URL [CONNECTIONS] [SECONDS]");
+        };
+        let connections: usize = args.get(2).map_or(Ok(64), |s| s.parse())?;
+        let seconds: u64 = args.get(3).map_or(Ok(60), |s| s.parse())?;
+        let host = url
+            .strip_prefix("http://")
+            .context("only http:// URLs are supported")?
+            .trim_end_matches('/')
+            .to_owned();
+        if !(host.starts_with("127.0.0.1:") || host.starts_with("localhost:")) {
+            bail!("refusing to load anything but a loopback address ({host})");
+        }
+        let text = std::fs::read_to_string(file).with_context(|| file.clone())?;
+        let lines: Vec<Line> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let mut parts = l.splitn(3, ' ');
+                let method = parts.next().unwrap_or("GET").to_owned();
+                let path = parts.next().unwrap_or("/").to_owned();
+                let body = parts.next().unwrap_or("").to_owned();
+                Line { method, path, body }
+            })
+            .collect();
+        if lines.is_empty() {
+            bail!("{file} has no lines");
+        }
+        let lines = std::sync::Arc::new(lines);
+        let end = Instant::now() + Duration::from_secs(seconds);
+        let tasks: Vec<_> = (0..connections)
+            .map(|c| {
+                let (host, lines) = (host.clone(), lines.clone());
+                tokio::spawn(async move { browser(&host, &lines, c, end).await })
+            })
+            .collect();
+        let mut total = Tally::default();
+        for task in tasks {
+            let t = task.await?;
+            for (sum, n) in total.by_class.iter_mut().zip(t.by_class) {
+                *sum += n;
+            }
+            total.unanswered += t.unanswered;
+            if t.slowest > total.slowest {
+                total.slowest = t.slowest;
+                total.slowest_path = t.slowest_path;
+            }
+        }
+        let answered: u64 = total.by_class.iter().sum();
+        println!(
+            "soak: {} requests in {seconds} s ({:.0}/s) over {connections} connections: {} 2xx, {} 3xx, {} 4xx, {} 5xx, {} unanswered; longest {:.1} ms ({})",
+            answered + total.unanswered,
+            answered as f64 / seconds as f64,
+            total.by_class[2],
+            total.by_class[3],
+            total.by_class[4],
+            total.by_class[5],
+            total.unanswered,
+            total.slowest.as_secs_f64() * 1000.0,
+            total.slowest_path,
+        );
+        if total.by_class[5] > 0 || total.unanswered > 0 {
+            std::process::exit(1);
+        }
+        Ok(())
+    }
+
+    /// One browser: its own cookies, walking the lines from line `start` until `end`.
+    async fn browser(host: &str, lines: &[Line], start: usize, end: Instant) -> Tally {
+        let mut tally = Tally::default();
+        let mut cookies: Vec<(String, String)> = Vec::new();
+        let mut stream: Option<BufReader<TcpStream>> = None;
+        let mut body = Vec::new();
+        let mut i = start;
+        while Instant::now() < end {
+            let line = &lines[i % lines.len()];
+            i += 1;
+            if stream.is_none() {
+                match TcpStream::connect(host).await {
+                    Ok(s) => {
+                        let _ = s.set_nodelay(true);
+                        stream = Some(BufReader::new(s));
+                    }
+                    Err(_) => {
+                        tally.unanswered += 1;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                }
+            }
+            let Some(conn) = stream.as_mut() else {
+                continue;
+            };
+            let mut request = format!(
+                "{} {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: shop-loadgen\r\n",
+                line.method, line.path
+            );
+            if line.method == "POST" {
+                // As the hydrated page calls a server function.
+                request.push_str(&format!(
+                    "Origin: http://{host}\r\nAccept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                    line.body.len()
+                ));
+            } else {
+                request.push_str("Accept: text/html\r\n");
+            }
+            if !cookies.is_empty() {
+                let pairs: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                request.push_str(&format!("Cookie: {}\r\n", pairs.join("; ")));
+            }
+            request.push_str("\r\n");
+            request.push_str(&line.body);
+            let started = Instant::now();
+            let exchange = async {
+                conn.get_mut().write_all(request.as_bytes()).await?;
+                super::read_response(conn, &mut body).await
+            };
+            match tokio::time::timeout(ANSWER_TIMEOUT, exchange).await {
+                Ok(Ok((status, set))) => {
+                    let took = started.elapsed();
+                    tally.by_class[usize::from(status / 100).min(5)] += 1;
+                    if took > tally.slowest {
+                        tally.slowest = took;
+                        tally.slowest_path = format!("{} {}", line.method, line.path);
+                    }
+                    for (name, value) in set {
+                        cookies.retain(|(k, _)| *k != name);
+                        cookies.push((name, value));
+                    }
+                }
+                // Closed by the server, or no answer in time: count it and reconnect.
+                Ok(Err(_)) | Err(_) => {
+                    if Instant::now() < end {
+                        tally.unanswered += 1;
+                    }
+                    stream = None;
+                }
+            }
+        }
+        tally
+    }
 }

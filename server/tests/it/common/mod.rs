@@ -114,6 +114,8 @@ impl TestApp {
             ("DATABASE_MAX_CONNECTIONS".into(), "5".into()),
             // Well under the client's 30 s: a stuck request fails as a 503 with its log.
             ("REQUEST_TIMEOUT_SECS".into(), "10".into()),
+            // Every test client is 127.0.0.1: the rate limit has its own test.
+            ("RATE_LIMIT_PER_MINUTE".into(), "0".into()),
         ]);
         for (k, v) in options.env {
             vars.insert(k.to_owned(), v);

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Soak test: the release server with the 10k-product catalog under mixed traffic (home,
+# department and category listings with filters and pages, searches, product pages, cart
+# adds and the cart, sign-ins) from 64 simulated browsers for a while, then SIGTERM.
+#
+#   scripts/bench/soak.sh [SECONDS] [CONNECTIONS]     # default 60 s, 64 connections
+#
+# Fails on any panic in the server's log, any 5xx, any request without an answer, or a
+# shutdown slower than 5 s. Prints the request count, panics, longest request and shutdown
+# time. Loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/bench/common.sh
+
+seconds=${1:-60}
+connections=${2:-64}
+dataset=${CATALOG_DATASET:-../shared/datasets/catalog-10k.jsonl}
+log=$(mktemp /tmp/shop-soak-log.XXXXXX)
+export BENCH_LOG=$log
+bench_serve_catalog
+
+step "building the traffic mix"
+node - "$base" "$dataset" "${DEMO_ADMIN_PASSWORD:-demo-admin-password}" > "$work/mix.txt" <<'JS'
+const [base, dataset, password] = process.argv.slice(2);
+const fs = require("fs");
+const products = fs.readFileSync(dataset, "utf8").split("\n").filter(Boolean).map(l => JSON.parse(l));
+(async () => {
+  const lines = [];
+  const listing = ["/c/pans", "/c/pans?page=5", "/c/pans?sort=price_asc&in_stock=1", "/c/home-kitchen", "/c/electronics?page=2", "/c/clothing-shoes"];
+  const searches = ["cast+iron+pan", "shirt", "wireless+headphones", "zzzz-no-such-thing", "lamp"];
+  const ids = new Set();
+  for (const p of ["/", "/c/pans", "/c/pans?page=2"]) {
+    const html = await (await fetch(base + p, { headers: { accept: "text/html" } })).text();
+    for (const m of html.matchAll(/name="variant_id" value="([0-9a-f-]{36})"/g)) ids.add(m[1]);
+  }
+  const adds = [...ids];
+  if (adds.length === 0) { console.error("no add-to-cart buttons found"); process.exit(1); }
+  for (let i = 0; i < 40; i++) {
+    const p = products[(i * 251) % products.length];
+    lines.push("GET /");
+    lines.push(`GET ${listing[i % listing.length]}`);
+    lines.push(`GET /search?q=${searches[i % searches.length]}`);
+    lines.push(`GET /p/${p.slug}`);
+    lines.push(`POST /api/cart/add variant_id=${adds[i % adds.length]}&quantity=1`);
+    if (i % 8 === 0) lines.push("GET /cart");
+    if (i % 20 === 0) lines.push(`POST /api/account/login email=admin%40example.com&password=${encodeURIComponent(password)}`);
+  }
+  console.log(lines.join("\n"));
+})();
+JS
+echo "$(wc -l < "$work/mix.txt") requests in the mix"
+
+step "soak: $connections connections for $seconds s"
+status=0
+"$loadgen" --mix "$work/mix.txt" "$base" "$connections" "$seconds" || status=1
+
+step "SIGTERM"
+start=$(date +%s%N)
+kill -TERM "$bench_pid"
+for _ in $(seq 1 100); do
+  kill -0 "$bench_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if kill -0 "$bench_pid" 2>/dev/null; then
+  echo "the server is still running 10 s after SIGTERM; its threads:"
+  gdb -p "$bench_pid" -batch -ex 'thread apply all bt' 2>/dev/null | head -200 || true
+  kill -KILL "$bench_pid" 2>/dev/null || true
+  shutdown_ms=10000
+else
+  shutdown_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+fi
+wait "$bench_pid" 2>/dev/null || true
+bench_pid=""
+
+panics=$(grep -c -E "panicked|request handler panicked" "$log" || true)
+echo "shutdown: ${shutdown_ms} ms; panics in the log: $panics"
+if [ "$panics" -gt 0 ]; then
+  grep -E -A3 "panicked" "$log" | head -40
+  status=1
+fi
+if [ "$shutdown_ms" -gt 5000 ]; then
+  echo "shutdown took longer than 5 s"
+  status=1
+fi
+errors=$(grep -c -E " ERROR " "$log" || true)
+echo "error lines in the log: $errors"
+grep -E " ERROR " "$log" | head -10 || true
+rm -f "$log"
+[ "$status" = 0 ] && echo "soak passed" || echo "soak FAILED"
+exit "$status"
