@@ -2,8 +2,9 @@ import { test, expect, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 
 // Accessibility: an axe-core scan of every shop, account and admin page, which must find no
-// serious or critical violation. Runs with JavaScript on and off (the hydrated page and the
-// plain HTML can differ).
+// serious or critical violation. axe runs in the page, so this needs JavaScript; the pages
+// are the same server-rendered HTML either way (the js-on run scans them hydrated).
+test.skip(({ javaScriptEnabled }) => !javaScriptEnabled, 'axe-core runs as a script in the page');
 
 async function scan(page: Page, path: string, status = 200) {
   const response = await page.goto(path);
@@ -13,7 +14,7 @@ async function scan(page: Page, path: string, status = 200) {
   const report = bad
     .map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join('\n    ')}`)
     .join('\n');
-  expect(bad, `${path}\n${report}`).toEqual([]);
+  expect.soft(bad, `${path}\n${report}`).toEqual([]);
 }
 
 /** The href of the first link matching `selector` on `path`. */
@@ -38,7 +39,7 @@ test('shop pages have no serious accessibility violations', async ({ page }) => 
   const product = await firstLink(page, '/c/pans', 'a[href^="/p/"]');
   for (const path of [
     '/',
-    '/c/home-kitchen',
+    '/c/home-and-kitchen',
     '/c/pans',
     '/c/pans?sort=price_asc&in_stock=1',
     product,

@@ -74,7 +74,10 @@ test('a guest fills the cart from product pages, changes it, and signs in to fin
   await addFromProductPage(page, js, 'CS90-TEE-XL', 1);
   await expect(page.getByTestId('cart-count')).toHaveText('3');
 
-  // The header's mini-cart opens on hover, without JavaScript too.
+  // The header's mini-cart opens on hover, without JavaScript too (on any page but the cart
+  // itself, where a JS-off add lands).
+  await page.goto('/');
+  await ready(page, js);
   await page.getByTestId('cart-link').hover();
   const mini = page.getByTestId('mini-cart');
   await expect(mini).toBeVisible();

@@ -13,8 +13,7 @@ test.describe('app shell', () => {
     await expect(page.getByRole('heading', { name: 'New arrivals' })).toBeVisible();
     await expect(page.getByTestId('new-arrivals').getByRole('listitem')).toHaveCount(8);
     // The stylesheet loaded: the header uses Tailwind's white background.
-    const bg = await page.locator('header').evaluate((el) => getComputedStyle(el).backgroundColor);
-    expect(bg).toBe('rgb(255, 255, 255)');
+    await expect(page.locator('header')).toHaveCSS('background-color', 'rgb(255, 255, 255)');
   });
 
   test('an unknown address shows the styled 404 page', async ({ page }) => {

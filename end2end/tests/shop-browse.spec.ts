@@ -74,7 +74,7 @@ test('browse a department: filter, sort, next page, open a product and choose a 
   // Into a sub-department and a product with size options.
   await page.goto('/c/t-shirts');
   await ready(page, js);
-  await page.getByRole('link', { name: 'Fernhill Organic Cotton T-Shirt' }).click();
+  await page.getByRole('link', { name: 'Fernhill Organic Cotton T-Shirt', exact: true }).click();
   await expect(page.getByTestId('product-name')).toHaveText('Fernhill Organic Cotton T-Shirt');
   await ready(page, js);
   await expect(page.getByTestId('sku')).toHaveText('CS90-TEE-S');
@@ -118,7 +118,7 @@ test('search puts the exact name first', async ({ page }, info) => {
   await expect(page).toHaveURL(/\/search\?q=Nordhavn\+Cast\+Iron\+Pan/);
   expect(await resultCount(page)).toBeGreaterThanOrEqual(1);
   const first = page.getByTestId('product-grid').getByTestId('product-card').first();
-  await expect(first.getByRole('link')).toHaveText('Nordhavn Cast Iron Pan');
+  await expect(first.getByRole('heading').getByRole('link')).toHaveText('Nordhavn Cast Iron Pan');
 });
 
 test('a search without results says so and offers a way on', async ({ page }, info) => {

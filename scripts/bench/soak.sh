@@ -26,7 +26,7 @@ const fs = require("fs");
 const products = fs.readFileSync(dataset, "utf8").split("\n").filter(Boolean).map(l => JSON.parse(l));
 (async () => {
   const lines = [];
-  const listing = ["/c/pans", "/c/pans?page=5", "/c/pans?sort=price_asc&in_stock=1", "/c/home-kitchen", "/c/electronics?page=2", "/c/clothing-shoes"];
+  const listing = ["/c/pans", "/c/pans?page=5", "/c/pans?sort=price_asc&in_stock=1", "/c/home-and-kitchen", "/c/electronics?page=2", "/c/clothing-and-shoes"];
   const searches = ["cast+iron+pan", "shirt", "wireless+headphones", "zzzz-no-such-thing", "lamp"];
   const ids = new Set();
   for (const p of ["/", "/c/pans", "/c/pans?page=2"]) {

@@ -304,9 +304,16 @@ pub async fn file_names(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// Pages: a path with a name over 255 bytes names no page and no public file; it gets the
-/// shop's 404 page (the public-file lookup behind the page routes would fail with a 500).
+/// Pages and server functions: a URL that encodes a NUL character gets 400 (no field takes
+/// one, and PostgreSQL cannot store it); a path with a name over 255 bytes names no page and
+/// no public file, so it gets the shop's 404 page (the public-file lookup behind the page
+/// routes would fail with a 500).
 pub async fn long_page_paths(mut req: Request, next: Next) -> Response {
+    if has_encoded_nul(req.uri().path().as_bytes())
+        || has_encoded_nul(req.uri().query().unwrap_or_default().as_bytes())
+    {
+        return nul_refused();
+    }
     if req
         .uri()
         .path()
@@ -398,8 +405,26 @@ pub async fn server_fn_body(State(limit): State<usize>, req: Request, next: Next
         )
             .into_response();
     }
+    if has_encoded_nul(&bytes) {
+        return nul_refused();
+    }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
+}
+
+/// Whether form or JSON text encodes a NUL character (`%00`, `\u0000`): no form field
+/// holds one, and PostgreSQL refuses to store text with it.
+fn has_encoded_nul(bytes: &[u8]) -> bool {
+    bytes.windows(3).any(|w| w == b"%00")
+        || bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
+}
+
+fn nul_refused() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        "The request contains a NUL character, which no field of this shop accepts.\n",
+    )
+        .into_response()
 }
 
 fn too_large() -> Response {

@@ -245,11 +245,8 @@ pub fn CartNav(cart: MiniCart) -> impl IntoView {
         lines,
         more,
     } = cart;
-    let label = match items {
-        0 => "Cart, empty".to_owned(),
-        1 => "Cart, 1 item".to_owned(),
-        n => format!("Cart, {n} items"),
-    };
+    // Read as "Cart 3 items": the visible words and count, then what the count counts.
+    let unit = if items == 1 { " item" } else { " items" };
     // On the cart page the preview only covers the cart itself: it stays shut there (after a
     // click on this link, the link keeps the focus that would otherwise hold it open).
     let location = leptos_router::hooks::use_location();
@@ -262,7 +259,7 @@ pub fn CartNav(cart: MiniCart) -> impl IntoView {
     };
     view! {
         <div class=class>
-            <a href="/cart" class="nav-link inline-flex items-center gap-1.5" data-testid="cart-link" aria-label=label>
+            <a href="/cart" class="nav-link inline-flex items-center gap-1.5" data-testid="cart-link">
                 "Cart"
                 <span
                     class="inline-flex min-w-6 justify-center rounded-full bg-stone-900 px-1.5 py-0.5 text-xs font-semibold text-white"
@@ -270,6 +267,7 @@ pub fn CartNav(cart: MiniCart) -> impl IntoView {
                 >
                     {items}
                 </span>
+                <span class="sr-only">{unit}</span>
             </a>
             {(!lines.is_empty()).then(|| view! {
                 <div
