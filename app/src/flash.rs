@@ -8,8 +8,9 @@ use leptos_router::hooks::use_query_map;
 /// The message for a flash code.
 pub fn message(code: &str) -> Option<&'static str> {
     Some(match code {
-        "welcome" => {
-            "Welcome! Your account is ready. We've sent you an email to confirm your address."
+        "welcome" => "Welcome! Your address is confirmed and your account is ready.",
+        "registration_sent" => {
+            "Check your inbox: we've sent a link to the address you gave. Open it to finish creating your account; it works for 24 hours. Already have an account? Sign in below."
         }
         "signed_in" => "You're signed in.",
         "signed_in_cart_changed" => {

@@ -1,5 +1,6 @@
 import { test, expect, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
+import { waitForLink } from './mail';
 
 // Accessibility: an axe-core scan of every shop, account and admin page, which must find no
 // serious or critical violation. axe runs in the page, so this needs JavaScript; the pages
@@ -65,6 +66,9 @@ test('account pages have no serious accessibility violations', async ({ page }, 
   await main.getByLabel('Email address').fill(email);
   await main.getByLabel('Password').fill('a long accessible passphrase');
   await main.getByRole('button', { name: /Create account/ }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await page.goto(await waitForLink(email, '/verify-email'));
+  await page.getByRole('button', { name: 'Confirm my email address' }).click();
   await expect(page).toHaveURL(/\/account/);
   for (const path of ['/account', '/account/profile', '/account/sessions', '/account/addresses', '/account/addresses/new']) {
     await scan(page, path);

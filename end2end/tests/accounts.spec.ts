@@ -3,6 +3,7 @@ import { uniqueEmail, waitForLink } from './mail';
 
 const PASSWORD = 'correct horse battery';
 
+/** Signs up, then opens the link from the welcome mail, which confirms and signs in. */
 async function register(page: Page, name: string, email: string) {
   await page.goto('/register');
   const main = page.getByRole('main');
@@ -10,7 +11,11 @@ async function register(page: Page, name: string, email: string) {
   await main.getByLabel('Email address').fill(email);
   await main.getByLabel('Password').fill(PASSWORD);
   await main.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/account/);
+  await expect(page).toHaveURL(/\/login\?flash=registration_sent/);
+  await expect(page.getByTestId('flash')).toContainText('Check your inbox');
+  await page.goto(await waitForLink(email, '/verify-email'));
+  await page.getByRole('button', { name: 'Confirm my email address' }).click();
+  await expect(page).toHaveURL(/\/account\?flash=welcome/);
 }
 
 async function signOut(page: Page) {
@@ -26,20 +31,23 @@ async function signIn(page: Page, email: string, password: string) {
   await main.getByRole('button', { name: 'Sign in' }).click();
 }
 
-test('register, confirm the address, sign out, sign in, change the password', async ({ page }) => {
+test('register, confirm the address, sign out, sign in, change the password', async ({ browser, page }) => {
   const email = uniqueEmail('journey');
   await register(page, 'Journey Tester', email);
-  await expect(page).toHaveURL(/\/account\?flash=welcome/);
-  await expect(page.getByTestId('flash')).toContainText('Your account is ready');
+  await expect(page.getByTestId('flash')).toContainText('Your address is confirmed');
   await expect(page.getByTestId('account-link')).toContainText('Journey Tester');
-  await expect(page.getByTestId('verify-banner')).toBeVisible();
-
-  const link = await waitForLink(email, '/verify-email');
-  await page.goto(link);
-  await page.getByRole('button', { name: 'Confirm my email address' }).click();
-  await expect(page).toHaveURL(/\/account\?flash=verified/);
   await expect(page.getByTestId('verified')).toBeVisible();
   await expect(page.getByTestId('verify-banner')).toHaveCount(0);
+
+  // Signing up again with the same address says the same, and creates nothing.
+  const other = await browser.newPage();
+  await other.goto('/register');
+  await other.getByRole('main').getByLabel('Your name').fill('Someone Else');
+  await other.getByRole('main').getByLabel('Email address').fill(email);
+  await other.getByRole('main').getByLabel('Password').fill('a different passphrase');
+  await other.getByRole('main').getByRole('button', { name: 'Create account' }).click();
+  await expect(other).toHaveURL(/\/login\?flash=registration_sent/);
+  await other.close();
 
   await signOut(page);
   await expect(page.getByTestId('sign-in-link')).toBeVisible();

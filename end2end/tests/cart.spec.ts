@@ -1,6 +1,6 @@
 import { test, expect, type APIRequestContext, type Page } from '@playwright/test';
 import { jsOn, mark, marked, ready } from './helpers';
-import { uniqueEmail } from './mail';
+import { uniqueEmail, waitForLink } from './mail';
 
 // A guest fills a cart from product pages, changes it, and signs in: the guest cart merges
 // into the cart the account already had. With JavaScript on every action posts in place
@@ -64,6 +64,9 @@ test('a guest fills the cart from product pages, changes it, and signs in to fin
   const email = uniqueEmail('cart');
   const phone = await playwright.request.newContext({ baseURL: base });
   await api(phone, base, 'account/register', { display_name: 'Cart Tester', email, password: PASSWORD });
+  // The link in the welcome mail confirms the address and signs the phone in.
+  const token = new URLSearchParams((await waitForLink(email, '/verify-email')).split('?')[1]).get('token')!;
+  await api(phone, base, 'account/verify-email', { token });
   const mask = await variantIdOf(phone, '/p/brightsmile-argan-oil-hair-mask');
   await api(phone, base, 'cart/add', { variant_id: mask, quantity: '1' });
   await phone.dispose();

@@ -70,8 +70,8 @@ pub async fn seed(db: &Db, clock: &Clock, options: &SeedOptions) -> anyhow::Resu
 /// Gives each product without an image a generated picture, through the same checks and
 /// resizing as an upload.
 async fn demo_images(db: &Db, clock: &Clock, store: &catalog::ImageStore) -> anyhow::Result<usize> {
-    let products: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT p.id, p.name, p.category_id FROM products p
+    let products: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT p.id, p.name, p.category_id, p.attributes FROM products p
          WHERE NOT EXISTS (SELECT 1 FROM product_images i WHERE i.product_id = p.id)
          ORDER BY p.created_at",
     )
@@ -82,13 +82,19 @@ async fn demo_images(db: &Db, clock: &Clock, store: &catalog::ImageStore) -> any
         actor: Actor::system("seed"),
         access: catalog::manage::Access::Shop,
     };
-    for (id, name, category_id) in &products {
+    for (id, name, category_id, attributes) in &products {
         let department = tree
             .path(category_id)
             .first()
             .map(|c| c.name.clone())
             .unwrap_or_default();
-        let picture = catalog::images::demo_picture(&department, name);
+        // The picture shows the product's colour, where it has one.
+        let attributes: serde_json::Value =
+            serde_json::from_str(attributes).unwrap_or(serde_json::Value::Null);
+        let colour = ["color", "colour"]
+            .iter()
+            .find_map(|k| attributes.get(*k).and_then(|v| v.as_str()));
+        let picture = catalog::images::demo_picture(&department, name, colour);
         catalog::images::add_image(db, clock, &editor, store, id, picture, name)
             .await
             .with_context(|| format!("demo image for {name}"))?;

@@ -15,7 +15,10 @@ use crate::ssr::{
     user_agent,
 };
 
-/// Creates a customer account and signs it in.
+/// Signs up: sends the link that confirms the address and signs the new account in. The
+/// answer is the same whether or not the address already has an account (its owner is told
+/// by mail instead), so the form cannot be used to find out who shops here. The guest's cart
+/// stays in this browser's session and joins the account when the link is opened here.
 #[server(endpoint = "account/register")]
 pub async fn register(
     display_name: String,
@@ -30,7 +33,8 @@ pub async fn register(
     ];
     let parsed = shop_core::Email::parse(&email)
         .map_err(|e| AppError::field("email", e.to_string()).keeping(&keep))?;
-    let account = auth::register(
+    // New or already registered: the same answer either way.
+    let _registered = auth::register(
         &ctx.db,
         &ctx.clock,
         auth::users::Registration {
@@ -42,20 +46,11 @@ pub async fn register(
     )
     .await
     .map_err(|e| auth_error(e).keeping(&keep))?;
-    let session = session()?;
-    auth::sessions::sign_in(
-        &session,
-        &ctx.clock,
-        &account,
-        user_agent().as_deref(),
-        Some(&client_ip()),
-    )
-    .await
-    .map_err(auth_error)?;
-    // A new account has no cart yet: the guest cart becomes its cart whole.
-    crate::cart::server::merge_guest_cart(&account).await;
-    let target = crate::auth::safe_next(next.as_deref()).unwrap_or_else(|| "/account".to_owned());
-    redirect_with_flash(&target, "welcome");
+    let target = match crate::auth::safe_next(next.as_deref()) {
+        Some(next) => format!("/login?next={}", crate::auth::urlencode(&next)),
+        None => "/login".to_owned(),
+    };
+    redirect_with_flash(&target, "registration_sent");
     Ok(())
 }
 
@@ -125,11 +120,36 @@ pub async fn resend_verification() -> Result<(), AppError> {
 #[server(endpoint = "account/verify-email")]
 pub async fn verify_email(token: String) -> Result<(), AppError> {
     let ctx = server_context()?;
-    auth::users::verify_email(&ctx.db, &ctx.clock, &token)
+    let account = auth::users::verify_email(&ctx.db, &ctx.clock, &token)
         .await
         .map_err(auth_error)?;
-    let signed_in = crate::ssr::current_user().await?.is_some();
-    redirect_with_flash(if signed_in { "/account" } else { "/login" }, "verified");
+    if crate::ssr::current_user().await?.is_some() {
+        redirect_with_flash("/account", "verified");
+        return Ok(());
+    }
+    if account.status != auth::Status::Active {
+        redirect_with_flash("/login", "verified");
+        return Ok(());
+    }
+    // The link proves the address is theirs: it signs the account in (this is how a new
+    // account starts), and the cart this browser filled as a guest joins it.
+    let session = session()?;
+    auth::sessions::sign_in(
+        &session,
+        &ctx.clock,
+        &account,
+        user_agent().as_deref(),
+        Some(&client_ip()),
+    )
+    .await
+    .map_err(auth_error)?;
+    let cart_changed = crate::cart::server::merge_guest_cart(&account).await;
+    let flash = if cart_changed {
+        "signed_in_cart_changed"
+    } else {
+        "welcome"
+    };
+    redirect_with_flash("/account", flash);
     Ok(())
 }
 
@@ -249,6 +269,7 @@ pub fn RegisterPage() -> impl IntoView {
                     error
                 />
                 <Submit label="Create account" busy_label="Creating your account…" pending=action.pending() class="btn btn-primary w-full" />
+                <p class="text-sm text-stone-600">"We'll email you a link to confirm your address: opening it finishes creating your account and signs you in."</p>
             </ActionForm>
         </AuthCard>
     }

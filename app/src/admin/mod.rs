@@ -450,6 +450,7 @@ pub fn AdminHomePage() -> impl IntoView {
 
 /// The page number a list was asked for: anything but a whole number from 1 to 100,000 (a
 /// hand-edited or stale link) shows the first page.
+#[cfg(feature = "ssr")]
 pub(crate) fn page_number(page: Option<&str>) -> u32 {
     page.and_then(|p| p.trim().parse::<u32>().ok())
         .filter(|p| (1..=100_000).contains(p))

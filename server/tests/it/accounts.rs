@@ -51,19 +51,16 @@ async fn whoami(app: &TestApp, client: &reqwest::Client) -> Option<String> {
 }
 
 #[tokio::test]
-async fn registering_signs_in_and_mails_a_link_that_verifies_the_address_once() {
+async fn registering_mails_a_link_that_confirms_the_address_and_signs_in_once() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
-    app.register(&browser, "Ada Lovelace", "Ada@Example.com", PASSWORD)
+    app.sign_up(&browser, "Ada Lovelace", "Ada@Example.com", PASSWORD)
         .await;
     assert_eq!(
-        whoami(&app, &browser).await.as_deref(),
-        Some("ada@example.com")
+        whoami(&app, &browser).await,
+        None,
+        "not signed in before the link"
     );
-
-    let account = app.get_with(&browser, "/account").await;
-    assert!(account.contains("Ada Lovelace"), "{account}");
-    assert!(account.contains("not confirmed yet"));
 
     app.deliver_outbox().await;
     let token = app.token_from_mail("ada@example.com", "/verify-email");
@@ -71,6 +68,13 @@ async fn registering_signs_in_and_mails_a_link_that_verifies_the_address_once() 
         .call(&browser, "account/verify-email", &[("token", &token)])
         .await;
     assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    assert_eq!(
+        whoami(&app, &browser).await.as_deref(),
+        Some("ada@example.com"),
+        "the link signs the new account in"
+    );
+    let account = app.get_with(&browser, "/account").await;
+    assert!(account.contains("Ada Lovelace"), "{account}");
     let user = auth::find_by_email(
         &app.db,
         &shop_core::Email::parse("ada@example.com").unwrap(),
@@ -103,24 +107,98 @@ async fn a_verification_link_expires_after_24_hours() {
 }
 
 #[tokio::test]
-async fn an_email_can_only_register_once_whatever_its_case() {
+async fn registering_a_taken_address_answers_as_for_a_new_one_and_tells_its_owner() {
     let app = TestApp::spawn().await;
     app.register(&app.browser(), "Ada", "ada@example.com", PASSWORD)
         .await;
-    let res = app
-        .call(
+    let fresh = app
+        .sign_up(&app.browser(), "Newcomer", "new@example.com", PASSWORD)
+        .await;
+    let taken = app
+        .sign_up(
             &app.browser(),
-            "account/register",
-            &[
-                ("display_name", "Other"),
-                ("email", "ADA@example.com"),
-                ("password", PASSWORD),
-            ],
+            "Other",
+            "ADA@example.com",
+            "another passphrase 1",
         )
         .await;
-    assert_eq!(res.status(), 422);
-    let body = json(res).await;
-    assert_eq!(body["Invalid"]["field"], "email", "{body}");
+    assert_eq!(taken.status(), fresh.status());
+    let location = |r: &reqwest::Response| {
+        r.headers()
+            .get("serverfnredirect")
+            .or_else(|| r.headers().get("location"))
+            .map(|v| v.to_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(location(&taken), location(&fresh), "the same next page");
+    let users: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = 'ada@example.com'")
+            .fetch_one(app.db.reader())
+            .await
+            .unwrap();
+    assert_eq!(users, 1, "no second account");
+
+    app.deliver_outbox().await;
+    let note = app
+        .last_mail("ada@example.com", "tried to create")
+        .expect("the owner is told");
+    assert!(
+        note.contains("/login") && note.contains("/forgot-password"),
+        "{note}"
+    );
+    assert!(
+        app.last_mail("new@example.com", "/verify-email?token=")
+            .is_some()
+    );
+    // The old password still signs in; the one typed in the attempt does not.
+    assert_eq!(
+        app.login(&app.browser(), "ada@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.login(&app.browser(), "ada@example.com", "another passphrase 1")
+            .await
+            .status(),
+        422
+    );
+}
+
+#[tokio::test]
+async fn a_guest_cart_joins_the_new_account_when_the_link_is_opened() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let browser = app.browser();
+    let variant: String = sqlx::query_scalar(
+        "SELECT v.id FROM product_variants v JOIN products p ON p.id = v.product_id
+         WHERE p.status = 'active' AND v.on_hand > 2 ORDER BY v.sku LIMIT 1",
+    )
+    .fetch_one(app.db.reader())
+    .await
+    .unwrap();
+    let res = app
+        .call(
+            &browser,
+            "cart/add",
+            &[("variant_id", &variant), ("quantity", "2")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    app.register(&browser, "Ada", "ada@example.com", PASSWORD)
+        .await;
+    let user: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    let units: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM cart_lines l JOIN carts c ON c.id = l.cart_id
+         WHERE c.user_id = $1",
+    )
+    .bind(&user)
+    .fetch_one(app.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(units, 2, "the guest's cart is the new account's cart");
 }
 
 #[tokio::test]
@@ -796,8 +874,15 @@ async fn a_cross_origin_sign_in_post_is_refused() {
 async fn the_confirmation_mail_can_be_resent_after_a_cool_down() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
-    app.register(&browser, "Ada", "ada@example.com", PASSWORD)
+    // Signed up, then signed in with the password before opening the link.
+    app.sign_up(&browser, "Ada", "ada@example.com", PASSWORD)
         .await;
+    assert_eq!(
+        app.login(&browser, "ada@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
     let first = app.call(&browser, "account/resend-verification", &[]).await;
     assert_eq!(first.status(), 200);
     let again = app.call(&browser, "account/resend-verification", &[]).await;

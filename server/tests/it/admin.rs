@@ -130,7 +130,8 @@ async fn the_admin_role_needs_a_verified_address_and_an_admin_cannot_demote_them
     let app = TestApp::spawn().await;
     let admin = app.browser();
     let (admin_id, _) = app.admin(&admin).await;
-    app.register(&app.browser(), "Ada", "ada@example.com", PASSWORD)
+    // Signed up, the link in the welcome mail not opened yet: the address is unconfirmed.
+    app.sign_up(&app.browser(), "Ada", "ada@example.com", PASSWORD)
         .await;
     let ada = user_id(&app, "ada@example.com").await;
     let res = app

@@ -71,7 +71,7 @@ async fn people(db: &Db, clock: &Clock) -> People {
         .expect("admin exists");
     let mut vendors = Vec::new();
     for (i, email) in ["a@vendor.test", "b@vendor.test"].into_iter().enumerate() {
-        let account = auth::users::register(
+        let auth::users::Registered::New(account) = auth::users::register(
             db,
             clock,
             auth::users::Registration {
@@ -82,7 +82,9 @@ async fn people(db: &Db, clock: &Clock) -> People {
             },
         )
         .await
-        .expect("register vendor");
+        .expect("register vendor") else {
+            panic!("a new address registers a new account");
+        };
         auth::admin::grant_role(db, clock, &admin, &account.id, auth::Role::Vendor)
             .await
             .expect("grant vendor");

@@ -30,7 +30,7 @@ async fn product_id(app: &TestApp, slug: &str) -> String {
 }
 
 fn png() -> Vec<u8> {
-    catalog::images::demo_picture("Home & Kitchen", "Test pan")
+    catalog::images::demo_picture("Home & Kitchen", "Test pan", None)
 }
 
 async fn upload(
@@ -771,7 +771,7 @@ async fn images_are_reordered_relabelled_and_deleted_and_the_cover_follows() {
     let (admin_id, _) = app.admin(&admin).await;
     let id = product_id(&app, "nordhavn-cast-iron-pan").await;
     for (key, alt) in [("first", "From above"), ("second", "From the side")] {
-        let picture = catalog::images::demo_picture("Home & Kitchen", key);
+        let picture = catalog::images::demo_picture("Home & Kitchen", key, None);
         let res = upload(&app, &admin, &id, picture, "pan.png", alt).await;
         assert_eq!(res.status(), 303);
     }

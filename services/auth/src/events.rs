@@ -9,6 +9,9 @@ use crate::UserId;
 
 /// A new account; the handler sends the welcome mail with the verification link.
 pub const USER_REGISTERED: &str = "user.registered";
+/// Someone tried to register with the address of an existing account; its owner is told
+/// (with sign-in and reset links), and the one who tried is answered as if it were new.
+pub const REGISTRATION_ATTEMPTED: &str = "user.registration_attempted";
 /// The user asked for another verification mail.
 pub const VERIFICATION_REQUESTED: &str = "user.verification_requested";
 /// Someone asked to reset the password of an existing account.

@@ -123,10 +123,25 @@ pub struct Registration {
     pub ip: String,
 }
 
-/// Creates a customer account. The welcome mail with the verification link goes out through
-/// the outbox. The shopper may shop at once; the address is verified when they follow the
-/// link.
-pub async fn register(db: &Db, clock: &Clock, reg: Registration) -> Result<Account, AuthError> {
+/// What [`register`] did. The caller answers both the same way ("we sent you a link"), so
+/// the answer never tells whether an address has an account.
+#[derive(Debug, Clone)]
+pub enum Registered {
+    /// A new account; its welcome mail with the link that confirms it is on its way.
+    New(Account),
+    /// The address already had an account; its owner is sent a note instead.
+    Existing,
+}
+
+/// How many "someone tried to register with your address" notes an address gets a day.
+const ATTEMPT_NOTES_PER_DAY: i64 = 3;
+
+/// Creates a customer account. The welcome mail with the link that confirms the address
+/// (and signs the account in) goes out through the outbox. For an address that already has
+/// an account nothing is created: its owner gets a note with sign-in and reset links, and
+/// the result is [`Registered::Existing`], which callers must not tell apart in their answer.
+/// Both paths hash the password, so they take about the same time.
+pub async fn register(db: &Db, clock: &Clock, reg: Registration) -> Result<Registered, AuthError> {
     let name = clean_name(&reg.display_name)?;
     check_new_password(&reg.password, &reg.email)?;
     throttle::hit(
@@ -154,7 +169,11 @@ pub async fn register(db: &Db, clock: &Clock, reg: Registration) -> Result<Accou
     .execute(&mut *tx)
     .await
     .on_unique_violation(AuthError::EmailTaken)?;
-    inserted?;
+    if inserted.is_err() {
+        // PostgreSQL has aborted this transaction: tell the owner in a new one.
+        drop(tx);
+        return registration_attempted(db, clock, &reg.email).await;
+    }
     grant_role_on(&mut tx, clock, &id, Role::Customer).await?;
     user_event(&mut tx, clock, events::USER_REGISTERED, &id).await?;
     let account = find_on(&mut tx, &id)
@@ -162,7 +181,46 @@ pub async fn register(db: &Db, clock: &Clock, reg: Registration) -> Result<Accou
         .ok_or(AuthError::UserNotFound)?;
     tx.commit().await?;
     tracing::info!(user.id = %id, "account registered");
-    Ok(account)
+    Ok(Registered::New(account))
+}
+
+/// Someone registered with the address of an existing account: its owner hears of it (a few
+/// times a day at most, so nobody can flood an inbox this way).
+async fn registration_attempted(
+    db: &Db,
+    clock: &Clock,
+    email: &Email,
+) -> Result<Registered, AuthError> {
+    let owner: Option<(String, String)> =
+        sqlx::query_as("SELECT id, status FROM users WHERE email = $1")
+            .bind(email.as_str())
+            .fetch_optional(db.reader())
+            .await?;
+    let Some((id, status)) = owner else {
+        return Ok(Registered::Existing);
+    };
+    if status != Status::Active.as_str() {
+        return Ok(Registered::Existing);
+    }
+    let limited = throttle::hit(
+        db,
+        clock,
+        &format!("signup-note:{}", email.as_str()),
+        ATTEMPT_NOTES_PER_DAY,
+        Duration::from_secs(24 * 3600),
+    )
+    .await;
+    match limited {
+        Ok(()) => {
+            let mut tx = db.begin().await?;
+            user_event(&mut tx, clock, events::REGISTRATION_ATTEMPTED, &UserId(id)).await?;
+            tx.commit().await?;
+        }
+        Err(throttle::CheckError::Throttled(_)) => {}
+        Err(throttle::CheckError::Db(e)) => return Err(e.into()),
+    }
+    tracing::info!("registration with an existing address; its owner is told");
+    Ok(Registered::Existing)
 }
 
 /// Checks an email and password pair without throttling (see [`login`]); `None` when either

@@ -545,8 +545,9 @@ async fn refresh_cover(conn: &mut Conn, product_id: &str) -> Result<(), sqlx::Er
 /// A generated product picture for the demo catalog (PNG bytes): a studio-style backdrop in
 /// the colours of `palette_key` (e.g. the department) with a simple object shape picked by
 /// `shape_key` (e.g. the product name), so demo listings look like a shop without shipping
-/// photographs.
-pub fn demo_picture(palette_key: &str, shape_key: &str) -> Vec<u8> {
+/// photographs. The object has the product's `colour` when it names one the painter knows
+/// ("Forest Green", "Navy"), so a blue screwdriver set is never shown magenta.
+pub fn demo_picture(palette_key: &str, shape_key: &str, colour: Option<&str>) -> Vec<u8> {
     const SIZE: u32 = 800;
     let palette = Sha256::digest(palette_key.as_bytes());
     let shape = Sha256::digest(shape_key.as_bytes());
@@ -554,8 +555,13 @@ pub fn demo_picture(palette_key: &str, shape_key: &str) -> Vec<u8> {
     let accent_hue = (hue + 20.0 + f32::from(shape[1]) / 255.0 * 60.0) % 360.0;
     let top = hsl(hue, 0.35, 0.93);
     let bottom = hsl(hue, 0.30, 0.82);
-    let body = hsl(accent_hue, 0.45 + f32::from(shape[2]) / 255.0 * 0.3, 0.45);
-    let highlight = hsl(accent_hue, 0.5, 0.65);
+    let (body, highlight) = match colour.and_then(named_colour) {
+        Some(rgb) => (rgb, mix(rgb, [1.0, 1.0, 1.0], 0.35)),
+        None => (
+            hsl(accent_hue, 0.45 + f32::from(shape[2]) / 255.0 * 0.3, 0.45),
+            hsl(accent_hue, 0.5, 0.65),
+        ),
+    };
     let kind = shape[0] % 3;
     let size = SIZE as f32;
     let image = RgbImage::from_fn(SIZE, SIZE, |x, y| {
@@ -589,6 +595,44 @@ pub fn demo_picture(palette_key: &str, shape_key: &str) -> Vec<u8> {
     // Encoding an in-memory RGB image as PNG cannot fail.
     let _ = image.write_to(&mut out, ImageFormat::Png);
     out.into_inner()
+}
+
+/// The RGB (0..1) of a colour as catalogues name it: the last word that names a colour
+/// decides its family ("Forest Green" is green), and a few words shade it.
+fn named_colour(name: &str) -> Option<[f32; 3]> {
+    let lower = name.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let base = words.iter().rev().find_map(|w| {
+        Some(match *w {
+            "black" | "charcoal" | "graphite" => [0.12, 0.12, 0.13],
+            "white" | "cream" | "ivory" => [0.94, 0.93, 0.90],
+            "grey" | "gray" | "slate" | "silver" | "stone" => [0.58, 0.59, 0.60],
+            "red" | "cherry" => [0.75, 0.13, 0.14],
+            "burgundy" | "wine" | "maroon" => [0.45, 0.09, 0.16],
+            "pink" | "rose" => [0.92, 0.55, 0.65],
+            "orange" | "copper" => [0.87, 0.45, 0.15],
+            "yellow" | "mustard" => [0.93, 0.79, 0.20],
+            "gold" => [0.80, 0.65, 0.25],
+            "green" | "sage" => [0.25, 0.55, 0.30],
+            "olive" => [0.45, 0.47, 0.20],
+            "blue" => [0.18, 0.38, 0.75],
+            "navy" => [0.10, 0.15, 0.38],
+            "teal" => [0.10, 0.50, 0.50],
+            "purple" | "violet" | "lilac" => [0.50, 0.30, 0.65],
+            "brown" | "walnut" | "chocolate" => [0.42, 0.27, 0.15],
+            "sand" | "beige" | "natural" | "tan" => [0.82, 0.73, 0.56],
+            _ => return None,
+        })
+    })?;
+    let shade = |c: [f32; 3], toward: [f32; 3], t: f32| mix(c, toward, t);
+    Some(words.iter().fold(base, |c, w| match *w {
+        "forest" | "dark" | "midnight" | "space" | "deep" => shade(c, [0.0, 0.0, 0.0], 0.35),
+        "sky" | "light" | "pale" | "sage" => shade(c, [1.0, 1.0, 1.0], 0.35),
+        _ => c,
+    }))
 }
 
 fn rounded_box(x: f32, y: f32, half_w: f32, half_h: f32, radius: f32) -> f32 {
@@ -676,11 +720,31 @@ mod tests {
 
     #[test]
     fn demo_pictures_pass_the_upload_checks() {
-        let a = demo_picture("Kitchen", "Cast iron pan");
-        let b = demo_picture("Kitchen", "Chef's knife");
+        let a = demo_picture("Kitchen", "Cast iron pan", None);
+        let b = demo_picture("Kitchen", "Chef's knife", None);
         assert_ne!(a, b);
         let p = process(&a).unwrap();
         assert_eq!((p.width, p.height), (800, 800));
+    }
+
+    #[test]
+    fn demo_pictures_show_the_products_colour() {
+        // The object's centre pixel, decoded back.
+        let centre = |colour: Option<&str>| {
+            let png = demo_picture("Garden & DIY", "Screwdriver set", colour);
+            let img = image::load_from_memory(&png).unwrap().into_rgb8();
+            img.get_pixel(400, 400).0
+        };
+        let [r, g, b] = centre(Some("Blue"));
+        assert!(b > r && b > g, "blue: {r} {g} {b}");
+        let [r, g, b] = centre(Some("Forest Green"));
+        assert!(g > r && g > b, "green: {r} {g} {b}");
+        let [r, g, b] = centre(Some("Cherry Red"));
+        assert!(r > g && r > b, "red: {r} {g} {b}");
+        let [r, g, b] = centre(Some("Black"));
+        assert!(r < 90 && g < 90 && b < 90, "black: {r} {g} {b}");
+        assert_eq!(named_colour("Iridescent"), None);
+        assert_ne!(named_colour("Navy"), named_colour("Sky Blue"));
     }
 
     #[test]

@@ -101,6 +101,18 @@ impl Handler for EventHandler {
                 })
                 .await
             }
+            account::REGISTRATION_ATTEMPTED => {
+                let p: account::UserEvent = payload(event)?;
+                let Some(user) = auth::find(&self.db, &p.user_id).await.map_err(retry)? else {
+                    return Ok(());
+                };
+                self.send(templates::registration_attempted(
+                    &self.shop,
+                    user.email,
+                    &user.display_name,
+                ))
+                .await
+            }
             account::VERIFICATION_REQUESTED => {
                 let p: account::UserEvent = payload(event)?;
                 self.send_link(&p.user_id, Purpose::VerifyEmail, None, |shop, t| {

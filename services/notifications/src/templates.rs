@@ -73,9 +73,15 @@ fn token_link(shop: &ShopInfo, path: &str, token: &str) -> String {
 pub fn welcome_verify(shop: &ShopInfo, t: &MailToken, welcome: bool) -> OutgoingEmail {
     let mut before = Vec::new();
     if welcome {
-        before.push(format!("Welcome to {}! Your account is ready.", shop.name));
+        before.push(format!(
+            "Welcome to {}! To finish creating your account, confirm that this is your email address by opening this link (it signs you in):",
+            shop.name
+        ));
+    } else {
+        before.push(
+            "Please confirm that this is your email address by opening this link:".to_owned(),
+        );
     }
-    before.push("Please confirm that this is your email address by opening this link:".to_owned());
     with_link(
         shop,
         t.to.clone(),
@@ -143,6 +149,29 @@ pub fn password_changed(shop: &ShopInfo, to: Email, name: &str) -> OutgoingEmail
     OutgoingEmail {
         to,
         subject: "Your password was changed".to_owned(),
+        text: paragraphs.join("\n\n"),
+        html: Some(html_page(shop, &paragraphs)),
+    }
+}
+
+/// Sent when someone tries to register with the address of an existing account.
+pub fn registration_attempted(shop: &ShopInfo, to: Email, name: &str) -> OutgoingEmail {
+    let paragraphs = vec![
+        format!("Hello {name},"),
+        format!(
+            "Someone just tried to create a {} account with this email address, which already has one: yours. No new account was made.",
+            shop.name
+        ),
+        format!("If it was you, sign in here: {}/login", shop.base_url),
+        format!(
+            "Forgotten your password? Choose a new one here: {}/forgot-password",
+            shop.base_url
+        ),
+        "If it was not you, there is nothing to do: your account is unchanged.".to_owned(),
+    ];
+    OutgoingEmail {
+        to,
+        subject: "Someone tried to register with your address".to_owned(),
         text: paragraphs.join("\n\n"),
         html: Some(html_page(shop, &paragraphs)),
     }
