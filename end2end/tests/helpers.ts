@@ -10,10 +10,10 @@ export function jsOn(info: TestInfo): boolean {
 /**
  * With JavaScript on, waits until the page has hydrated (the layout marks `main`). A fresh
  * browser context fetches the debug build's large wasm, compressed on the fly: on a busy
- * 2-core machine the first hydration can take more than the default 10 s.
+ * 2-core machine the first hydration can take well over the default 10 s.
  */
 export async function ready(page: Page, js: boolean) {
-  if (js) await expect(page.locator('main[data-hydrated=true]')).toBeVisible({ timeout: 20_000 });
+  if (js) await expect(page.locator('main[data-hydrated=true]')).toBeVisible({ timeout: 30_000 });
 }
 
 /** Marks the document: a full page load loses the mark, an in-place update keeps it. */
