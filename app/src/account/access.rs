@@ -70,17 +70,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     )
     .await
     .map_err(|e| auth_error(e).keeping(&[("email", &email)]))?;
-    let session = session()?;
-    auth::sessions::sign_in(
-        &session,
-        &ctx.clock,
-        &account,
-        user_agent().as_deref(),
-        Some(&ip),
-    )
-    .await
-    .map_err(auth_error)?;
-    let cart_changed = crate::cart::server::merge_guest_cart(&account).await;
+    let cart_changed = sign_in_here(&account).await?;
     let target = crate::auth::safe_next(next.as_deref()).unwrap_or_else(|| "/account".to_owned());
     redirect_with_flash(
         &target,
@@ -91,6 +81,23 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
         },
     );
     Ok(())
+}
+
+/// Signs `account` in on this browser's session (a new session id) and merges the cart it
+/// filled as a guest; true when the merge had to change some items.
+#[cfg(feature = "ssr")]
+async fn sign_in_here(account: &auth::Account) -> Result<bool, AppError> {
+    let ctx = server_context()?;
+    auth::sessions::sign_in(
+        &session()?,
+        &ctx.clock,
+        account,
+        user_agent().as_deref(),
+        Some(&client_ip()),
+    )
+    .await
+    .map_err(auth_error)?;
+    Ok(crate::cart::server::merge_guest_cart(account).await)
 }
 
 /// Signs out of this session.
@@ -133,17 +140,7 @@ pub async fn verify_email(token: String) -> Result<(), AppError> {
     }
     // The link proves the address is theirs: it signs the account in (this is how a new
     // account starts), and the cart this browser filled as a guest joins it.
-    let session = session()?;
-    auth::sessions::sign_in(
-        &session,
-        &ctx.clock,
-        &account,
-        user_agent().as_deref(),
-        Some(&client_ip()),
-    )
-    .await
-    .map_err(auth_error)?;
-    let cart_changed = crate::cart::server::merge_guest_cart(&account).await;
+    let cart_changed = sign_in_here(&account).await?;
     let flash = if cart_changed {
         "signed_in_cart_changed"
     } else {

@@ -239,7 +239,7 @@ async fn hostile_text_in_every_field_is_shown_as_text_and_injects_nothing() {
     let doc = page(
         &app,
         &shopper,
-        &format!("/search?q={}", urlencode(&hostile(term))),
+        &format!("/search?q={}", app::auth::urlencode(&hostile(term))),
     )
     .await;
     assert!(title(&doc).contains(&hostile(term)), "{}", title(&doc));
@@ -309,7 +309,10 @@ async fn hostile_text_in_every_field_is_shown_as_text_and_injects_nothing() {
     let doc = page(
         &app,
         &admin,
-        &format!("/admin/products?q={}", urlencode(&hostile("Pan"))),
+        &format!(
+            "/admin/products?q={}",
+            app::auth::urlencode(&hostile("Pan"))
+        ),
     )
     .await;
     assert_eq!(attr(&doc, "input#products-q", "value"), hostile("Pan"));
@@ -548,15 +551,4 @@ async fn saving_every_editor_form_unchanged_changes_nothing_for_staff_and_vendor
     .await;
     assert_eq!(sent, 1);
     assert_eq!(category_state().await, before);
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
