@@ -5,7 +5,9 @@ import { defineConfig, devices } from '@playwright/test';
 export default defineConfig({
   testDir: './tests',
   outputDir: './test-results',
-  timeout: 30_000,
+  // A journey signs up (argon2), reads mail and loads several pages, each of which may wait
+  // up to 30 s for hydration on a busy 2-core machine: 30 s for the whole test is too tight.
+  timeout: 90_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
   workers: 2,
