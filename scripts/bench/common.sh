@@ -1,7 +1,7 @@
 # Shared set-up for the benchmarks in scripts/bench/. Source it; do not run it.
 #
 # bench_serve_catalog: builds the release server and the load generator, imports the 10k-
-# product dataset ($CATALOG_DATASET) into a fresh SQLite database (or BENCH_DATABASE_URL,
+# product dataset (or $CATALOG_DATASET) into a fresh SQLite database (or BENCH_DATABASE_URL,
 # which is reset first: use a throwaway one) and serves it on a free loopback port. Sets
 # $base (the shop's URL), $work (a scratch folder), $loadgen and $bench_pid (the server);
 # everything is stopped and removed when the script exits.
@@ -21,30 +21,60 @@ bench_serve_catalog() {
   work=$(mktemp -d /tmp/shop-bench.XXXXXX)
   bench_pid=""
   trap 'bench_stop' EXIT
-  local port bin start
+  local port start
   port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   export DATABASE_URL=${BENCH_DATABASE_URL:-sqlite://$work/shop.db}
   # Benchmarks load from one address: no per-client rate limit.
   export SHOP_DATA_DIR=$work LEPTOS_SITE_ADDR=127.0.0.1:$port RUST_LOG=warn RATE_LIMIT_PER_MINUTE=0
-  bin=$CARGO_TARGET_DIR/release/shop
   base="http://127.0.0.1:$port"
 
   step "import $(wc -l < "$dataset") products"
   start=$(date +%s%N)
-  "$bin" seed --catalog "$dataset" >/dev/null
+  "$CARGO_TARGET_DIR/release/shop" seed --catalog "$dataset" >/dev/null
   echo "import: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 
+  bench_start
+}
+
+# Starts the server built by bench_serve_catalog (with any NAME=VALUE settings given) and
+# waits until it accepts connections.
+bench_start() {
+  local bin=$CARGO_TARGET_DIR/release/shop port=${LEPTOS_SITE_ADDR##*:}
   # BENCH_LOG: a file for the server's log (the soak test reads it for panics).
   if [ -n "${BENCH_LOG:-}" ]; then
-    "$bin" serve >"$BENCH_LOG" 2>&1 & bench_pid=$!
+    env "$@" "$bin" serve >>"$BENCH_LOG" 2>&1 & bench_pid=$!
   else
-    "$bin" serve & bench_pid=$!
+    env "$@" "$bin" serve & bench_pid=$!
   fi
   for _ in $(seq 1 100); do
     { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null && { exec 3<&- 3>&-; return 0; }
     sleep 0.1
   done
   die "the server did not start on $base"
+}
+
+# Stops the server and starts it again with the given NAME=VALUE settings (same database).
+bench_restart() {
+  kill -TERM "$bench_pid" 2>/dev/null || true
+  wait "$bench_pid" 2>/dev/null || true
+  bench_start "$@"
+}
+
+# Prints the path of a catalog of PRODUCTS products: the shared 10k file for 10000, else one
+# made once by the shared generator and kept under ~/.cache/shop-bench/.
+bench_dataset() {
+  local products=$1 shared=../shared/datasets
+  if [ -n "${CATALOG_DATASET:-}" ]; then echo "$CATALOG_DATASET"; return 0; fi
+  [[ $products =~ ^[0-9]+$ ]] && [ "$products" -ge 1 ] || die "PRODUCTS must be a positive number, not $products"
+  if [ "$products" = 10000 ]; then echo "$shared/catalog-10k.jsonl"; return 0; fi
+  local file=$HOME/.cache/shop-bench/catalog-$products.jsonl
+  if [ ! -s "$file" ]; then
+    command -v python3 >/dev/null || die "python3 is needed to make a $products-product catalog (apt-get install python3)"
+    mkdir -p "$(dirname "$file")"
+    python3 "$shared/make_catalog.py" --count "$products" --out "$file.tmp" >&2
+    mv "$file.tmp" "$file"
+  fi
+  echo "$file"
 }
 
 bench_stop() {

@@ -96,6 +96,9 @@ pub struct Config {
     /// `RATE_LIMIT_PER_MINUTE`: requests a client may make per minute (bursts up to a sixth of
     /// it at once) before getting 429; 0 turns the limit off.
     pub rate_limit_per_minute: u32,
+    /// `CATALOG_CACHE_SECS`: how long listings, searches and product pages are served from
+    /// memory (also how long another instance's catalog change may take to show); 0 is off.
+    pub catalog_cache_ttl: Duration,
 }
 
 /// Looks up one variable by name.
@@ -311,6 +314,12 @@ impl Config {
                 3000,
                 0..=10_000_000,
             )?,
+            catalog_cache_ttl: Duration::from_secs(parse_number(
+                var,
+                "CATALOG_CACHE_SECS",
+                catalog::READ_TTL.as_secs(),
+                0..=3600,
+            )?),
         })
     }
 

@@ -281,7 +281,7 @@ impl Application {
         };
         let ctx = ServerContext {
             db: db.clone(),
-            catalog: catalog::Catalog::new(db.clone(), clock.clone()),
+            catalog: catalog::Catalog::new(db.clone(), clock.clone(), config.catalog_cache_ttl),
             clock: clock.clone(),
             shop: Arc::new(ShopSettings {
                 name: config.shop_name.clone(),

@@ -1,7 +1,8 @@
 //! A short-lived in-memory cache for what every shopper reads the same way: listing pages,
 //! search results, product pages and the home page's lists.
 //!
-//! Entries live for [`READ_TTL`]. A change made through this instance's [`crate::Catalog`]
+//! Entries live for [`READ_TTL`] by default (`CATALOG_CACHE_SECS`; zero turns the cache off,
+//! which benchmarks use to measure the queries themselves). A change made through this instance's [`crate::Catalog`]
 //! drops every entry at once ([`ReadCache::invalidate`]); changes made by another instance
 //! sharing the database show here within the TTL. Stock figures on these pages can therefore
 //! be that much behind; the cart and checkout always read stock from the database.
@@ -11,30 +12,34 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// How long a cached read is served.
+/// How long a cached read is served unless configured otherwise.
 pub const READ_TTL: Duration = Duration::from_secs(10);
 
 /// Entries kept per cache; beyond this the least used are dropped.
 const CAPACITY: u64 = 4_096;
 
-/// Values by key, each for [`READ_TTL`]. Concurrent reads of a missing key load it once
+/// Values by key, each for a fixed time. Concurrent reads of a missing key load it once
 /// (single flight): when a popular listing expires, one query runs and the other requests
 /// wait for its answer instead of all running the same query.
 pub(crate) struct ReadCache<V> {
     /// Bumped by every invalidation and part of every key, so a load that started before an
     /// invalidation is never served after it.
     generation: AtomicU64,
-    entries: moka::future::Cache<(u64, String), Arc<V>>,
+    /// `None` when caching is off: every read loads.
+    entries: Option<moka::future::Cache<(u64, String), Arc<V>>>,
 }
 
-impl<V: Send + Sync + 'static> Default for ReadCache<V> {
-    fn default() -> Self {
+impl<V: Send + Sync + 'static> ReadCache<V> {
+    /// A cache whose entries live for `ttl`; a zero `ttl` caches nothing.
+    pub(crate) fn new(ttl: Duration) -> Self {
         Self {
             generation: AtomicU64::new(0),
-            entries: moka::future::Cache::builder()
-                .max_capacity(CAPACITY)
-                .time_to_live(READ_TTL)
-                .build(),
+            entries: (!ttl.is_zero()).then(|| {
+                moka::future::Cache::builder()
+                    .max_capacity(CAPACITY)
+                    .time_to_live(ttl)
+                    .build()
+            }),
         }
     }
 }
@@ -42,7 +47,7 @@ impl<V: Send + Sync + 'static> Default for ReadCache<V> {
 impl<V> std::fmt::Debug for ReadCache<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReadCache")
-            .field("entries", &self.entries.entry_count())
+            .field("entries", &self.entries.as_ref().map(|e| e.entry_count()))
             .finish()
     }
 }
@@ -59,11 +64,13 @@ impl<V: Send + Sync + 'static> ReadCache<V> {
     where
         Fut: Future<Output = Result<V, E>>,
     {
+        let Some(entries) = &self.entries else {
+            return load().await.map(Arc::new);
+        };
         let generation = self.generation.load(Ordering::SeqCst);
         let mut load = Some(load);
         let mut failure = None;
-        let found = self
-            .entries
+        let found = entries
             .optionally_get_with((generation, key), async {
                 let load = load.take()?;
                 match load().await {
@@ -87,7 +94,9 @@ impl<V: Send + Sync + 'static> ReadCache<V> {
     /// Drops every entry; loads already running are not served afterwards.
     pub(crate) fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        self.entries.invalidate_all();
+        if let Some(entries) = &self.entries {
+            entries.invalidate_all();
+        }
     }
 }
 
@@ -97,7 +106,7 @@ mod tests {
 
     #[tokio::test]
     async fn serves_from_cache_until_invalidated() {
-        let cache = ReadCache::<u32>::default();
+        let cache = ReadCache::<u32>::new(READ_TTL);
         let loads = AtomicU64::new(0);
         let load = || async {
             loads.fetch_add(1, Ordering::SeqCst);
@@ -113,7 +122,7 @@ mod tests {
 
     #[tokio::test]
     async fn failures_and_loads_overtaken_by_an_invalidation_are_not_kept() {
-        let cache = ReadCache::<u32>::default();
+        let cache = ReadCache::<u32>::new(READ_TTL);
         assert!(
             cache
                 .get_or_load("a".into(), || async { Err::<u32, _>("down") })
@@ -140,7 +149,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_reads_of_a_missing_key_load_it_once() {
-        let cache = Arc::new(ReadCache::<u32>::default());
+        let cache = Arc::new(ReadCache::<u32>::new(READ_TTL));
         let loads = Arc::new(AtomicU64::new(0));
         let readers = (0..32).map(|_| {
             let (cache, loads) = (cache.clone(), loads.clone());
@@ -158,5 +167,18 @@ mod tests {
             assert_eq!(*reader.await.unwrap().unwrap(), 42);
         }
         assert_eq!(loads.load(Ordering::SeqCst), 1, "one query for 32 readers");
+    }
+
+    #[tokio::test]
+    async fn a_zero_ttl_loads_every_time() {
+        let cache = ReadCache::<u32>::new(Duration::ZERO);
+        let loads = AtomicU64::new(0);
+        let load = || async {
+            loads.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, ()>(7)
+        };
+        cache.get_or_load("a".into(), load).await.unwrap();
+        cache.get_or_load("a".into(), load).await.unwrap();
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
     }
 }

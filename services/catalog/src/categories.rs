@@ -49,15 +49,29 @@ impl CategoryTree {
         )
         .fetch_all(db.reader())
         .await?;
-        // Which categories each active product appears in (primary and secondary).
-        let memberships: Vec<(String, String)> = sqlx::query_as(
-            "SELECT id, category_id FROM products WHERE status = 'active'
-             UNION
-             SELECT pc.product_id, pc.category_id FROM product_categories pc
-             JOIN products p ON p.id = pc.product_id WHERE p.status = 'active'",
+        // Active products per primary category: one pass over an index, not a row per
+        // product brought back (the catalog may hold hundreds of thousands).
+        let primary: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT category_id, COUNT(*) FROM products WHERE status = 'active'
+             GROUP BY category_id",
         )
         .fetch_all(db.reader())
         .await?;
+        // Secondary placements are few: each with its product's primary category.
+        let secondary: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT pc.product_id, p.category_id, pc.category_id FROM product_categories pc
+             JOIN products p ON p.id = pc.product_id WHERE p.status = 'active'
+             ORDER BY pc.product_id",
+        )
+        .fetch_all(db.reader())
+        .await?;
+        let mut tree = CategoryTree::from_rows(rows);
+        tree.count_products(&primary, &secondary);
+        Ok(tree)
+    }
+
+    /// The tree of `rows` (id, parent, name, slug, description, position), without counts.
+    fn from_rows(rows: Vec<(String, Option<String>, String, String, String, i64)>) -> Self {
         let mut tree = CategoryTree::default();
         for (id, parent, name, slug, description, position) in rows {
             let index = tree.nodes.len();
@@ -84,32 +98,50 @@ impl CategoryTree {
                 None => tree.roots.push(index),
             }
         }
-        // Count each product once per ancestor, however many of its categories sit below it.
-        let mut per_product: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (product, category) in &memberships {
-            if let Some(&index) = tree.by_id.get(category.as_str()) {
-                per_product.entry(product.as_str()).or_default().push(index);
+        tree
+    }
+
+    /// Sets each category's product count: every product below it once, however many of its
+    /// categories sit below it. `primary` holds (category, active products whose primary
+    /// category it is); `secondary` (product, its primary category, another category it
+    /// appears in), grouped by product.
+    fn count_products(
+        &mut self,
+        primary: &[(String, i64)],
+        secondary: &[(String, String, String)],
+    ) {
+        let mut counts = vec![0_i64; self.nodes.len()];
+        for (category, count) in primary {
+            if let Some(&index) = self.by_id.get(category.as_str()) {
+                for ancestor in self.ancestry(index) {
+                    counts[ancestor] += count;
+                }
             }
         }
-        let mut counts = vec![0_i64; tree.nodes.len()];
-        let mut seen = Vec::new();
-        for categories in per_product.values() {
-            seen.clear();
-            for &index in categories {
-                for ancestor in tree.ancestry(index) {
-                    if !seen.contains(&ancestor) {
-                        seen.push(ancestor);
+        // A product also counts under the ancestors of its other categories that are not
+        // already ancestors of its primary one.
+        for placements in secondary.chunk_by(|a, b| a.0 == b.0) {
+            let counted: Vec<usize> = self
+                .by_id
+                .get(placements[0].1.as_str())
+                .map(|&i| self.ancestry(i))
+                .unwrap_or_default();
+            let mut added: Vec<usize> = Vec::new();
+            for (_, _, category) in placements {
+                let Some(&index) = self.by_id.get(category.as_str()) else {
+                    continue;
+                };
+                for ancestor in self.ancestry(index) {
+                    if !counted.contains(&ancestor) && !added.contains(&ancestor) {
+                        added.push(ancestor);
+                        counts[ancestor] += 1;
                     }
                 }
             }
-            for &index in &seen {
-                counts[index] += 1;
-            }
         }
-        for (node, count) in tree.nodes.iter_mut().zip(counts) {
+        for (node, count) in self.nodes.iter_mut().zip(counts) {
             node.product_count = count;
         }
-        Ok(tree)
     }
 
     /// `index` and its ancestors (guarded against cycles).
@@ -255,5 +287,63 @@ impl TreeCache {
         if let Ok(mut slot) = self.slot.write() {
             *slot = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        id: &str,
+        parent: Option<&str>,
+    ) -> (String, Option<String>, String, String, String, i64) {
+        (
+            id.into(),
+            parent.map(Into::into),
+            id.into(),
+            id.into(),
+            String::new(),
+            0,
+        )
+    }
+
+    #[test]
+    fn counts_each_product_once_under_every_category_it_sits_below() {
+        // a > b > c, a > d, e
+        let mut tree = CategoryTree::from_rows(vec![
+            row("a", None),
+            row("b", Some("a")),
+            row("c", Some("b")),
+            row("d", Some("a")),
+            row("e", None),
+        ]);
+        let primary = [
+            ("c".to_owned(), 3),
+            ("b".to_owned(), 1),
+            ("d".to_owned(), 2),
+        ];
+        let placement = |p: &str, primary: &str, other: &str| {
+            (p.to_owned(), primary.to_owned(), other.to_owned())
+        };
+        let secondary = [
+            // p1 (primary c) also in d and e: new under d and e, not again under a.
+            placement("p1", "c", "d"),
+            placement("p1", "c", "e"),
+            // p2 (primary b) also in c: new under c only.
+            placement("p2", "b", "c"),
+            // p3 (primary d) also in c and in b: new under c and b, once each.
+            placement("p3", "d", "c"),
+            placement("p3", "d", "b"),
+            // A placement in a category that is gone counts nowhere.
+            placement("p4", "d", "gone"),
+        ];
+        tree.count_products(&primary, &secondary);
+        let count = |id: &str| tree.get(id).unwrap().product_count;
+        assert_eq!(count("a"), 6);
+        assert_eq!(count("b"), 4 + 1);
+        assert_eq!(count("c"), 3 + 2);
+        assert_eq!(count("d"), 2 + 1);
+        assert_eq!(count("e"), 1);
     }
 }

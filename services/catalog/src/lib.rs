@@ -167,17 +167,19 @@ struct Inner {
 }
 
 impl Catalog {
-    pub fn new(db: Db, clock: Clock) -> Catalog {
+    /// A catalog whose shared reads (listings, searches, product pages, the home page's
+    /// lists) are cached for `read_ttl`; zero turns that cache off.
+    pub fn new(db: Db, clock: Clock, read_ttl: std::time::Duration) -> Catalog {
         Catalog {
             inner: Arc::new(Inner {
                 db,
                 clock,
                 tree: categories::TreeCache::default(),
                 search_log: SearchLog::default(),
-                listings: Default::default(),
-                searches: Default::default(),
-                products: Default::default(),
-                cards: Default::default(),
+                listings: cache::ReadCache::new(read_ttl),
+                searches: cache::ReadCache::new(read_ttl),
+                products: cache::ReadCache::new(read_ttl),
+                cards: cache::ReadCache::new(read_ttl),
             }),
         }
     }

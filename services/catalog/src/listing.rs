@@ -233,24 +233,25 @@ impl Builder<'_> {
 
     /// `FROM products p [JOIN s ...] WHERE <scope> AND <filters except one group>`.
     fn body(&self, except: Except<'_>) -> Sql {
-        // The scope drives the query (a few hundred ids looked up by key), so the planner
-        // never walks every active product to test each against it.
+        // Category pages read a covering index by category (and, for products placed in a
+        // category besides their own, one by id): the wide product rows are never read.
         let mut sql = match &self.query.scope {
             Scope::Search { .. } => Sql::new(" FROM s JOIN products p ON p.id = s.product_id"),
-            Scope::Categories(ids) if ids.is_empty() => Sql::new(" FROM products p"),
-            Scope::Categories(ids) => {
-                let mut sql =
-                    Sql::new(" FROM (SELECT c.id FROM products c WHERE c.category_id IN ");
-                sql.bind_list(ids)
-                    .push(" UNION SELECT pc.product_id FROM product_categories pc WHERE pc.category_id IN ")
-                    .bind_list(ids)
-                    .push(") AS sc JOIN products p ON p.id = sc.id");
-                sql
-            }
+            Scope::Categories(_) => Sql::new(" FROM products p"),
         };
         sql.push(" WHERE p.status = 'active'");
-        if matches!(&self.query.scope, Scope::Categories(ids) if ids.is_empty()) {
-            sql.push(" AND 1 = 0");
+        match &self.query.scope {
+            Scope::Search { .. } => {}
+            Scope::Categories(ids) if ids.is_empty() => {
+                sql.push(" AND 1 = 0");
+            }
+            Scope::Categories(ids) => {
+                sql.push(" AND (p.category_id IN ")
+                    .bind_list(ids)
+                    .push(" OR p.id IN (SELECT pc.product_id FROM product_categories pc WHERE pc.category_id IN ")
+                    .bind_list(ids)
+                    .push("))");
+            }
         }
         let f = &self.query.filters;
         if except != Except::Brands && !f.brands.is_empty() {
@@ -364,6 +365,26 @@ pub(crate) fn card(row: CardRow) -> Option<ProductCard> {
     })
 }
 
+/// The cards of `ids`, in that order.
+async fn cards_in_order(db: &Db, ids: &[String]) -> Result<Vec<ProductCard>, CatalogError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new("SELECT ");
+    sql.push(CARD_COLUMNS)
+        .push(" FROM products p WHERE p.id IN ")
+        .bind_list(ids);
+    let mut cards: Vec<ProductCard> =
+        sqlx::query_as_with::<_, CardRow, _>(sql.text(), sql.arguments())
+            .fetch_all(db.reader())
+            .await?
+            .into_iter()
+            .filter_map(card)
+            .collect();
+    cards.sort_by_key(|c| ids.iter().position(|id| id == c.id.as_str()));
+    Ok(cards)
+}
+
 /// Runs a listing: the page of products, the total and the facets.
 pub async fn run(db: &Db, query: &ListingQuery) -> Result<Listing, CatalogError> {
     if !(1..=MAX_PAGE).contains(&query.page) {
@@ -378,40 +399,46 @@ pub async fn run(db: &Db, query: &ListingQuery) -> Result<Listing, CatalogError>
     };
     let pool = db.reader();
 
-    // The page itself.
-    let mut items_sql = b.with();
-    items_sql
-        .push("SELECT ")
-        .push(CARD_COLUMNS)
+    // The page itself: its ids first (sorted on the listing indexes alone), then the cards.
+    let mut ids_sql = b.with();
+    ids_sql
+        .push("SELECT p.id")
         .append(&b.body(Except::Nothing))
         .push(b.order_by())
         .push(" LIMIT ")
         .bind(PER_PAGE)
         .push(" OFFSET ")
         .bind((query.page - 1) * PER_PAGE);
-    let rows: Vec<CardRow> = sqlx::query_as_with(items_sql.text(), items_sql.arguments())
+    let ids: Vec<String> = sqlx::query_scalar_with(ids_sql.text(), ids_sql.arguments())
         .fetch_all(pool)
         .await?;
-    let items: Vec<ProductCard> = rows.into_iter().filter_map(card).collect();
+    let items = cards_in_order(db, &ids).await?;
 
-    // Totals: every filter but "in stock", so one query gives both counts.
-    let mut totals_sql = b.with();
-    totals_sql
-        .push("SELECT COUNT(*), COALESCE(SUM(CASE WHEN p.available > 0 THEN 1 ELSE 0 END), 0)")
-        .append(&b.body(Except::InStock));
-    let (count, in_stock): (i64, i64) =
-        sqlx::query_as_with(totals_sql.text(), totals_sql.arguments())
-            .fetch_one(pool)
-            .await?;
-    let total = if query.filters.in_stock {
-        in_stock
-    } else {
-        count
-    };
-
-    let brands = brand_facet(&b, db).await?;
+    let f = &query.filters;
+    let (total, in_stock, brands, price_range) =
+        if f.brands.is_empty() && f.min_price.is_none() && f.max_price.is_none() && !f.in_stock {
+            // None of the filters the totals, brands and price range each leave out is set,
+            // so all three read the same products: one pass, grouped by brand.
+            brand_summary(&b, db).await?
+        } else {
+            // Totals: every filter but "in stock", so one query gives both counts.
+            let mut totals_sql = b.with();
+            totals_sql
+            .push("SELECT COUNT(*), COALESCE(SUM(CASE WHEN p.available > 0 THEN 1 ELSE 0 END), 0)")
+            .append(&b.body(Except::InStock));
+            let (count, in_stock): (i64, i64) =
+                sqlx::query_as_with(totals_sql.text(), totals_sql.arguments())
+                    .fetch_one(pool)
+                    .await?;
+            let total = if f.in_stock { in_stock } else { count };
+            (
+                total,
+                in_stock,
+                brand_facet(&b, db).await?,
+                price_range(&b, db).await?,
+            )
+        };
     let attributes = attribute_facets(&b, db).await?;
-    let price_range = price_range(&b, db).await?;
     Ok(Listing {
         items,
         total,
@@ -424,6 +451,50 @@ pub async fn run(db: &Db, query: &ListingQuery) -> Result<Listing, CatalogError>
             price_range,
         },
     })
+}
+
+/// Brand, price and stock figures per brand.
+type BrandRow = (String, i64, i64, i64, i64, String);
+
+/// Total, in stock, brand facet and price range in one query, for a listing without brand,
+/// price or stock filters (each of those figures then reads the same products).
+async fn brand_summary(
+    b: &Builder<'_>,
+    db: &Db,
+) -> Result<(i64, i64, Vec<FacetValue>, Option<(Money, Money)>), CatalogError> {
+    let mut sql = b.with();
+    sql.push(
+        "SELECT p.brand, COUNT(*), SUM(CASE WHEN p.available > 0 THEN 1 ELSE 0 END),
+                MIN(p.price_minor), MAX(p.price_minor), MIN(p.currency)",
+    )
+    .append(&b.body(Except::Nothing))
+    .push(" GROUP BY p.brand ORDER BY p.brand");
+    let rows: Vec<BrandRow> = sqlx::query_as_with(sql.text(), sql.arguments())
+        .fetch_all(db.reader())
+        .await?;
+    let total = rows.iter().map(|r| r.1).sum();
+    let in_stock = rows.iter().map(|r| r.2).sum();
+    let low = rows.iter().map(|r| r.3).min();
+    let high = rows.iter().map(|r| r.4).max();
+    let currency = rows
+        .iter()
+        .map(|r| r.5.as_str())
+        .min()
+        .and_then(|c| c.parse::<Currency>().ok());
+    let price_range = match (low, high, currency) {
+        (Some(lo), Some(hi), Some(c)) => Some((Money::new(lo, c), Money::new(hi, c))),
+        _ => None,
+    };
+    let brands = rows
+        .into_iter()
+        .filter(|r| !r.0.is_empty())
+        .map(|(value, count, ..)| FacetValue {
+            value,
+            count,
+            selected: false,
+        })
+        .collect();
+    Ok((total, in_stock, brands, price_range))
 }
 
 async fn brand_facet(b: &Builder<'_>, db: &Db) -> Result<Vec<FacetValue>, CatalogError> {

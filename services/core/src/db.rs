@@ -106,14 +106,14 @@ impl Db {
                         tracing::log::LevelFilter::Warn,
                         Duration::from_millis(500),
                     );
-                let pool = |max: u32| {
+                let pool = |max: u32, extra: &'static [&'static str]| {
                     AnyPoolOptions::new()
                         .max_connections(max)
                         .min_connections(1)
                         .acquire_timeout(config.acquire_timeout)
-                        .after_connect(|conn, _meta| {
+                        .after_connect(move |conn, _meta| {
                             Box::pin(async move {
-                                for pragma in SQLITE_PRAGMAS {
+                                for pragma in SQLITE_PRAGMAS.iter().chain(extra) {
                                     conn.execute(*pragma).await?;
                                 }
                                 Ok(())
@@ -122,8 +122,8 @@ impl Db {
                         .connect_with(options.clone())
                 };
                 // The writer first: it switches the file to WAL before readers open it.
-                let writer = pool(1).await?;
-                let reader = pool(config.max_connections.max(1)).await?;
+                let writer = pool(1, SQLITE_WRITER_PRAGMAS).await?;
+                let reader = pool(config.max_connections.max(1), &[]).await?;
                 Ok(Db {
                     reader,
                     writer,
@@ -228,7 +228,14 @@ const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA synchronous = FULL",
     "PRAGMA foreign_keys = ON",
     "PRAGMA busy_timeout = 10000",
+    // Reads map the file instead of copying pages through system calls (listings read
+    // thousands of index entries per page).
+    "PRAGMA mmap_size = 268435456",
 ];
+
+/// The one writer keeps up to 64 MiB of pages, so a large transaction (a catalog import)
+/// does not spill to the file and read its own pages back.
+const SQLITE_WRITER_PRAGMAS: &[&str] = &["PRAGMA cache_size = -65536"];
 
 /// Adds `mode=rwc` (create the file if missing) unless the URL chose a mode, and creates the
 /// file's folder, so `sqlite://data/shop.db` works on a fresh checkout.
