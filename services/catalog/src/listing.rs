@@ -236,23 +236,22 @@ impl Builder<'_> {
         // Category pages read a covering index by category (and, for products placed in a
         // category besides their own, one by id): the wide product rows are never read.
         let mut sql = match &self.query.scope {
-            Scope::Search { .. } => Sql::new(" FROM s JOIN products p ON p.id = s.product_id"),
-            Scope::Categories(_) => Sql::new(" FROM products p"),
-        };
-        sql.push(" WHERE p.status = 'active'");
-        match &self.query.scope {
-            Scope::Search { .. } => {}
+            Scope::Search { .. } => {
+                Sql::new(" FROM s JOIN products p ON p.id = s.product_id WHERE p.status = 'active'")
+            }
             Scope::Categories(ids) if ids.is_empty() => {
-                sql.push(" AND 1 = 0");
+                Sql::new(" FROM products p WHERE p.status = 'active' AND 1 = 0")
             }
             Scope::Categories(ids) => {
-                sql.push(" AND (p.category_id IN ")
-                    .bind_list(ids)
+                let mut sql =
+                    Sql::new(" FROM products p WHERE p.status = 'active' AND (p.category_id IN ");
+                sql.bind_list(ids)
                     .push(" OR p.id IN (SELECT pc.product_id FROM product_categories pc WHERE pc.category_id IN ")
                     .bind_list(ids)
                     .push("))");
+                sql
             }
-        }
+        };
         let f = &self.query.filters;
         if except != Except::Brands && !f.brands.is_empty() {
             sql.push(" AND p.brand IN ").bind_list(&f.brands);
@@ -476,15 +475,8 @@ async fn brand_summary(
     let in_stock = rows.iter().map(|r| r.2).sum();
     let low = rows.iter().map(|r| r.3).min();
     let high = rows.iter().map(|r| r.4).max();
-    let currency = rows
-        .iter()
-        .map(|r| r.5.as_str())
-        .min()
-        .and_then(|c| c.parse::<Currency>().ok());
-    let price_range = match (low, high, currency) {
-        (Some(lo), Some(hi), Some(c)) => Some((Money::new(lo, c), Money::new(hi, c))),
-        _ => None,
-    };
+    let currency = rows.iter().map(|r| r.5.clone()).min();
+    let price_range = money_range(low, high, currency);
     let brands = rows
         .into_iter()
         .filter(|r| !r.0.is_empty())
@@ -655,12 +647,19 @@ async fn price_range(b: &Builder<'_>, db: &Db) -> Result<Option<(Money, Money)>,
         sqlx::query_as_with(sql.text(), sql.arguments())
             .fetch_one(db.reader())
             .await?;
-    Ok(
-        match (lo, hi, currency.and_then(|c| c.parse::<Currency>().ok())) {
-            (Some(lo), Some(hi), Some(c)) => Some((Money::new(lo, c), Money::new(hi, c))),
-            _ => None,
-        },
-    )
+    Ok(money_range(lo, hi, currency))
+}
+
+/// The cheapest and dearest price as money, when there are prices in a known currency.
+fn money_range(
+    low: Option<i64>,
+    high: Option<i64>,
+    currency: Option<String>,
+) -> Option<(Money, Money)> {
+    match (low, high, currency.and_then(|c| c.parse::<Currency>().ok())) {
+        (Some(lo), Some(hi), Some(c)) => Some((Money::new(lo, c), Money::new(hi, c))),
+        _ => None,
+    }
 }
 
 /// How many active products a scope holds (no filters).
