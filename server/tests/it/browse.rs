@@ -137,6 +137,82 @@ async fn a_department_lists_everything_below_it_with_counts_that_match_the_filte
     );
 }
 
+/// An unfiltered category page counts attribute facets from the facet rows' own copy of
+/// their product's category and status; a filter (here `min=0`, which keeps every product)
+/// takes the general path through the listed products. Both must agree after a product is
+/// archived or moved (by any writer, so straight SQL here) and with secondary placements,
+/// which count once per product.
+#[tokio::test]
+async fn unfiltered_category_facets_follow_status_moves_and_secondary_placements() {
+    let options = TestOptions {
+        env: vec![("CATALOG_CACHE_SECS", "0".into())],
+        ..TestOptions::default()
+    };
+    let app = TestApp::with_catalog(options, CATALOG).await;
+    let sql = |q: &'static str| {
+        let db = app.db.clone();
+        async move { sqlx::query(q).execute(db.reader()).await.unwrap() }
+    };
+    let check = |expect: Vec<(&'static str, &'static str, Option<i64>)>| {
+        let app = &app;
+        async move {
+            let fast = category(app, "home-and-kitchen", "").await;
+            let general = category(app, "home-and-kitchen", "min=0").await;
+            assert_eq!(
+                fast["listing"]["attributes"], general["listing"]["attributes"],
+                "both ways of counting agree"
+            );
+            for (group, value, count) in expect {
+                assert_eq!(
+                    facet(&fast["listing"], group, value),
+                    count,
+                    "{group}: {value}"
+                );
+            }
+        }
+    };
+    check(vec![
+        ("Color", "Black", Some(2)),
+        ("Color", "Red", Some(2)),
+        ("Material", "Cast Iron", Some(2)),
+        ("Material", "Carbon Steel", Some(1)),
+    ])
+    .await;
+
+    sql("UPDATE products SET status = 'archived' WHERE slug = 'nordhavn-enamelled-cast-iron-frying-pan'").await;
+    check(vec![
+        ("Color", "Red", Some(1)),
+        ("Material", "Cast Iron", Some(1)),
+    ])
+    .await;
+
+    // The kettle leaves the department: red is left on no product, so the colour group
+    // (black alone) no longer narrows anything and is not offered.
+    sql("UPDATE products SET category_id = (SELECT id FROM categories WHERE slug = 't-shirts') WHERE slug = 'copperleaf-kettle'").await;
+    check(vec![("Color", "Black", None), ("Color", "Red", None)]).await;
+
+    // Placed back as a secondary category it counts again; a pan placed in a second
+    // category of the same department, and the tee placed in two of them, count once.
+    sql("INSERT INTO product_categories (product_id, category_id)
+         SELECT p.id, c.id FROM products p, categories c
+         WHERE (p.slug = 'copperleaf-kettle' AND c.slug = 'kettles')
+            OR (p.slug = 'cast-iron-pan' AND c.slug = 'kettles')
+            OR (p.slug = 'fernhill-tee' AND c.slug IN ('kettles', 'pans'))")
+    .await;
+    check(vec![
+        ("Color", "Black", Some(2)),
+        ("Color", "Red", Some(1)),
+        ("Color", "Sage", Some(1)),
+        ("Size", "S", Some(1)),
+        ("Size", "M", Some(1)),
+    ])
+    .await;
+    assert_eq!(
+        category(&app, "home-and-kitchen", "").await["listing"]["total"],
+        4
+    );
+}
+
 #[tokio::test]
 async fn sorting_and_pagination_are_stable() {
     // 45 pans with a handful of equal prices: pages of 20 must neither repeat nor skip one.

@@ -71,12 +71,16 @@ async fn refresh_facets(conn: &mut Conn, product_id: &str) -> Result<(), sqlx::E
         }
     }
     for (name, value) in pairs {
-        sqlx::query("INSERT INTO product_facets (product_id, name, value) VALUES ($1, $2, $3)")
-            .bind(product_id)
-            .bind(name)
-            .bind(value)
-            .execute(&mut *conn)
-            .await?;
+        // With the product's category and status, which facet counts read beside the value.
+        sqlx::query(
+            "INSERT INTO product_facets (product_id, name, value, category_id, status)
+             SELECT p.id, $2, $3, p.category_id, p.status FROM products p WHERE p.id = $1",
+        )
+        .bind(product_id)
+        .bind(name)
+        .bind(value)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }

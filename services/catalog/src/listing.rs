@@ -8,7 +8,7 @@
 
 use shop_core::{Backend, Currency, Db, Money};
 
-use crate::search::{self, SearchTerms};
+use crate::search::{self, Ranking, SearchTerms};
 use crate::sql::Sql;
 use crate::{CatalogError, ProductCard};
 
@@ -223,10 +223,13 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    /// `WITH s AS (...)` for searches (the matches and their rank), empty otherwise.
-    fn with(&self) -> Sql {
+    /// `WITH s AS (...)` for searches (the matches, with their rank when `ranking` asks for
+    /// it: only the page's own query orders by rank), empty otherwise.
+    fn with(&self, ranking: Ranking) -> Sql {
         match &self.query.scope {
-            Scope::Search { terms, prefix } => search::matches_cte(self.backend, terms, *prefix),
+            Scope::Search { terms, prefix } => {
+                search::matches_cte(self.backend, terms, *prefix, ranking)
+            }
             Scope::Categories(_) => Sql::new(""),
         }
     }
@@ -396,48 +399,39 @@ pub async fn run(db: &Db, query: &ListingQuery) -> Result<Listing, CatalogError>
         backend: db.backend(),
         query,
     };
-    let pool = db.reader();
-
-    // The page itself: its ids first (sorted on the listing indexes alone), then the cards.
-    let mut ids_sql = b.with();
-    ids_sql
-        .push("SELECT p.id")
-        .append(&b.body(Except::Nothing))
-        .push(b.order_by())
-        .push(" LIMIT ")
-        .bind(PER_PAGE)
-        .push(" OFFSET ")
-        .bind((query.page - 1) * PER_PAGE);
-    let ids: Vec<String> = sqlx::query_scalar_with(ids_sql.text(), ids_sql.arguments())
-        .fetch_all(pool)
-        .await?;
-    let items = cards_in_order(db, &ids).await?;
-
+    // The page, the totals with brands and prices, and the attribute facets read the same
+    // products but depend on nothing from each other: they run side by side, each on its
+    // own reader connection, so a page costs its slowest query rather than their sum.
+    let page = async {
+        // Its ids first (sorted on the listing indexes alone), then the cards.
+        let mut ids_sql = b.with(Ranking::Ranked);
+        ids_sql
+            .push("SELECT p.id")
+            .append(&b.body(Except::Nothing))
+            .push(b.order_by())
+            .push(" LIMIT ")
+            .bind(PER_PAGE)
+            .push(" OFFSET ")
+            .bind((query.page - 1) * PER_PAGE);
+        let ids: Vec<String> = sqlx::query_scalar_with(ids_sql.text(), ids_sql.arguments())
+            .fetch_all(db.reader())
+            .await?;
+        cards_in_order(db, &ids).await
+    };
     let f = &query.filters;
-    let (total, in_stock, brands, price_range) =
+    let summary = async {
         if f.brands.is_empty() && f.min_price.is_none() && f.max_price.is_none() && !f.in_stock {
             // None of the filters the totals, brands and price range each leave out is set,
             // so all three read the same products: one pass, grouped by brand.
-            brand_summary(&b, db).await?
+            brand_summary(&b, db).await
         } else {
-            // Totals: every filter but "in stock", so one query gives both counts.
-            let mut totals_sql = b.with();
-            totals_sql
-            .push("SELECT COUNT(*), COALESCE(SUM(CASE WHEN p.available > 0 THEN 1 ELSE 0 END), 0)")
-            .append(&b.body(Except::InStock));
-            let (count, in_stock): (i64, i64) =
-                sqlx::query_as_with(totals_sql.text(), totals_sql.arguments())
-                    .fetch_one(pool)
-                    .await?;
-            let total = if f.in_stock { in_stock } else { count };
-            (
-                total,
-                in_stock,
-                brand_facet(&b, db).await?,
-                price_range(&b, db).await?,
-            )
-        };
-    let attributes = attribute_facets(&b, db).await?;
+            let ((total, in_stock), brands, price_range) =
+                tokio::try_join!(totals(&b, db), brand_facet(&b, db), price_range(&b, db))?;
+            Ok((total, in_stock, brands, price_range))
+        }
+    };
+    let (items, (total, in_stock, brands, price_range), attributes) =
+        tokio::try_join!(page, summary, attribute_facets(&b, db))?;
     Ok(Listing {
         items,
         total,
@@ -452,6 +446,23 @@ pub async fn run(db: &Db, query: &ListingQuery) -> Result<Listing, CatalogError>
     })
 }
 
+/// The listing's total and how many of its products are in stock. Both apply every filter
+/// but "in stock", so one query gives both counts.
+async fn totals(b: &Builder<'_>, db: &Db) -> Result<(i64, i64), CatalogError> {
+    let mut sql = b.with(Ranking::Unranked);
+    sql.push("SELECT COUNT(*), COALESCE(SUM(CASE WHEN p.available > 0 THEN 1 ELSE 0 END), 0)")
+        .append(&b.body(Except::InStock));
+    let (count, in_stock): (i64, i64) = sqlx::query_as_with(sql.text(), sql.arguments())
+        .fetch_one(db.reader())
+        .await?;
+    let total = if b.query.filters.in_stock {
+        in_stock
+    } else {
+        count
+    };
+    Ok((total, in_stock))
+}
+
 /// Brand, price and stock figures per brand.
 type BrandRow = (String, i64, i64, i64, i64, String);
 
@@ -461,7 +472,7 @@ async fn brand_summary(
     b: &Builder<'_>,
     db: &Db,
 ) -> Result<(i64, i64, Vec<FacetValue>, Option<(Money, Money)>), CatalogError> {
-    let mut sql = b.with();
+    let mut sql = b.with(Ranking::Unranked);
     sql.push(
         "SELECT p.brand, COUNT(*), SUM(CASE WHEN p.available > 0 THEN 1 ELSE 0 END),
                 MIN(p.price_minor), MAX(p.price_minor), MIN(p.currency)",
@@ -490,7 +501,7 @@ async fn brand_summary(
 }
 
 async fn brand_facet(b: &Builder<'_>, db: &Db) -> Result<Vec<FacetValue>, CatalogError> {
-    let mut sql = b.with();
+    let mut sql = b.with(Ranking::Unranked);
     sql.push("SELECT p.brand, COUNT(*)")
         .append(&b.body(Except::Brands))
         .push(" AND p.brand <> '' GROUP BY p.brand ORDER BY p.brand");
@@ -521,10 +532,16 @@ async fn brand_facet(b: &Builder<'_>, db: &Db) -> Result<Vec<FacetValue>, Catalo
 
 async fn attribute_facets(b: &Builder<'_>, db: &Db) -> Result<Vec<AttributeFacet>, CatalogError> {
     let filters = &b.query.filters;
+    if let Scope::Categories(ids) = &b.query.scope
+        && !ids.is_empty()
+        && filters.is_empty()
+    {
+        return category_attribute_facets(ids, db).await;
+    }
     let active = attribute_names(filters);
     let mut rows: Vec<(String, String, i64)> = Vec::new();
     // Groups without an active filter: one query with every filter applied.
-    let mut sql = b.with();
+    let mut sql = b.with(Ranking::Unranked);
     sql.push(
         "SELECT f.name, f.value, COUNT(*) FROM product_facets f WHERE f.product_id IN (SELECT p.id",
     )
@@ -541,7 +558,7 @@ async fn attribute_facets(b: &Builder<'_>, db: &Db) -> Result<Vec<AttributeFacet
     );
     // Each active group: every filter except its own.
     for name in &active {
-        let mut sql = b.with();
+        let mut sql = b.with(Ranking::Unranked);
         sql.push("SELECT f.name, f.value, COUNT(*) FROM product_facets f WHERE f.name = ")
             .bind(*name)
             .push(" AND f.product_id IN (SELECT p.id")
@@ -554,6 +571,37 @@ async fn attribute_facets(b: &Builder<'_>, db: &Db) -> Result<Vec<AttributeFacet
         );
     }
     Ok(group_attributes(rows, filters))
+}
+
+/// The attribute facets of an unfiltered category listing, read from the facet rows' own
+/// copy of their product's category and status (one index range per category) instead of
+/// looking up every listed product's rows. Products placed in one of the categories besides
+/// their own are added once each, unless their own category is among them too.
+async fn category_attribute_facets(
+    ids: &[String],
+    db: &Db,
+) -> Result<Vec<AttributeFacet>, CatalogError> {
+    let mut sql = Sql::new(
+        "SELECT name, value, CAST(SUM(n) AS BIGINT) FROM (
+           SELECT f.name, f.value, COUNT(*) AS n FROM product_facets f
+           WHERE f.status = 'active' AND f.category_id IN ",
+    );
+    sql.bind_list(ids)
+        .push(
+            " GROUP BY f.name, f.value
+           UNION ALL
+           SELECT f.name, f.value, COUNT(*) FROM product_facets f
+           WHERE f.status = 'active' AND f.product_id IN
+                 (SELECT pc.product_id FROM product_categories pc WHERE pc.category_id IN ",
+        )
+        .bind_list(ids)
+        .push(") AND f.category_id NOT IN ")
+        .bind_list(ids)
+        .push(" GROUP BY f.name, f.value) counts GROUP BY name, value");
+    let rows = sqlx::query_as_with::<_, (String, String, i64), _>(sql.text(), sql.arguments())
+        .fetch_all(db.reader())
+        .await?;
+    Ok(group_attributes(rows, &Filters::default()))
 }
 
 /// Groups facet rows by attribute; keeps groups that can narrow the listing (two or more
@@ -640,7 +688,7 @@ fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 async fn price_range(b: &Builder<'_>, db: &Db) -> Result<Option<(Money, Money)>, CatalogError> {
-    let mut sql = b.with();
+    let mut sql = b.with(Ranking::Unranked);
     sql.push("SELECT MIN(p.price_minor), MAX(p.price_minor), MIN(p.currency)")
         .append(&b.body(Except::Price));
     let (lo, hi, currency): (Option<i64>, Option<i64>, Option<String>) =
@@ -674,7 +722,7 @@ pub(crate) async fn count(db: &Db, scope: &Scope) -> Result<i64, CatalogError> {
         backend: db.backend(),
         query: &query,
     };
-    let mut sql = b.with();
+    let mut sql = b.with(Ranking::Unranked);
     sql.push("SELECT COUNT(*)").append(&b.body(Except::Nothing));
     Ok(sqlx::query_scalar_with(sql.text(), sql.arguments())
         .fetch_one(db.reader())

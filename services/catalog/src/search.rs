@@ -59,10 +59,24 @@ impl SearchTerms {
     }
 }
 
-/// `WITH s AS (SELECT product_id, rank, exact ...)`: the products matching `terms`, with a
-/// rank (lower is better) and `exact` = 0 when the name equals the query. With `prefix`, the
-/// last word also matches as the start of a word (type-ahead).
-pub(crate) fn matches_cte(backend: Backend, terms: &SearchTerms, prefix: bool) -> Sql {
+/// Whether a search's matches carry their rank.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Ranking {
+    /// `rank` (lower is better) and `exact` (0 when the name equals the query): for ordering.
+    Ranked,
+    /// The product ids alone: for counts and facets, which never order by rank and would
+    /// otherwise score every match (bm25 over thousands of rows) for nothing.
+    Unranked,
+}
+
+/// `WITH s AS (SELECT product_id[, rank, exact] ...)`: the products matching `terms`. With
+/// `prefix`, the last word also matches as the start of a word (type-ahead).
+pub(crate) fn matches_cte(
+    backend: Backend,
+    terms: &SearchTerms,
+    prefix: bool,
+    ranking: Ranking,
+) -> Sql {
     let phrase = terms.words.join(" ");
     // Materialized: the match runs once, not once per product row joined to it.
     let mut sql = Sql::new("WITH s AS MATERIALIZED (");
@@ -78,14 +92,17 @@ pub(crate) fn matches_cte(backend: Backend, terms: &SearchTerms, prefix: bool) -
             if prefix {
                 expr.push('*');
             }
-            sql.push(
-                "SELECT m.product_id, bm25(products_fts, 10.0, 4.0, 1.0, 10.0) AS rank,
+            sql.push("SELECT m.product_id");
+            if ranking == Ranking::Ranked {
+                sql.push(
+                    ", bm25(products_fts, 10.0, 4.0, 1.0, 10.0) AS rank,
                         CASE WHEN lower(products_fts.name) = ",
-            )
-            .bind(phrase.as_str())
-            .push(
-                " THEN 0 ELSE 1 END AS exact
-                 FROM products_fts JOIN product_search_ids m ON m.search_id = products_fts.rowid
+                )
+                .bind(phrase.as_str())
+                .push(" THEN 0 ELSE 1 END AS exact");
+            }
+            sql.push(
+                " FROM products_fts JOIN product_search_ids m ON m.search_id = products_fts.rowid
                  WHERE products_fts MATCH ",
             )
             .bind(expr);
@@ -96,14 +113,15 @@ pub(crate) fn matches_cte(backend: Backend, terms: &SearchTerms, prefix: bool) -
             if prefix {
                 expr.push_str(":*");
             }
-            sql.push(
-                "SELECT p.id AS product_id, -ts_rank_cd(p.search_vector, q.q) AS rank,
-                        CASE WHEN lower(p.name) = ",
-            )
-            .bind(phrase.as_str())
-            .push(" THEN 0 ELSE 1 END AS exact FROM products p, to_tsquery('english', ")
-            .bind(expr)
-            .push(") AS q(q) WHERE p.search_vector @@ q.q");
+            sql.push("SELECT p.id AS product_id");
+            if ranking == Ranking::Ranked {
+                sql.push(", -ts_rank_cd(p.search_vector, q.q) AS rank, CASE WHEN lower(p.name) = ")
+                    .bind(phrase.as_str())
+                    .push(" THEN 0 ELSE 1 END AS exact");
+            }
+            sql.push(" FROM products p, to_tsquery('english', ")
+                .bind(expr)
+                .push(") AS q(q) WHERE p.search_vector @@ q.q");
         }
     }
     sql.push(") ");
@@ -122,7 +140,7 @@ pub async fn suggest(db: &Db, input: &str, limit: i64) -> Result<Vec<Suggestion>
     let Some(terms) = SearchTerms::parse(input) else {
         return Ok(Vec::new());
     };
-    let mut sql = matches_cte(db.backend(), &terms, true);
+    let mut sql = matches_cte(db.backend(), &terms, true, Ranking::Ranked);
     sql.push(
         "SELECT p.name, p.slug FROM products p JOIN s ON s.product_id = p.id
          WHERE p.status = 'active' ORDER BY s.exact, s.rank, p.id LIMIT ",
@@ -251,7 +269,10 @@ mod tests {
     #[test]
     fn sqlite_match_quotes_every_word() {
         let t = SearchTerms::parse("cast iron").unwrap();
-        let sql = matches_cte(Backend::Sqlite, &t, true);
+        let sql = matches_cte(Backend::Sqlite, &t, true, Ranking::Ranked);
         assert!(sql.text().contains("MATCH $2"), "{}", sql.text());
+        let sql = matches_cte(Backend::Sqlite, &t, true, Ranking::Unranked);
+        assert!(sql.text().contains("MATCH $1"), "{}", sql.text());
+        assert!(!sql.text().contains("bm25"), "{}", sql.text());
     }
 }
