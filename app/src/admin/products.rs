@@ -508,11 +508,13 @@ pub async fn save_variant(
     product_id: String,
     variant_id: String,
     variant: VariantFields,
-    currency: String,
 ) -> Result<(), AppError> {
     let ctx = server_context()?;
     let editor = require_catalog_editor().await?;
-    let currency = currency.parse().unwrap_or(ctx.shop.currency);
+    let currency = catalog::manage::variant_currency(&ctx.db, &variant_id)
+        .await
+        .map_err(catalog_error)?
+        .ok_or(AppError::NotFound)?;
     let input = variant_input(&variant, currency)?;
     catalog::manage::update_variant(&ctx.db, &ctx.clock, &editor, &variant_id, &input)
         .await
@@ -524,14 +526,13 @@ pub async fn save_variant(
 
 /// Adds a variant.
 #[server(endpoint = "admin/variant-add")]
-pub async fn add_variant(
-    product_id: String,
-    variant: VariantFields,
-    currency: String,
-) -> Result<(), AppError> {
+pub async fn add_variant(product_id: String, variant: VariantFields) -> Result<(), AppError> {
     let ctx = server_context()?;
     let editor = require_catalog_editor().await?;
-    let currency = currency.parse().unwrap_or(ctx.shop.currency);
+    let currency = catalog::manage::product_currency(&ctx.db, &product_id)
+        .await
+        .map_err(catalog_error)?
+        .unwrap_or(ctx.shop.currency);
     let input = variant_input(&variant, currency)?;
     catalog::manage::add_variant(&ctx.db, &ctx.clock, &editor, &product_id, &input)
         .await
@@ -991,7 +992,6 @@ pub fn AdminProductPage() -> impl IntoView {
                         let pid = p.id.clone();
                         let badge = status_badge(&p.status);
                         let live = (p.status == "active").then(|| p.shop_url.clone());
-                        let currency = p.currency.clone();
                         let currency2 = p.currency.clone();
                         let upload_action = format!("/admin/uploads/products/{}/images", p.id);
                         let (pid1, pid2) = (pid.clone(), pid.clone());
@@ -1025,7 +1025,6 @@ pub fn AdminProductPage() -> impl IntoView {
                                         <summary class="cursor-pointer text-sm font-medium" data-testid="add-variant-toggle">"Add a variant"</summary>
                                         <ActionForm action=add attr:class="mt-3 space-y-3">
                                             <input type="hidden" name="product_id" value=pid2 />
-                                            <input type="hidden" name="currency" value=currency />
                                             <VariantInputs prefix="variant".to_owned() v=VariantView { threshold: 5, ..Default::default() } currency=currency2 new=true id_prefix="add-variant" />
                                             <button type="submit" class="btn btn-secondary" data-testid="add-variant">"Add variant"</button>
                                         </ActionForm>
@@ -1097,7 +1096,7 @@ fn variant_rows(
         .map(|(i, v)| {
             let (pid1, pid2) = (p.id.clone(), p.id.clone());
             let (vid1, vid2) = (v.id.clone(), v.id.clone());
-            let (currency1, currency2) = (p.currency.clone(), p.currency.clone());
+            let currency2 = p.currency.clone();
             let history = v.history.clone();
             let count = history.len();
             let summary = format!(
@@ -1111,7 +1110,6 @@ fn variant_rows(
                     <ActionForm action=save attr:class="space-y-3">
                         <input type="hidden" name="product_id" value=pid1 />
                         <input type="hidden" name="variant_id" value=vid1 />
-                        <input type="hidden" name="currency" value=currency1 />
                         <VariantInputs prefix="variant".to_owned() v=v currency=currency2 id_prefix=format!("variant-{i}") />
                         <button type="submit" class="btn btn-secondary" data-testid="save-variant">"Save variant"</button>
                     </ActionForm>

@@ -40,7 +40,7 @@ pub async fn get_category(slug: String, query: String) -> Result<CategoryPage, A
     if category.product_count == 0 {
         return Err(AppError::NotFound);
     }
-    let params = listing_params(&query)?;
+    let params = listing_params(&query, ctx.shop.currency)?;
     let listing = ctx
         .catalog
         .category_listing(category, params.filters.clone(), params.sort, params.page)

@@ -49,7 +49,7 @@ pub async fn search_products(query: String) -> Result<SearchPage, AppError> {
                 .collect::<String>()
         })
         .unwrap_or_default();
-    let params = listing_params(&query)?;
+    let params = listing_params(&query, ctx.shop.currency)?;
     let tree = ctx.catalog.tree().await.map_err(catalog_error)?;
     let departments = tree
         .roots()

@@ -10,9 +10,6 @@ use super::{CardView, ImageView, StockView};
 use crate::auth::urlencode;
 use crate::error::AppError;
 
-/// The shop's currency for price filters. (Every product in one shop shares it.)
-pub(crate) const SHOP_CURRENCY: Currency = Currency::Eur;
-
 pub(crate) fn image(img: &catalog::ImageRef) -> ImageView {
     ImageView {
         src: img.url(640),
@@ -57,11 +54,13 @@ pub(crate) struct ListingParams {
     pub page: i64,
     pub min: String,
     pub max: String,
+    /// The shop's currency (`SHOP_CURRENCY`), which the price filters are in.
+    pub currency: Currency,
 }
 
-/// Reads filters, sort and page from a query string. Prices are decimals in the shop
-/// currency; a malformed one is an error on its field.
-pub(crate) fn listing_params(query: &str) -> Result<ListingParams, AppError> {
+/// Reads filters, sort and page from a query string. Prices are decimals in the shop's
+/// `currency`; a malformed one is an error on its field.
+pub(crate) fn listing_params(query: &str, currency: Currency) -> Result<ListingParams, AppError> {
     let pairs = parse_query(query);
     let get = |name: &str| {
         pairs
@@ -81,7 +80,7 @@ pub(crate) fn listing_params(query: &str) -> Result<ListingParams, AppError> {
         if raw.is_empty() {
             return Ok(None);
         }
-        Money::parse_decimal(raw, SHOP_CURRENCY)
+        Money::parse_decimal(raw, currency)
             .ok()
             .filter(|m| !m.is_negative() && m.minor() <= 100_000_000)
             .map(|m| Some(m.minor()))
@@ -114,6 +113,7 @@ pub(crate) fn listing_params(query: &str) -> Result<ListingParams, AppError> {
         page,
         min,
         max,
+        currency,
     })
 }
 
@@ -193,8 +193,8 @@ pub(crate) fn listing_view(
                 Some((n, val)) => format!("{}: {val}", humanize(n)),
                 None => continue,
             },
-            "min" => format!("From {}", money_label(v)),
-            "max" => format!("Up to {}", money_label(v)),
+            "min" => format!("From {}", money_label(v, params.currency)),
+            "max" => format!("Up to {}", money_label(v, params.currency)),
             "stock" => "In stock".to_owned(),
             _ => continue,
         };
@@ -277,9 +277,10 @@ pub(crate) fn listing_view(
         price_hint: facets
             .price_range
             .map(|(lo, hi)| (whole_units(lo, false), whole_units(hi, true))),
-        currency_symbol: SHOP_CURRENCY
+        currency_symbol: params
+            .currency
             .symbol()
-            .unwrap_or(SHOP_CURRENCY.code())
+            .unwrap_or(params.currency.code())
             .to_owned(),
         active,
         clear_href,
@@ -290,8 +291,8 @@ pub(crate) fn listing_view(
     }
 }
 
-fn money_label(raw: &str) -> String {
-    Money::parse_decimal(raw, SHOP_CURRENCY)
+fn money_label(raw: &str, currency: Currency) -> String {
+    Money::parse_decimal(raw, currency)
         .map(|m| m.to_string())
         .unwrap_or_else(|_| raw.to_owned())
 }
@@ -333,6 +334,7 @@ mod tests {
     fn reads_listing_params() {
         let p = listing_params(
             "brand=A&brand=B&min=10&max=25.5&stock=1&attr=color:Red&sort=price-asc&page=3",
+            Currency::Eur,
         )
         .unwrap();
         assert_eq!(p.filters.brands, vec!["A", "B"]);
@@ -346,10 +348,23 @@ mod tests {
         assert_eq!(p.sort, Sort::PriceAsc);
         assert_eq!(p.page, 3);
         assert!(matches!(
-            listing_params("min=abc"),
+            listing_params("min=abc", Currency::Eur),
             Err(AppError::Invalid { .. })
         ));
-        assert!(matches!(listing_params("page=0"), Err(AppError::NotFound)));
-        assert!(matches!(listing_params("page=x"), Err(AppError::NotFound)));
+        assert!(matches!(
+            listing_params("page=0", Currency::Eur),
+            Err(AppError::NotFound)
+        ));
+        assert!(matches!(
+            listing_params("page=x", Currency::Eur),
+            Err(AppError::NotFound)
+        ));
+        // Prices are read in the shop's currency: yen have no minor unit.
+        let yen = listing_params("min=1500", Currency::Jpy).unwrap();
+        assert_eq!(yen.filters.min_price, Some(1500));
+        assert!(matches!(
+            listing_params("min=15.50", Currency::Jpy),
+            Err(AppError::Invalid { .. })
+        ));
     }
 }

@@ -213,6 +213,27 @@ async fn unfiltered_category_facets_follow_status_moves_and_secondary_placements
     );
 }
 
+/// A shop priced in dollars reads and shows its price filters in dollars.
+#[tokio::test]
+async fn price_filters_are_in_the_shops_currency() {
+    let options = TestOptions {
+        env: vec![("SHOP_CURRENCY", "USD".into())],
+        ..TestOptions::default()
+    };
+    let app = TestApp::with_catalog(options, &CATALOG.replace("\"EUR\"", "\"USD\"")).await;
+    let pans = category(&app, "pans", "min=25&max=35.50").await;
+    let listing = &pans["listing"];
+    assert_eq!(slugs(listing), vec!["cast-iron-pan"]);
+    assert_eq!(listing["currency_symbol"], "$");
+    let labels: Vec<&str> = listing["active"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, vec!["From $25.00", "Up to $35.50"]);
+}
+
 #[tokio::test]
 async fn sorting_and_pagination_are_stable() {
     // 45 pans with a handful of equal prices: pages of 20 must neither repeat nor skip one.

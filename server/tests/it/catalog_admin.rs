@@ -136,7 +136,8 @@ async fn an_admin_creates_a_product_with_two_variants_and_shoppers_see_it() {
 
     let html = app.get_with(&app.client, "/p/linen-apron").await;
     assert!(html.contains("Linen Apron"));
-    assert!(html.contains("APRON-S") || html.contains("24.00"), "{html}");
+    assert!(html.contains("€24.00"), "the lowest price: {html}");
+    assert!(html.contains("APRON-S"), "the variant options: {html}");
     let listing = app.get_with(&app.client, "/c/pans").await;
     assert!(listing.contains("/p/linen-apron"));
 
@@ -398,6 +399,17 @@ async fn invalid_input_is_refused_with_the_field_and_changes_nothing() {
     assert_eq!(
         invalid_field(manage::adjust_stock(&db, &clock, admin, &pan_variant, 1, "  ").await),
         "note"
+    );
+    // A product's only variant cannot change currency either: one currency per product.
+    let mut dollars = variant("PAN-1", 3000, 0);
+    dollars.price = Money::new(3000, Currency::Usd);
+    assert_eq!(
+        invalid_field(manage::update_variant(&db, &clock, admin, &pan_variant, &dollars).await),
+        "price"
+    );
+    assert_eq!(
+        manage::variant_currency(&db, &pan_variant).await.unwrap(),
+        Some(Currency::Eur)
     );
 
     assert_eq!(

@@ -727,6 +727,29 @@ pub async fn set_product_status(
     Ok(())
 }
 
+/// The currency a product's variants are priced in (its first variant's; the catalog keeps
+/// one currency per product), or `None` when it has none yet. Editors' prices are read in
+/// it: the browser never chooses the currency.
+pub async fn product_currency(db: &Db, product_id: &str) -> Result<Option<Currency>, CatalogError> {
+    let code: Option<String> = sqlx::query_scalar(
+        "SELECT currency FROM product_variants WHERE product_id = $1 ORDER BY position LIMIT 1",
+    )
+    .bind(product_id)
+    .fetch_optional(db.reader())
+    .await?;
+    Ok(code.and_then(|c| c.parse().ok()))
+}
+
+/// The currency a variant is priced in, or `None` when there is no such variant.
+pub async fn variant_currency(db: &Db, variant_id: &str) -> Result<Option<Currency>, CatalogError> {
+    let code: Option<String> =
+        sqlx::query_scalar("SELECT currency FROM product_variants WHERE id = $1")
+            .bind(variant_id)
+            .fetch_optional(db.reader())
+            .await?;
+    Ok(code.and_then(|c| c.parse().ok()))
+}
+
 /// Adds a variant to a product.
 pub async fn add_variant(
     db: &Db,
@@ -785,11 +808,11 @@ pub async fn update_variant(
     let v = clean_variant(input)?;
     let mut tx = db.begin().await?;
     let product_id = variant_product(&mut tx, editor, variant_id).await?;
+    // The variant itself included: a product's only variant cannot change currency either.
     let other_currency: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM product_variants WHERE product_id = $1 AND id <> $2 AND currency <> $3",
+        "SELECT COUNT(*) FROM product_variants WHERE product_id = $1 AND currency <> $2",
     )
     .bind(&product_id)
-    .bind(variant_id)
     .bind(v.price.currency().code())
     .fetch_one(&mut *tx)
     .await?;
