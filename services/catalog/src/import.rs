@@ -125,7 +125,10 @@ pub async fn import_jsonl(
 ) -> Result<ImportReport, ImportError> {
     let rows = parse(input)?;
     let mut tx = db.begin().await?;
-    let report = apply(&mut tx, clock, actor, &rows).await?;
+    shop_core::db::size_cache_for_bulk(&mut tx, true).await?;
+    let applied = apply(&mut tx, clock, actor, &rows).await;
+    shop_core::db::size_cache_for_bulk(&mut tx, false).await?;
+    let report = applied?;
     audit::record(
         &mut tx,
         clock,
