@@ -193,3 +193,27 @@ pub fn Submit(
         </button>
     }
 }
+
+/// "key_ingredient" → "Key ingredient".
+pub fn humanize(name: &str) -> String {
+    let spaced = name.replace('_', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Submits the surrounding form when a filter changes (JavaScript on); with JavaScript off
+/// the form's button does it.
+pub(crate) fn submit_enclosing_form(ev: leptos::ev::Event) {
+    use leptos::wasm_bindgen::JsCast;
+    let form = ev
+        .target()
+        .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+        .and_then(|el| el.closest("form").ok().flatten())
+        .and_then(|f| f.dyn_into::<leptos::web_sys::HtmlFormElement>().ok());
+    if let Some(form) = form {
+        let _ = form.request_submit();
+    }
+}

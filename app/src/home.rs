@@ -5,7 +5,7 @@ use leptos_meta::Meta;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::layout::PageError;
+use crate::error_pages::PageError;
 use crate::shop::{CardView, ProductGrid};
 
 /// A department tile.

@@ -4,7 +4,6 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::components::ErrorPanel;
 use crate::error::AppError;
 use crate::newsletter::NewsletterForm;
 
@@ -21,7 +20,7 @@ pub struct ShellData {
     pub shop_name: String,
     pub categories: Vec<NavCategory>,
     /// Who is signed in, if anyone.
-    pub viewer: Option<crate::auth::Viewer>,
+    pub viewer: Option<crate::viewer::Viewer>,
     /// The header's cart count and summary.
     pub cart: crate::cart::MiniCart,
 }
@@ -49,7 +48,7 @@ pub async fn get_shell_data() -> Result<ShellData, AppError> {
     Ok(ShellData {
         shop_name: ctx.shop.name.clone(),
         categories,
-        viewer: account.as_ref().map(crate::auth::Viewer::from),
+        viewer: account.as_ref().map(crate::viewer::Viewer::from),
         cart,
     })
 }
@@ -294,52 +293,5 @@ fn AdminFooter() -> impl IntoView {
                 <a href="/" class="link">"View the shop"</a>
             </div>
         </footer>
-    }
-}
-
-/// The page for an address that matches nothing; answers with status 404.
-#[component]
-pub fn NotFound() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-        res.set_status(http::StatusCode::NOT_FOUND);
-    }
-    view! {
-        <crate::components::PageTitle text="Page not found" />
-        <section class="mx-auto max-w-lg py-16 text-center" aria-labelledby="nf-title">
-            <p class="text-sm font-semibold uppercase tracking-wide text-amber-700">"404"</p>
-            <h1 id="nf-title" class="mt-2 text-3xl font-bold tracking-tight">
-                "We couldn't find that page"
-            </h1>
-            <p class="mt-4 text-stone-600">
-                "The link may be old, or the page may have moved. Try searching, or start from the home page."
-            </p>
-            <div class="mt-8 flex justify-center gap-3">
-                <a href="/" class="btn btn-primary">
-                    "Go to the home page"
-                </a>
-            </div>
-        </section>
-    }
-}
-
-/// Shown where a page could not load its data: the 404 page for something that does not
-/// exist, the sign-in redirect or 403 page for access, otherwise the error with its status.
-#[component]
-pub fn PageError(error: AppError) -> impl IntoView {
-    match error {
-        AppError::NotFound => view! { <NotFound /> }.into_any(),
-        AppError::Unauthorized | AppError::Forbidden => {
-            view! { <crate::auth::Denied error /> }.into_any()
-        }
-        other => {
-            #[cfg(feature = "ssr")]
-            if let Some(res) = use_context::<leptos_axum::ResponseOptions>()
-                && let Ok(status) = http::StatusCode::from_u16(other.status())
-            {
-                res.set_status(status);
-            }
-            view! { <ErrorPanel error=other /> }.into_any()
-        }
     }
 }

@@ -5,18 +5,23 @@
 
 pub mod account;
 pub mod admin;
-pub mod auth;
 pub mod cart;
 pub mod components;
 pub mod error;
+pub mod error_pages;
 pub mod flash;
 pub mod home;
+pub mod image;
 pub mod layout;
 pub mod newsletter;
 pub mod shell;
 pub mod shop;
 #[cfg(feature = "ssr")]
+pub mod signed_in;
+#[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod url;
+pub mod viewer;
 
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
@@ -32,7 +37,7 @@ pub use shell::shell;
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let refresh = RwSignal::new(0u64);
-    provide_context(auth::ShellRefresh(refresh));
+    provide_context(viewer::ShellRefresh(refresh));
     let shell_data = Resource::new(move || refresh.get(), |_| layout::get_shell_data());
     provide_context(shell_data);
 
@@ -53,7 +58,7 @@ pub fn App() -> impl IntoView {
             <layout::Layout>
                 // Async: the whole page is rendered before the first byte is sent, so it is
                 // complete without JavaScript and each page can set its own status code.
-                <Routes fallback=|| view! { <layout::NotFound /> }>
+                <Routes fallback=|| view! { <error_pages::NotFound /> }>
                     <Route path=StaticSegment("") view=home::HomePage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("c"), ParamSegment("slug")) view=shop::category::CategoryPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("p"), ParamSegment("slug")) view=shop::product::ProductPage ssr=SsrMode::Async />

@@ -71,7 +71,7 @@ pub fn session() -> Result<tower_sessions::Session, AppError> {
 pub async fn current_user() -> Result<Option<auth::Account>, AppError> {
     let ctx = server_context()?;
     let session = session()?;
-    auth::sessions::current(&session, &ctx.db, &ctx.clock)
+    crate::signed_in::current(&session, &ctx.db, &ctx.clock)
         .await
         .map(|found| found.map(|(account, _)| account))
         .map_err(auth_error)
@@ -232,7 +232,7 @@ fn same_site_path(referer: Option<&str>) -> Option<String> {
         _ if referer.starts_with('/') => referer,
         _ => return None,
     };
-    crate::auth::safe_next(Some(path))
+    crate::url::safe_next(Some(path))
 }
 
 fn with_flash(path: &str, flash: &str) -> String {

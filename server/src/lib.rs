@@ -7,5 +7,6 @@ pub mod middleware;
 pub mod routes;
 pub mod seed;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod uploads;

@@ -5,7 +5,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `/health`: the process is up and serving.
 pub async fn health() -> impl IntoResponse {

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use app::ssr::{ServerContext, ShopSettings};
 use axum::Router;
-use axum::extract::FromRef;
 use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -28,22 +27,7 @@ use crate::config::{Config, MailTransport};
 use crate::metrics::Metrics;
 use crate::middleware::{self, HeaderPolicy, OriginPolicy};
 use crate::routes;
-
-/// Shared state of the HTTP layer.
-#[derive(Clone, Debug)]
-pub struct AppState {
-    pub ctx: ServerContext,
-    pub leptos_options: LeptosOptions,
-    pub metrics: Arc<Metrics>,
-    /// `METRICS_TOKEN`: who may read `/metrics` (loopback only when unset).
-    pub metrics_token: Option<crate::config::Secret>,
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
+use crate::state::AppState;
 
 /// Connects to the database (creating an SQLite file if needed) and applies migrations.
 pub async fn connect_and_migrate(config: &Config) -> anyhow::Result<Db> {

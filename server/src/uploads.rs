@@ -17,7 +17,7 @@ use app::admin::catalog_io::{ImportOutcome, OUTCOME_KEY, UploadOutcome};
 use app::ssr::catalog_editor_for;
 use catalog::manage::{Access, Editor};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Most row errors kept for the import report page (the count says how many there were).
 const MAX_REPORTED_ROWS: usize = 200;
@@ -32,7 +32,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Who is sending, as a catalog editor; or the response for everyone else.
 async fn editor(state: &AppState, session: &Session, back: &str) -> Result<Editor, Response> {
-    let account = auth::sessions::current(session, &state.ctx.db, &state.ctx.clock)
+    let account = app::signed_in::current(session, &state.ctx.db, &state.ctx.clock)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "could not read the session");
@@ -40,7 +40,7 @@ async fn editor(state: &AppState, session: &Session, back: &str) -> Result<Edito
         })?
         .map(|(account, _)| account);
     let Some(account) = account else {
-        let next = app::auth::urlencode(back);
+        let next = app::url::urlencode(back);
         return Err(Redirect::to(&format!("/login?next={next}")).into_response());
     };
     catalog_editor_for(&account).ok_or_else(|| {
@@ -124,7 +124,7 @@ async fn upload_image(
     session: Session,
     multipart: Multipart,
 ) -> Response {
-    let page = format!("/admin/products/{}", app::auth::urlencode(&product_id));
+    let page = format!("/admin/products/{}", app::url::urlencode(&product_id));
     let editor = match editor(&state, &session, &page).await {
         Ok(e) => e,
         Err(response) => return response,

@@ -5,9 +5,10 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::auth::{login_href, refresh_shell_on_success};
 use crate::components::{Field, FormError, Submit};
 use crate::error::AppError;
+use crate::url::login_href;
+use crate::viewer::refresh_shell_on_success;
 
 #[cfg(feature = "ssr")]
 use crate::ssr::{
@@ -46,8 +47,8 @@ pub async fn register(
     )
     .await
     .map_err(|e| auth_error(e).keeping(&keep))?;
-    let target = match crate::auth::safe_next(next.as_deref()) {
-        Some(next) => format!("/login?next={}", crate::auth::urlencode(&next)),
+    let target = match crate::url::safe_next(next.as_deref()) {
+        Some(next) => format!("/login?next={}", crate::url::urlencode(&next)),
         None => "/login".to_owned(),
     };
     redirect_with_flash(&target, "registration_sent");
@@ -71,7 +72,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     .await
     .map_err(|e| auth_error(e).keeping(&[("email", &email)]))?;
     let cart_changed = sign_in_here(&account).await?;
-    let target = crate::auth::safe_next(next.as_deref()).unwrap_or_else(|| "/account".to_owned());
+    let target = crate::url::safe_next(next.as_deref()).unwrap_or_else(|| "/account".to_owned());
     redirect_with_flash(
         &target,
         if cart_changed {
@@ -88,7 +89,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 #[cfg(feature = "ssr")]
 async fn sign_in_here(account: &auth::Account) -> Result<bool, AppError> {
     let ctx = server_context()?;
-    auth::sessions::sign_in(
+    crate::signed_in::sign_in(
         &session()?,
         &ctx.clock,
         account,
@@ -104,7 +105,7 @@ async fn sign_in_here(account: &auth::Account) -> Result<bool, AppError> {
 #[server(endpoint = "account/logout")]
 pub async fn logout() -> Result<(), AppError> {
     let session = session()?;
-    auth::sessions::sign_out(&session)
+    crate::signed_in::sign_out(&session)
         .await
         .map_err(auth_error)?;
     redirect_with_flash("/", "signed_out");
@@ -196,7 +197,7 @@ pub async fn reset_password(
         .map_err(auth_error)?;
     // This browser's session (if any) was ended with the others; drop its cookie too.
     let session = session()?;
-    auth::sessions::sign_out(&session)
+    crate::signed_in::sign_out(&session)
         .await
         .map_err(auth_error)?;
     redirect_with_flash("/login", "password_reset");
@@ -279,8 +280,8 @@ pub fn LoginPage() -> impl IntoView {
     refresh_shell_on_success(action);
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let next = query_value("next");
-    let register_href = move || match next.get().and_then(|n| crate::auth::safe_next(Some(&n))) {
-        Some(n) => format!("/register?next={}", crate::auth::urlencode(&n)),
+    let register_href = move || match next.get().and_then(|n| crate::url::safe_next(Some(&n))) {
+        Some(n) => format!("/register?next={}", crate::url::urlencode(&n)),
         None => "/register".to_owned(),
     };
     view! {

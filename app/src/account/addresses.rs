@@ -9,9 +9,9 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use super::AccountFrame;
-use crate::auth::Denied;
 use crate::components::{Field, FormError, Submit};
 use crate::error::AppError;
+use crate::error_pages::Denied;
 
 #[cfg(feature = "ssr")]
 use crate::ssr::{auth_error, redirect_with_flash, require_user, server_context};

@@ -8,9 +8,10 @@ pub mod addresses;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Denied, Viewer, refresh_shell_on_success};
 use crate::components::{Field, FormError, Submit};
 use crate::error::AppError;
+use crate::error_pages::Denied;
+use crate::viewer::{Viewer, refresh_shell_on_success};
 
 #[cfg(feature = "ssr")]
 use crate::ssr::{auth_error, redirect_with_flash, require_user, server_context};
@@ -201,7 +202,7 @@ pub async fn change_password(
         ));
     }
     let session = crate::ssr::session()?;
-    let keep = auth::sessions::current_key(&session);
+    let keep = crate::signed_in::current_key(&session);
     auth::users::change_password(
         &ctx.db,
         &ctx.clock,
@@ -323,7 +324,7 @@ pub fn describe_device(user_agent: Option<&str>) -> String {
 pub async fn list_sessions() -> Result<Vec<SessionRow>, AppError> {
     let ctx = server_context()?;
     let user = require_user().await?;
-    let current = auth::sessions::current_key(&crate::ssr::session()?);
+    let current = crate::signed_in::current_key(&crate::ssr::session()?);
     let sessions = auth::sessions::list(&ctx.db, &ctx.clock, &user.id)
         .await
         .map_err(auth_error)?;
@@ -357,7 +358,7 @@ pub async fn end_session(key: String) -> Result<(), AppError> {
 pub async fn end_other_sessions() -> Result<(), AppError> {
     let ctx = server_context()?;
     let user = require_user().await?;
-    let keep = auth::sessions::current_key(&crate::ssr::session()?);
+    let keep = crate::signed_in::current_key(&crate::ssr::session()?);
     auth::sessions::end_all(&ctx.db, &user.id, keep.as_deref())
         .await
         .map_err(auth_error)?;

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::AdminFrame;
-use crate::auth::Denied;
 use crate::error::AppError;
+use crate::error_pages::Denied;
 
 /// Session key under which an upload leaves its outcome for the page it returns to.
 pub const OUTCOME_KEY: &str = "admin.upload_outcome";

@@ -6,9 +6,9 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use super::{AdminFrame, AuditRow, AuditTable};
-use crate::auth::Denied;
 use crate::components::{FieldError, FormError};
 use crate::error::AppError;
+use crate::error_pages::Denied;
 
 #[cfg(feature = "ssr")]
 use crate::ssr::{catalog_error, internal, redirect_with_flash, require_role, server_context};
@@ -201,7 +201,7 @@ pub async fn update_category(
         .map_err(catalog_error)?;
     ctx.catalog.changed();
     redirect_with_flash(
-        &format!("/admin/categories/{}", crate::auth::urlencode(&id)),
+        &format!("/admin/categories/{}", crate::url::urlencode(&id)),
         "category_saved",
     );
     Ok(())

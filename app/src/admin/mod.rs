@@ -9,9 +9,9 @@ pub mod catalog_io;
 pub mod categories;
 pub mod products;
 
-use crate::auth::Denied;
 use crate::components::FormError;
 use crate::error::AppError;
+use crate::error_pages::Denied;
 
 #[cfg(feature = "ssr")]
 use crate::ssr::{auth_error, internal, redirect_with_flash, require_role, server_context};
@@ -463,7 +463,7 @@ pub(crate) fn page_href(base: &str, params: &[(&str, Option<String>)], page: u32
         .filter_map(|(k, v)| {
             v.as_ref()
                 .filter(|v| !v.is_empty())
-                .map(|v| format!("{k}={}", crate::auth::urlencode(v)))
+                .map(|v| format!("{k}={}", crate::url::urlencode(v)))
         })
         .collect();
     parts.push(format!("page={page}"));

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::catalog_io::{OutcomeBanner, UploadOutcome};
 use super::categories::CategoryOption;
 use super::{AdminFrame, AuditRow, AuditTable, page_href};
-use crate::auth::Denied;
 use crate::components::{FieldError, FormError};
 use crate::error::AppError;
+use crate::error_pages::Denied;
 
 #[cfg(feature = "ssr")]
 use crate::ssr::{
@@ -80,6 +80,10 @@ pub async fn list_admin_products(
         .await
         .map_err(catalog_error)?;
     let tree = ctx.catalog.tree().await.map_err(catalog_error)?;
+    let vendor_ids: Vec<auth::UserId> = rows.iter().filter_map(|r| r.vendor_id.clone()).collect();
+    let vendors = auth::users::emails(&ctx.db, &vendor_ids)
+        .await
+        .map_err(internal)?;
     let pages = u32::try_from((total.max(1) + PER_PAGE - 1) / PER_PAGE).unwrap_or(1);
     Ok(ProductList {
         rows: rows
@@ -99,7 +103,7 @@ pub async fn list_admin_products(
                 slug: r.slug,
                 status: r.status.as_str().to_owned(),
                 brand: r.brand,
-                vendor: r.vendor,
+                vendor: r.vendor_id.as_ref().and_then(|v| vendors.get(v).cloned()),
                 variants: r.variants,
                 available: r.available,
                 cover: r.cover,
@@ -331,11 +335,20 @@ pub async fn get_product_editor(id: String) -> Result<ProductEditor, AppError> {
         .await
         .map_err(catalog_error)?;
     let p = found.product;
+    // Every variant's latest stock changes in one read, and their authors' emails in another.
+    let history = catalog::manage::stock_history(&ctx.db, &editor, &id, 20)
+        .await
+        .map_err(catalog_error)?;
+    let people: Vec<auth::UserId> = history
+        .iter()
+        .filter_map(|h| h.actor_id.clone())
+        .chain(found.vendor_id.clone())
+        .collect();
+    let emails = auth::users::emails(&ctx.db, &people)
+        .await
+        .map_err(internal)?;
     let mut variants = Vec::with_capacity(p.variants.len());
     for v in &p.variants {
-        let history = catalog::manage::stock_history(&ctx.db, &editor, v.id.as_str(), 20)
-            .await
-            .map_err(catalog_error)?;
         variants.push(VariantView {
             id: v.id.as_str().to_owned(),
             sku: v.sku.clone(),
@@ -351,14 +364,19 @@ pub async fn get_product_editor(id: String) -> Result<ProductEditor, AppError> {
             reserved: v.reserved,
             archived: !v.active,
             history: history
-                .into_iter()
+                .iter()
+                .filter(|h| h.variant_id == v.id)
                 .map(|h| StockLine {
                     when: h.at.to_human(),
                     delta: h.delta,
-                    reason: h.reason,
-                    note: h.note,
+                    reason: h.reason.clone(),
+                    note: h.note.clone(),
                     after: h.on_hand_after,
-                    actor: h.actor.unwrap_or_else(|| "system".to_owned()),
+                    actor: h
+                        .actor_id
+                        .as_ref()
+                        .and_then(|a| emails.get(a).cloned())
+                        .unwrap_or_else(|| "system".to_owned()),
                 })
                 .collect(),
         });
@@ -375,7 +393,7 @@ pub async fn get_product_editor(id: String) -> Result<ProductEditor, AppError> {
     .await
     .map_err(internal)?;
     let tree = ctx.catalog.tree().await.map_err(catalog_error)?;
-    let path = format!("/admin/products/{}", crate::auth::urlencode(&id));
+    let path = format!("/admin/products/{}", crate::url::urlencode(&id));
     let currency = p
         .variants
         .first()
@@ -401,7 +419,10 @@ pub async fn get_product_editor(id: String) -> Result<ProductEditor, AppError> {
         },
         status: p.status.as_str().to_owned(),
         currency: currency.code().to_owned(),
-        vendor: found.vendor_email,
+        vendor: found
+            .vendor_id
+            .as_ref()
+            .and_then(|v| emails.get(v).cloned()),
         shop_url: format!("/p/{}", p.slug),
         variants,
         images: found
@@ -470,7 +491,7 @@ pub async fn create_product(
 
 #[cfg(feature = "ssr")]
 fn editor_path(id: &str) -> String {
-    format!("/admin/products/{}", crate::auth::urlencode(id))
+    format!("/admin/products/{}", crate::url::urlencode(id))
 }
 
 /// Saves a product's own fields.

@@ -13,9 +13,9 @@ use leptos::prelude::*;
 use leptos_meta::Meta;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{ShellRefresh, refresh_shell_on_success};
 use crate::error::AppError;
-use crate::shop::{ImageView, NoImage, ProductImage};
+use crate::image::{ImageView, NoImage, ProductImage};
+use crate::viewer::{ShellRefresh, refresh_shell_on_success};
 
 #[cfg(feature = "ssr")]
 pub(crate) mod server;
@@ -344,7 +344,7 @@ pub fn CartPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match cart.await {
                     Ok(view) => view! { <CartBody cart=view actions /> }.into_any(),
-                    Err(error) => view! { <crate::layout::PageError error /> }.into_any(),
+                    Err(error) => view! { <crate::error_pages::PageError error /> }.into_any(),
                 }
             })}
         </Transition>
@@ -549,7 +549,7 @@ fn LineRow(line: CartLineView, actions: CartActions) -> impl IntoView {
                                 required
                                 class="input w-16 text-center"
                                 data-testid="line-quantity"
-                                on:change=crate::shop::listing::submit_enclosing_form
+                                on:change=crate::components::submit_enclosing_form
                             />
                             <noscript>
                                 <button type="submit" class="btn btn-secondary py-1.5">"Update"</button>

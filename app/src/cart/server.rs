@@ -13,8 +13,9 @@ use cart::{CartError, CartId, LineId, MAX_QUANTITY, Problem};
 use catalog::VariantId;
 
 use super::{AddOutcome, CartLineView, CartView, MiniCart, MiniLine, line_field, variant_field};
+use crate::components::humanize;
 use crate::error::AppError;
-use crate::shop::views::{humanize, image};
+use crate::image::from_catalog;
 use crate::ssr::{current_user, internal, is_plain_form_post, server_context, session};
 
 /// Session key for the outcomes the cart page shows once (after a plain form post, or what
@@ -206,10 +207,10 @@ fn line_view(line: cart::Line) -> CartLineView {
     CartLineView {
         id: line.id.as_str().to_owned(),
         name: v.product_name.clone(),
-        href: format!("/p/{}?variant={}", v.slug, crate::auth::urlencode(&v.sku)),
+        href: format!("/p/{}?variant={}", v.slug, crate::url::urlencode(&v.sku)),
         sku: v.sku.clone(),
         options: options_label(&v.options),
-        image: v.image.as_ref().map(image),
+        image: v.image.as_ref().map(from_catalog),
         unit_price: line.unit_price.to_string(),
         price_change: price_change_text(&line),
         quantity: line.quantity,
@@ -260,7 +261,7 @@ pub(crate) async fn mini_cart(account: Option<&auth::Account>) -> Result<MiniCar
             .take(MINI_LINES)
             .map(|l| MiniLine {
                 options: options_label(&l.variant.options),
-                image: l.variant.image.as_ref().map(image),
+                image: l.variant.image.as_ref().map(from_catalog),
                 name: l.variant.product_name,
                 quantity: l.quantity,
                 line_total: l.line_total.to_string(),

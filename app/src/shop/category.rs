@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::listing::{ListingBody, ListingView};
 use super::{Breadcrumbs, Crumb};
 use crate::error::AppError;
-use crate::layout::PageError;
+use crate::error_pages::PageError;
 
 /// A sub-category link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

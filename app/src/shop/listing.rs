@@ -7,6 +7,7 @@ use leptos_router::components::Form;
 use serde::{Deserialize, Serialize};
 
 use super::{CardView, ProductGrid};
+use crate::components::submit_enclosing_form;
 
 /// One selectable value of a filter.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,20 +72,6 @@ pub struct ListingView {
     pub prev_href: Option<String>,
     pub next_href: Option<String>,
     pub page_links: Vec<PageLink>,
-}
-
-/// Submits the surrounding form when a filter changes (JavaScript on); with JavaScript off
-/// the form's button does it.
-pub(crate) fn submit_enclosing_form(ev: leptos::ev::Event) {
-    use leptos::wasm_bindgen::JsCast;
-    let form = ev
-        .target()
-        .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
-        .and_then(|el| el.closest("form").ok().flatten())
-        .and_then(|f| f.dyn_into::<leptos::web_sys::HtmlFormElement>().ok());
-    if let Some(form) = form {
-        let _ = form.request_submit();
-    }
 }
 
 /// The sidebar, toolbar, grid and pagination of a listing.

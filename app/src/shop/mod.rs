@@ -16,59 +16,7 @@ pub(crate) mod views;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Decodes `application/x-www-form-urlencoded` text into pairs.
-pub fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .trim_start_matches('?')
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(hi), Some(lo)) => {
-                    out.push(hi * 16 + lo);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
-}
-
-/// The first value of `key` in a query string.
-pub fn query_value(query: &str, key: &str) -> Option<String> {
-    parse_query(query)
-        .into_iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v)
-}
-
-/// An image with its responsive sources.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageView {
-    pub src: String,
-    pub srcset: String,
-    pub alt: String,
-}
+use crate::image::{ImageView, NoImage, ProductImage};
 
 /// Stock as the shopper sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,52 +66,6 @@ pub struct CardView {
 pub struct Crumb {
     pub name: String,
     pub href: String,
-}
-
-/// The placeholder shown where a product has no image yet: its initials on a tinted tile.
-#[component]
-pub fn NoImage(name: String) -> impl IntoView {
-    let initials: String = name
-        .split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .filter(|c| c.is_alphanumeric())
-        .take(2)
-        .collect();
-    view! {
-        <div class="flex aspect-square w-full items-center justify-center rounded-lg bg-stone-100 text-2xl font-semibold text-stone-400" aria-hidden="true">
-            {initials}
-        </div>
-    }
-}
-
-/// A square product image with its responsive sources.
-#[component]
-pub fn ProductImage(
-    img: ImageView,
-    /// The `sizes` attribute: how wide the image is shown at each viewport width.
-    sizes: &'static str,
-    /// Intrinsic width (and height) hint, to reserve space before it loads.
-    width: u32,
-    /// Load only when near the viewport; the first screen's images should not be lazy.
-    #[prop(optional)]
-    lazy: bool,
-    #[prop(optional)] high_priority: bool,
-    #[prop(default = "rounded-lg")] rounded: &'static str,
-) -> impl IntoView {
-    view! {
-        <img
-            src=img.src
-            srcset=img.srcset
-            sizes=sizes
-            alt=img.alt
-            width=width
-            height=width
-            loading=if lazy { "lazy" } else { "eager" }
-            decoding="async"
-            fetchpriority=high_priority.then_some("high")
-            class=format!("aspect-square w-full {rounded} bg-stone-100 object-cover")
-        />
-    }
 }
 
 /// A product card in a grid.

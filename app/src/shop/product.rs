@@ -7,9 +7,10 @@ use leptos_router::components::Form;
 use leptos_router::hooks::{use_location, use_params_map};
 use serde::{Deserialize, Serialize};
 
-use super::{Breadcrumbs, CardView, Crumb, ImageView, ProductGrid, ProductImage, StockView};
+use super::{Breadcrumbs, CardView, Crumb, ProductGrid, StockView};
 use crate::error::AppError;
-use crate::layout::PageError;
+use crate::error_pages::PageError;
+use crate::image::{ImageView, NoImage, ProductImage};
 
 /// A variant choice.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +54,9 @@ pub struct ProductPage {
 /// first variant in stock.
 #[server(endpoint = "catalog/product")]
 pub async fn get_product(slug: String, variant: Option<String>) -> Result<ProductPage, AppError> {
-    use super::views::{card, humanize, image, stock};
+    use super::views::{card, stock};
+    use crate::components::humanize;
+    use crate::image::from_catalog;
     use crate::ssr::{catalog_error, server_context};
     let ctx = server_context()?;
     let product = ctx
@@ -119,7 +122,7 @@ pub async fn get_product(slug: String, variant: Option<String>) -> Result<Produc
             "price": v.price.to_decimal_string(),
             "priceCurrency": v.price.currency().code(),
             "availability": if v.available() > 0 { "https://schema.org/InStock" } else { "https://schema.org/OutOfStock" },
-            "url": format!("{canonical}?variant={}", crate::auth::urlencode(&v.sku)),
+            "url": format!("{canonical}?variant={}", crate::url::urlencode(&v.sku)),
         })).collect::<Vec<_>>(),
     })
     .to_string()
@@ -151,7 +154,7 @@ pub async fn get_product(slug: String, variant: Option<String>) -> Result<Produc
             .chain(selected.options.iter())
             .map(|(k, v)| (humanize(k), v.clone()))
             .collect(),
-        images: product.images.iter().map(image).collect(),
+        images: product.images.iter().map(from_catalog).collect(),
         name: product.name,
         slug: product.slug,
         brand: product.brand,
@@ -172,7 +175,7 @@ pub fn ProductPage() -> impl IntoView {
     let location = use_location();
     let page = Resource::new(
         move || {
-            let variant = super::query_value(&location.search.get(), "variant");
+            let variant = crate::url::query_value(&location.search.get(), "variant");
             (params.read().get("slug").unwrap_or_default(), variant)
         },
         |(slug, variant)| get_product(slug, variant),
@@ -240,7 +243,7 @@ fn ProductView(data: ProductPage) -> impl IntoView {
                 <p class="mt-1 text-xs text-stone-500">"SKU " <span data-testid="sku">{sku}</span></p>
                 {show_picker.then(|| view! {
                     <Form method="GET" action=format!("/p/{slug}") noscroll=true replace=true attr:class="mt-6" attr:data-testid="variant-form">
-                        <fieldset on:change=super::listing::submit_enclosing_form>
+                        <fieldset on:change=crate::components::submit_enclosing_form>
                             <legend class="text-sm font-semibold">"Choose an option"</legend>
                             <div class="mt-2 flex flex-wrap gap-2">
                                 {variants.into_iter().map(|v| {
@@ -291,7 +294,7 @@ fn ProductView(data: ProductPage) -> impl IntoView {
 fn Gallery(images: Vec<ImageView>, name: String) -> impl IntoView {
     let mut images = images.into_iter();
     let Some(main) = images.next() else {
-        return view! { <div class="aspect-square"><super::NoImage name /></div> }.into_any();
+        return view! { <div class="aspect-square"><NoImage name /></div> }.into_any();
     };
     let rest: Vec<ImageView> = images.collect();
     view! {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::listing::{ListingBody, ListingView};
 use crate::error::AppError;
-use crate::layout::PageError;
+use crate::error_pages::PageError;
 
 /// A suggested search or category when nothing matched.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,9 +35,9 @@ pub struct SearchPage {
 /// Runs a search; `query` is the page's query string (`q`, filters, sort, page).
 #[server(endpoint = "catalog/search")]
 pub async fn search_products(query: String) -> Result<SearchPage, AppError> {
-    use super::views::{listing_params, listing_view, parse_query};
-    use crate::auth::urlencode;
+    use super::views::{listing_params, listing_view};
     use crate::ssr::{catalog_error, server_context};
+    use crate::url::{parse_query, urlencode};
     let ctx = server_context()?;
     let q = parse_query(&query)
         .into_iter()

@@ -5,18 +5,10 @@ use catalog::{Filters, Listing, Sort};
 use shop_core::{Currency, Money};
 
 use super::listing::{ActiveFilter, FacetGroup, FacetOption, ListingView, PageLink};
-pub(crate) use super::parse_query;
-use super::{CardView, ImageView, StockView};
-use crate::auth::urlencode;
+use super::{CardView, StockView};
+use crate::components::humanize;
 use crate::error::AppError;
-
-pub(crate) fn image(img: &catalog::ImageRef) -> ImageView {
-    ImageView {
-        src: img.url(640),
-        srcset: img.srcset(),
-        alt: img.alt.clone(),
-    }
-}
+use crate::url::{parse_query, urlencode};
 
 pub(crate) fn stock(available: i64, low_threshold: i64) -> StockView {
     match available {
@@ -39,7 +31,7 @@ pub(crate) fn card(p: catalog::ProductCard) -> CardView {
         price: p.price.to_string(),
         compare_at: p.compare_at.map(|c| c.to_string()),
         stock: stock(p.available, CARD_LOW_STOCK),
-        image: p.image.as_ref().map(image),
+        image: p.image.as_ref().map(crate::image::from_catalog),
         name: p.name,
         slug: p.slug,
         brand: p.brand,
@@ -115,16 +107,6 @@ pub(crate) fn listing_params(query: &str, currency: Currency) -> Result<ListingP
         max,
         currency,
     })
-}
-
-/// "key_ingredient" → "Key ingredient".
-pub(crate) fn humanize(name: &str) -> String {
-    let spaced = name.replace('_', " ");
-    let mut chars = spaced.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 fn encode_pairs(pairs: &[(String, String)]) -> String {
@@ -311,24 +293,6 @@ fn whole_units(m: Money, up: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_form_encoded_queries() {
-        assert_eq!(
-            parse_query("?q=cast+iron&brand=Edge+%26+Co.&attr=color%3ARed&bad=%zz"),
-            vec![
-                ("q".to_owned(), "cast iron".to_owned()),
-                ("brand".to_owned(), "Edge & Co.".to_owned()),
-                ("attr".to_owned(), "color:Red".to_owned()),
-                ("bad".to_owned(), "%zz".to_owned()),
-            ]
-        );
-        assert_eq!(
-            parse_query("a=%C3%A9"),
-            vec![("a".to_owned(), "é".to_owned())]
-        );
-        assert_eq!(parse_query("a=%4"), vec![("a".to_owned(), "%4".to_owned())]);
-    }
 
     #[test]
     fn reads_listing_params() {

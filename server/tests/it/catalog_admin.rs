@@ -164,16 +164,30 @@ async fn an_admin_creates_a_product_with_two_variants_and_shoppers_see_it() {
         .await
         .unwrap();
     assert_eq!(available, 10);
-    let history = manage::stock_history(&app.db, &people.admin, &variant_id, 10)
+    // The whole product's history in one read: APRON-S's initial stock, APRON-L's delivery.
+    let history = manage::stock_history(&app.db, &people.admin, id.as_str(), 10)
         .await
         .unwrap();
-    assert_eq!(history.len(), 1);
-    assert_eq!(
-        (history[0].delta, history[0].note.as_str()),
-        (6, "delivery")
-    );
+    let lines: Vec<(&str, i64, &str)> = history
+        .iter()
+        .map(|h| {
+            let sku = if h.variant_id.as_str() == variant_id {
+                "APRON-L"
+            } else {
+                "APRON-S"
+            };
+            (sku, h.delta, h.note.as_str())
+        })
+        .collect();
+    assert_eq!(lines[0], ("APRON-L", 6, "delivery"), "newest first");
+    assert_eq!(lines.iter().filter(|l| l.0 == "APRON-L").count(), 1);
+    assert!(lines.iter().any(|l| l.0 == "APRON-S" && l.1 == 4));
     assert_eq!(history[0].on_hand_after, Some(6));
-    assert_eq!(history[0].actor.as_deref(), Some("boss@example.com"));
+    let actor = history[0].actor_id.clone().expect("made by the admin");
+    let emails = auth::users::emails(&app.db, std::slice::from_ref(&actor))
+        .await
+        .unwrap();
+    assert_eq!(emails[&actor], "boss@example.com");
 
     // Every change is in the audit log.
     let actions: Vec<String> = sqlx::query_scalar(
@@ -265,7 +279,7 @@ async fn a_vendor_cannot_read_or_change_another_vendors_product() {
             .map(|_| ()),
     );
     not_found(
-        manage::stock_history(&db, b, &variant_id, 10)
+        manage::stock_history(&db, b, id.as_str(), 10)
             .await
             .map(|_| ()),
     );

@@ -239,7 +239,7 @@ async fn hostile_text_in_every_field_is_shown_as_text_and_injects_nothing() {
     let doc = page(
         &app,
         &shopper,
-        &format!("/search?q={}", app::auth::urlencode(&hostile(term))),
+        &format!("/search?q={}", app::url::urlencode(&hostile(term))),
     )
     .await;
     assert!(title(&doc).contains(&hostile(term)), "{}", title(&doc));
@@ -309,10 +309,7 @@ async fn hostile_text_in_every_field_is_shown_as_text_and_injects_nothing() {
     let doc = page(
         &app,
         &admin,
-        &format!(
-            "/admin/products?q={}",
-            app::auth::urlencode(&hostile("Pan"))
-        ),
+        &format!("/admin/products?q={}", app::url::urlencode(&hostile("Pan"))),
     )
     .await;
     assert_eq!(attr(&doc, "input#products-q", "value"), hostile("Pan"));

@@ -21,3 +21,4 @@ mod malformed_input;
 mod outbox;
 mod pages;
 mod process;
+mod structure;

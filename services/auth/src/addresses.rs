@@ -5,10 +5,7 @@ use shop_core::{Clock, Db, Timestamp};
 
 use crate::{AuthError, UserId};
 
-shop_core::define_id!(
-    /// Identifies a saved address.
-    AddressId
-);
+pub use shop_core::AddressId;
 
 /// Countries the shop ships to: ISO 3166-1 alpha-2 code and English name.
 pub const COUNTRIES: &[(&str, &str)] = &[
@@ -162,7 +159,7 @@ const COLUMNS: &str = "id, full_name, line1, line2, city, region, postal_code, c
 
 fn from_row(r: Row) -> Address {
     Address {
-        id: AddressId(r.0),
+        id: AddressId::from_db(r.0),
         full_name: r.1,
         line1: r.2,
         line2: r.3,

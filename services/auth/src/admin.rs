@@ -90,7 +90,7 @@ pub async fn search(db: &Db, q: &UserQuery) -> Result<(Vec<UserSummary>, i64), A
             let mut user_roles = roles.remove(&id).unwrap_or_default();
             user_roles.sort();
             UserSummary {
-                id: UserId(id),
+                id: UserId::from_db(id),
                 email,
                 display_name,
                 status: Status::parse(&status).unwrap_or(Status::Disabled),

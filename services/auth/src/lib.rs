@@ -22,10 +22,7 @@ pub use users::{
     verify_credentials,
 };
 
-shop_core::define_id!(
-    /// Identifies a user account.
-    UserId
-);
+pub use shop_core::UserId;
 
 /// What a user may do. A user may hold several roles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
-//! Server-side sessions: a tower-sessions store in the shop's database, and what it means to
-//! be signed in.
+//! Server-side sessions: a tower-sessions store in the shop's database, what a session
+//! records about its signed-in user, and the user's list of sessions. Reading and writing a
+//! request's own session (signing in and out) is the HTTP side's work (`app::signed_in`).
 //!
 //! The browser holds only a random session id in an HttpOnly cookie. The database holds the
 //! session under the SHA-256 of that id (a copy of the table cannot be replayed as cookies),
@@ -20,9 +21,8 @@ use shop_core::db::Conn;
 use shop_core::{Clock, Db, Timestamp};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
-use tower_sessions::{Expiry, Session};
 
-use crate::{Account, AuthError, Role, Status, UserId};
+use crate::{AuthError, Role, UserId};
 
 /// The session key holding [`SignedIn`].
 pub const AUTH_KEY: &str = "auth";
@@ -31,17 +31,13 @@ pub const AUTH_KEY: &str = "auth";
 /// that the sessions of guest carts the clean-up deletes can be ended too.
 pub const GUEST_CART_KEY: &str = "cart";
 
-/// How often a signed-in session records that it is still in use (and so pushes its idle
-/// expiry forward). Writing on every request would make every page view a write.
-const TOUCH_EVERY: Duration = Duration::from_secs(60);
-
 /// What a session knows about its signed-in user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
     pub user_id: UserId,
     /// When the user signed in (for the absolute timeout).
     pub at: i64,
-    /// When the session was last used, to within [`TOUCH_EVERY`] (for the idle timeout).
+    /// When the session was last used, to within a minute (for the idle timeout).
     pub seen: i64,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
@@ -76,94 +72,9 @@ pub fn timeouts(roles: &[Role]) -> Timeouts {
     }
 }
 
-fn session_err(e: impl std::fmt::Display) -> AuthError {
-    AuthError::Session(e.to_string())
-}
-
-fn time_expiry(d: Duration) -> Expiry {
-    Expiry::OnInactivity(time::Duration::try_from(d).unwrap_or(time::Duration::days(30)))
-}
-
-/// Signs `account` in on this session: a new session id (so an id planted before sign-in is
-/// worthless), the user recorded, and the role's idle timeout set.
-pub async fn sign_in(
-    session: &Session,
-    clock: &Clock,
-    account: &Account,
-    user_agent: Option<&str>,
-    ip: Option<&str>,
-) -> Result<(), AuthError> {
-    session.cycle_id().await.map_err(session_err)?;
-    let now = clock.now().millis();
-    let signed_in = SignedIn {
-        user_id: account.id.clone(),
-        at: now,
-        seen: now,
-        user_agent: user_agent.map(|ua| ua.chars().take(300).collect()),
-        ip: ip.map(str::to_owned),
-    };
-    session
-        .insert(AUTH_KEY, &signed_in)
-        .await
-        .map_err(session_err)?;
-    session.set_expiry(Some(time_expiry(timeouts(&account.roles).idle)));
-    Ok(())
-}
-
-/// Signs out: the session is deleted from the store and its cookie removed; the old cookie
-/// is worthless afterwards.
-pub async fn sign_out(session: &Session) -> Result<(), AuthError> {
-    session.flush().await.map_err(session_err)
-}
-
-/// The signed-in account, or `None`. Ends the session when its user is gone or disabled, or
-/// a timeout has passed. Notes the use at most once a minute.
-pub async fn current(
-    session: &Session,
-    db: &Db,
-    clock: &Clock,
-) -> Result<Option<(Account, SignedIn)>, AuthError> {
-    let Some(mut signed_in) = session
-        .get::<SignedIn>(AUTH_KEY)
-        .await
-        .map_err(session_err)?
-    else {
-        return Ok(None);
-    };
-    let account = crate::users::find(db, &signed_in.user_id).await?;
-    let Some(account) = account.filter(|a| a.status == Status::Active) else {
-        sign_out(session).await?;
-        return Ok(None);
-    };
-    let now = clock.now().millis();
-    let limits = timeouts(&account.roles);
-    let over = |since: i64, limit: Duration| {
-        now.saturating_sub(since) > i64::try_from(limit.as_millis()).unwrap_or(i64::MAX)
-    };
-    if over(signed_in.seen, limits.idle) || over(signed_in.at, limits.absolute) {
-        tracing::info!(user.id = %account.id, "session timed out");
-        sign_out(session).await?;
-        return Ok(None);
-    }
-    if over(signed_in.seen, TOUCH_EVERY) {
-        signed_in.seen = now;
-        session
-            .insert(AUTH_KEY, &signed_in)
-            .await
-            .map_err(session_err)?;
-        session.set_expiry(Some(time_expiry(limits.idle)));
-    }
-    Ok(Some((account, signed_in)))
-}
-
 /// The key under which the store keeps a session: SHA-256 of its id.
 pub fn storage_key(id: &Id) -> String {
     crate::tokens::digest(&id.to_string())
-}
-
-/// The storage key of this request's session, if it has one.
-pub fn current_key(session: &Session) -> Option<String> {
-    session.id().map(|id| storage_key(&id))
 }
 
 /// One of a user's sessions, for the "where you're signed in" list.

@@ -115,7 +115,7 @@ pub async fn consume(
     .bind(purpose.as_str())
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|(user, email)| (UserId(user), email)))
+    Ok(row.map(|(user, email)| (UserId::from_db(user), email)))
 }
 
 /// True when the token would be accepted now (without using it up): lets the reset page

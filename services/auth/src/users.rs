@@ -55,7 +55,7 @@ async fn account_from_row(
     let roles = roles_on(conn, &id).await?;
     Ok(Account {
         email: Email::parse(&email).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        id: UserId(id),
+        id: UserId::from_db(id),
         display_name,
         roles,
         status: Status::parse(&status).unwrap_or(Status::Disabled),
@@ -97,6 +97,40 @@ async fn find_on(conn: &mut Conn, id: &UserId) -> Result<Option<Account>, sqlx::
         Some(row) => Ok(Some(account_from_row(conn, row).await?)),
         None => Ok(None),
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct IdEmail {
+    id: String,
+    email: String,
+}
+
+/// The email addresses of `ids` (those that still exist), for pages that show who owns or
+/// changed something another service records by user id.
+pub async fn emails(
+    db: &Db,
+    ids: &[UserId],
+) -> Result<std::collections::HashMap<UserId, String>, sqlx::Error> {
+    let mut out = std::collections::HashMap::new();
+    let mut wanted: Vec<&UserId> = ids.iter().collect();
+    wanted.sort();
+    wanted.dedup();
+    // In chunks: a statement takes a bounded number of parameters.
+    for chunk in wanted.chunks(100) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, email FROM users WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, IdEmail>(&sql);
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        for row in query.fetch_all(db.reader()).await? {
+            out.insert(UserId::from_db(row.id), row.email);
+        }
+    }
+    Ok(out)
 }
 
 /// An account by email address, whatever its status.
@@ -213,7 +247,13 @@ async fn registration_attempted(
     match limited {
         Ok(()) => {
             let mut tx = db.begin().await?;
-            user_event(&mut tx, clock, events::REGISTRATION_ATTEMPTED, &UserId(id)).await?;
+            user_event(
+                &mut tx,
+                clock,
+                events::REGISTRATION_ATTEMPTED,
+                &UserId::from_db(id),
+            )
+            .await?;
             tx.commit().await?;
         }
         Err(throttle::CheckError::Throttled(_)) => {}
@@ -243,7 +283,7 @@ pub async fn verify_credentials(
     let ok = password::verify(password.to_owned(), hash).await?;
     Ok(found.filter(|_| ok).map(|(id, status)| {
         (
-            UserId(id),
+            UserId::from_db(id),
             Status::parse(&status).unwrap_or(Status::Disabled),
         )
     }))
@@ -390,7 +430,7 @@ pub async fn request_password_reset(
             &mut tx,
             clock,
             events::PASSWORD_RESET_REQUESTED,
-            &UserId(id.clone()),
+            &UserId::from_db(id.clone()),
         )
         .await?;
         tx.commit().await?;
@@ -705,7 +745,7 @@ pub async fn create_or_promote_admin(
             .bind(&id)
             .execute(&mut *tx)
             .await?;
-            (UserId(id), AdminOutcome::Promoted)
+            (UserId::from_db(id), AdminOutcome::Promoted)
         }
         None => {
             let id = UserId::new();

@@ -16,14 +16,7 @@ use shop_core::{Clock, Db, Money};
 use catalog::VariantId;
 use catalog::products::SellableVariant;
 
-shop_core::define_id!(
-    /// Identifies a cart.
-    CartId
-);
-shop_core::define_id!(
-    /// Identifies a line of a cart.
-    LineId
-);
+pub use shop_core::{CartId, LineId};
 
 /// Most units of one variant in a cart.
 pub const MAX_QUANTITY: i64 = 99;

@@ -1,8 +1,7 @@
 //! What the admin screens read: the products list (drafts and archived products included)
 //! and one product for its edit page. Vendors see only their own products.
 
-use shop_core::{Currency, Db, Money, Timestamp};
-use sqlx::Row as _;
+use shop_core::{Currency, Db, Money, Timestamp, UserId};
 
 use crate::images::{self, ProductImage};
 use crate::manage::{Editor, check_access};
@@ -32,13 +31,33 @@ pub struct ProductRow {
     pub brand: String,
     pub status: ProductStatus,
     pub category_id: String,
-    pub vendor: Option<String>,
+    /// The owning vendor (auth knows their name and email), if a vendor owns it.
+    pub vendor_id: Option<UserId>,
     pub variants: i64,
     pub price: Money,
     pub max_price: Money,
     pub available: i64,
     pub cover: Option<String>,
     pub updated_at: Timestamp,
+}
+
+/// A products-list row as the database holds it.
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    id: String,
+    name: String,
+    slug: String,
+    brand: String,
+    status: String,
+    category_id: String,
+    vendor_id: Option<String>,
+    currency: String,
+    price_minor: i64,
+    max_price_minor: i64,
+    available: i64,
+    cover_image: Option<String>,
+    updated_at: i64,
+    variants: i64,
 }
 
 /// A page of the products list and how many products match in all.
@@ -84,40 +103,40 @@ pub async fn list_products(
         .fetch_one(db.reader())
         .await?;
     let mut rows = Sql::new(
-        "SELECT p.id, p.name, p.slug, p.brand, p.status, p.category_id, u.email, p.currency,
+        "SELECT p.id, p.name, p.slug, p.brand, p.status, p.category_id, p.vendor_id, p.currency,
                 p.price_minor, p.max_price_minor, p.available, p.cover_image, p.updated_at,
                 (SELECT COUNT(*) FROM product_variants v WHERE v.product_id = p.id) AS variants
-         FROM products p LEFT JOIN users u ON u.id = p.vendor_id",
+         FROM products p",
     );
     rows.append(&filter)
         .push(" ORDER BY p.updated_at DESC, p.id LIMIT ")
         .bind(per_page)
         .push(" OFFSET ")
         .bind((page - 1).saturating_mul(per_page));
-    let found = sqlx::query_with(rows.text(), rows.arguments())
+    let found: Vec<ListRow> = sqlx::query_as_with(rows.text(), rows.arguments())
         .fetch_all(db.reader())
         .await?;
-    let mut out = Vec::with_capacity(found.len());
-    for r in found {
-        let currency: Currency = r.try_get::<String, _>(7)?.parse().unwrap_or(Currency::Eur);
-        out.push(ProductRow {
-            id: ProductId::from_db(r.try_get(0)?),
-            name: r.try_get(1)?,
-            slug: r.try_get(2)?,
-            brand: r.try_get(3)?,
-            status: ProductStatus::from_db(&r.try_get::<String, _>(4)?),
-            category_id: r.try_get(5)?,
-            vendor: r.try_get(6)?,
-            price: Money::new(r.try_get(8)?, currency),
-            max_price: Money::new(r.try_get(9)?, currency),
-            available: r.try_get(10)?,
-            cover: r
-                .try_get::<Option<String>, _>(11)?
-                .map(|hash| images::url(&hash, 320)),
-            updated_at: Timestamp(r.try_get(12)?),
-            variants: r.try_get(13)?,
-        });
-    }
+    let out = found
+        .into_iter()
+        .map(|r| {
+            let currency: Currency = r.currency.parse().unwrap_or(Currency::Eur);
+            ProductRow {
+                id: ProductId::from_db(r.id),
+                name: r.name,
+                slug: r.slug,
+                brand: r.brand,
+                status: ProductStatus::from_db(&r.status),
+                category_id: r.category_id,
+                vendor_id: r.vendor_id.map(UserId::from_db),
+                price: Money::new(r.price_minor, currency),
+                max_price: Money::new(r.max_price_minor, currency),
+                available: r.available,
+                cover: r.cover_image.map(|hash| images::url(&hash, 320)),
+                updated_at: Timestamp(r.updated_at),
+                variants: r.variants,
+            }
+        })
+        .collect();
     Ok((out, total))
 }
 
@@ -149,8 +168,8 @@ fn like_escape(text: &str) -> String {
 pub struct EditableProduct {
     pub product: ProductDetail,
     pub images: Vec<ProductImage>,
-    /// The owning vendor's email, if a vendor owns it.
-    pub vendor_email: Option<String>,
+    /// The owning vendor, if a vendor owns it.
+    pub vendor_id: Option<UserId>,
 }
 
 /// Loads a product for editing, or not found (also when a vendor asks for another's).
@@ -162,12 +181,12 @@ pub async fn product_for_edit(
     let mut conn = db.reader().acquire().await?;
     check_access(&mut conn, editor, product_id).await?;
     let images = images::of_product(&mut conn, product_id).await?;
-    let vendor_email: Option<String> = sqlx::query_scalar(
-        "SELECT u.email FROM products p JOIN users u ON u.id = p.vendor_id WHERE p.id = $1",
-    )
-    .bind(product_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let vendor_id: Option<String> =
+        sqlx::query_scalar("SELECT vendor_id FROM products WHERE id = $1")
+            .bind(product_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
     drop(conn);
     let product = crate::products::by_id(db, &ProductId::from_db(product_id.to_owned()))
         .await?
@@ -175,7 +194,7 @@ pub async fn product_for_edit(
     Ok(EditableProduct {
         product,
         images,
-        vendor_email,
+        vendor_id: vendor_id.map(UserId::from_db),
     })
 }
 

@@ -3,7 +3,6 @@
 
 use serde_json::{Map, Value, json};
 use shop_core::{Db, Timestamp};
-use sqlx::Row as _;
 
 use crate::CatalogError;
 use crate::categories::CategoryTree;
@@ -30,12 +29,36 @@ struct Line {
     created_at: Timestamp,
 }
 
+/// A variant with its product's fields, as the database holds them.
+#[derive(sqlx::FromRow)]
+struct Row {
+    sku: String,
+    name: String,
+    slug: String,
+    description: String,
+    category_id: String,
+    price_minor: i64,
+    compare_at_minor: Option<i64>,
+    currency: String,
+    on_hand: i64,
+    reserved: i64,
+    brand: String,
+    attributes: String,
+    options: String,
+    weight_grams: Option<i64>,
+    featured: i64,
+    status: String,
+    variant_status: String,
+    created_at: i64,
+}
+
 async fn lines(db: &Db) -> Result<Vec<Line>, CatalogError> {
     let tree = CategoryTree::load(db).await?;
-    let rows = sqlx::query(
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT v.sku, p.name, p.slug, p.description, p.category_id, v.price_minor,
                 v.compare_at_minor, v.currency, v.on_hand, v.reserved, p.brand, p.attributes,
-                v.options, v.weight_grams, p.featured, p.status, v.status, p.created_at
+                v.options, v.weight_grams, p.featured, p.status, v.status AS variant_status,
+                p.created_at
          FROM product_variants v JOIN products p ON p.id = v.product_id
          ORDER BY p.created_at, p.id, v.position, v.id",
     )
@@ -45,36 +68,34 @@ async fn lines(db: &Db) -> Result<Vec<Line>, CatalogError> {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let category_id: String = r.try_get(4)?;
-        out.push(Line {
-            sku: r.try_get(0)?,
-            name: r.try_get(1)?,
-            slug: r.try_get(2)?,
-            description: r.try_get(3)?,
+    Ok(rows
+        .into_iter()
+        .map(|r| Line {
             category: tree
-                .path(&category_id)
+                .path(&r.category_id)
                 .iter()
                 .map(|c| c.name.as_str())
                 .collect::<Vec<_>>()
                 .join(" > "),
-            price_minor: r.try_get(5)?,
-            compare_at_minor: r.try_get(6)?,
-            currency: r.try_get(7)?,
-            on_hand: r.try_get(8)?,
-            reserved: r.try_get(9)?,
-            brand: r.try_get(10)?,
-            attributes: object(&r.try_get::<String, _>(11)?),
-            options: object(&r.try_get::<String, _>(12)?),
-            weight_grams: r.try_get(13)?,
-            featured: r.try_get::<i64, _>(14)? != 0,
-            status: r.try_get(15)?,
-            variant_status: r.try_get(16)?,
-            created_at: Timestamp(r.try_get(17)?),
-        });
-    }
-    Ok(out)
+            attributes: object(&r.attributes),
+            options: object(&r.options),
+            featured: r.featured != 0,
+            created_at: Timestamp(r.created_at),
+            sku: r.sku,
+            name: r.name,
+            slug: r.slug,
+            description: r.description,
+            price_minor: r.price_minor,
+            compare_at_minor: r.compare_at_minor,
+            currency: r.currency,
+            on_hand: r.on_hand,
+            reserved: r.reserved,
+            brand: r.brand,
+            weight_grams: r.weight_grams,
+            status: r.status,
+            variant_status: r.variant_status,
+        })
+        .collect())
 }
 
 fn date(t: Timestamp) -> String {

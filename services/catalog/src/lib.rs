@@ -32,18 +32,7 @@ pub use listing::{Filters, Listing, ListingQuery, Scope, Sort};
 pub use products::{ProductDetail, StockStatus, Variant};
 pub use search::{SearchLog, SearchTerms, Suggestion};
 
-shop_core::define_id!(
-    /// Identifies a category.
-    CategoryId
-);
-shop_core::define_id!(
-    /// Identifies a product.
-    ProductId
-);
-shop_core::define_id!(
-    /// Identifies a sellable variant (one SKU).
-    VariantId
-);
+pub use shop_core::{CategoryId, ProductId, VariantId};
 
 /// Highest accepted price, in minor units (one million in the currency).
 pub(crate) const MAX_PRICE_MINOR: i64 = 100_000_000;

@@ -10,7 +10,7 @@
 use serde_json::json;
 use shop_core::audit::{self, Actor, Change};
 use shop_core::db::Conn;
-use shop_core::{Clock, Currency, Db, Money};
+use shop_core::{Clock, Currency, Db, Money, UserId};
 
 use crate::{CatalogError, MAX_PRICE_MINOR, MAX_STOCK, ProductId, ProductStatus, VariantId, index};
 
@@ -1036,45 +1036,62 @@ pub async fn adjust_stock(
 /// One line of a variant's stock history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StockEntry {
+    pub variant_id: VariantId,
     pub delta: i64,
     pub reason: String,
     pub note: String,
     pub on_hand_after: Option<i64>,
-    pub actor: Option<String>,
+    /// Who made the change (auth knows their email); `None` for the system (imports).
+    pub actor_id: Option<UserId>,
     pub at: shop_core::Timestamp,
 }
 
-/// A variant's stock changes, newest first (at most `limit`).
+#[derive(sqlx::FromRow)]
+struct StockRow {
+    variant_id: String,
+    delta: i64,
+    reason: String,
+    note: String,
+    on_hand_after: Option<i64>,
+    actor_id: Option<String>,
+    created_at: i64,
+}
+
+/// The stock changes of every variant of a product, newest first: at most `limit` per
+/// variant, in one query (not one per variant).
 pub async fn stock_history(
     db: &Db,
     editor: &Editor,
-    variant_id: &str,
+    product_id: &str,
     limit: i64,
 ) -> Result<Vec<StockEntry>, CatalogError> {
     let mut conn = db.reader().acquire().await?;
-    variant_product(&mut conn, editor, variant_id).await?;
-    type Row = (i64, String, String, Option<i64>, Option<String>, i64);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT a.delta, a.reason, a.note, a.on_hand_after, u.email, a.created_at
-         FROM stock_adjustments a LEFT JOIN users u ON u.id = a.actor_id
-         WHERE a.variant_id = $1 ORDER BY a.created_at DESC, a.id DESC LIMIT $2",
+    check_access(&mut conn, editor, product_id).await?;
+    let rows: Vec<StockRow> = sqlx::query_as(
+        "SELECT variant_id, delta, reason, note, on_hand_after, actor_id, created_at FROM (
+             SELECT a.variant_id, a.delta, a.reason, a.note, a.on_hand_after, a.actor_id,
+                    a.created_at, a.id,
+                    ROW_NUMBER() OVER (PARTITION BY a.variant_id
+                                       ORDER BY a.created_at DESC, a.id DESC) AS n
+             FROM stock_adjustments a JOIN product_variants v ON v.id = a.variant_id
+             WHERE v.product_id = $1
+         ) latest WHERE n <= $2 ORDER BY created_at DESC, id DESC",
     )
-    .bind(variant_id)
+    .bind(product_id)
     .bind(limit.clamp(1, 500))
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(delta, reason, note, on_hand_after, actor, at)| StockEntry {
-                delta,
-                reason,
-                note,
-                on_hand_after,
-                actor,
-                at: shop_core::Timestamp(at),
-            },
-        )
+        .map(|r| StockEntry {
+            variant_id: VariantId::from_db(r.variant_id),
+            delta: r.delta,
+            reason: r.reason,
+            note: r.note,
+            on_hand_after: r.on_hand_after,
+            actor_id: r.actor_id.map(UserId::from_db),
+            at: shop_core::Timestamp(r.created_at),
+        })
         .collect())
 }
 

@@ -337,45 +337,59 @@ pub struct SellableVariant {
     pub image: Option<ImageRef>,
 }
 
+#[derive(sqlx::FromRow)]
+struct SellableRow {
+    id: String,
+    product_id: String,
+    product_name: String,
+    slug: String,
+    sku: String,
+    options: String,
+    price_minor: i64,
+    currency: String,
+    available: i64,
+    product_status: String,
+    variant_status: String,
+    cover_image: Option<String>,
+    cover_alt: Option<String>,
+}
+
 /// The variants with these ids that exist (unknown ids are left out).
 pub async fn sellable(db: &Db, ids: &[VariantId]) -> Result<Vec<SellableVariant>, CatalogError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let mut sql = crate::sql::Sql::new(
-        "SELECT v.id, v.product_id, p.name, p.slug, v.sku, v.options, v.price_minor, v.currency,
-                v.on_hand - v.reserved, p.status, v.status, p.cover_image, p.cover_alt
+        "SELECT v.id, v.product_id, p.name AS product_name, p.slug, v.sku, v.options,
+                v.price_minor, v.currency, v.on_hand - v.reserved AS available,
+                p.status AS product_status, v.status AS variant_status, p.cover_image,
+                p.cover_alt
          FROM product_variants v JOIN products p ON p.id = v.product_id
          WHERE v.id IN ",
     );
     let ids: Vec<&str> = ids.iter().map(VariantId::as_str).collect();
     sql.bind_list(&ids);
-    let rows = sqlx::query_with(sql.text(), sql.arguments())
+    let rows: Vec<SellableRow> = sqlx::query_as_with(sql.text(), sql.arguments())
         .fetch_all(db.reader())
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        use sqlx::Row as _;
-        let currency: Currency = match r.try_get::<String, _>(7)?.parse() {
-            Ok(c) => c,
-            Err(_) => continue,
+        let Ok(currency) = r.currency.parse::<Currency>() else {
+            continue;
         };
-        let cover: Option<String> = r.try_get(11)?;
-        let alt: Option<String> = r.try_get(12)?;
         out.push(SellableVariant {
-            id: VariantId::from_db(r.try_get(0)?),
-            product_id: ProductId::from_db(r.try_get(1)?),
-            product_name: r.try_get(2)?,
-            slug: r.try_get(3)?,
-            sku: r.try_get(4)?,
-            options: crate::index::string_pairs(&r.try_get::<String, _>(5)?),
-            price: Money::new(r.try_get(6)?, currency),
-            available: r.try_get::<i64, _>(8)?.max(0),
-            on_sale: r.try_get::<String, _>(9)? == "active"
-                && r.try_get::<String, _>(10)? == "active",
-            image: cover.map(|hash| ImageRef {
+            id: VariantId::from_db(r.id),
+            product_id: ProductId::from_db(r.product_id),
+            product_name: r.product_name,
+            slug: r.slug,
+            sku: r.sku,
+            options: crate::index::string_pairs(&r.options),
+            price: Money::new(r.price_minor, currency),
+            available: r.available.max(0),
+            on_sale: r.product_status == "active" && r.variant_status == "active",
+            image: r.cover_image.map(|hash| ImageRef {
                 hash,
-                alt: alt.unwrap_or_default(),
+                alt: r.cover_alt.unwrap_or_default(),
             }),
         });
     }

@@ -62,6 +62,38 @@ macro_rules! define_id {
     };
 }
 
+// The ids the domains pass to each other live here, so that every service can name them
+// (catalog records a product's vendor as a `UserId`, a cart line holds a `VariantId`)
+// without depending on the service that owns them.
+define_id!(
+    /// Identifies a user account (auth).
+    UserId
+);
+define_id!(
+    /// Identifies a saved address (auth).
+    AddressId
+);
+define_id!(
+    /// Identifies a category (catalog).
+    CategoryId
+);
+define_id!(
+    /// Identifies a product (catalog).
+    ProductId
+);
+define_id!(
+    /// Identifies a sellable variant, one SKU (catalog).
+    VariantId
+);
+define_id!(
+    /// Identifies a cart (cart).
+    CartId
+);
+define_id!(
+    /// Identifies a line of a cart (cart).
+    LineId
+);
+
 /// A string that is not a valid id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a valid id")]

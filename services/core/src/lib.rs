@@ -19,4 +19,5 @@ pub use clock::{Clock, Timestamp};
 pub use db::{Backend, Db, DbConfig, Tx};
 pub use email::Email;
 pub use error::{DbError, DbResultExt};
+pub use id::{AddressId, CartId, CategoryId, LineId, ProductId, UserId, VariantId};
 pub use money::{Currency, Money, MoneyError};
