@@ -317,53 +317,43 @@ fn attribute_names(f: &Filters) -> Vec<&str> {
 /// The columns a [`ProductCard`] is read from.
 pub(crate) const CARD_COLUMNS: &str = "p.id, p.name, p.slug, p.brand, p.price_minor, p.max_price_minor, p.compare_at_minor, p.currency, p.available, p.cover_image, p.cover_alt, p.sole_variant_id";
 
-pub(crate) type CardRow = (
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// A product card as the database holds it ([`CARD_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+pub(crate) struct CardRow {
+    id: String,
+    name: String,
+    slug: String,
+    brand: String,
+    price_minor: i64,
+    max_price_minor: i64,
+    compare_at_minor: Option<i64>,
+    currency: String,
+    available: i64,
+    cover_image: Option<String>,
+    cover_alt: Option<String>,
+    sole_variant_id: Option<String>,
+}
 
 pub(crate) fn card(row: CardRow) -> Option<ProductCard> {
-    let (
-        id,
-        name,
-        slug,
-        brand,
-        price,
-        max_price,
-        compare_at,
-        currency,
-        available,
-        image,
-        alt,
-        sole_variant,
-    ) = row;
-    let currency: Currency = currency.parse().ok()?;
+    let currency: Currency = row.currency.parse().ok()?;
+    let price = row.price_minor;
     Some(ProductCard {
-        id: crate::ProductId::from_db(id),
-        name,
-        slug,
-        brand,
+        id: crate::ProductId::from_db(row.id),
+        name: row.name,
+        slug: row.slug,
+        brand: row.brand,
         price: Money::new(price, currency),
-        max_price: Money::new(max_price, currency),
-        compare_at: compare_at
+        max_price: Money::new(row.max_price_minor, currency),
+        compare_at: row
+            .compare_at_minor
             .filter(|c| *c > price)
             .map(|c| Money::new(c, currency)),
-        available,
-        image: image.map(|hash| crate::images::ImageRef {
+        available: row.available,
+        image: row.cover_image.map(|hash| crate::images::ImageRef {
             hash,
-            alt: alt.unwrap_or_default(),
+            alt: row.cover_alt.unwrap_or_default(),
         }),
-        sole_variant: sole_variant.map(crate::VariantId::from_db),
+        sole_variant: row.sole_variant_id.map(crate::VariantId::from_db),
     })
 }
 

@@ -92,37 +92,45 @@ impl ProductDetail {
     }
 }
 
-type ProductRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    i64,
-    i64,
-);
+#[derive(sqlx::FromRow)]
+struct ProductRow {
+    id: String,
+    slug: String,
+    name: String,
+    brand: String,
+    description: String,
+    description_html: String,
+    status: String,
+    category_id: String,
+    vendor_id: Option<String>,
+    attributes: String,
+    seo_title: Option<String>,
+    seo_description: Option<String>,
+    featured: i64,
+    created_at: i64,
+    updated_at: i64,
+}
 
-type VariantRow = (
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    String,
-    Option<i64>,
-    i64,
-    i64,
-    i64,
-    String,
-);
+#[derive(sqlx::FromRow)]
+struct VariantRow {
+    id: String,
+    sku: String,
+    options: String,
+    price_minor: i64,
+    compare_at_minor: Option<i64>,
+    currency: String,
+    weight_grams: Option<i64>,
+    on_hand: i64,
+    reserved: i64,
+    low_stock_threshold: i64,
+    status: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ImageRow {
+    hash: String,
+    alt: String,
+}
 
 /// Reads a product by slug, whatever its status (callers decide who may see it).
 pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<ProductDetail>, CatalogError> {
@@ -149,26 +157,10 @@ async fn load(
     .bind(value)
     .fetch_optional(pool)
     .await?;
-    let Some((
-        id,
-        slug,
-        name,
-        brand,
-        description,
-        description_html,
-        status,
-        category_id,
-        vendor_id,
-        attributes,
-        seo_title,
-        seo_description,
-        featured,
-        created_at,
-        updated_at,
-    )) = row
-    else {
+    let Some(p) = row else {
         return Ok(None);
     };
+    let id = p.id;
     let variants: Vec<VariantRow> = sqlx::query_as(
         "SELECT id, sku, options, price_minor, compare_at_minor, currency, weight_grams,
                     on_hand, reserved, low_stock_threshold, status
@@ -177,7 +169,7 @@ async fn load(
     .bind(&id)
     .fetch_all(pool)
     .await?;
-    let images: Vec<(String, String)> = sqlx::query_as(
+    let images: Vec<ImageRow> = sqlx::query_as(
         "SELECT hash, alt FROM product_images WHERE product_id = $1 ORDER BY position, created_at",
     )
     .bind(&id)
@@ -191,60 +183,51 @@ async fn load(
     .await?;
     let variants = variants
         .into_iter()
-        .filter_map(
-            |(
-                vid,
-                sku,
-                options,
-                price,
-                compare_at,
-                currency,
-                weight,
-                on_hand,
-                reserved,
-                low,
-                status,
-            )| {
-                let currency: Currency = currency.parse().ok()?;
-                Some(Variant {
-                    id: VariantId::from_db(vid),
-                    sku,
-                    options: crate::index::string_pairs(&options),
-                    price: Money::new(price, currency),
-                    compare_at: compare_at
-                        .filter(|c| *c > price)
-                        .map(|c| Money::new(c, currency)),
-                    weight_grams: weight,
-                    on_hand,
-                    reserved,
-                    low_stock_threshold: low,
-                    active: status == "active",
-                })
-            },
-        )
+        .filter_map(|v| {
+            let currency: Currency = v.currency.parse().ok()?;
+            let price = v.price_minor;
+            Some(Variant {
+                id: VariantId::from_db(v.id),
+                sku: v.sku,
+                options: crate::index::string_pairs(&v.options),
+                price: Money::new(price, currency),
+                compare_at: v
+                    .compare_at_minor
+                    .filter(|c| *c > price)
+                    .map(|c| Money::new(c, currency)),
+                weight_grams: v.weight_grams,
+                on_hand: v.on_hand,
+                reserved: v.reserved,
+                low_stock_threshold: v.low_stock_threshold,
+                active: v.status == "active",
+            })
+        })
         .collect();
     Ok(Some(ProductDetail {
         id: ProductId::from_db(id),
-        slug,
-        name,
-        brand,
-        description,
-        description_html,
-        status: ProductStatus::from_db(&status),
-        category_id: CategoryId::from_db(category_id),
+        slug: p.slug,
+        name: p.name,
+        brand: p.brand,
+        description: p.description,
+        description_html: p.description_html,
+        status: ProductStatus::from_db(&p.status),
+        category_id: CategoryId::from_db(p.category_id),
         extra_category_ids: extra.into_iter().map(CategoryId::from_db).collect(),
-        vendor_id,
-        attributes: crate::index::string_pairs(&attributes),
-        seo_title,
-        seo_description,
-        featured: featured != 0,
+        vendor_id: p.vendor_id,
+        attributes: crate::index::string_pairs(&p.attributes),
+        seo_title: p.seo_title,
+        seo_description: p.seo_description,
+        featured: p.featured != 0,
         variants,
         images: images
             .into_iter()
-            .map(|(hash, alt)| ImageRef { hash, alt })
+            .map(|i| ImageRef {
+                hash: i.hash,
+                alt: i.alt,
+            })
             .collect(),
-        created_at: Timestamp(created_at),
-        updated_at: Timestamp(updated_at),
+        created_at: Timestamp(p.created_at),
+        updated_at: Timestamp(p.updated_at),
     }))
 }
 
