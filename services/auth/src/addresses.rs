@@ -141,35 +141,36 @@ impl AddressInput {
     }
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-);
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    full_name: String,
+    line1: String,
+    line2: String,
+    city: String,
+    region: String,
+    postal_code: String,
+    country: String,
+    phone: String,
+    is_default: i64,
+    updated_at: i64,
+}
 
 const COLUMNS: &str = "id, full_name, line1, line2, city, region, postal_code, country, phone, is_default, updated_at";
 
 fn from_row(r: Row) -> Address {
     Address {
-        id: AddressId::from_db(r.0),
-        full_name: r.1,
-        line1: r.2,
-        line2: r.3,
-        city: r.4,
-        region: r.5,
-        postal_code: r.6,
-        country: r.7,
-        phone: r.8,
-        is_default: r.9 != 0,
-        updated_at: Timestamp(r.10),
+        id: AddressId::from_db(r.id),
+        full_name: r.full_name,
+        line1: r.line1,
+        line2: r.line2,
+        city: r.city,
+        region: r.region,
+        postal_code: r.postal_code,
+        country: r.country,
+        phone: r.phone,
+        is_default: r.is_default != 0,
+        updated_at: Timestamp(r.updated_at),
     }
 }
 

@@ -6,8 +6,14 @@ use serde_json::json;
 use shop_core::audit::{self, Actor, Change};
 use shop_core::{Clock, Db, Timestamp};
 
-use crate::users::grant_role_on;
+use crate::users::{AccountRow, grant_role_on};
 use crate::{Account, AuthError, Role, Status, UserId};
+
+#[derive(sqlx::FromRow)]
+struct UserRole {
+    user_id: String,
+    role: String,
+}
 
 /// Which users to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +60,7 @@ pub async fn search(db: &Db, q: &UserQuery) -> Result<(Vec<UserSummary>, i64), A
         .bind(status)
         .fetch_one(db.reader())
         .await?;
-    let rows: Vec<(String, String, String, String, Option<i64>, i64)> = sqlx::query_as(&format!(
+    let rows: Vec<AccountRow> = sqlx::query_as(&format!(
         "SELECT u.id, u.email, u.display_name, u.status, u.email_verified_at, u.created_at
          FROM users u {WHERE}
          ORDER BY u.created_at DESC, u.id DESC LIMIT $4 OFFSET $5"
@@ -74,29 +80,29 @@ pub async fn search(db: &Db, q: &UserQuery) -> Result<(Vec<UserSummary>, i64), A
             "SELECT user_id, role FROM user_roles WHERE user_id IN ({}) ORDER BY role",
             placeholders.join(", ")
         );
-        let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+        let mut query = sqlx::query_as::<_, UserRole>(&sql);
         for row in &rows {
-            query = query.bind(row.0.clone());
+            query = query.bind(row.id.clone());
         }
-        for (user, role) in query.fetch_all(db.reader()).await? {
-            if let Some(role) = Role::parse(&role) {
-                roles.entry(user).or_default().push(role);
+        for row in query.fetch_all(db.reader()).await? {
+            if let Some(role) = Role::parse(&row.role) {
+                roles.entry(row.user_id).or_default().push(role);
             }
         }
     }
     let users = rows
         .into_iter()
-        .map(|(id, email, display_name, status, verified, created)| {
-            let mut user_roles = roles.remove(&id).unwrap_or_default();
+        .map(|r| {
+            let mut user_roles = roles.remove(&r.id).unwrap_or_default();
             user_roles.sort();
             UserSummary {
-                id: UserId::from_db(id),
-                email,
-                display_name,
-                status: Status::parse(&status).unwrap_or(Status::Disabled),
-                verified: verified.is_some(),
+                id: UserId::from_db(r.id),
+                email: r.email,
+                display_name: r.display_name,
+                status: Status::parse(&r.status).unwrap_or(Status::Disabled),
+                verified: r.email_verified_at.is_some(),
                 roles: user_roles,
-                created_at: Timestamp(created),
+                created_at: Timestamp(r.created_at),
             }
         })
         .collect();

@@ -43,24 +43,30 @@ fn check_new_password(password: &str, email: &Email) -> Result<(), AuthError> {
     Ok(())
 }
 
-type AccountRow = (String, String, String, String, Option<i64>, i64);
+/// A user as the `users` table holds it ([`ACCOUNT_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    pub(crate) id: String,
+    pub(crate) email: String,
+    pub(crate) display_name: String,
+    pub(crate) status: String,
+    pub(crate) email_verified_at: Option<i64>,
+    pub(crate) created_at: i64,
+}
 
 const ACCOUNT_COLUMNS: &str =
     "id, email, display_name, status, email_verified_at, created_at FROM users";
 
-async fn account_from_row(
-    conn: &mut Conn,
-    (id, email, display_name, status, verified, created): AccountRow,
-) -> Result<Account, sqlx::Error> {
-    let roles = roles_on(conn, &id).await?;
+async fn account_from_row(conn: &mut Conn, row: AccountRow) -> Result<Account, sqlx::Error> {
+    let roles = roles_on(conn, &row.id).await?;
     Ok(Account {
-        email: Email::parse(&email).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        id: UserId::from_db(id),
-        display_name,
+        email: Email::parse(&row.email).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        id: UserId::from_db(row.id),
+        display_name: row.display_name,
         roles,
-        status: Status::parse(&status).unwrap_or(Status::Disabled),
-        email_verified_at: verified.map(Timestamp),
-        created_at: Timestamp(created),
+        status: Status::parse(&row.status).unwrap_or(Status::Disabled),
+        email_verified_at: row.email_verified_at.map(Timestamp),
+        created_at: Timestamp(row.created_at),
     })
 }
 
