@@ -217,3 +217,204 @@ pub(crate) fn submit_enclosing_form(ev: leptos::ev::Event) {
         let _ = form.request_submit();
     }
 }
+
+/// A column heading of a [`DataTable`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Column {
+    pub label: &'static str,
+    /// Read out by screen readers only (an image column, say).
+    pub visually_hidden: bool,
+}
+
+impl Column {
+    /// A column with a visible heading.
+    pub const fn new(label: &'static str) -> Self {
+        Self {
+            label,
+            visually_hidden: false,
+        }
+    }
+
+    /// A column whose heading only screen readers read.
+    pub const fn hidden(label: &'static str) -> Self {
+        Self {
+            label,
+            visually_hidden: true,
+        }
+    }
+}
+
+/// The admin's list table: a bordered, horizontally scrolling table with a heading row.
+/// The rows (`<tr>`s) are the children.
+#[component]
+pub fn DataTable(
+    columns: Vec<Column>,
+    /// `data-testid` of the `<table>`.
+    #[prop(optional)]
+    testid: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="overflow-x-auto rounded-lg border border-stone-200 bg-white">
+            <table class="min-w-full text-left text-sm" data-testid=testid>
+                <thead class="bg-stone-50 text-xs uppercase tracking-wide text-stone-600">
+                    <tr>
+                        {columns
+                            .into_iter()
+                            .map(|c| {
+                                if c.visually_hidden {
+                                    view! { <th scope="col" class="px-3 py-2"><span class="sr-only">{c.label}</span></th> }.into_any()
+                                } else {
+                                    view! { <th scope="col" class="px-3 py-2">{c.label}</th> }.into_any()
+                                }
+                            })
+                            .collect_view()}
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-stone-100">{children()}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// Previous / next links under a paged list. The links keep the list's filters
+/// (`filters`: query parameters, empty ones left out). With `pages` the label reads
+/// "Page 2 of 9"; without it (a log whose end is not counted) "Page 2", and `more` says
+/// whether a next page exists.
+#[component]
+pub fn Pager(
+    /// The list's path, e.g. `/admin/users`.
+    base: &'static str,
+    filters: Vec<(&'static str, Option<String>)>,
+    page: u32,
+    #[prop(optional)] pages: Option<u32>,
+    #[prop(optional)] more: bool,
+    #[prop(default = "Previous")] previous_label: &'static str,
+    #[prop(default = "Next")] next_label: &'static str,
+) -> impl IntoView {
+    let has_next = pages.map_or(more, |pages| page < pages);
+    let prev = (page > 1).then(|| crate::url::page_href(base, &filters, page - 1));
+    let next = has_next.then(|| crate::url::page_href(base, &filters, page + 1));
+    let label = match pages {
+        Some(pages) => format!("Page {page} of {pages}"),
+        None => format!("Page {page}"),
+    };
+    view! {
+        <nav aria-label="Pages" class="flex items-center gap-3 text-sm">
+            {prev.map(|href| view! { <a class="btn btn-secondary" href=href rel="prev">{previous_label}</a> })}
+            <span>{label}</span>
+            {next.map(|href| view! { <a class="btn btn-secondary" href=href rel="next">{next_label}</a> })}
+        </nav>
+    }
+}
+
+/// The colour of a [`Badge`], by what it says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    /// Live, done, current.
+    Good,
+    /// Needs attention: a draft, low stock.
+    Warning,
+    /// Over, archived.
+    Neutral,
+}
+
+impl Tone {
+    /// The tone of a product's status (`active`, `draft`, `archived`).
+    pub fn of_status(status: &str) -> Self {
+        match status {
+            "active" => Self::Good,
+            "draft" => Self::Warning,
+            _ => Self::Neutral,
+        }
+    }
+
+    fn class(self) -> &'static str {
+        match self {
+            Self::Good => "rounded bg-emerald-100 px-2 py-0.5 text-xs font-medium text-emerald-900",
+            Self::Warning => "rounded bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-900",
+            Self::Neutral => "rounded bg-stone-200 px-2 py-0.5 text-xs font-medium text-stone-700",
+        }
+    }
+}
+
+/// A small coloured label: a status, "current", "low stock".
+#[component]
+pub fn Badge(
+    tone: Tone,
+    #[prop(optional)] testid: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    view! { <span class=tone.class() data-testid=testid>{children()}</span> }
+}
+
+/// The filter form above an admin list: a plain GET form (so the filters are in the URL and
+/// work with JavaScript off) with the fields as children and a "Filter" button.
+#[component]
+pub fn FilterBar(
+    /// The list's path.
+    action: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <form method="get" action=action class="flex flex-wrap items-end gap-3" role="search">
+            {children()}
+            <button type="submit" class="btn btn-secondary">"Filter"</button>
+        </form>
+    }
+}
+
+/// A labelled text filter of a [`FilterBar`].
+#[component]
+pub fn FilterText(
+    id: &'static str,
+    name: &'static str,
+    label: &'static str,
+    value: Option<String>,
+    #[prop(default = "search")] kind: &'static str,
+    #[prop(optional)] placeholder: &'static str,
+    #[prop(default = "input mt-1")] class: &'static str,
+) -> impl IntoView {
+    view! {
+        <div>
+            <label for=id class="block text-sm font-medium">{label}</label>
+            <input id=id type=kind name=name value=value.unwrap_or_default() placeholder=placeholder class=class />
+        </div>
+    }
+}
+
+/// A labelled choice of a [`FilterBar`]: "Any" (the empty value) and `options` as
+/// `(value, label)`; the current value is selected.
+#[component]
+pub fn FilterSelect(
+    id: &'static str,
+    name: &'static str,
+    label: &'static str,
+    options: Vec<(String, String)>,
+    current: Option<String>,
+    #[prop(default = "input mt-1")] class: &'static str,
+) -> impl IntoView {
+    view! {
+        <div>
+            <label for=id class="block text-sm font-medium">{label}</label>
+            <select id=id name=name class=class>
+                <option value="">"Any"</option>
+                {options
+                    .into_iter()
+                    .map(|(value, text)| {
+                        let selected = current.as_deref() == Some(value.as_str());
+                        view! { <option value=value selected=selected>{text}</option> }
+                    })
+                    .collect_view()}
+            </select>
+        </div>
+    }
+}
+
+/// `(value, label)` pairs for a [`FilterSelect`] from fixed text.
+pub fn choices(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(v, l)| ((*v).to_owned(), (*l).to_owned()))
+        .collect()
+}

@@ -97,15 +97,15 @@ pub async fn require_role(role: auth::Role) -> Result<auth::Account, AppError> {
 
 /// What `account` may change in the catalog: everything for the shop's admins, their own
 /// products for vendors, nothing for anyone else.
-pub fn catalog_editor_for(account: &auth::Account) -> Option<catalog::manage::Editor> {
+pub fn catalog_editor_for(account: &auth::Account) -> Option<catalog::Editor> {
     let access = if account.may_act_as(auth::Role::Admin) {
-        catalog::manage::Access::Shop
+        catalog::Access::Shop
     } else if account.may_act_as(auth::Role::Vendor) {
-        catalog::manage::Access::Vendor(account.id.as_str().to_owned())
+        catalog::Access::Vendor(account.id.as_str().to_owned())
     } else {
         return None;
     };
-    Some(catalog::manage::Editor {
+    Some(catalog::Editor {
         actor: shop_core::audit::Actor::user(account.id.as_str(), account.email.as_str()),
         access,
     })
@@ -113,12 +113,18 @@ pub fn catalog_editor_for(account: &auth::Account) -> Option<catalog::manage::Ed
 
 /// The signed-in admin or vendor as a catalog editor: 401 when nobody is signed in, 403 for
 /// anyone else.
-pub async fn require_catalog_editor() -> Result<catalog::manage::Editor, AppError> {
+pub async fn require_catalog_editor() -> Result<catalog::Editor, AppError> {
     let account = require_user().await?;
     catalog_editor_for(&account).ok_or_else(|| {
         tracing::warn!(user.id = %account.id, "refused: not an admin or vendor");
         AppError::Forbidden
     })
+}
+
+/// An id from the browser (a URL, a form field). Anything that is not an id is a thing that
+/// does not exist: 404, like an id nobody has.
+pub fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, AppError> {
+    text.parse().map_err(|_| AppError::NotFound)
 }
 
 /// Turns an accounts error into what the browser sees: a message beside the field it

@@ -85,6 +85,20 @@ pub fn urlencode(s: &str) -> String {
     out
 }
 
+/// A page of a filtered list: `base?filter=…&page=N`, leaving out empty filters.
+pub fn page_href(base: &str, params: &[(&str, Option<String>)], page: u32) -> String {
+    let mut parts: Vec<String> = params
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_ref()
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", urlencode(v)))
+        })
+        .collect();
+    parts.push(format!("page={page}"));
+    format!("{base}?{}", parts.join("&"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

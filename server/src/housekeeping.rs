@@ -26,7 +26,7 @@ pub async fn run_once(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
     )
     .await?;
     let ids: Vec<&str> = deleted.iter().map(cart::CartId::as_str).collect();
-    let guest_sessions = auth::sessions::end_guest_sessions(db, &ids).await?;
+    let guest_sessions = auth::sessions::end_anchored_guest_sessions(db, &ids).await?;
     let sessions = sessions + guest_sessions;
     let carts = u64::try_from(deleted.len()).unwrap_or(u64::MAX);
     // Keeps the query planner's statistics current as the catalog grows.

@@ -113,23 +113,24 @@ pub fn router(config: &Config, state: AppState) -> Router {
         leptos_options.site_root, leptos_options.site_pkg_dir
     );
 
-    let sessions = SessionManagerLayer::new(auth::sessions::DbStore::new(
-        ctx.db.clone(),
-        ctx.clock.clone(),
-    ))
-    .with_name(if config.behind_tls() {
-        // The __Host- prefix makes browsers insist on Secure, Path=/ and no Domain.
-        "__Host-shop_session"
-    } else {
-        "shop_session"
-    })
-    .with_http_only(true)
-    .with_same_site(SameSite::Lax)
-    .with_secure(config.behind_tls())
-    .with_path("/")
-    // Guests keep their session (and later their cart) for 30 days of inactivity; signing in
-    // sets the timeout of the user's role.
-    .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
+    // A guest's session is anchored to their cart: when housekeeping deletes a stale guest
+    // cart, the session that held it ends too.
+    let store = auth::sessions::DbStore::new(ctx.db.clone(), ctx.clock.clone())
+        .anchored_by(app::cart::GUEST_CART_KEY);
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(if config.behind_tls() {
+            // The __Host- prefix makes browsers insist on Secure, Path=/ and no Domain.
+            "__Host-shop_session"
+        } else {
+            "shop_session"
+        })
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.behind_tls())
+        .with_path("/")
+        // Guests keep their session (and later their cart) for 30 days of inactivity; signing in
+        // sets the timeout of the user's role.
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
 
     let context = move || provide_context(ctx.clone());
     // Admin uploads read bodies up to MAX_UPLOAD_BYTES, and only after the sender is known to

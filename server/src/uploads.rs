@@ -15,7 +15,7 @@ use tower_sessions::Session;
 
 use app::admin::catalog_io::{ImportOutcome, OUTCOME_KEY, UploadOutcome};
 use app::ssr::catalog_editor_for;
-use catalog::manage::{Access, Editor};
+use catalog::{Access, Editor};
 
 use crate::state::AppState;
 
@@ -143,19 +143,17 @@ async fn upload_image(
         .await;
     };
     let ctx = &state.ctx;
-    let result = catalog::images::add_image(
-        &ctx.db,
-        &ctx.clock,
-        &editor,
-        &ctx.images,
-        &product_id,
-        bytes,
-        &alt,
-    )
-    .await;
+    let result = match catalog::ProductId::parse(&product_id) {
+        Ok(product) => {
+            ctx.catalog
+                .add_image(&editor, &ctx.images, &product, bytes, &alt)
+                .await
+        }
+        // Not an id: no such product.
+        Err(_) => Err(catalog::CatalogError::NotFound),
+    };
     match result {
         Ok(_) => {
-            ctx.catalog.changed();
             let outcome = UploadOutcome {
                 page: page.clone(),
                 notice: Some("Image added.".to_owned()),
@@ -205,28 +203,22 @@ async fn import_catalog(
         .await;
     };
     let ctx = &state.ctx;
-    let result = catalog::import::import_jsonl(
-        &ctx.db,
-        &ctx.clock,
-        &editor.actor,
-        std::io::Cursor::new(bytes),
-    )
-    .await;
+    let result = ctx
+        .catalog
+        .import_jsonl(&editor.actor, std::io::Cursor::new(bytes))
+        .await;
     let outcome = match result {
-        Ok(report) => {
-            ctx.catalog.changed();
-            UploadOutcome {
-                page: page.to_owned(),
-                notice: Some("The catalog was imported.".to_owned()),
-                import: Some(ImportOutcome {
-                    created: report.created,
-                    updated: report.updated,
-                    categories_created: report.categories_created,
-                    ..Default::default()
-                }),
+        Ok(report) => UploadOutcome {
+            page: page.to_owned(),
+            notice: Some("The catalog was imported.".to_owned()),
+            import: Some(ImportOutcome {
+                created: report.created,
+                updated: report.updated,
+                categories_created: report.categories_created,
                 ..Default::default()
-            }
-        }
+            }),
+            ..Default::default()
+        },
         Err(catalog::import::ImportError::InvalidRows(rows)) => UploadOutcome {
             page: page.to_owned(),
             error: Some(format!(

@@ -75,7 +75,7 @@ pub struct CatalogIoPage {
 pub async fn get_catalog_io() -> Result<CatalogIoPage, AppError> {
     let ctx = crate::ssr::server_context()?;
     crate::ssr::require_role(auth::Role::Admin).await?;
-    let (products, variants) = catalog::admin::counts(&ctx.db)
+    let (products, variants) = catalog::products::list::counts(&ctx.db)
         .await
         .map_err(crate::ssr::catalog_error)?;
     Ok(CatalogIoPage {

@@ -6,12 +6,14 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use super::{AdminFrame, AuditRow, AuditTable};
-use crate::components::{FieldError, FormError};
+use crate::components::{Column, DataTable, FieldError, FormError};
 use crate::error::AppError;
 use crate::error_pages::Denied;
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{catalog_error, internal, redirect_with_flash, require_role, server_context};
+use crate::ssr::{
+    catalog_error, internal, parse_id, redirect_with_flash, require_role, server_context,
+};
 
 /// A category in a tree-ordered list, for tables and `<select>`s.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,14 +144,14 @@ fn category_input(
     description: String,
     parent_id: String,
     position: String,
-) -> Result<catalog::category_admin::CategoryInput, AppError> {
+) -> Result<catalog::categories::CategoryInput, AppError> {
     let position = match position.trim() {
         "" => 0,
         p => p
             .parse()
             .map_err(|_| AppError::field("position", "Enter a whole number, like 10."))?,
     };
-    Ok(catalog::category_admin::CategoryInput {
+    Ok(catalog::categories::CategoryInput {
         name,
         slug,
         description,
@@ -175,10 +177,10 @@ pub async fn create_category(
     let ctx = server_context()?;
     let admin = require_role(auth::Role::Admin).await?;
     let input = category_input(name, slug, description, parent_id, position)?;
-    catalog::category_admin::create_category(&ctx.db, &ctx.clock, &actor(&admin), &input)
+    ctx.catalog
+        .create_category(&actor(&admin), &input)
         .await
         .map_err(catalog_error)?;
-    ctx.catalog.changed();
     redirect_with_flash("/admin/categories", "category_saved");
     Ok(())
 }
@@ -196,10 +198,10 @@ pub async fn update_category(
     let ctx = server_context()?;
     let admin = require_role(auth::Role::Admin).await?;
     let input = category_input(name, slug, description, parent_id, position)?;
-    catalog::category_admin::update_category(&ctx.db, &ctx.clock, &actor(&admin), &id, &input)
+    ctx.catalog
+        .update_category(&actor(&admin), &parse_id(&id)?, &input)
         .await
         .map_err(catalog_error)?;
-    ctx.catalog.changed();
     redirect_with_flash(
         &format!("/admin/categories/{}", crate::url::urlencode(&id)),
         "category_saved",
@@ -212,10 +214,10 @@ pub async fn update_category(
 pub async fn delete_category(id: String) -> Result<(), AppError> {
     let ctx = server_context()?;
     let admin = require_role(auth::Role::Admin).await?;
-    catalog::category_admin::delete_category(&ctx.db, &ctx.clock, &actor(&admin), &id)
+    ctx.catalog
+        .delete_category(&actor(&admin), &parse_id(&id)?)
         .await
         .map_err(catalog_error)?;
-    ctx.catalog.changed();
     redirect_with_flash("/admin/categories", "category_deleted");
     Ok(())
 }
@@ -289,42 +291,33 @@ pub fn AdminCategoriesPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Err(error) => view! { <Denied error /> }.into_any(),
-                    Ok(d) => view! {
+                    Ok(d) => {
+                        let parents = d.categories.clone();
+                        view! {
                         <AdminFrame title="Categories">
-                            <div class="overflow-x-auto rounded-lg border border-stone-200 bg-white">
-                                <table class="min-w-full text-left text-sm" data-testid="categories">
-                                    <thead class="bg-stone-50 text-xs uppercase tracking-wide text-stone-600">
-                                        <tr>
-                                            <th scope="col" class="px-3 py-2">"Name"</th>
-                                            <th scope="col" class="px-3 py-2">"Web address"</th>
-                                            <th scope="col" class="px-3 py-2">"Position"</th>
-                                            <th scope="col" class="px-3 py-2">"Active products"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody class="divide-y divide-stone-100">
-                                        {d.categories.iter().cloned().map(|c| view! {
-                                            <tr>
-                                                <td class="px-3 py-2" style=format!("padding-left: {}rem", 0.75 + 1.25 * c.depth as f32)>
-                                                    <a class="link" href=format!("/admin/categories/{}", c.id)>{c.name}</a>
-                                                </td>
-                                                <td class="px-3 py-2 font-mono text-xs"><a class="link" href=format!("/c/{}", c.slug)>{format!("/c/{}", c.slug)}</a></td>
-                                                <td class="px-3 py-2 tabular-nums">{c.position}</td>
-                                                <td class="px-3 py-2 tabular-nums">{c.products}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
+                            <DataTable columns=["Name", "Web address", "Position", "Active products"].map(Column::new).to_vec() testid="categories">
+                                {d.categories.into_iter().map(|c| view! {
+                                    <tr>
+                                        <td class="px-3 py-2" style=format!("padding-left: {}rem", 0.75 + 1.25 * c.depth as f32)>
+                                            <a class="link" href=format!("/admin/categories/{}", c.id)>{c.name}</a>
+                                        </td>
+                                        <td class="px-3 py-2 font-mono text-xs"><a class="link" href=format!("/c/{}", c.slug)>{format!("/c/{}", c.slug)}</a></td>
+                                        <td class="px-3 py-2 tabular-nums">{c.position}</td>
+                                        <td class="px-3 py-2 tabular-nums">{c.products}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </DataTable>
                             <section class="card space-y-4 p-6" aria-labelledby="new-category">
                                 <h2 id="new-category" class="text-lg font-semibold">"New category"</h2>
                                 <FormError error />
                                 <ActionForm action=create attr:class="space-y-4">
-                                    <CategoryFields error parents=d.categories.clone() />
+                                    <CategoryFields error parents=parents.clone() />
                                     <button type="submit" class="btn btn-primary" data-testid="create-category">"Create category"</button>
                                 </ActionForm>
                             </section>
                         </AdminFrame>
-                    }.into_any(),
+                    }.into_any()
+                    },
                 }
             })}
         </Suspense>

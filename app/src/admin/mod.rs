@@ -9,7 +9,9 @@ pub mod catalog_io;
 pub mod categories;
 pub mod products;
 
-use crate::components::FormError;
+use crate::components::{
+    Column, DataTable, FilterBar, FilterSelect, FilterText, FormError, Pager, choices,
+};
 use crate::error::AppError;
 use crate::error_pages::Denied;
 
@@ -377,39 +379,26 @@ pub(crate) fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
         return view! { <p class="text-stone-600">"No changes recorded yet."</p> }.into_any();
     }
     view! {
-        <div class="overflow-x-auto rounded-lg border border-stone-200 bg-white">
-            <table class="min-w-full text-left text-sm" data-testid="audit-log">
-                <thead class="bg-stone-50 text-xs uppercase tracking-wide text-stone-600">
-                    <tr>
-                        <th scope="col" class="px-3 py-2">"When"</th>
-                        <th scope="col" class="px-3 py-2">"Who"</th>
-                        <th scope="col" class="px-3 py-2">"What"</th>
-                        <th scope="col" class="px-3 py-2">"Target"</th>
-                        <th scope="col" class="px-3 py-2">"Changes"</th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-stone-100">
-                    {rows.into_iter().map(|r| view! {
-                        <tr>
-                            <td class="whitespace-nowrap px-3 py-2">{r.when}</td>
-                            <td class="px-3 py-2">{r.actor}</td>
-                            <td class="px-3 py-2 font-mono text-xs">{r.action}</td>
-                            <td class="px-3 py-2 text-xs">
-                                {match r.target_href {
-                                    Some(href) => view! { <a class="link" href=href>{r.target}</a> }.into_any(),
-                                    None => view! { <span>{r.target}</span> }.into_any(),
-                                }}
-                            </td>
-                            <td class="max-w-md px-3 py-2 text-xs">
-                                <ul class="space-y-0.5 break-words">
-                                    {r.changes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}
-                                </ul>
-                            </td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <DataTable columns=["When", "Who", "What", "Target", "Changes"].map(Column::new).to_vec() testid="audit-log">
+            {rows.into_iter().map(|r| view! {
+                <tr>
+                    <td class="whitespace-nowrap px-3 py-2">{r.when}</td>
+                    <td class="px-3 py-2">{r.actor}</td>
+                    <td class="px-3 py-2 font-mono text-xs">{r.action}</td>
+                    <td class="px-3 py-2 text-xs">
+                        {match r.target_href {
+                            Some(href) => view! { <a class="link" href=href>{r.target}</a> }.into_any(),
+                            None => view! { <span>{r.target}</span> }.into_any(),
+                        }}
+                    </td>
+                    <td class="max-w-md px-3 py-2 text-xs">
+                        <ul class="space-y-0.5 break-words">
+                            {r.changes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}
+                        </ul>
+                    </td>
+                </tr>
+            }).collect_view()}
+        </DataTable>
     }
     .into_any()
 }
@@ -457,19 +446,6 @@ pub(crate) fn page_number(page: Option<&str>) -> u32 {
         .unwrap_or(1)
 }
 
-pub(crate) fn page_href(base: &str, params: &[(&str, Option<String>)], page: u32) -> String {
-    let mut parts: Vec<String> = params
-        .iter()
-        .filter_map(|(k, v)| {
-            v.as_ref()
-                .filter(|v| !v.is_empty())
-                .map(|v| format!("{k}={}", crate::url::urlencode(v)))
-        })
-        .collect();
-    parts.push(format!("page={page}"));
-    format!("{base}?{}", parts.join("&"))
-}
-
 /// `/admin/users`
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
@@ -488,66 +464,30 @@ pub fn AdminUsersPage() -> impl IntoView {
                 match data.await {
                     Err(error) => view! { <Denied error /> }.into_any(),
                     Ok(p) => {
-                        let filters = [("q", q.clone()), ("role", role.clone()), ("status", status.clone())];
-                        let prev = (p.page > 1).then(|| page_href("/admin/users", &filters, p.page - 1));
-                        let next = (p.page < p.pages).then(|| page_href("/admin/users", &filters, p.page + 1));
-                        let selected = |current: &Option<String>, v: &str| current.as_deref() == Some(v);
+                        let filters = vec![("q", q.clone()), ("role", role.clone()), ("status", status.clone())];
+                        let columns = ["Name", "Email", "Roles", "Status", "Joined"].map(Column::new).to_vec();
                         view! {
                             <AdminFrame title="Users">
-                                <form method="get" action="/admin/users" class="flex flex-wrap items-end gap-3" role="search">
-                                    <div>
-                                        <label for="users-q" class="block text-sm font-medium">"Email or name"</label>
-                                        <input id="users-q" type="search" name="q" value=q.clone().unwrap_or_default() class="input mt-1 w-64" />
-                                    </div>
-                                    <div>
-                                        <label for="users-role" class="block text-sm font-medium">"Role"</label>
-                                        <select id="users-role" name="role" class="input mt-1">
-                                            <option value="">"Any"</option>
-                                            <option value="customer" selected=selected(&role, "customer")>"Customer"</option>
-                                            <option value="vendor" selected=selected(&role, "vendor")>"Vendor"</option>
-                                            <option value="admin" selected=selected(&role, "admin")>"Admin"</option>
-                                        </select>
-                                    </div>
-                                    <div>
-                                        <label for="users-status" class="block text-sm font-medium">"Status"</label>
-                                        <select id="users-status" name="status" class="input mt-1">
-                                            <option value="">"Any"</option>
-                                            <option value="active" selected=selected(&status, "active")>"Active"</option>
-                                            <option value="disabled" selected=selected(&status, "disabled")>"Disabled"</option>
-                                        </select>
-                                    </div>
-                                    <button type="submit" class="btn btn-primary">"Filter"</button>
-                                </form>
+                                <FilterBar action="/admin/users">
+                                    <FilterText id="users-q" name="q" label="Email or name" value=q.clone() class="input mt-1 w-64" />
+                                    <FilterSelect id="users-role" name="role" label="Role" current=role.clone()
+                                        options=choices(&[("customer", "Customer"), ("vendor", "Vendor"), ("admin", "Admin")]) />
+                                    <FilterSelect id="users-status" name="status" label="Status" current=status.clone()
+                                        options=choices(&[("active", "Active"), ("disabled", "Disabled")]) />
+                                </FilterBar>
                                 <p class="text-sm text-stone-600" data-testid="users-total">{format!("{} user{}", p.total, if p.total == 1 { "" } else { "s" })}</p>
-                                <div class="overflow-x-auto rounded-lg border border-stone-200 bg-white">
-                                    <table class="min-w-full text-left text-sm" data-testid="users">
-                                        <thead class="bg-stone-50 text-xs uppercase tracking-wide text-stone-600">
-                                            <tr>
-                                                <th scope="col" class="px-3 py-2">"Name"</th>
-                                                <th scope="col" class="px-3 py-2">"Email"</th>
-                                                <th scope="col" class="px-3 py-2">"Roles"</th>
-                                                <th scope="col" class="px-3 py-2">"Status"</th>
-                                                <th scope="col" class="px-3 py-2">"Joined"</th>
-                                            </tr>
-                                        </thead>
-                                        <tbody class="divide-y divide-stone-100">
-                                            {p.rows.into_iter().map(|u| view! {
-                                                <tr>
-                                                    <td class="px-3 py-2"><a class="link" href=format!("/admin/users/{}", u.id)>{u.name}</a></td>
-                                                    <td class="px-3 py-2">{u.email}{(!u.verified).then(|| view! { <span class="ml-2 text-xs text-amber-800">"unverified"</span> })}</td>
-                                                    <td class="px-3 py-2">{u.roles.join(", ")}</td>
-                                                    <td class="px-3 py-2">{if u.active { "Active" } else { "Disabled" }}</td>
-                                                    <td class="whitespace-nowrap px-3 py-2">{u.joined}</td>
-                                                </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                                <nav aria-label="Pages" class="flex items-center gap-3 text-sm">
-                                    {prev.map(|href| view! { <a class="btn btn-secondary" href=href rel="prev">"Previous"</a> })}
-                                    <span>{format!("Page {} of {}", p.page, p.pages)}</span>
-                                    {next.map(|href| view! { <a class="btn btn-secondary" href=href rel="next">"Next"</a> })}
-                                </nav>
+                                <DataTable columns testid="users">
+                                    {p.rows.into_iter().map(|u| view! {
+                                        <tr>
+                                            <td class="px-3 py-2"><a class="link" href=format!("/admin/users/{}", u.id)>{u.name}</a></td>
+                                            <td class="px-3 py-2">{u.email}{(!u.verified).then(|| view! { <span class="ml-2 text-xs text-amber-800">"unverified"</span> })}</td>
+                                            <td class="px-3 py-2">{u.roles.join(", ")}</td>
+                                            <td class="px-3 py-2">{if u.active { "Active" } else { "Disabled" }}</td>
+                                            <td class="whitespace-nowrap px-3 py-2">{u.joined}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </DataTable>
+                                <Pager base="/admin/users" filters page=p.page pages=p.pages />
                             </AdminFrame>
                         }.into_any()
                     }
@@ -668,24 +608,14 @@ pub fn AdminAuditPage() -> impl IntoView {
                 match data.await {
                     Err(error) => view! { <Denied error /> }.into_any(),
                     Ok(p) => {
-                        let filters = [("action", action.clone())];
-                        let prev = (p.page > 1).then(|| page_href("/admin/audit", &filters, p.page - 1));
-                        let next = p.more.then(|| page_href("/admin/audit", &filters, p.page + 1));
+                        let filters = vec![("action", action.clone())];
                         view! {
                             <AdminFrame title="Audit log">
-                                <form method="get" action="/admin/audit" class="flex items-end gap-3">
-                                    <div>
-                                        <label for="audit-action" class="block text-sm font-medium">"Action starts with"</label>
-                                        <input id="audit-action" name="action" value=action.clone().unwrap_or_default() placeholder="user." class="input mt-1" />
-                                    </div>
-                                    <button type="submit" class="btn btn-primary">"Filter"</button>
-                                </form>
+                                <FilterBar action="/admin/audit">
+                                    <FilterText id="audit-action" name="action" label="Action starts with" value=action.clone() kind="text" placeholder="user." />
+                                </FilterBar>
                                 <AuditTable rows=p.rows />
-                                <nav aria-label="Pages" class="flex items-center gap-3 text-sm">
-                                    {prev.map(|href| view! { <a class="btn btn-secondary" href=href rel="prev">"Newer"</a> })}
-                                    <span>{format!("Page {}", p.page)}</span>
-                                    {next.map(|href| view! { <a class="btn btn-secondary" href=href rel="next">"Older"</a> })}
-                                </nav>
+                                <Pager base="/admin/audit" filters page=p.page more=p.more previous_label="Newer" next_label="Older" />
                             </AdminFrame>
                         }.into_any()
                     }

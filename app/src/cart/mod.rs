@@ -20,6 +20,11 @@ use crate::viewer::{ShellRefresh, refresh_shell_on_success};
 #[cfg(feature = "ssr")]
 pub(crate) mod server;
 
+/// The session key holding a guest's cart id. The session store anchors the guest's session
+/// to it, so the session ends when housekeeping deletes the cart.
+#[cfg(feature = "ssr")]
+pub const GUEST_CART_KEY: &str = "cart";
+
 /// A line as the cart page shows it. Prices are formatted on the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CartLineView {

@@ -8,8 +8,8 @@
 
 use std::collections::HashMap;
 
-use auth::sessions::GUEST_CART_KEY;
-use cart::{CartError, CartId, LineId, MAX_QUANTITY, Problem};
+use super::GUEST_CART_KEY;
+use cart::{CartError, CartId, LineId, MAX_QUANTITY, Problem, Quantity};
 use catalog::VariantId;
 
 use super::{AddOutcome, CartLineView, CartView, MiniCart, MiniLine, line_field, variant_field};
@@ -66,12 +66,8 @@ fn refuse_extra_fields(extra: &HashMap<String, String>) -> Result<(), AppError> 
 }
 
 /// A quantity as typed: a whole number from 1 to 99.
-fn parse_quantity(raw: &str, field: &str) -> Result<i64, AppError> {
-    raw.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|q| (1..=MAX_QUANTITY).contains(q))
-        .ok_or_else(|| AppError::field(field, CartError::BadQuantity.to_string()))
+fn parse_quantity(raw: &str, field: &str) -> Result<Quantity, AppError> {
+    Quantity::parse(raw).map_err(|e| AppError::field(field, e.to_string()))
 }
 
 /// The cart of the asker, if they have one: the account's, or the guest's from the session.
@@ -80,9 +76,7 @@ pub(crate) async fn existing_cart(
 ) -> Result<Option<CartId>, AppError> {
     let ctx = server_context()?;
     match account {
-        Some(a) => cart::find_for_user(&ctx.db, a.id.as_str())
-            .await
-            .map_err(internal),
+        Some(a) => cart::find_for_user(&ctx.db, &a.id).await.map_err(internal),
         None => session()?
             .get::<CartId>(GUEST_CART_KEY)
             .await
@@ -94,7 +88,7 @@ pub(crate) async fn existing_cart(
 async fn cart_to_fill() -> Result<CartId, AppError> {
     let ctx = server_context()?;
     if let Some(account) = current_user().await? {
-        return cart::for_user(&ctx.db, &ctx.clock, account.id.as_str())
+        return cart::for_user(&ctx.db, &ctx.clock, &account.id)
             .await
             .map_err(internal);
     }
@@ -203,7 +197,7 @@ fn price_change_text(line: &cart::Line) -> Option<String> {
 }
 
 fn line_view(line: cart::Line) -> CartLineView {
-    let v = &line.variant;
+    let v = &line.item;
     CartLineView {
         id: line.id.as_str().to_owned(),
         name: v.product_name.clone(),
@@ -260,9 +254,9 @@ pub(crate) async fn mini_cart(account: Option<&auth::Account>) -> Result<MiniCar
             .into_iter()
             .take(MINI_LINES)
             .map(|l| MiniLine {
-                options: options_label(&l.variant.options),
-                image: l.variant.image.as_ref().map(from_catalog),
-                name: l.variant.product_name,
+                options: options_label(&l.item.options),
+                image: l.item.image.as_ref().map(from_catalog),
+                name: l.item.product_name,
                 quantity: l.quantity,
                 line_total: l.line_total.to_string(),
             })
@@ -317,7 +311,7 @@ pub(crate) async fn update(
         .await
         .map_err(|e| cart_error(e, &field))?;
     let capped =
-        (set < asked).then(|| format!("Only {set} available, so the quantity is now {set}."));
+        (set < asked.get()).then(|| format!("Only {set} available, so the quantity is now {set}."));
     back_to_cart(capped.clone()).await?;
     Ok(capped)
 }
@@ -366,7 +360,7 @@ async fn try_merge(account: &auth::Account) -> Result<bool, AppError> {
     else {
         return Ok(false);
     };
-    let (_, merged) = cart::merge_into_user(&ctx.db, &ctx.clock, &guest, account.id.as_str())
+    let (_, merged) = cart::merge_into_user(&ctx.db, &ctx.clock, &guest, &account.id)
         .await
         .map_err(internal)?;
     session

@@ -456,14 +456,10 @@ async fn a_bad_import_line_changes_nothing() {
 {"sku":"PAN-1","name":"Cast Iron Pan","category":"Home & Kitchen > Cookware > Pans","price_minor":-5,"currency":"EUR","stock":1}
 {"sku":"NEW-2","name":"Sneaky","description":"<script>alert(1)</script>","category":"Home & Kitchen > Cookware > Pans","price_minor":100,"currency":"EUR","stock":1}
 "#;
-    let err = catalog::import::import_jsonl(
-        &app.db,
-        &app.clock,
-        &shop_core::audit::Actor::system("test"),
-        bad.as_bytes(),
-    )
-    .await
-    .unwrap_err();
+    let err = catalog::Catalog::new(app.db.clone(), app.clock.clone(), std::time::Duration::ZERO)
+        .import_jsonl(&shop_core::audit::Actor::system("test"), bad.as_bytes())
+        .await
+        .unwrap_err();
     let catalog::import::ImportError::InvalidRows(rows) = err else {
         panic!("expected row errors, got {err:?}");
     };
@@ -488,14 +484,11 @@ async fn reimporting_updates_prices_stock_and_search_in_place() {
     let app = app_with(CATALOG).await;
     let update = r#"{"sku":"KET-1","name":"Copperleaf Whistling Kettle","description":"A stovetop kettle.","category":"Home & Kitchen > Kitchen Tools > Kettles","price_minor":4500,"currency":"EUR","stock":7,"brand":"Copperleaf"}
 "#;
-    let report = catalog::import::import_jsonl(
-        &app.db,
-        &app.clock,
-        &shop_core::audit::Actor::system("test"),
-        update.as_bytes(),
-    )
-    .await
-    .unwrap();
+    let report =
+        catalog::Catalog::new(app.db.clone(), app.clock.clone(), std::time::Duration::ZERO)
+            .import_jsonl(&shop_core::audit::Actor::system("test"), update.as_bytes())
+            .await
+            .unwrap();
     assert_eq!((report.created, report.updated), (0, 1));
     let found = search(&app, "q=whistling").await;
     assert_eq!(

@@ -2,7 +2,7 @@
 //! by stock and the 99 limit; price-change detection; lines that can no longer be bought;
 //! merging a guest cart at sign-in; another cart's line ids; concurrent updates.
 
-use cart::{CartError, LineId, Problem};
+use cart::{CartError, LineId, Problem, Quantity};
 use catalog::VariantId;
 use shop_core::{Clock, Db};
 
@@ -12,6 +12,11 @@ const CATALOG: &str = r#"{"sku":"TEE-S","name":"Fernhill Tee","slug":"fernhill-t
 {"sku":"TEE-M","name":"Fernhill Tee","slug":"fernhill-tee","description":"Organic cotton.","category":"Clothing > T-Shirts","price_minor":1700,"currency":"EUR","stock":200,"brand":"Fernhill","attributes":{},"options":{"size":"M"}}
 {"sku":"PAN-1","name":"Cast Iron Pan","description":"A pan.","category":"Kitchen > Pans","price_minor":3000,"currency":"EUR","stock":0,"brand":"Nordhavn","attributes":{}}
 "#;
+
+/// A quantity the test knows is valid.
+fn q(units: i64) -> Quantity {
+    Quantity::new(units).expect("1 to 99")
+}
 
 async fn setup() -> (Db, Clock, tempfile::TempDir) {
     let (db, dir) = fresh_db().await;
@@ -42,12 +47,12 @@ async fn lines_are_added_changed_removed_and_cleared_at_current_prices() {
     let s = variant(&db, "TEE-S").await;
     let m = variant(&db, "TEE-M").await;
 
-    let first = cart::add(&db, &clock, &cart, &s, 2).await.unwrap();
+    let first = cart::add(&db, &clock, &cart, &s, q(2)).await.unwrap();
     assert_eq!((first.quantity, first.capped), (2, false));
-    let again = cart::add(&db, &clock, &cart, &s, 1).await.unwrap();
+    let again = cart::add(&db, &clock, &cart, &s, q(1)).await.unwrap();
     assert_eq!(again.line_id, first.line_id, "the same line");
     assert_eq!(again.quantity, 3);
-    let medium = cart::add(&db, &clock, &cart, &m, 1).await.unwrap();
+    let medium = cart::add(&db, &clock, &cart, &m, q(1)).await.unwrap();
 
     let c = cart::load(&db, &cart).await.unwrap();
     assert_eq!(c.lines.len(), 2);
@@ -56,7 +61,7 @@ async fn lines_are_added_changed_removed_and_cleared_at_current_prices() {
     assert!(c.ready_for_checkout);
 
     assert_eq!(
-        cart::set_quantity(&db, &clock, &cart, &medium.line_id, 10)
+        cart::set_quantity(&db, &clock, &cart, &medium.line_id, q(10))
             .await
             .unwrap(),
         10
@@ -80,29 +85,23 @@ async fn quantities_are_capped_by_stock_and_99_and_bad_ones_refused() {
     let m = variant(&db, "TEE-M").await;
     let pan = variant(&db, "PAN-1").await;
 
-    let added = cart::add(&db, &clock, &cart, &s, 7).await.unwrap();
+    let added = cart::add(&db, &clock, &cart, &s, q(7)).await.unwrap();
     assert_eq!((added.quantity, added.capped), (5, true), "only 5 in stock");
-    let added = cart::add(&db, &clock, &cart, &m, 99).await.unwrap();
+    let added = cart::add(&db, &clock, &cart, &m, q(99)).await.unwrap();
     assert_eq!(added.quantity, 99);
-    let added = cart::add(&db, &clock, &cart, &m, 5).await.unwrap();
+    let added = cart::add(&db, &clock, &cart, &m, q(5)).await.unwrap();
     assert_eq!((added.quantity, added.capped), (99, true), "never above 99");
+    // A bad quantity cannot reach the cart: it is refused where it is parsed.
     for bad in [0, -1, 100, i64::MAX, i64::MIN] {
-        assert!(matches!(
-            cart::add(&db, &clock, &cart, &m, bad).await,
-            Err(CartError::BadQuantity)
-        ));
-        assert!(matches!(
-            cart::set_quantity(&db, &clock, &cart, &added.line_id, bad).await,
-            Err(CartError::BadQuantity)
-        ));
+        assert_eq!(Quantity::new(bad), Err(shop_core::BadQuantity));
     }
     assert!(matches!(
-        cart::add(&db, &clock, &cart, &pan, 1).await,
+        cart::add(&db, &clock, &cart, &pan, q(1)).await,
         Err(CartError::OutOfStock)
     ));
     let unknown = VariantId::new();
     assert!(matches!(
-        cart::add(&db, &clock, &cart, &unknown, 1).await,
+        cart::add(&db, &clock, &cart, &unknown, q(1)).await,
         Err(CartError::UnknownVariant)
     ));
     let c = cart::load(&db, &cart).await.unwrap();
@@ -118,8 +117,8 @@ async fn a_price_change_is_shown_and_archived_or_sold_out_lines_block_checkout()
     let cart = cart::create_guest(&db, &clock).await.unwrap();
     let s = variant(&db, "TEE-S").await;
     let m = variant(&db, "TEE-M").await;
-    cart::add(&db, &clock, &cart, &s, 2).await.unwrap();
-    cart::add(&db, &clock, &cart, &m, 1).await.unwrap();
+    cart::add(&db, &clock, &cart, &s, q(2)).await.unwrap();
+    cart::add(&db, &clock, &cart, &m, q(1)).await.unwrap();
 
     exec(
         &db,
@@ -127,7 +126,7 @@ async fn a_price_change_is_shown_and_archived_or_sold_out_lines_block_checkout()
     )
     .await;
     let c = cart::load(&db, &cart).await.unwrap();
-    let line = c.lines.iter().find(|l| l.variant.sku == "TEE-M").unwrap();
+    let line = c.lines.iter().find(|l| l.item.sku == "TEE-M").unwrap();
     assert_eq!(line.unit_price.minor(), 1900, "the current price counts");
     assert_eq!(line.was.unwrap().minor(), 1700, "and the shopper is told");
     assert_eq!(c.subtotal.unwrap().minor(), 2 * 1500 + 1900);
@@ -158,12 +157,12 @@ async fn another_carts_line_is_not_yours() {
     let mine = cart::create_guest(&db, &clock).await.unwrap();
     let theirs = cart::create_guest(&db, &clock).await.unwrap();
     let s = variant(&db, "TEE-S").await;
-    let their_line = cart::add(&db, &clock, &theirs, &s, 2)
+    let their_line = cart::add(&db, &clock, &theirs, &s, q(2))
         .await
         .unwrap()
         .line_id;
     assert!(matches!(
-        cart::set_quantity(&db, &clock, &mine, &their_line, 1).await,
+        cart::set_quantity(&db, &clock, &mine, &their_line, q(1)).await,
         Err(CartError::UnknownLine)
     ));
     assert!(matches!(
@@ -191,17 +190,14 @@ async fn a_guest_cart_merges_into_the_customers_cart_at_sign_in_capped_by_stock(
     .unwrap();
     let s = variant(&db, "TEE-S").await;
     let m = variant(&db, "TEE-M").await;
-    let customer = cart::for_user(&db, &clock, user.as_str()).await.unwrap();
-    assert_eq!(
-        cart::for_user(&db, &clock, user.as_str()).await.unwrap(),
-        customer
-    );
-    cart::add(&db, &clock, &customer, &s, 4).await.unwrap();
+    let customer = cart::for_user(&db, &clock, &user).await.unwrap();
+    assert_eq!(cart::for_user(&db, &clock, &user).await.unwrap(), customer);
+    cart::add(&db, &clock, &customer, &s, q(4)).await.unwrap();
 
     let guest = cart::create_guest(&db, &clock).await.unwrap();
-    cart::add(&db, &clock, &guest, &s, 3).await.unwrap();
-    cart::add(&db, &clock, &guest, &m, 2).await.unwrap();
-    let (merged_into, merged) = cart::merge_into_user(&db, &clock, &guest, user.as_str())
+    cart::add(&db, &clock, &guest, &s, q(3)).await.unwrap();
+    cart::add(&db, &clock, &guest, &m, q(2)).await.unwrap();
+    let (merged_into, merged) = cart::merge_into_user(&db, &clock, &guest, &user)
         .await
         .unwrap();
     assert_eq!(merged_into, Some(customer.clone()));
@@ -211,7 +207,7 @@ async fn a_guest_cart_merges_into_the_customers_cart_at_sign_in_capped_by_stock(
     let quantities: Vec<(String, i64)> = c
         .lines
         .iter()
-        .map(|l| (l.variant.sku.clone(), l.quantity))
+        .map(|l| (l.item.sku.clone(), l.quantity))
         .collect();
     assert_eq!(
         quantities,
@@ -222,7 +218,7 @@ async fn a_guest_cart_merges_into_the_customers_cart_at_sign_in_capped_by_stock(
         "the guest cart is gone"
     );
     // The customer's own cart is no guest cart: "merging" it changes nothing.
-    let (same, merged) = cart::merge_into_user(&db, &clock, &customer, user.as_str())
+    let (same, merged) = cart::merge_into_user(&db, &clock, &customer, &user)
         .await
         .unwrap();
     assert_eq!(
@@ -242,15 +238,12 @@ async fn a_guest_cart_merges_into_the_customers_cart_at_sign_in_capped_by_stock(
     .await
     .unwrap();
     let empty = cart::create_guest(&db, &clock).await.unwrap();
-    let (none, _) = cart::merge_into_user(&db, &clock, &empty, newcomer.as_str())
+    let (none, _) = cart::merge_into_user(&db, &clock, &empty, &newcomer)
         .await
         .unwrap();
     assert_eq!(none, None);
     assert!(!cart::guest_exists(&db, &empty).await.unwrap());
-    assert_eq!(
-        cart::find_for_user(&db, newcomer.as_str()).await.unwrap(),
-        None
-    );
+    assert_eq!(cart::find_for_user(&db, &newcomer).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -261,7 +254,7 @@ async fn twenty_concurrent_updates_leave_one_consistent_line() {
     // 20 tabs add one unit each at the same moment: one line, 20 units.
     let adds = (0..20).map(|_| {
         let (db, clock, cart, m) = (db.clone(), clock.clone(), cart.clone(), m.clone());
-        tokio::spawn(async move { cart::add(&db, &clock, &cart, &m, 1).await })
+        tokio::spawn(async move { cart::add(&db, &clock, &cart, &m, q(1)).await })
     });
     for handle in adds {
         handle.await.unwrap().unwrap();
@@ -271,9 +264,9 @@ async fn twenty_concurrent_updates_leave_one_consistent_line() {
     assert_eq!(c.lines[0].quantity, 20);
     // 20 tabs set different quantities at once: the line ends at one of them.
     let line = c.lines[0].id.clone();
-    let sets = (1..=20).map(|q| {
+    let sets = (1..=20).map(|n| {
         let (db, clock, cart, line) = (db.clone(), clock.clone(), cart.clone(), line.clone());
-        tokio::spawn(async move { cart::set_quantity(&db, &clock, &cart, &line, q).await })
+        tokio::spawn(async move { cart::set_quantity(&db, &clock, &cart, &line, q(n)).await })
     });
     for handle in sets {
         handle.await.unwrap().unwrap();
@@ -288,7 +281,7 @@ async fn stale_guest_carts_are_deleted_and_customer_carts_kept() {
     let (db, clock, _dir) = setup().await;
     let empty = cart::create_guest(&db, &clock).await.unwrap();
     let full = cart::create_guest(&db, &clock).await.unwrap();
-    cart::add(&db, &clock, &full, &variant(&db, "TEE-S").await, 1)
+    cart::add(&db, &clock, &full, &variant(&db, "TEE-S").await, q(1))
         .await
         .unwrap();
     let now = clock.now().millis();

@@ -501,11 +501,10 @@ async fn a_guest_cart_merges_into_the_customers_at_sign_in_capped_by_stock_with_
         .await
         .unwrap();
     assert_eq!(guests, 0, "the guest cart is gone");
-    let held: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE guest_cart_id IS NOT NULL")
-            .fetch_one(app.db.reader())
-            .await
-            .unwrap();
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE anchor IS NOT NULL")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
     assert_eq!(held, 0, "no session holds a guest cart any more");
 
     // Signing out leaves the customer's cart with the account; the browser is a new guest.
@@ -718,7 +717,7 @@ async fn stale_guest_carts_and_their_sessions_are_cleaned_up() {
         }
     };
     assert_eq!(
-        sessions("SELECT COUNT(*) FROM sessions WHERE guest_cart_id IS NOT NULL").await,
+        sessions("SELECT COUNT(*) FROM sessions WHERE anchor IS NOT NULL").await,
         2
     );
 
@@ -745,7 +744,7 @@ async fn stale_guest_carts_and_their_sessions_are_cleaned_up() {
         "the customer's empty cart stays"
     );
     assert_eq!(
-        sessions("SELECT COUNT(*) FROM sessions WHERE guest_cart_id IS NOT NULL").await,
+        sessions("SELECT COUNT(*) FROM sessions WHERE anchor IS NOT NULL").await,
         1,
         "the emptied cart's session ended with it"
     );

@@ -1,10 +1,11 @@
-//! The catalog's write side (`catalog::manage`): creating and editing products and variants,
-//! stock adjustments, vendor isolation, validation and the audit log.
+//! The catalog's write side (the `Catalog` write methods): creating and editing products and
+//! variants, stock adjustments, vendor isolation, validation and the audit log.
 
-use catalog::manage::{self, Access, Editor, ProductInput, VariantInput};
-use catalog::{CatalogError, ProductStatus};
+use catalog::products::ProductInput;
+use catalog::variants::VariantInput;
+use catalog::{Access, Catalog, CatalogError, Editor, ProductId, ProductStatus, VariantId};
 use shop_core::audit::Actor;
-use shop_core::{Clock, Currency, Db, Email, Money};
+use shop_core::{Clock, Currency, Db, Email, Money, Sku};
 
 use crate::common::{TestApp, TestOptions, fresh_db, import_catalog};
 
@@ -15,9 +16,23 @@ fn eur(minor: i64) -> Money {
     Money::new(minor, Currency::Eur)
 }
 
+/// The catalog as the admin's server functions use it (no read cache).
+fn catalog(db: &Db, clock: &Clock) -> Catalog {
+    Catalog::new(db.clone(), clock.clone(), std::time::Duration::ZERO)
+}
+
+async fn variant_id(db: &Db, sku: &str) -> VariantId {
+    let id: String = sqlx::query_scalar("SELECT id FROM product_variants WHERE sku = $1")
+        .bind(sku)
+        .fetch_one(db.reader())
+        .await
+        .expect("variant");
+    VariantId::from_db(id)
+}
+
 fn variant(sku: &str, price: i64, stock: i64) -> VariantInput {
     VariantInput {
-        sku: sku.to_owned(),
+        sku: Sku::parse(sku).expect("a valid SKU"),
         options: vec![("size".to_owned(), sku.to_owned())],
         price: eur(price),
         compare_at: None,
@@ -124,15 +139,15 @@ async fn an_admin_creates_a_product_with_two_variants_and_shoppers_see_it() {
     let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
     let people = people(&app.db, &app.clock).await;
     let pans = category_id(&app.db, "pans").await;
-    let id = manage::create_product(
-        &app.db,
-        &app.clock,
-        &people.admin,
-        &product("Linen Apron", &pans),
-        &[variant("APRON-S", 2400, 4), variant("APRON-L", 2600, 0)],
-    )
-    .await
-    .expect("create");
+    let catalog = catalog(&app.db, &app.clock);
+    let id = catalog
+        .create_product(
+            &people.admin,
+            &product("Linen Apron", &pans),
+            &[variant("APRON-S", 2400, 4), variant("APRON-L", 2600, 0)],
+        )
+        .await
+        .expect("create");
 
     let html = app.get_with(&app.client, "/p/linen-apron").await;
     assert!(html.contains("Linen Apron"));
@@ -142,21 +157,11 @@ async fn an_admin_creates_a_product_with_two_variants_and_shoppers_see_it() {
     assert!(listing.contains("/p/linen-apron"));
 
     // Stock: the initial stock is the first line of the history; the summary follows.
-    let variant_id: String =
-        sqlx::query_scalar("SELECT id FROM product_variants WHERE sku = 'APRON-L'")
-            .fetch_one(app.db.reader())
-            .await
-            .unwrap();
-    let on_hand = manage::adjust_stock(
-        &app.db,
-        &app.clock,
-        &people.admin,
-        &variant_id,
-        6,
-        "delivery",
-    )
-    .await
-    .expect("adjust");
+    let variant_id = variant_id(&app.db, "APRON-L").await;
+    let on_hand = catalog
+        .adjust_stock(&people.admin, &variant_id, 6, "delivery")
+        .await
+        .expect("adjust");
     assert_eq!(on_hand, 6);
     let available: i64 = sqlx::query_scalar("SELECT available FROM products WHERE id = $1")
         .bind(id.as_str())
@@ -165,13 +170,13 @@ async fn an_admin_creates_a_product_with_two_variants_and_shoppers_see_it() {
         .unwrap();
     assert_eq!(available, 10);
     // The whole product's history in one read: APRON-S's initial stock, APRON-L's delivery.
-    let history = manage::stock_history(&app.db, &people.admin, id.as_str(), 10)
+    let history = catalog::stock::stock_history(&app.db, &people.admin, &id, 10)
         .await
         .unwrap();
     let lines: Vec<(&str, i64, &str)> = history
         .iter()
         .map(|h| {
-            let sku = if h.variant_id.as_str() == variant_id {
+            let sku = if h.variant_id == variant_id {
                 "APRON-L"
             } else {
                 "APRON-S"
@@ -200,15 +205,10 @@ async fn an_admin_creates_a_product_with_two_variants_and_shoppers_see_it() {
     assert_eq!(actions, vec!["product.created", "stock.adjusted"]);
 
     // Archived: gone from the shop.
-    manage::set_product_status(
-        &app.db,
-        &app.clock,
-        &people.admin,
-        id.as_str(),
-        ProductStatus::Archived,
-    )
-    .await
-    .unwrap();
+    catalog
+        .set_product_status(&people.admin, &id, ProductStatus::Archived)
+        .await
+        .unwrap();
     // This test changed the catalog behind the app's back: its cached pages show the old
     // product for up to READ_TTL; a fresh slug lookup goes to the database.
     let row: String = sqlx::query_scalar("SELECT status FROM products WHERE id = $1")
@@ -228,17 +228,13 @@ async fn a_vendor_cannot_read_or_change_another_vendors_product() {
     let pans = category_id(&db, "pans").await;
     let mut input = product("Vendor A Mug", &pans);
     // A vendor cannot make someone else the owner or feature their product.
-    input.vendor_id = Some("someone-else".to_owned());
+    input.vendor_id = Some(shop_core::UserId::new());
     input.featured = true;
-    let id = manage::create_product(
-        &db,
-        &clock,
-        &people.vendor_a,
-        &input,
-        &[variant("MUG-A", 1200, 3)],
-    )
-    .await
-    .expect("vendor creates");
+    let catalog = catalog(&db, &clock);
+    let id = catalog
+        .create_product(&people.vendor_a, &input, &[variant("MUG-A", 1200, 3)])
+        .await
+        .expect("vendor creates");
     let (owner, featured): (Option<String>, i64) =
         sqlx::query_as("SELECT vendor_id, featured FROM products WHERE id = $1")
             .bind(id.as_str())
@@ -253,44 +249,55 @@ async fn a_vendor_cannot_read_or_change_another_vendors_product() {
         })
     );
     assert_eq!(featured, 0);
-    let variant_id: String =
-        sqlx::query_scalar("SELECT id FROM product_variants WHERE sku = 'MUG-A'")
-            .fetch_one(db.reader())
-            .await
-            .unwrap();
+    let variant_id = variant_id(&db, "MUG-A").await;
     let before = count(&db, "SELECT COUNT(*) FROM audit_log").await;
 
     let b = &people.vendor_b;
     let not_found =
         |r: Result<(), CatalogError>| assert!(matches!(r, Err(CatalogError::NotFound)), "{r:?}");
-    not_found(manage::update_product(&db, &clock, b, id.as_str(), &product("Stolen", &pans)).await);
     not_found(
-        manage::set_product_status(&db, &clock, b, id.as_str(), ProductStatus::Archived).await,
+        catalog
+            .update_product(b, &id, &product("Stolen", &pans))
+            .await,
     );
     not_found(
-        manage::add_variant(&db, &clock, b, id.as_str(), &variant("MUG-B", 1, 1))
+        catalog
+            .set_product_status(b, &id, ProductStatus::Archived)
+            .await,
+    );
+    not_found(
+        catalog
+            .add_variant(b, &id, &variant("MUG-B", 1, 1))
             .await
             .map(|_| ()),
     );
-    not_found(manage::update_variant(&db, &clock, b, &variant_id, &variant("MUG-A", 1, 0)).await);
     not_found(
-        manage::adjust_stock(&db, &clock, b, &variant_id, -3, "theft")
+        catalog
+            .update_variant(b, &variant_id, &variant("MUG-A", 1, 0))
+            .await,
+    );
+    not_found(
+        catalog
+            .adjust_stock(b, &variant_id, -3, "theft")
             .await
             .map(|_| ()),
     );
     not_found(
-        manage::stock_history(&db, b, id.as_str(), 10)
+        catalog::stock::stock_history(&db, b, &id, 10)
             .await
             .map(|_| ()),
     );
     // Nor any product of the shop's own.
-    let shop_product: String =
+    let shop_product = ProductId::from_db(
         sqlx::query_scalar("SELECT id FROM products WHERE slug = 'cast-iron-pan'")
             .fetch_one(db.reader())
             .await
-            .unwrap();
+            .unwrap(),
+    );
     not_found(
-        manage::set_product_status(&db, &clock, b, &shop_product, ProductStatus::Draft).await,
+        catalog
+            .set_product_status(b, &shop_product, ProductStatus::Draft)
+            .await,
     );
 
     // Nothing changed.
@@ -299,7 +306,7 @@ async fn a_vendor_cannot_read_or_change_another_vendors_product() {
         "SELECT p.name, p.status, v.on_hand FROM products p JOIN product_variants v ON v.product_id = p.id
          WHERE v.id = $1",
     )
-    .bind(&variant_id)
+    .bind(variant_id.as_str())
     .fetch_one(db.reader())
     .await
     .unwrap();
@@ -309,18 +316,14 @@ async fn a_vendor_cannot_read_or_change_another_vendors_product() {
     );
 
     // The owner and the shop's staff can.
-    manage::adjust_stock(&db, &clock, &people.vendor_a, &variant_id, 2, "restock")
+    catalog
+        .adjust_stock(&people.vendor_a, &variant_id, 2, "restock")
         .await
         .unwrap();
-    manage::update_product(
-        &db,
-        &clock,
-        &people.admin,
-        id.as_str(),
-        &product("Mug", &pans),
-    )
-    .await
-    .unwrap();
+    catalog
+        .update_product(&people.admin, &id, &product("Mug", &pans))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -333,11 +336,11 @@ async fn invalid_input_is_refused_with_the_field_and_changes_nothing() {
     let pans = category_id(&db, "pans").await;
     let products_before = count(&db, "SELECT COUNT(*) FROM products").await;
     let variants_before = count(&db, "SELECT COUNT(*) FROM product_variants").await;
+    let catalog = catalog(&db, &clock);
     let create = |input: ProductInput, variants: Vec<VariantInput>| {
-        let db = db.clone();
-        let clock = clock.clone();
+        let catalog = catalog.clone();
         let admin = admin.clone();
-        async move { manage::create_product(&db, &clock, &admin, &input, &variants).await }
+        async move { catalog.create_product(&admin, &input, &variants).await }
     };
 
     assert_eq!(
@@ -401,28 +404,26 @@ async fn invalid_input_is_refused_with_the_field_and_changes_nothing() {
         "variants"
     );
     // Stock cannot go below zero (nothing reserved), and needs a reason.
-    let pan_variant: String =
-        sqlx::query_scalar("SELECT id FROM product_variants WHERE sku = 'PAN-1'")
-            .fetch_one(db.reader())
-            .await
-            .unwrap();
+    let pan_variant = variant_id(&db, "PAN-1").await;
     assert_eq!(
-        invalid_field(manage::adjust_stock(&db, &clock, admin, &pan_variant, -6, "count").await),
+        invalid_field(catalog.adjust_stock(admin, &pan_variant, -6, "count").await),
         "delta"
     );
     assert_eq!(
-        invalid_field(manage::adjust_stock(&db, &clock, admin, &pan_variant, 1, "  ").await),
+        invalid_field(catalog.adjust_stock(admin, &pan_variant, 1, "  ").await),
         "note"
     );
     // A product's only variant cannot change currency either: one currency per product.
     let mut dollars = variant("PAN-1", 3000, 0);
     dollars.price = Money::new(3000, Currency::Usd);
     assert_eq!(
-        invalid_field(manage::update_variant(&db, &clock, admin, &pan_variant, &dollars).await),
+        invalid_field(catalog.update_variant(admin, &pan_variant, &dollars).await),
         "price"
     );
     assert_eq!(
-        manage::variant_currency(&db, &pan_variant).await.unwrap(),
+        catalog::variants::variant_currency(&db, &pan_variant)
+            .await
+            .unwrap(),
         Some(Currency::Eur)
     );
 

@@ -30,7 +30,7 @@ async fn product_id(app: &TestApp, slug: &str) -> String {
 }
 
 fn png() -> Vec<u8> {
-    catalog::images::demo_picture("Home & Kitchen", "Test pan", None)
+    shop::seed::picture::paint("Home & Kitchen", "Test pan", None)
 }
 
 async fn upload(
@@ -780,14 +780,13 @@ async fn an_export_imports_back_into_the_same_catalog() {
 
     let (db, _dir) = fresh_db().await;
     let clock = shop_core::Clock::system();
-    catalog::import::import_jsonl(
-        &db,
-        &clock,
-        &shop_core::audit::Actor::system("test"),
-        exported.as_bytes(),
-    )
-    .await
-    .expect("the export imports");
+    catalog::Catalog::new(db.clone(), clock.clone(), std::time::Duration::ZERO)
+        .import_jsonl(
+            &shop_core::audit::Actor::system("test"),
+            exported.as_bytes(),
+        )
+        .await
+        .expect("the export imports");
     let again = String::from_utf8(catalog::export::jsonl(&db).await.unwrap()).unwrap();
     assert_eq!(again, exported, "the same catalog, line for line");
 
@@ -811,7 +810,7 @@ async fn images_are_reordered_relabelled_and_deleted_and_the_cover_follows() {
     let (admin_id, _) = app.admin(&admin).await;
     let id = product_id(&app, "nordhavn-cast-iron-pan").await;
     for (key, alt) in [("first", "From above"), ("second", "From the side")] {
-        let picture = catalog::images::demo_picture("Home & Kitchen", key, None);
+        let picture = shop::seed::picture::paint("Home & Kitchen", key, None);
         let res = upload(&app, &admin, &id, picture, "pan.png", alt).await;
         assert_eq!(res.status(), 303);
     }

@@ -1,6 +1,8 @@
-//! The shape of the code: no import circles among the files of any crate. A circle (layout
-//! uses cart, cart uses layout) means neither file can be read, changed or tested without the
-//! other; each crate is kept as layers where a file uses only files below it.
+//! The shape of the code: no import circles among the files of any crate (a circle, layout
+//! uses cart and cart uses layout, means neither file can be read, changed or tested without
+//! the other; each crate is kept as layers where a file uses only files below it); no SQL in a
+//! service that names another service's tables; and database rows read by name, never as
+//! positional tuples.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -303,4 +305,196 @@ fn no_crate_has_an_import_circle() {
         }
     }
     assert!(report.is_empty(), "import circles:\n{}", report.join("\n"));
+}
+
+/// The tables each crate owns. Another crate reaches them only through the owner's functions.
+const TABLES: &[(&str, &[&str])] = &[
+    ("core", &["audit_log", "outbox_events"]),
+    (
+        "auth",
+        &[
+            "addresses",
+            "login_failures",
+            "rate_limits",
+            "sessions",
+            "user_roles",
+            "user_tokens",
+            "users",
+        ],
+    ),
+    (
+        "catalog",
+        &[
+            "categories",
+            "product_categories",
+            "product_facets",
+            "product_images",
+            "product_search_ids",
+            "product_variants",
+            "products",
+            "products_fts",
+            "search_queries",
+            "stock_adjustments",
+        ],
+    ),
+    ("cart", &["cart_lines", "carts"]),
+    ("notifications", &["newsletter_subscribers"]),
+];
+
+/// The string literals of a source file that read like SQL (`SELECT`, `INSERT INTO`, ...).
+fn sql_literals(source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = source;
+    while let Some(start) = rest.find('"') {
+        let after = &rest[start + 1..];
+        let mut end = None;
+        let mut escaped = false;
+        for (i, c) in after.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    end = Some(i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        let Some(end) = end else { break };
+        let literal = &after[..end];
+        let upper = literal.to_uppercase();
+        if [
+            "SELECT ",
+            "INSERT INTO",
+            "UPDATE ",
+            "DELETE FROM",
+            " JOIN ",
+            "FROM ",
+        ]
+        .iter()
+        .any(|k| upper.contains(k))
+        {
+            out.push(literal.to_owned());
+        }
+        rest = &after[end + 1..];
+    }
+    out
+}
+
+/// The other crates' tables named in `source`'s SQL, as `(table, owner)`.
+fn foreign_tables(crate_name: &str, source: &str) -> Vec<(String, &'static str)> {
+    let mut found = Vec::new();
+    for sql in sql_literals(source) {
+        let words: BTreeSet<&str> = sql
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .collect();
+        for (owner, tables) in TABLES {
+            if *owner == crate_name {
+                continue;
+            }
+            for table in *tables {
+                if words.contains(table) {
+                    found.push(((*table).to_owned(), *owner));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_sql_checker_finds_another_services_table() {
+    let source = r#"
+        // users in a comment is no SQL
+        const MESSAGE: &str = "Tell the users.";
+        fn q() { sqlx::query("SELECT p.name, u.email FROM products p JOIN users u ON u.id = p.vendor_id"); }
+    "#;
+    assert_eq!(
+        foreign_tables("catalog", source),
+        vec![("users".to_owned(), "auth")]
+    );
+    assert!(foreign_tables("auth", "fn q() { query(\"SELECT id FROM users\") }").is_empty());
+}
+
+#[test]
+fn no_service_names_another_services_tables_in_sql() {
+    let root = workspace();
+    let mut report = Vec::new();
+    for (owner, _) in TABLES {
+        for path in modules(&root.join("services").join(owner).join("src")).values() {
+            let source = std::fs::read_to_string(path).unwrap();
+            for (table, other) in foreign_tables(owner, &source) {
+                report.push(format!("{}: `{table}` belongs to {other}", path.display()));
+            }
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "SQL across a service boundary:\n{}",
+        report.join("\n")
+    );
+}
+
+/// Lines of `source` that read a row by position: `try_get(0)` or a tuple as the target of
+/// `query_as`.
+fn positional_rows(source: &str) -> Vec<String> {
+    let code = code(source);
+    let mut found = Vec::new();
+    let squeezed: String = code.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (i, _) in squeezed.match_indices("try_get(") {
+        let arg = &squeezed[i + "try_get(".len()..];
+        if arg.starts_with(|c: char| c.is_ascii_digit()) {
+            found.push(format!(
+                "try_get({}",
+                &arg[..arg.find(')').unwrap_or(0) + 1]
+            ));
+        }
+    }
+    for (i, _) in squeezed.match_indices("= sqlx::query_as") {
+        // The type annotation before `=`: `let x: (A, B)`, `Vec<(A, B)>`, `Option<(A, B)>`.
+        let before = &squeezed[..i];
+        let annotation = before.rsplit(": ").next().unwrap_or_default().trim();
+        let inner = annotation
+            .trim_start_matches("Vec<")
+            .trim_start_matches("Option<");
+        if inner.starts_with('(') {
+            found.push(format!("{annotation} = sqlx::query_as"));
+        }
+    }
+    for (i, _) in squeezed.match_indices("query_as::<_, (") {
+        found.push(squeezed[i..].chars().take(40).collect());
+    }
+    found
+}
+
+#[test]
+fn the_row_checker_finds_tuples_and_positions() {
+    let source = "fn f() { let (a, b): (i64, i64) = sqlx::query_as(\"SELECT 1, 2\"); \
+                  let r: Vec<(String,\n i64)> = sqlx::query_as(\"\"); let x = row.try_get(3); \
+                  let ok: Vec<Row> = sqlx::query_as(\"\"); let named = row.try_get(\"id\"); }";
+    assert_eq!(
+        positional_rows(source).len(),
+        3,
+        "{:?}",
+        positional_rows(source)
+    );
+    assert!(positional_rows("let ok: Option<Row> = sqlx::query_as(q);").is_empty());
+}
+
+#[test]
+fn services_read_rows_by_name() {
+    let root = workspace();
+    let mut report = Vec::new();
+    for entry in std::fs::read_dir(root.join("services")).unwrap() {
+        for path in modules(&entry.unwrap().path().join("src")).values() {
+            let source = std::fs::read_to_string(path).unwrap();
+            for found in positional_rows(&source) {
+                report.push(format!("{}: {found}", path.display()));
+            }
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "rows read by position:\n{}",
+        report.join("\n")
+    );
 }

@@ -118,14 +118,28 @@ pub struct Counts {
     pub disabled: i64,
 }
 
+/// The dashboard's head counts as one database row.
+#[derive(sqlx::FromRow)]
+struct CountsRow {
+    users: i64,
+    admins: i64,
+    vendors: i64,
+    disabled: i64,
+}
+
 /// Counts users, admins, vendors and disabled accounts in one query.
 pub async fn counts(db: &Db) -> Result<Counts, AuthError> {
-    let (users, admins, vendors, disabled): (i64, i64, i64, i64) = sqlx::query_as(
+    let CountsRow {
+        users,
+        admins,
+        vendors,
+        disabled,
+    }: CountsRow = sqlx::query_as(
         "SELECT
-             (SELECT COUNT(*) FROM users),
-             (SELECT COUNT(*) FROM user_roles WHERE role = 'admin'),
-             (SELECT COUNT(*) FROM user_roles WHERE role = 'vendor'),
-             (SELECT COUNT(*) FROM users WHERE status = 'disabled')",
+             (SELECT COUNT(*) FROM users) AS users,
+             (SELECT COUNT(*) FROM user_roles WHERE role = 'admin') AS admins,
+             (SELECT COUNT(*) FROM user_roles WHERE role = 'vendor') AS vendors,
+             (SELECT COUNT(*) FROM users WHERE status = 'disabled') AS disabled",
     )
     .fetch_one(db.reader())
     .await?;

@@ -27,10 +27,6 @@ use crate::{AuthError, Role, UserId};
 /// The session key holding [`SignedIn`].
 pub const AUTH_KEY: &str = "auth";
 
-/// The session key holding a guest's cart id. The store copies it into its own column, so
-/// that the sessions of guest carts the clean-up deletes can be ended too.
-pub const GUEST_CART_KEY: &str = "cart";
-
 /// What a session knows about its signed-in user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
@@ -88,10 +84,19 @@ pub struct SessionInfo {
     pub last_seen_at: Timestamp,
 }
 
+/// A live session as the `sessions` table holds it.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    user_agent: Option<String>,
+    ip: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
 /// The user's live sessions, most recently used first.
 pub async fn list(db: &Db, clock: &Clock, user: &UserId) -> Result<Vec<SessionInfo>, AuthError> {
-    type Row = (String, Option<String>, Option<String>, i64, i64);
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<SessionRow> = sqlx::query_as(
         "SELECT id, user_agent, ip, created_at, updated_at FROM sessions
          WHERE user_id = $1 AND expires_at > $2
          ORDER BY updated_at DESC, id",
@@ -102,12 +107,12 @@ pub async fn list(db: &Db, clock: &Clock, user: &UserId) -> Result<Vec<SessionIn
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(key, user_agent, ip, created, updated)| SessionInfo {
-            key,
-            user_agent,
-            ip,
-            signed_in_at: Timestamp(created),
-            last_seen_at: Timestamp(updated),
+        .map(|r| SessionInfo {
+            key: r.id,
+            user_agent: r.user_agent,
+            ip: r.ip,
+            signed_in_at: Timestamp(r.created_at),
+            last_seen_at: Timestamp(r.updated_at),
         })
         .collect())
 }
@@ -163,16 +168,17 @@ pub async fn purge_expired(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
     Ok(n)
 }
 
-/// Ends the guest sessions that hold one of these carts (the clean-up just deleted them):
-/// such a session holds nothing else worth keeping. Returns how many ended.
-pub async fn end_guest_sessions(db: &Db, cart_ids: &[&str]) -> Result<u64, sqlx::Error> {
-    if cart_ids.is_empty() {
+/// Ends the guests' sessions anchored to one of these values (see [`DbStore::anchored_by`]):
+/// what anchored them is gone, and such a session holds nothing else worth keeping. Signed-in
+/// sessions are left alone. Returns how many ended.
+pub async fn end_anchored_guest_sessions(db: &Db, anchors: &[&str]) -> Result<u64, sqlx::Error> {
+    if anchors.is_empty() {
         return Ok(0);
     }
     let mut tx = db.begin().await?;
     let mut n = 0;
-    for id in cart_ids {
-        n += sqlx::query("DELETE FROM sessions WHERE guest_cart_id = $1 AND user_id IS NULL")
+    for id in anchors {
+        n += sqlx::query("DELETE FROM sessions WHERE anchor = $1 AND user_id IS NULL")
             .bind(id)
             .execute(&mut *tx)
             .await?
@@ -187,11 +193,24 @@ pub async fn end_guest_sessions(db: &Db, cart_ids: &[&str]) -> Result<u64, sqlx:
 pub struct DbStore {
     db: Db,
     clock: Clock,
+    anchor_key: Option<&'static str>,
 }
 
 impl DbStore {
     pub fn new(db: Db, clock: Clock) -> Self {
-        Self { db, clock }
+        Self {
+            db,
+            clock,
+            anchor_key: None,
+        }
+    }
+
+    /// Copies the text value under `key` (the HTTP side's choice: a guest's cart id) into the
+    /// session's `anchor` column, so that whoever deletes what it names can end those guest
+    /// sessions with [`end_anchored_guest_sessions`]. The store does not know what it is.
+    pub fn anchored_by(mut self, key: &'static str) -> Self {
+        self.anchor_key = Some(key);
+        self
     }
 
     /// The record's expiry on the shop's clock. tower-sessions computes expiry dates from
@@ -203,22 +222,22 @@ impl DbStore {
         self.clock.now().millis().saturating_add(left_ms)
     }
 
-    fn columns(record: &Record) -> session_store::Result<Columns> {
+    fn columns(&self, record: &Record) -> session_store::Result<Columns> {
         let data = serde_json::to_string(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
         let signed_in = record
             .data
             .get(AUTH_KEY)
             .and_then(|v| serde_json::from_value::<SignedIn>(v.clone()).ok());
-        let guest_cart = record
-            .data
-            .get(GUEST_CART_KEY)
+        let anchor = self
+            .anchor_key
+            .and_then(|key| record.data.get(key))
             .and_then(|v| v.as_str())
             .map(str::to_owned);
         Ok(Columns {
             data,
             signed_in,
-            guest_cart,
+            anchor,
         })
     }
 }
@@ -227,11 +246,18 @@ impl DbStore {
 struct Columns {
     data: String,
     signed_in: Option<SignedIn>,
-    guest_cart: Option<String>,
+    anchor: Option<String>,
 }
 
 fn backend(e: sqlx::Error) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
+}
+
+/// A stored session's data (JSON) and expiry (in milliseconds).
+#[derive(sqlx::FromRow)]
+struct StoredSession {
+    data: String,
+    expires_at: i64,
 }
 
 #[async_trait]
@@ -240,14 +266,14 @@ impl SessionStore for DbStore {
         let Columns {
             data,
             signed_in,
-            guest_cart,
-        } = Self::columns(record)?;
+            anchor,
+        } = self.columns(record)?;
         let now = self.clock.now().millis();
         for _ in 0..3 {
             let mut tx = self.db.begin().await.map_err(backend)?;
             let inserted = sqlx::query(
                 "INSERT INTO sessions (id, user_id, data, expires_at, user_agent, ip, created_at,
-                                       updated_at, guest_cart_id)
+                                       updated_at, anchor)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
                  ON CONFLICT (id) DO NOTHING",
             )
@@ -258,7 +284,7 @@ impl SessionStore for DbStore {
             .bind(signed_in.as_ref().and_then(|s| s.user_agent.clone()))
             .bind(signed_in.as_ref().and_then(|s| s.ip.clone()))
             .bind(now)
-            .bind(guest_cart.as_deref())
+            .bind(anchor.as_deref())
             .execute(&mut *tx)
             .await
             .map_err(backend)?
@@ -279,15 +305,15 @@ impl SessionStore for DbStore {
         let Columns {
             data,
             signed_in,
-            guest_cart,
-        } = Self::columns(record)?;
+            anchor,
+        } = self.columns(record)?;
         // Update only: a session deleted meanwhile (signed out elsewhere, password changed)
         // must stay deleted, even if a request that loaded it earlier finishes now.
         let mut tx = self.db.begin().await.map_err(backend)?;
         sqlx::query(
             "UPDATE sessions SET user_id = $1, data = $2, expires_at = $3,
                     user_agent = COALESCE($4, user_agent), ip = COALESCE($5, ip), updated_at = $6,
-                    guest_cart_id = $8
+                    anchor = $8
              WHERE id = $7",
         )
         .bind(signed_in.as_ref().map(|s| s.user_id.as_str().to_owned()))
@@ -297,7 +323,7 @@ impl SessionStore for DbStore {
         .bind(signed_in.as_ref().and_then(|s| s.ip.clone()))
         .bind(self.clock.now().millis())
         .bind(storage_key(&record.id))
-        .bind(guest_cart.as_deref())
+        .bind(anchor.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
@@ -305,7 +331,7 @@ impl SessionStore for DbStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row: Option<(String, i64)> = sqlx::query_as(
+        let row: Option<StoredSession> = sqlx::query_as(
             "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",
         )
         .bind(storage_key(id))
@@ -313,7 +339,7 @@ impl SessionStore for DbStore {
         .fetch_optional(self.db.reader())
         .await
         .map_err(backend)?;
-        let Some((data, expires_at)) = row else {
+        let Some(StoredSession { data, expires_at }) = row else {
             return Ok(None);
         };
         let data: HashMap<String, serde_json::Value> =

@@ -287,6 +287,13 @@ pub async fn clear(conn: &mut shop_core::db::Conn, key: &str) -> Result<(), sqlx
         .map(|_| ())
 }
 
+/// A rate-limit counter after one more hit: hits in the window and when the window began.
+#[derive(sqlx::FromRow)]
+struct Counter {
+    hits: i64,
+    window_start: i64,
+}
+
 /// Counts one request against `key` and refuses it when more than `limit` arrived in the
 /// current `window`.
 pub async fn hit(
@@ -299,7 +306,10 @@ pub async fn hit(
     let now = clock.now();
     let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
     let mut tx = db.begin().await?;
-    let (hits, started): (i64, i64) = sqlx::query_as(
+    let Counter {
+        hits,
+        window_start: started,
+    }: Counter = sqlx::query_as(
         "INSERT INTO rate_limits (limit_key, window_start, hits) VALUES ($1, $2, 1)
          ON CONFLICT (limit_key) DO UPDATE SET
              hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END,

@@ -93,6 +93,13 @@ pub async fn issue(
     Ok(token)
 }
 
+/// A used-up token's user and address.
+#[derive(sqlx::FromRow)]
+struct ConsumedToken {
+    user_id: String,
+    new_email: String,
+}
+
 /// Uses up a token: returns its user and address, or `None` when the token is unknown, used,
 /// expired or for another purpose.
 pub async fn consume(
@@ -105,7 +112,7 @@ pub async fn consume(
         return Ok(None);
     }
     let now = clock.now().millis();
-    let row: Option<(String, String)> = sqlx::query_as(
+    let row: Option<ConsumedToken> = sqlx::query_as(
         "UPDATE user_tokens SET used_at = $1
          WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1
          RETURNING user_id, new_email",
@@ -115,7 +122,7 @@ pub async fn consume(
     .bind(purpose.as_str())
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|(user, email)| (UserId::from_db(user), email)))
+    Ok(row.map(|r| (UserId::from_db(r.user_id), r.new_email)))
 }
 
 /// True when the token would be accepted now (without using it up): lets the reset page

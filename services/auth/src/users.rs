@@ -224,6 +224,13 @@ pub async fn register(db: &Db, clock: &Clock, reg: Registration) -> Result<Regis
     Ok(Registered::New(account))
 }
 
+/// A user's id and account status.
+#[derive(sqlx::FromRow)]
+struct IdStatus {
+    id: String,
+    status: String,
+}
+
 /// Someone registered with the address of an existing account: its owner hears of it (a few
 /// times a day at most, so nobody can flood an inbox this way).
 async fn registration_attempted(
@@ -231,12 +238,11 @@ async fn registration_attempted(
     clock: &Clock,
     email: &Email,
 ) -> Result<Registered, AuthError> {
-    let owner: Option<(String, String)> =
-        sqlx::query_as("SELECT id, status FROM users WHERE email = $1")
-            .bind(email.as_str())
-            .fetch_optional(db.reader())
-            .await?;
-    let Some((id, status)) = owner else {
+    let owner: Option<IdStatus> = sqlx::query_as("SELECT id, status FROM users WHERE email = $1")
+        .bind(email.as_str())
+        .fetch_optional(db.reader())
+        .await?;
+    let Some(IdStatus { id, status }) = owner else {
         return Ok(Registered::Existing);
     };
     if status != Status::Active.as_str() {
@@ -269,6 +275,14 @@ async fn registration_attempted(
     Ok(Registered::Existing)
 }
 
+/// A user's id, password hash and account status.
+#[derive(sqlx::FromRow)]
+struct StoredCredentials {
+    id: String,
+    password_hash: String,
+    status: String,
+}
+
 /// Checks an email and password pair without throttling (see [`login`]); `None` when either
 /// is wrong. Takes about the same time whether or not the account exists: an unknown
 /// address is checked against a dummy hash.
@@ -277,13 +291,17 @@ pub async fn verify_credentials(
     email: &Email,
     password: &str,
 ) -> Result<Option<(UserId, Status)>, AuthError> {
-    let row: Option<(String, String, String)> =
+    let row: Option<StoredCredentials> =
         sqlx::query_as("SELECT id, password_hash, status FROM users WHERE email = $1")
             .bind(email.as_str())
             .fetch_optional(db.reader())
             .await?;
     let (found, hash) = match row {
-        Some((id, hash, status)) => (Some((id, status)), hash),
+        Some(StoredCredentials {
+            id,
+            password_hash: hash,
+            status,
+        }) => (Some((id, status)), hash),
         None => (None, password::dummy_hash().to_owned()),
     };
     let ok = password::verify(password.to_owned(), hash).await?;

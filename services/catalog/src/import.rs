@@ -22,8 +22,8 @@ use shop_core::audit::{self, Actor, Change};
 use shop_core::db::Conn;
 use shop_core::{Clock, Currency, Db, Timestamp};
 
-use crate::manage::{Adjustment, StockReason, record_adjustment};
 use crate::slug::slugify;
+use crate::stock::{Adjustment, StockReason, record_adjustment};
 use crate::{CategoryId, ProductId, VariantId};
 
 /// One line of the file.
@@ -117,7 +117,7 @@ const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// Imports a JSONL catalog; see the module docs.
 #[tracing::instrument(skip_all)]
-pub async fn import_jsonl(
+async fn import_jsonl(
     db: &Db,
     clock: &Clock,
     actor: &Actor,
@@ -263,7 +263,7 @@ fn validate(line: usize, l: Line) -> Result<Row, RowError> {
         sku: (!sku.is_empty()).then(|| sku.clone()),
         message,
     };
-    if !crate::is_valid_sku(&sku) {
+    if shop_core::Sku::parse(&sku).is_err() {
         return Err(err(
             "SKU must be 1-64 letters, digits, '-', '_' or '.'".into()
         ));
@@ -374,15 +374,30 @@ struct Categories {
     created: usize,
 }
 
+/// A category's place in the tree, name and slug.
+#[derive(sqlx::FromRow)]
+struct CategoryRow {
+    id: String,
+    parent_id: Option<String>,
+    name: String,
+    slug: String,
+}
+
 impl Categories {
     async fn load(conn: &mut Conn) -> Result<Self, sqlx::Error> {
-        let rows: Vec<(String, Option<String>, String, String)> =
+        let rows: Vec<CategoryRow> =
             sqlx::query_as("SELECT id, parent_id, name, slug FROM categories")
                 .fetch_all(&mut *conn)
                 .await?;
         let mut by_parent_and_name = HashMap::new();
         let mut slug_by_id = HashMap::new();
-        for (id, parent, name, slug) in rows {
+        for CategoryRow {
+            id,
+            parent_id: parent,
+            name,
+            slug,
+        } in rows
+        {
             by_parent_and_name.insert((parent.unwrap_or_default(), name), id.clone());
             slug_by_id.insert(id, slug);
         }
@@ -575,6 +590,13 @@ async fn upsert_product(
     Ok(created)
 }
 
+/// A variant already stored under an imported SKU, with its stock on hand.
+#[derive(sqlx::FromRow)]
+struct ExistingVariant {
+    id: String,
+    on_hand: i64,
+}
+
 /// Creates or updates one variant by SKU and records any stock change.
 async fn upsert_variant(
     conn: &mut Conn,
@@ -585,13 +607,16 @@ async fn upsert_variant(
     position: usize,
 ) -> Result<(), sqlx::Error> {
     let position = i64::try_from(position).unwrap_or(i64::MAX);
-    let existing: Option<(String, i64)> =
+    let existing: Option<ExistingVariant> =
         sqlx::query_as("SELECT id, on_hand FROM product_variants WHERE sku = $1")
             .bind(&row.sku)
             .fetch_optional(&mut *conn)
             .await?;
     let (variant_id, before) = match existing {
-        Some((variant_id, on_hand)) => {
+        Some(ExistingVariant {
+            id: variant_id,
+            on_hand,
+        }) => {
             // Reserved units stay reserved: on_hand may not drop below them.
             sqlx::query(
                 "UPDATE product_variants SET product_id = $1, options = $2, price_minor = $3,
@@ -664,4 +689,17 @@ async fn upsert_variant(
         .await?;
     }
     Ok(())
+}
+
+impl crate::Catalog {
+    /// Imports a JSONL catalog (see the module docs) in one transaction.
+    pub async fn import_jsonl(
+        &self,
+        actor: &Actor,
+        input: impl BufRead,
+    ) -> Result<ImportReport, ImportError> {
+        let report = import_jsonl(self.db(), self.clock(), actor, input).await?;
+        self.changed();
+        Ok(report)
+    }
 }

@@ -101,9 +101,21 @@ pub(crate) fn string_pairs(json: &str) -> Vec<(String, String)> {
     }
 }
 
+/// A product's searchable text fields.
+#[derive(sqlx::FromRow)]
+struct SearchText {
+    name: String,
+    brand: String,
+    description: String,
+}
+
 /// The search entry (backend-specific: FTS5 on SQLite, a weighted tsvector on PostgreSQL).
 async fn refresh_search(conn: &mut Conn, product_id: &str) -> Result<(), sqlx::Error> {
-    let Some((name, brand, description)): Option<(String, String, String)> =
+    let Some(SearchText {
+        name,
+        brand,
+        description,
+    }): Option<SearchText> =
         sqlx::query_as("SELECT name, brand, description FROM products WHERE id = $1")
             .bind(product_id)
             .fetch_optional(&mut *conn)

@@ -1,24 +1,39 @@
-//! Categories, products, variants, stock, search and the JSONL catalog import.
+//! Categories, products, variants, stock, images, search, listings and the catalog's
+//! import and export.
 //!
 //! The [`Catalog`] handle is what the application holds: the database plus the small
-//! in-memory state the catalog keeps (the category tree cache and the search log buffer).
-//! Functions that only need the database take a [`Db`] like every other service.
+//! in-memory state the catalog keeps (read caches, the category tree, the search log
+//! buffer). Every change to the catalog is a method of [`Catalog`] (defined beside the data
+//! it changes: [`products::edit`], [`variants`], [`stock`], [`images::gallery`],
+//! [`categories::edit`], [`import`]) and drops the read caches itself. Reads that only need
+//! the database take a [`Db`] like every other service.
+//!
+//! Modules by what they hold:
+//! - [`products`]: a product as pages show it, cards, the back office's product list, and
+//!   creating and changing products ([`products::edit`]);
+//! - [`variants`]: a product's SKUs, their prices, and what the cart reads of them;
+//! - [`stock`]: the stock ledger;
+//! - [`categories`]: the category tree and its changes;
+//! - [`images`]: what pages show, file storage, upload processing and a product's gallery;
+//! - [`search`] and [`listing`]: the shop's searches, category pages, filters and facets;
+//! - [`import`] and [`export`]: the catalog as JSONL and CSV files;
+//! - [`editor`]: who may change what, and the audit entry every change writes.
 
-pub mod admin;
 mod cache;
 pub mod categories;
-pub mod category_admin;
+pub mod editor;
 pub mod export;
 pub mod images;
 pub mod import;
 mod index;
 pub mod listing;
-pub mod manage;
 pub mod markdown;
 pub mod products;
 pub mod search;
 pub mod slug;
 mod sql;
+pub mod stock;
+pub mod variants;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,6 +42,7 @@ use shop_core::{Clock, Db, Money};
 
 pub use cache::READ_TTL;
 pub use categories::{Category, CategoryTree};
+pub use editor::{Access, Editor};
 pub use images::{ImageRef, ImageStore};
 pub use listing::{Filters, Listing, ListingQuery, Scope, Sort};
 pub use products::{ProductDetail, StockStatus, Variant};
@@ -34,19 +50,15 @@ pub use search::{SearchLog, SearchTerms, Suggestion};
 
 pub use shop_core::{CategoryId, ProductId, VariantId};
 
+shop_core::define_id!(
+    /// Identifies one image of a product's gallery.
+    ImageId
+);
+
 /// Highest accepted price, in minor units (one million in the currency).
 pub(crate) const MAX_PRICE_MINOR: i64 = 100_000_000;
 /// Most units of one variant on hand.
 pub(crate) const MAX_STOCK: i64 = 10_000_000;
-
-/// A SKU is 1-64 ASCII letters, digits, '-', '_' or '.'.
-pub(crate) fn is_valid_sku(sku: &str) -> bool {
-    !sku.is_empty()
-        && sku.len() <= 64
-        && sku
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
 
 /// Whether shoppers can see a product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -186,8 +198,9 @@ impl Catalog {
         Ok(self.inner.tree.get(&self.inner.db).await?)
     }
 
-    /// Drops cached data after a change to the catalog.
-    pub fn changed(&self) {
+    /// Drops cached data after a change to the catalog. Every write method calls it; nothing
+    /// outside the catalog needs to.
+    pub(crate) fn changed(&self) {
         self.inner.tree.invalidate();
         self.inner.listings.invalidate();
         self.inner.searches.invalidate();

@@ -436,13 +436,23 @@ pub async fn run(db: &Db, query: &ListingQuery) -> Result<Listing, CatalogError>
     })
 }
 
+/// How many products a listing holds, and how many of them are in stock.
+#[derive(sqlx::FromRow)]
+struct Totals {
+    count: i64,
+    in_stock: i64,
+}
+
 /// The listing's total and how many of its products are in stock. Both apply every filter
 /// but "in stock", so one query gives both counts.
 async fn totals(b: &Builder<'_>, db: &Db) -> Result<(i64, i64), CatalogError> {
     let mut sql = b.with(Ranking::Unranked);
-    sql.push("SELECT COUNT(*), COALESCE(SUM(CASE WHEN p.available > 0 THEN 1 ELSE 0 END), 0)")
-        .append(&b.body(Except::InStock));
-    let (count, in_stock): (i64, i64) = sqlx::query_as_with(sql.text(), sql.arguments())
+    sql.push(
+        "SELECT COUNT(*) AS count,
+                COALESCE(SUM(CASE WHEN p.available > 0 THEN 1 ELSE 0 END), 0) AS in_stock",
+    )
+    .append(&b.body(Except::InStock));
+    let Totals { count, in_stock }: Totals = sqlx::query_as_with(sql.text(), sql.arguments())
         .fetch_one(db.reader())
         .await?;
     let total = if b.query.filters.in_stock {
@@ -454,7 +464,15 @@ async fn totals(b: &Builder<'_>, db: &Db) -> Result<(i64, i64), CatalogError> {
 }
 
 /// Brand, price and stock figures per brand.
-type BrandRow = (String, i64, i64, i64, i64, String);
+#[derive(sqlx::FromRow)]
+struct BrandRow {
+    brand: String,
+    count: i64,
+    in_stock: i64,
+    low: i64,
+    high: i64,
+    currency: String,
+}
 
 /// Total, in stock, brand facet and price range in one query, for a listing without brand,
 /// price or stock filters (each of those figures then reads the same products).
@@ -464,47 +482,55 @@ async fn brand_summary(
 ) -> Result<(i64, i64, Vec<FacetValue>, Option<(Money, Money)>), CatalogError> {
     let mut sql = b.with(Ranking::Unranked);
     sql.push(
-        "SELECT p.brand, COUNT(*), SUM(CASE WHEN p.available > 0 THEN 1 ELSE 0 END),
-                MIN(p.price_minor), MAX(p.price_minor), MIN(p.currency)",
+        "SELECT p.brand, COUNT(*) AS count,
+                SUM(CASE WHEN p.available > 0 THEN 1 ELSE 0 END) AS in_stock,
+                MIN(p.price_minor) AS low, MAX(p.price_minor) AS high, MIN(p.currency) AS currency",
     )
     .append(&b.body(Except::Nothing))
     .push(" GROUP BY p.brand ORDER BY p.brand");
     let rows: Vec<BrandRow> = sqlx::query_as_with(sql.text(), sql.arguments())
         .fetch_all(db.reader())
         .await?;
-    let total = rows.iter().map(|r| r.1).sum();
-    let in_stock = rows.iter().map(|r| r.2).sum();
-    let low = rows.iter().map(|r| r.3).min();
-    let high = rows.iter().map(|r| r.4).max();
-    let currency = rows.iter().map(|r| r.5.clone()).min();
+    let total = rows.iter().map(|r| r.count).sum();
+    let in_stock = rows.iter().map(|r| r.in_stock).sum();
+    let low = rows.iter().map(|r| r.low).min();
+    let high = rows.iter().map(|r| r.high).max();
+    let currency = rows.iter().map(|r| r.currency.clone()).min();
     let price_range = money_range(low, high, currency);
     let brands = rows
         .into_iter()
-        .filter(|r| !r.0.is_empty())
-        .map(|(value, count, ..)| FacetValue {
-            value,
-            count,
+        .filter(|r| !r.brand.is_empty())
+        .map(|r| FacetValue {
+            value: r.brand,
+            count: r.count,
             selected: false,
         })
         .collect();
     Ok((total, in_stock, brands, price_range))
 }
 
+/// A brand and how many listed products have it.
+#[derive(sqlx::FromRow)]
+struct BrandCount {
+    brand: String,
+    count: i64,
+}
+
 async fn brand_facet(b: &Builder<'_>, db: &Db) -> Result<Vec<FacetValue>, CatalogError> {
     let mut sql = b.with(Ranking::Unranked);
-    sql.push("SELECT p.brand, COUNT(*)")
+    sql.push("SELECT p.brand, COUNT(*) AS count")
         .append(&b.body(Except::Brands))
         .push(" AND p.brand <> '' GROUP BY p.brand ORDER BY p.brand");
-    let rows: Vec<(String, i64)> = sqlx::query_as_with(sql.text(), sql.arguments())
+    let rows: Vec<BrandCount> = sqlx::query_as_with(sql.text(), sql.arguments())
         .fetch_all(db.reader())
         .await?;
     let selected = &b.query.filters.brands;
     let mut values: Vec<FacetValue> = rows
         .into_iter()
-        .map(|(value, count)| FacetValue {
-            selected: selected.contains(&value),
-            value,
-            count,
+        .map(|r| FacetValue {
+            selected: selected.contains(&r.brand),
+            value: r.brand,
+            count: r.count,
         })
         .collect();
     // A chosen brand stays visible (with 0) so it can be unticked.
@@ -520,6 +546,14 @@ async fn brand_facet(b: &Builder<'_>, db: &Db) -> Result<Vec<FacetValue>, Catalo
     Ok(values)
 }
 
+/// An attribute value and how many products have it.
+#[derive(sqlx::FromRow)]
+struct FacetRow {
+    name: String,
+    value: String,
+    count: i64,
+}
+
 async fn attribute_facets(b: &Builder<'_>, db: &Db) -> Result<Vec<AttributeFacet>, CatalogError> {
     let filters = &b.query.filters;
     if let Scope::Categories(ids) = &b.query.scope
@@ -529,11 +563,12 @@ async fn attribute_facets(b: &Builder<'_>, db: &Db) -> Result<Vec<AttributeFacet
         return category_attribute_facets(ids, db).await;
     }
     let active = attribute_names(filters);
-    let mut rows: Vec<(String, String, i64)> = Vec::new();
+    let mut rows: Vec<FacetRow> = Vec::new();
     // Groups without an active filter: one query with every filter applied.
     let mut sql = b.with(Ranking::Unranked);
     sql.push(
-        "SELECT f.name, f.value, COUNT(*) FROM product_facets f WHERE f.product_id IN (SELECT p.id",
+        "SELECT f.name, f.value, COUNT(*) AS count FROM product_facets f
+         WHERE f.product_id IN (SELECT p.id",
     )
     .append(&b.body(Except::Nothing))
     .push(")");
@@ -542,20 +577,20 @@ async fn attribute_facets(b: &Builder<'_>, db: &Db) -> Result<Vec<AttributeFacet
     }
     sql.push(" GROUP BY f.name, f.value");
     rows.extend(
-        sqlx::query_as_with::<_, (String, String, i64), _>(sql.text(), sql.arguments())
+        sqlx::query_as_with::<_, FacetRow, _>(sql.text(), sql.arguments())
             .fetch_all(db.reader())
             .await?,
     );
     // Each active group: every filter except its own.
     for name in &active {
         let mut sql = b.with(Ranking::Unranked);
-        sql.push("SELECT f.name, f.value, COUNT(*) FROM product_facets f WHERE f.name = ")
+        sql.push("SELECT f.name, f.value, COUNT(*) AS count FROM product_facets f WHERE f.name = ")
             .bind(*name)
             .push(" AND f.product_id IN (SELECT p.id")
             .append(&b.body(Except::Attribute(name)))
             .push(") GROUP BY f.name, f.value");
         rows.extend(
-            sqlx::query_as_with::<_, (String, String, i64), _>(sql.text(), sql.arguments())
+            sqlx::query_as_with::<_, FacetRow, _>(sql.text(), sql.arguments())
                 .fetch_all(db.reader())
                 .await?,
         );
@@ -572,7 +607,7 @@ async fn category_attribute_facets(
     db: &Db,
 ) -> Result<Vec<AttributeFacet>, CatalogError> {
     let mut sql = Sql::new(
-        "SELECT name, value, CAST(SUM(n) AS BIGINT) FROM (
+        "SELECT name, value, CAST(SUM(n) AS BIGINT) AS count FROM (
            SELECT f.name, f.value, COUNT(*) AS n FROM product_facets f
            WHERE f.status = 'active' AND f.category_id IN ",
     );
@@ -588,7 +623,7 @@ async fn category_attribute_facets(
         .push(") AND f.category_id NOT IN ")
         .bind_list(ids)
         .push(" GROUP BY f.name, f.value) counts GROUP BY name, value");
-    let rows = sqlx::query_as_with::<_, (String, String, i64), _>(sql.text(), sql.arguments())
+    let rows = sqlx::query_as_with::<_, FacetRow, _>(sql.text(), sql.arguments())
         .fetch_all(db.reader())
         .await?;
     Ok(group_attributes(rows, &Filters::default()))
@@ -596,9 +631,9 @@ async fn category_attribute_facets(
 
 /// Groups facet rows by attribute; keeps groups that can narrow the listing (two or more
 /// values, or an active filter), the most widespread groups first.
-fn group_attributes(rows: Vec<(String, String, i64)>, filters: &Filters) -> Vec<AttributeFacet> {
+fn group_attributes(rows: Vec<FacetRow>, filters: &Filters) -> Vec<AttributeFacet> {
     let mut groups: Vec<AttributeFacet> = Vec::new();
-    for (name, value, count) in rows {
+    for FacetRow { name, value, count } in rows {
         let selected = filters
             .attributes
             .iter()
@@ -677,14 +712,28 @@ fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
+/// The lowest and highest price among listed products, and their (first) currency.
+#[derive(sqlx::FromRow)]
+struct PriceBounds {
+    low: Option<i64>,
+    high: Option<i64>,
+    currency: Option<String>,
+}
+
 async fn price_range(b: &Builder<'_>, db: &Db) -> Result<Option<(Money, Money)>, CatalogError> {
     let mut sql = b.with(Ranking::Unranked);
-    sql.push("SELECT MIN(p.price_minor), MAX(p.price_minor), MIN(p.currency)")
-        .append(&b.body(Except::Price));
-    let (lo, hi, currency): (Option<i64>, Option<i64>, Option<String>) =
-        sqlx::query_as_with(sql.text(), sql.arguments())
-            .fetch_one(db.reader())
-            .await?;
+    sql.push(
+        "SELECT MIN(p.price_minor) AS low, MAX(p.price_minor) AS high,
+                MIN(p.currency) AS currency",
+    )
+    .append(&b.body(Except::Price));
+    let PriceBounds {
+        low: lo,
+        high: hi,
+        currency,
+    }: PriceBounds = sqlx::query_as_with(sql.text(), sql.arguments())
+        .fetch_one(db.reader())
+        .await?;
     Ok(money_range(lo, hi, currency))
 }
 

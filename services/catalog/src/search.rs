@@ -135,6 +135,13 @@ pub struct Suggestion {
     pub slug: String,
 }
 
+/// A suggested product's name and slug as the database holds them.
+#[derive(sqlx::FromRow)]
+struct SuggestionRow {
+    name: String,
+    slug: String,
+}
+
 /// Up to `limit` active products whose words start with what was typed, best first.
 pub async fn suggest(db: &Db, input: &str, limit: i64) -> Result<Vec<Suggestion>, sqlx::Error> {
     let Some(terms) = SearchTerms::parse(input) else {
@@ -146,12 +153,12 @@ pub async fn suggest(db: &Db, input: &str, limit: i64) -> Result<Vec<Suggestion>
          WHERE p.status = 'active' ORDER BY s.exact, s.rank, p.id LIMIT ",
     )
     .bind(limit.clamp(1, 20));
-    let rows: Vec<(String, String)> = sqlx::query_as_with(sql.text(), sql.arguments())
+    let rows: Vec<SuggestionRow> = sqlx::query_as_with(sql.text(), sql.arguments())
         .fetch_all(db.reader())
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(name, slug)| Suggestion { name, slug })
+        .map(|SuggestionRow { name, slug }| Suggestion { name, slug })
         .collect())
 }
 

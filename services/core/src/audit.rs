@@ -104,17 +104,19 @@ pub struct Filter {
     pub actor_id: Option<String>,
 }
 
-type EntryRow = (
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-);
+/// An entry as the `audit_log` table holds it.
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    id: String,
+    actor_id: Option<String>,
+    actor_label: String,
+    action: String,
+    target_type: String,
+    target_id: String,
+    before_json: Option<String>,
+    after_json: Option<String>,
+    created_at: i64,
+}
 
 /// A page of entries, newest first, and whether there are more.
 pub async fn list(
@@ -155,29 +157,17 @@ pub async fn list(
     let entries = rows
         .into_iter()
         .take(per_page as usize)
-        .map(
-            |(
-                id,
-                actor_id,
-                actor_label,
-                action,
-                target_type,
-                target_id,
-                before,
-                after,
-                created_at,
-            )| Entry {
-                id,
-                actor_id,
-                actor_label,
-                action,
-                target_type,
-                target_id,
-                before,
-                after,
-                created_at: Timestamp(created_at),
-            },
-        )
+        .map(|r| Entry {
+            id: r.id,
+            actor_id: r.actor_id,
+            actor_label: r.actor_label,
+            action: r.action,
+            target_type: r.target_type,
+            target_id: r.target_id,
+            before: r.before_json,
+            after: r.after_json,
+            created_at: Timestamp(r.created_at),
+        })
         .collect();
     Ok((entries, more))
 }

@@ -54,6 +54,14 @@ macro_rules! define_id {
             }
         }
 
+        impl std::str::FromStr for $name {
+            type Err = $crate::id::InvalidId;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)

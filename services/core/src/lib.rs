@@ -13,6 +13,7 @@ pub mod id;
 pub mod mail;
 pub mod money;
 pub mod outbox;
+pub mod quantity;
 pub mod search;
 
 pub use clock::{Clock, Timestamp};
@@ -21,3 +22,4 @@ pub use email::Email;
 pub use error::{DbError, DbResultExt};
 pub use id::{AddressId, CartId, CategoryId, LineId, ProductId, UserId, VariantId};
 pub use money::{Currency, Money, MoneyError};
+pub use quantity::{BadQuantity, BadSku, Quantity, Sku};

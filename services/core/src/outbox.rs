@@ -132,6 +132,16 @@ pub struct Worker<H> {
     config: WorkerConfig,
 }
 
+/// A just-claimed event as the `outbox_events` table holds it.
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    id: String,
+    kind: String,
+    payload: String,
+    attempts: i64,
+    created_at: i64,
+}
+
 impl<H: Handler> Worker<H> {
     pub fn new(db: Db, clock: Clock, handler: H, config: WorkerConfig) -> Self {
         Self {
@@ -200,7 +210,7 @@ impl<H: Handler> Worker<H> {
              RETURNING id, kind, payload, attempts, created_at"
         );
         let mut tx = self.db.begin().await?;
-        let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(&sql)
+        let rows: Vec<ClaimedRow> = sqlx::query_as(&sql)
             .bind(lease_until.millis())
             .bind(now.millis())
             .bind(self.config.batch_size)
@@ -209,12 +219,12 @@ impl<H: Handler> Worker<H> {
         tx.commit().await?;
         let mut events: Vec<Event> = rows
             .into_iter()
-            .map(|(id, kind, payload, attempts, created_at)| Event {
-                id: EventId(id),
-                kind,
-                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-                attempt: attempts,
-                created_at: Timestamp(created_at),
+            .map(|r| Event {
+                id: EventId(r.id),
+                kind: r.kind,
+                payload: serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::Null),
+                attempt: r.attempts,
+                created_at: Timestamp(r.created_at),
             })
             .collect();
         events.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
@@ -300,10 +310,17 @@ pub async fn find(db: &Db, id: &EventId) -> Result<Option<EventRecord>, sqlx::Er
     .await
 }
 
+/// A status and how many events have it.
+#[derive(sqlx::FromRow)]
+struct StatusCount {
+    status: String,
+    count: i64,
+}
+
 /// Number of events in each status, every status listed (zero when none).
 pub async fn counts_by_status(db: &Db) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, COUNT(*) FROM outbox_events GROUP BY status")
+    let rows: Vec<StatusCount> =
+        sqlx::query_as("SELECT status, COUNT(*) AS count FROM outbox_events GROUP BY status")
             .fetch_all(db.reader())
             .await?;
     Ok(["pending", "processing", "delivered", "failed"]
@@ -311,7 +328,7 @@ pub async fn counts_by_status(db: &Db) -> Result<Vec<(&'static str, i64)>, sqlx:
         .map(|s| {
             (
                 s,
-                rows.iter().find(|(st, _)| st == s).map_or(0, |(_, n)| *n),
+                rows.iter().find(|r| r.status == s).map_or(0, |r| r.count),
             )
         })
         .collect())

@@ -61,14 +61,10 @@ pub async fn fresh_database_url(data_dir: &std::path::Path) -> String {
 
 /// Imports a JSONL catalog (as the admin's import does), which must be valid.
 pub async fn import_catalog(db: &Db, clock: &Clock, jsonl: &str) {
-    catalog::import::import_jsonl(
-        db,
-        clock,
-        &shop_core::audit::Actor::system("test"),
-        jsonl.as_bytes(),
-    )
-    .await
-    .expect("import the test catalog");
+    catalog::Catalog::new(db.clone(), clock.clone(), std::time::Duration::ZERO)
+        .import_jsonl(&shop_core::audit::Actor::system("test"), jsonl.as_bytes())
+        .await
+        .expect("import the test catalog");
 }
 
 /// Connects to a test database (for tests that need no HTTP server).

@@ -4,6 +4,11 @@
 //! The cache refreshes itself after [`TREE_TTL`] so that an instance sees changes made by
 //! another instance within that time, and is dropped at once when this instance changes the
 //! catalog. A refresh runs in the background while requests keep using the previous tree.
+//! Creating, changing and deleting categories is in [`edit`].
+
+pub mod edit;
+
+pub use edit::CategoryInput;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,10 +45,36 @@ pub struct CategoryTree {
     by_slug: HashMap<String, usize>,
 }
 
+/// A category as the `categories` table holds it.
+#[derive(sqlx::FromRow)]
+struct CategoryRow {
+    id: String,
+    parent_id: Option<String>,
+    name: String,
+    slug: String,
+    description: String,
+    position: i64,
+}
+
+/// A category and how many active products have it as their primary category.
+#[derive(sqlx::FromRow)]
+struct PrimaryCount {
+    category_id: String,
+    count: i64,
+}
+
+/// An active product's further category, with the product's primary category.
+#[derive(sqlx::FromRow)]
+struct SecondaryPlacement {
+    product_id: String,
+    primary_id: String,
+    category_id: String,
+}
+
 impl CategoryTree {
     /// Reads the tree and its product counts.
     pub async fn load(db: &Db) -> Result<CategoryTree, sqlx::Error> {
-        let rows: Vec<(String, Option<String>, String, String, String, i64)> = sqlx::query_as(
+        let rows: Vec<CategoryRow> = sqlx::query_as(
             "SELECT id, parent_id, name, slug, description, position FROM categories
              ORDER BY position, name",
         )
@@ -51,15 +82,16 @@ impl CategoryTree {
         .await?;
         // Active products per primary category: one pass over an index, not a row per
         // product brought back (the catalog may hold hundreds of thousands).
-        let primary: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT category_id, COUNT(*) FROM products WHERE status = 'active'
+        let primary: Vec<PrimaryCount> = sqlx::query_as(
+            "SELECT category_id, COUNT(*) AS count FROM products WHERE status = 'active'
              GROUP BY category_id",
         )
         .fetch_all(db.reader())
         .await?;
         // Secondary placements are few: each with its product's primary category.
-        let secondary: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT pc.product_id, p.category_id, pc.category_id FROM product_categories pc
+        let secondary: Vec<SecondaryPlacement> = sqlx::query_as(
+            "SELECT pc.product_id, p.category_id AS primary_id, pc.category_id
+             FROM product_categories pc
              JOIN products p ON p.id = pc.product_id WHERE p.status = 'active'
              ORDER BY pc.product_id",
         )
@@ -70,10 +102,18 @@ impl CategoryTree {
         Ok(tree)
     }
 
-    /// The tree of `rows` (id, parent, name, slug, description, position), without counts.
-    fn from_rows(rows: Vec<(String, Option<String>, String, String, String, i64)>) -> Self {
+    /// The tree of `rows`, without counts.
+    fn from_rows(rows: Vec<CategoryRow>) -> Self {
         let mut tree = CategoryTree::default();
-        for (id, parent, name, slug, description, position) in rows {
+        for CategoryRow {
+            id,
+            parent_id: parent,
+            name,
+            slug,
+            description,
+            position,
+        } in rows
+        {
             let index = tree.nodes.len();
             tree.by_id.insert(id.clone(), index);
             tree.by_slug.insert(slug.clone(), index);
@@ -102,17 +142,13 @@ impl CategoryTree {
     }
 
     /// Sets each category's product count: every product below it once, however many of its
-    /// categories sit below it. `primary` holds (category, active products whose primary
-    /// category it is); `secondary` (product, its primary category, another category it
-    /// appears in), grouped by product.
-    fn count_products(
-        &mut self,
-        primary: &[(String, i64)],
-        secondary: &[(String, String, String)],
-    ) {
+    /// categories sit below it. `primary` holds each category's count of active products
+    /// whose primary category it is; `secondary` each further category a product appears in
+    /// (with the product's primary category), grouped by product.
+    fn count_products(&mut self, primary: &[PrimaryCount], secondary: &[SecondaryPlacement]) {
         let mut counts = vec![0_i64; self.nodes.len()];
-        for (category, count) in primary {
-            if let Some(&index) = self.by_id.get(category.as_str()) {
+        for PrimaryCount { category_id, count } in primary {
+            if let Some(&index) = self.by_id.get(category_id.as_str()) {
                 for ancestor in self.ancestry(index) {
                     counts[ancestor] += count;
                 }
@@ -120,15 +156,15 @@ impl CategoryTree {
         }
         // A product also counts under the ancestors of its other categories that are not
         // already ancestors of its primary one.
-        for placements in secondary.chunk_by(|a, b| a.0 == b.0) {
+        for placements in secondary.chunk_by(|a, b| a.product_id == b.product_id) {
             let counted: Vec<usize> = self
                 .by_id
-                .get(placements[0].1.as_str())
+                .get(placements[0].primary_id.as_str())
                 .map(|&i| self.ancestry(i))
                 .unwrap_or_default();
             let mut added: Vec<usize> = Vec::new();
-            for (_, _, category) in placements {
-                let Some(&index) = self.by_id.get(category.as_str()) else {
+            for SecondaryPlacement { category_id, .. } in placements {
+                let Some(&index) = self.by_id.get(category_id.as_str()) else {
                     continue;
                 };
                 for ancestor in self.ancestry(index) {
@@ -294,18 +330,15 @@ impl TreeCache {
 mod tests {
     use super::*;
 
-    fn row(
-        id: &str,
-        parent: Option<&str>,
-    ) -> (String, Option<String>, String, String, String, i64) {
-        (
-            id.into(),
-            parent.map(Into::into),
-            id.into(),
-            id.into(),
-            String::new(),
-            0,
-        )
+    fn row(id: &str, parent: Option<&str>) -> CategoryRow {
+        CategoryRow {
+            id: id.into(),
+            parent_id: parent.map(Into::into),
+            name: id.into(),
+            slug: id.into(),
+            description: String::new(),
+            position: 0,
+        }
     }
 
     #[test]
@@ -318,13 +351,19 @@ mod tests {
             row("d", Some("a")),
             row("e", None),
         ]);
+        let primary_count = |category: &str, count: i64| PrimaryCount {
+            category_id: category.to_owned(),
+            count,
+        };
         let primary = [
-            ("c".to_owned(), 3),
-            ("b".to_owned(), 1),
-            ("d".to_owned(), 2),
+            primary_count("c", 3),
+            primary_count("b", 1),
+            primary_count("d", 2),
         ];
-        let placement = |p: &str, primary: &str, other: &str| {
-            (p.to_owned(), primary.to_owned(), other.to_owned())
+        let placement = |p: &str, primary: &str, other: &str| SecondaryPlacement {
+            product_id: p.to_owned(),
+            primary_id: primary.to_owned(),
+            category_id: other.to_owned(),
         };
         let secondary = [
             // p1 (primary c) also in d and e: new under d and e, not again under a.

@@ -9,18 +9,18 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog_io::{OutcomeBanner, UploadOutcome};
 use super::categories::CategoryOption;
-use super::{AdminFrame, AuditRow, AuditTable, page_href};
-use crate::components::{FieldError, FormError};
+use super::{AdminFrame, AuditRow, AuditTable};
+use crate::components::{
+    Badge, Column, DataTable, FieldError, FilterBar, FilterSelect, FilterText, FormError, Pager,
+    Tone, choices,
+};
 use crate::error::AppError;
 use crate::error_pages::Denied;
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{
-    catalog_error, internal, redirect_with_flash, require_catalog_editor, server_context,
-};
-
+mod form;
 #[cfg(feature = "ssr")]
-const PER_PAGE: i64 = 25;
+mod server;
 
 /// A row of the products list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,11 +51,6 @@ pub struct ProductList {
     pub categories: Vec<CategoryOption>,
 }
 
-#[cfg(feature = "ssr")]
-fn is_staff(editor: &catalog::manage::Editor) -> bool {
-    editor.access == catalog::manage::Access::Shop
-}
-
 /// Searches the products the signed-in admin or vendor may manage.
 #[server(endpoint = "admin/products")]
 pub async fn list_admin_products(
@@ -65,57 +60,7 @@ pub async fn list_admin_products(
     low: Option<String>,
     page: Option<String>,
 ) -> Result<ProductList, AppError> {
-    let ctx = server_context()?;
-    let editor = require_catalog_editor().await?;
-    let page = crate::admin::page_number(page.as_deref());
-    let query = catalog::admin::ProductQuery {
-        text: q,
-        status: status.as_deref().and_then(catalog::ProductStatus::parse),
-        category_id: category,
-        low_stock: low.as_deref() == Some("1"),
-        page: i64::from(page),
-        per_page: PER_PAGE,
-    };
-    let (rows, total) = catalog::admin::list_products(&ctx.db, &editor, &query)
-        .await
-        .map_err(catalog_error)?;
-    let tree = ctx.catalog.tree().await.map_err(catalog_error)?;
-    let vendor_ids: Vec<auth::UserId> = rows.iter().filter_map(|r| r.vendor_id.clone()).collect();
-    let vendors = auth::users::emails(&ctx.db, &vendor_ids)
-        .await
-        .map_err(internal)?;
-    let pages = u32::try_from((total.max(1) + PER_PAGE - 1) / PER_PAGE).unwrap_or(1);
-    Ok(ProductList {
-        rows: rows
-            .into_iter()
-            .map(|r| ProductListRow {
-                id: r.id.as_str().to_owned(),
-                category: tree
-                    .get(&r.category_id)
-                    .map(|c| c.name.clone())
-                    .unwrap_or_default(),
-                price: if r.price == r.max_price {
-                    r.price.to_string()
-                } else {
-                    format!("{} – {}", r.price, r.max_price)
-                },
-                name: r.name,
-                slug: r.slug,
-                status: r.status.as_str().to_owned(),
-                brand: r.brand,
-                vendor: r.vendor_id.as_ref().and_then(|v| vendors.get(v).cloned()),
-                variants: r.variants,
-                available: r.available,
-                cover: r.cover,
-                updated: r.updated_at.to_human(),
-            })
-            .collect(),
-        total,
-        page,
-        pages,
-        staff: is_staff(&editor),
-        categories: super::categories::category_options(&tree),
-    })
+    server::list_admin_products(q, status, category, low, page).await
 }
 
 /// A variant as its edit form shows it.
@@ -222,224 +167,10 @@ pub struct VariantFields {
     pub archived: Option<String>,
 }
 
-#[cfg(feature = "ssr")]
-impl VariantFields {
-    fn is_blank(&self) -> bool {
-        [
-            &self.sku,
-            &self.options,
-            &self.price,
-            &self.compare_at,
-            &self.weight,
-            &self.stock,
-        ]
-        .iter()
-        .all(|f| f.trim().is_empty())
-    }
-}
-
-/// Parses "name: value" pairs separated by new lines or `;`.
-#[cfg(feature = "ssr")]
-fn parse_pairs(field: &str, text: &str) -> Result<Vec<(String, String)>, AppError> {
-    let mut out = Vec::new();
-    for part in text.split(['\n', ';']) {
-        let part = part.trim();
-        if part.is_empty() {
-            continue;
-        }
-        let Some((name, value)) = part.split_once(':') else {
-            return Err(AppError::field(
-                field,
-                format!("Write each as name: value (\"{part}\" has no colon)."),
-            ));
-        };
-        let (name, value) = (name.trim(), value.trim());
-        if name.is_empty() || value.is_empty() {
-            return Err(AppError::field(
-                field,
-                format!("\"{part}\" needs both a name and a value."),
-            ));
-        }
-        out.push((name.to_owned(), value.to_owned()));
-    }
-    Ok(out)
-}
-
-#[cfg(feature = "ssr")]
-fn pairs_text(pairs: &[(String, String)], separator: &str) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}"))
-        .collect::<Vec<_>>()
-        .join(separator)
-}
-
-#[cfg(feature = "ssr")]
-fn whole_number(field: &str, text: &str, label: &str) -> Result<Option<i64>, AppError> {
-    match text.trim() {
-        "" => Ok(None),
-        t => t
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| AppError::field(field, format!("{label} is a whole number, like 12."))),
-    }
-}
-
-#[cfg(feature = "ssr")]
-fn product_input(f: &ProductFields) -> Result<catalog::manage::ProductInput, AppError> {
-    Ok(catalog::manage::ProductInput {
-        name: f.name.clone(),
-        slug: f.slug.clone(),
-        description: f.description.clone(),
-        brand: f.brand.clone(),
-        category_id: f.category_id.clone(),
-        extra_category_ids: f.extra.clone().unwrap_or_default(),
-        status: None,
-        attributes: parse_pairs("attributes", &f.attributes)?,
-        seo_title: f.seo_title.clone(),
-        seo_description: f.seo_description.clone(),
-        featured: f.featured.is_some(),
-        vendor_id: None,
-    })
-}
-
-#[cfg(feature = "ssr")]
-fn variant_input(
-    v: &VariantFields,
-    currency: shop_core::Currency,
-) -> Result<catalog::manage::VariantInput, AppError> {
-    let price = catalog::manage::parse_price("price", &v.price, currency).map_err(catalog_error)?;
-    let compare_at = match v.compare_at.trim() {
-        "" => None,
-        c => Some(catalog::manage::parse_price("compare_at", c, currency).map_err(catalog_error)?),
-    };
-    Ok(catalog::manage::VariantInput {
-        sku: v.sku.clone(),
-        options: parse_pairs("options", &v.options)?,
-        price,
-        compare_at,
-        weight_grams: whole_number("weight", &v.weight, "The weight in grams")?,
-        low_stock_threshold: whole_number("threshold", &v.threshold, "The low-stock level")?
-            .unwrap_or(5),
-        initial_stock: whole_number("stock", &v.stock, "Stock")?.unwrap_or(0),
-        archived: v.archived.is_some(),
-    })
-}
-
 /// Loads a product for its editor.
 #[server(endpoint = "admin/product")]
 pub async fn get_product_editor(id: String) -> Result<ProductEditor, AppError> {
-    let ctx = server_context()?;
-    let editor = require_catalog_editor().await?;
-    let found = catalog::admin::product_for_edit(&ctx.db, &editor, &id)
-        .await
-        .map_err(catalog_error)?;
-    let p = found.product;
-    // Every variant's latest stock changes in one read, and their authors' emails in another.
-    let history = catalog::manage::stock_history(&ctx.db, &editor, &id, 20)
-        .await
-        .map_err(catalog_error)?;
-    let people: Vec<auth::UserId> = history
-        .iter()
-        .filter_map(|h| h.actor_id.clone())
-        .chain(found.vendor_id.clone())
-        .collect();
-    let emails = auth::users::emails(&ctx.db, &people)
-        .await
-        .map_err(internal)?;
-    let mut variants = Vec::with_capacity(p.variants.len());
-    for v in &p.variants {
-        variants.push(VariantView {
-            id: v.id.as_str().to_owned(),
-            sku: v.sku.clone(),
-            options: pairs_text(&v.options, "; "),
-            price: v.price.to_decimal_string(),
-            compare_at: v
-                .compare_at
-                .map(|c| c.to_decimal_string())
-                .unwrap_or_default(),
-            weight: v.weight_grams.map(|w| w.to_string()).unwrap_or_default(),
-            threshold: v.low_stock_threshold,
-            on_hand: v.on_hand,
-            reserved: v.reserved,
-            archived: !v.active,
-            history: history
-                .iter()
-                .filter(|h| h.variant_id == v.id)
-                .map(|h| StockLine {
-                    when: h.at.to_human(),
-                    delta: h.delta,
-                    reason: h.reason.clone(),
-                    note: h.note.clone(),
-                    after: h.on_hand_after,
-                    actor: h
-                        .actor_id
-                        .as_ref()
-                        .and_then(|a| emails.get(a).cloned())
-                        .unwrap_or_else(|| "system".to_owned()),
-                })
-                .collect(),
-        });
-    }
-    let (history, _) = shop_core::audit::list(
-        &ctx.db,
-        &shop_core::audit::Filter {
-            target: Some(("product".to_owned(), id.clone())),
-            ..Default::default()
-        },
-        1,
-        30,
-    )
-    .await
-    .map_err(internal)?;
-    let tree = ctx.catalog.tree().await.map_err(catalog_error)?;
-    let path = format!("/admin/products/{}", crate::url::urlencode(&id));
-    let currency = p
-        .variants
-        .first()
-        .map_or(ctx.shop.currency, |v| v.price.currency());
-    Ok(ProductEditor {
-        id: p.id.as_str().to_owned(),
-        fields: ProductFields {
-            name: p.name.clone(),
-            slug: p.slug.clone(),
-            description: p.description.clone(),
-            brand: p.brand.clone(),
-            category_id: p.category_id.as_str().to_owned(),
-            extra: Some(
-                p.extra_category_ids
-                    .iter()
-                    .map(|c| c.as_str().to_owned())
-                    .collect(),
-            ),
-            attributes: pairs_text(&p.attributes, "\n"),
-            seo_title: p.seo_title.clone().unwrap_or_default(),
-            seo_description: p.seo_description.clone().unwrap_or_default(),
-            featured: p.featured.then(|| "on".to_owned()),
-        },
-        status: p.status.as_str().to_owned(),
-        currency: currency.code().to_owned(),
-        vendor: found
-            .vendor_id
-            .as_ref()
-            .and_then(|v| emails.get(v).cloned()),
-        shop_url: format!("/p/{}", p.slug),
-        variants,
-        images: found
-            .images
-            .into_iter()
-            .map(|i| ImageView {
-                url: i.url(320),
-                size: format!("{} × {} px", i.width, i.height),
-                id: i.id,
-                alt: i.alt,
-            })
-            .collect(),
-        categories: super::categories::category_options(&tree),
-        staff: is_staff(&editor),
-        history: history.into_iter().map(super::audit_row).collect(),
-        outcome: super::catalog_io::take_outcome(&path).await,
-    })
+    server::get_product_editor(id).await
 }
 
 /// What the new-product form needs.
@@ -452,14 +183,7 @@ pub struct NewProductData {
 
 #[server(endpoint = "admin/product-new")]
 pub async fn get_new_product() -> Result<NewProductData, AppError> {
-    let ctx = server_context()?;
-    let editor = require_catalog_editor().await?;
-    let tree = ctx.catalog.tree().await.map_err(catalog_error)?;
-    Ok(NewProductData {
-        categories: super::categories::category_options(&tree),
-        currency: ctx.shop.currency.code().to_owned(),
-        staff: is_staff(&editor),
-    })
+    server::get_new_product().await
 }
 
 /// Creates a draft product with its variants (rows left blank are ignored), then opens its
@@ -469,58 +193,19 @@ pub async fn create_product(
     product: ProductFields,
     variants: Option<Vec<VariantFields>>,
 ) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let editor = require_catalog_editor().await?;
-    let input = product_input(&product)?;
-    let variants = variants
-        .unwrap_or_default()
-        .iter()
-        .filter(|v| !v.is_blank())
-        .map(|v| variant_input(v, ctx.shop.currency))
-        .collect::<Result<Vec<_>, _>>()?;
-    let id = catalog::manage::create_product(&ctx.db, &ctx.clock, &editor, &input, &variants)
-        .await
-        .map_err(catalog_error)?;
-    ctx.catalog.changed();
-    redirect_with_flash(
-        &format!("/admin/products/{}", id.as_str()),
-        "product_created",
-    );
-    Ok(())
-}
-
-#[cfg(feature = "ssr")]
-fn editor_path(id: &str) -> String {
-    format!("/admin/products/{}", crate::url::urlencode(id))
+    server::create_product(product, variants).await
 }
 
 /// Saves a product's own fields.
 #[server(endpoint = "admin/product-save")]
 pub async fn save_product(id: String, product: ProductFields) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let editor = require_catalog_editor().await?;
-    let input = product_input(&product)?;
-    catalog::manage::update_product(&ctx.db, &ctx.clock, &editor, &id, &input)
-        .await
-        .map_err(catalog_error)?;
-    ctx.catalog.changed();
-    redirect_with_flash(&editor_path(&id), "product_saved");
-    Ok(())
+    server::save_product(id, product).await
 }
 
 /// Publishes, unpublishes or archives a product.
 #[server(endpoint = "admin/product-status")]
 pub async fn set_product_status(id: String, status: String) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let editor = require_catalog_editor().await?;
-    let status =
-        catalog::ProductStatus::parse(&status).ok_or_else(|| AppError::form("Unknown status."))?;
-    catalog::manage::set_product_status(&ctx.db, &ctx.clock, &editor, &id, status)
-        .await
-        .map_err(catalog_error)?;
-    ctx.catalog.changed();
-    redirect_with_flash(&editor_path(&id), "product_saved");
-    Ok(())
+    server::set_product_status(id, status).await
 }
 
 /// Saves a variant.
@@ -530,37 +215,13 @@ pub async fn save_variant(
     variant_id: String,
     variant: VariantFields,
 ) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let editor = require_catalog_editor().await?;
-    let currency = catalog::manage::variant_currency(&ctx.db, &variant_id)
-        .await
-        .map_err(catalog_error)?
-        .ok_or(AppError::NotFound)?;
-    let input = variant_input(&variant, currency)?;
-    catalog::manage::update_variant(&ctx.db, &ctx.clock, &editor, &variant_id, &input)
-        .await
-        .map_err(catalog_error)?;
-    ctx.catalog.changed();
-    redirect_with_flash(&editor_path(&product_id), "variant_saved");
-    Ok(())
+    server::save_variant(product_id, variant_id, variant).await
 }
 
 /// Adds a variant.
 #[server(endpoint = "admin/variant-add")]
 pub async fn add_variant(product_id: String, variant: VariantFields) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let editor = require_catalog_editor().await?;
-    let currency = catalog::manage::product_currency(&ctx.db, &product_id)
-        .await
-        .map_err(catalog_error)?
-        .unwrap_or(ctx.shop.currency);
-    let input = variant_input(&variant, currency)?;
-    catalog::manage::add_variant(&ctx.db, &ctx.clock, &editor, &product_id, &input)
-        .await
-        .map_err(catalog_error)?;
-    ctx.catalog.changed();
-    redirect_with_flash(&editor_path(&product_id), "variant_saved");
-    Ok(())
+    server::add_variant(product_id, variant).await
 }
 
 /// Adds or removes stock with a reason.
@@ -571,16 +232,7 @@ pub async fn adjust_stock(
     delta: String,
     note: String,
 ) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let editor = require_catalog_editor().await?;
-    let delta =
-        whole_number("delta", delta.trim().trim_start_matches('+'), "The change")?.unwrap_or(0);
-    catalog::manage::adjust_stock(&ctx.db, &ctx.clock, &editor, &variant_id, delta, &note)
-        .await
-        .map_err(catalog_error)?;
-    ctx.catalog.changed();
-    redirect_with_flash(&editor_path(&product_id), "stock_adjusted");
-    Ok(())
+    server::adjust_stock(product_id, variant_id, delta, note).await
 }
 
 /// Changes an image's alt text, moves it (`move_to = "earlier" | "later"`) or deletes it
@@ -592,42 +244,7 @@ pub async fn change_image(
     alt: Option<String>,
     move_to: Option<String>,
 ) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let editor = require_catalog_editor().await?;
-    let result = match move_to.as_deref() {
-        Some("earlier") => {
-            catalog::images::move_image(&ctx.db, &ctx.clock, &editor, &image_id, true).await
-        }
-        Some("later") => {
-            catalog::images::move_image(&ctx.db, &ctx.clock, &editor, &image_id, false).await
-        }
-        Some("delete") => {
-            catalog::images::delete_image(&ctx.db, &ctx.clock, &editor, &ctx.images, &image_id)
-                .await
-        }
-        _ => {
-            catalog::images::set_alt(
-                &ctx.db,
-                &ctx.clock,
-                &editor,
-                &image_id,
-                alt.as_deref().unwrap_or_default(),
-            )
-            .await
-        }
-    };
-    result.map_err(catalog_error)?;
-    ctx.catalog.changed();
-    redirect_with_flash(&editor_path(&product_id), "image_saved");
-    Ok(())
-}
-
-fn status_badge(status: &str) -> &'static str {
-    match status {
-        "active" => "rounded bg-emerald-100 px-2 py-0.5 text-xs font-medium text-emerald-900",
-        "draft" => "rounded bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-900",
-        _ => "rounded bg-stone-200 px-2 py-0.5 text-xs font-medium text-stone-700",
-    }
+    server::change_image(product_id, image_id, alt, move_to).await
 }
 
 /// `/admin/products`
@@ -654,92 +271,62 @@ pub fn AdminProductsPage() -> impl IntoView {
                 match data.await {
                     Err(error) => view! { <Denied error /> }.into_any(),
                     Ok(p) => {
-                        let filters = [("q", q.clone()), ("status", status.clone()), ("category", category.clone()), ("low", low.clone())];
-                        let prev = (p.page > 1).then(|| page_href("/admin/products", &filters, p.page - 1));
-                        let next = (p.page < p.pages).then(|| page_href("/admin/products", &filters, p.page + 1));
-                        let selected = |current: &Option<String>, v: &str| current.as_deref() == Some(v);
+                        let filters = vec![("q", q.clone()), ("status", status.clone()), ("category", category.clone()), ("low", low.clone())];
                         let title = if p.staff { "Products" } else { "Your products" };
+                        let categories = p.categories.iter().map(|c| (c.id.clone(), c.path.clone())).collect();
+                        let columns = [
+                            Some(Column::hidden("Image")),
+                            Some(Column::new("Product")),
+                            Some(Column::new("Status")),
+                            Some(Column::new("Category")),
+                            Some(Column::new("Price")),
+                            Some(Column::new("Available")),
+                            p.staff.then_some(Column::new("Vendor")),
+                            Some(Column::new("Updated")),
+                        ].into_iter().flatten().collect();
                         view! {
                             <AdminFrame title=title staff=p.staff>
                                 <div class="flex flex-wrap items-end justify-between gap-3">
-                                    <form method="get" action="/admin/products" class="flex flex-wrap items-end gap-3" role="search">
-                                        <div>
-                                            <label for="products-q" class="block text-sm font-medium">"Name, brand or SKU"</label>
-                                            <input id="products-q" type="search" name="q" value=q.clone().unwrap_or_default() class="input mt-1 w-56" />
-                                        </div>
-                                        <div>
-                                            <label for="products-status" class="block text-sm font-medium">"Status"</label>
-                                            <select id="products-status" name="status" class="input mt-1">
-                                                <option value="">"Any"</option>
-                                                <option value="active" selected=selected(&status, "active")>"Active"</option>
-                                                <option value="draft" selected=selected(&status, "draft")>"Draft"</option>
-                                                <option value="archived" selected=selected(&status, "archived")>"Archived"</option>
-                                            </select>
-                                        </div>
-                                        <div>
-                                            <label for="products-category" class="block text-sm font-medium">"Category"</label>
-                                            <select id="products-category" name="category" class="input mt-1 max-w-xs">
-                                                <option value="">"Any"</option>
-                                                {p.categories.iter().map(|c| view! {
-                                                    <option value=c.id.clone() selected=selected(&category, &c.id)>{c.path.clone()}</option>
-                                                }).collect_view()}
-                                            </select>
-                                        </div>
+                                    <FilterBar action="/admin/products">
+                                        <FilterText id="products-q" name="q" label="Name, brand or SKU" value=q.clone() class="input mt-1 w-56" />
+                                        <FilterSelect id="products-status" name="status" label="Status" current=status.clone()
+                                            options=choices(&[("active", "Active"), ("draft", "Draft"), ("archived", "Archived")]) />
+                                        <FilterSelect id="products-category" name="category" label="Category" current=category.clone()
+                                            options=categories class="input mt-1 max-w-xs" />
                                         <label class="flex items-center gap-2 pb-2 text-sm">
-                                            <input type="checkbox" name="low" value="1" checked=selected(&low, "1") />
+                                            <input type="checkbox" name="low" value="1" checked=low.as_deref() == Some("1") />
                                             "Low on stock"
                                         </label>
-                                        <button type="submit" class="btn btn-secondary">"Filter"</button>
-                                    </form>
+                                    </FilterBar>
                                     <a href="/admin/products/new" class="btn btn-primary" data-testid="new-product">"New product"</a>
                                 </div>
                                 <p class="text-sm text-stone-600" data-testid="products-total">{format!("{} product{}", p.total, if p.total == 1 { "" } else { "s" })}</p>
-                                <div class="overflow-x-auto rounded-lg border border-stone-200 bg-white">
-                                    <table class="min-w-full text-left text-sm" data-testid="admin-products">
-                                        <thead class="bg-stone-50 text-xs uppercase tracking-wide text-stone-600">
+                                <DataTable columns testid="admin-products">
+                                    {p.rows.into_iter().map(|r| {
+                                        let tone = Tone::of_status(&r.status);
+                                        view! {
                                             <tr>
-                                                <th scope="col" class="px-3 py-2"><span class="sr-only">"Image"</span></th>
-                                                <th scope="col" class="px-3 py-2">"Product"</th>
-                                                <th scope="col" class="px-3 py-2">"Status"</th>
-                                                <th scope="col" class="px-3 py-2">"Category"</th>
-                                                <th scope="col" class="px-3 py-2">"Price"</th>
-                                                <th scope="col" class="px-3 py-2">"Available"</th>
-                                                {p.staff.then(|| view! { <th scope="col" class="px-3 py-2">"Vendor"</th> })}
-                                                <th scope="col" class="px-3 py-2">"Updated"</th>
+                                                <td class="px-3 py-2">
+                                                    {match r.cover {
+                                                        Some(src) => view! { <img src=src alt="" width="40" height="40" loading="lazy" class="h-10 w-10 rounded object-cover" /> }.into_any(),
+                                                        None => view! { <span class="block h-10 w-10 rounded bg-stone-100"></span> }.into_any(),
+                                                    }}
+                                                </td>
+                                                <td class="px-3 py-2">
+                                                    <a class="link font-medium" href=format!("/admin/products/{}", r.id)>{r.name}</a>
+                                                    <span class="block text-xs text-stone-500">{format!("{} · {} variant{}", r.brand, r.variants, if r.variants == 1 { "" } else { "s" })}</span>
+                                                </td>
+                                                <td class="px-3 py-2"><Badge tone>{r.status}</Badge></td>
+                                                <td class="px-3 py-2">{r.category}</td>
+                                                <td class="whitespace-nowrap px-3 py-2 tabular-nums">{r.price}</td>
+                                                <td class="px-3 py-2 tabular-nums">{r.available}</td>
+                                                {p.staff.then(|| view! { <td class="px-3 py-2 text-xs">{r.vendor.clone().unwrap_or_else(|| "Shop".to_owned())}</td> })}
+                                                <td class="whitespace-nowrap px-3 py-2">{r.updated}</td>
                                             </tr>
-                                        </thead>
-                                        <tbody class="divide-y divide-stone-100">
-                                            {p.rows.into_iter().map(|r| {
-                                                let badge = status_badge(&r.status);
-                                                view! {
-                                                    <tr>
-                                                        <td class="px-3 py-2">
-                                                            {match r.cover {
-                                                                Some(src) => view! { <img src=src alt="" width="40" height="40" loading="lazy" class="h-10 w-10 rounded object-cover" /> }.into_any(),
-                                                                None => view! { <span class="block h-10 w-10 rounded bg-stone-100"></span> }.into_any(),
-                                                            }}
-                                                        </td>
-                                                        <td class="px-3 py-2">
-                                                            <a class="link font-medium" href=format!("/admin/products/{}", r.id)>{r.name}</a>
-                                                            <span class="block text-xs text-stone-500">{format!("{} · {} variant{}", r.brand, r.variants, if r.variants == 1 { "" } else { "s" })}</span>
-                                                        </td>
-                                                        <td class="px-3 py-2"><span class=badge>{r.status}</span></td>
-                                                        <td class="px-3 py-2">{r.category}</td>
-                                                        <td class="whitespace-nowrap px-3 py-2 tabular-nums">{r.price}</td>
-                                                        <td class="px-3 py-2 tabular-nums">{r.available}</td>
-                                                        {p.staff.then(|| view! { <td class="px-3 py-2 text-xs">{r.vendor.clone().unwrap_or_else(|| "Shop".to_owned())}</td> })}
-                                                        <td class="whitespace-nowrap px-3 py-2">{r.updated}</td>
-                                                    </tr>
-                                                }
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                                <nav aria-label="Pages" class="flex items-center gap-3 text-sm">
-                                    {prev.map(|href| view! { <a class="btn btn-secondary" href=href rel="prev">"Previous"</a> })}
-                                    <span>{format!("Page {} of {}", p.page, p.pages)}</span>
-                                    {next.map(|href| view! { <a class="btn btn-secondary" href=href rel="next">"Next"</a> })}
-                                </nav>
+                                        }
+                                    }).collect_view()}
+                                </DataTable>
+                                <Pager base="/admin/products" filters page=p.page pages=p.pages />
                             </AdminFrame>
                         }.into_any()
                     }
@@ -1011,7 +598,7 @@ pub fn AdminProductPage() -> impl IntoView {
                         let variants_view = variant_rows(&p, variant, stock);
                         let images_view = image_items(&p, image);
                         let pid = p.id.clone();
-                        let badge = status_badge(&p.status);
+                        let tone = Tone::of_status(&p.status);
                         let live = (p.status == "active").then(|| p.shop_url.clone());
                         let currency2 = p.currency.clone();
                         let upload_action = format!("/admin/uploads/products/{}/images", p.id);
@@ -1019,7 +606,7 @@ pub fn AdminProductPage() -> impl IntoView {
                         view! {
                             <AdminFrame title=p.fields.name.clone() staff=p.staff>
                                 <div class="flex flex-wrap items-center gap-3 text-sm">
-                                    <span class=badge data-testid="product-status">{p.status.clone()}</span>
+                                    <Badge tone testid="product-status">{p.status.clone()}</Badge>
                                     {p.vendor.clone().map(|v| view! { <span class="text-stone-600">{format!("Vendor: {v}")}</span> })}
                                     {live.map(|href| view! { <a class="link" href=href data-testid="view-in-shop">"View in shop"</a> })}
                                     <a class="link" href="/admin/products">"All products"</a>

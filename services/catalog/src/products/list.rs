@@ -1,10 +1,10 @@
-//! What the admin screens read: the products list (drafts and archived products included)
-//! and one product for its edit page. Vendors see only their own products.
+//! The back office's product list (drafts and archived products included, filtered and
+//! paged) and one product as its editor loads it. Vendors see only their own products.
 
 use shop_core::{Currency, Db, Money, Timestamp, UserId};
 
-use crate::images::{self, ProductImage};
-use crate::manage::{Editor, check_access};
+use crate::editor::{Editor, check_access};
+use crate::images::{self, ProductImage, gallery};
 use crate::sql::Sql;
 use crate::{CatalogError, ProductDetail, ProductId, ProductStatus};
 
@@ -176,11 +176,12 @@ pub struct EditableProduct {
 pub async fn product_for_edit(
     db: &Db,
     editor: &Editor,
-    product_id: &str,
+    product: &ProductId,
 ) -> Result<EditableProduct, CatalogError> {
+    let product_id = product.as_str();
     let mut conn = db.reader().acquire().await?;
     check_access(&mut conn, editor, product_id).await?;
-    let images = images::of_product(&mut conn, product_id).await?;
+    let images = gallery::of_product(&mut conn, product_id).await?;
     let vendor_id: Option<String> =
         sqlx::query_scalar("SELECT vendor_id FROM products WHERE id = $1")
             .bind(product_id)
@@ -188,7 +189,7 @@ pub async fn product_for_edit(
             .await?
             .flatten();
     drop(conn);
-    let product = crate::products::by_id(db, &ProductId::from_db(product_id.to_owned()))
+    let product = crate::products::by_id(db, product)
         .await?
         .ok_or(CatalogError::NotFound)?;
     Ok(EditableProduct {

@@ -1,15 +1,19 @@
-//! Demo data: a catalog that looks like a real shop and an admin account to explore it with.
+//! Demo data: a catalog that looks like a real shop (with painted product pictures, see
+//! [`picture`]) and an admin account to explore it with.
+
+pub mod picture;
 
 use std::io::BufReader;
 use std::path::Path;
 
 use anyhow::Context as _;
+use catalog::Catalog;
 use shop_core::audit::Actor;
-use shop_core::{Clock, Db, Email};
+use shop_core::{Clock, Db, Email, ProductId};
 
 /// The demo catalog shipped with the binary: a few dozen products from every department of
 /// the shared 10k-product dataset, some sold out and some nearly.
-pub const DEMO_CATALOG: &str = include_str!("../demo/catalog.jsonl");
+pub const DEMO_CATALOG: &str = include_str!("../../demo/catalog.jsonl");
 
 /// The demo admin's address.
 pub const DEMO_ADMIN_EMAIL: &str = "admin@example.com";
@@ -31,6 +35,8 @@ pub struct SeedOptions {
 /// Loads the demo (or given) catalog and makes sure the demo admin exists. Idempotent:
 /// products are matched by SKU.
 pub async fn seed(db: &Db, clock: &Clock, options: &SeedOptions) -> anyhow::Result<()> {
+    // The seed's own handle: its writes go through the catalog's API like any other.
+    let catalog = Catalog::new(db.clone(), clock.clone(), std::time::Duration::ZERO);
     if options.if_empty {
         let products: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
             .fetch_one(db.reader())
@@ -41,22 +47,18 @@ pub async fn seed(db: &Db, clock: &Clock, options: &SeedOptions) -> anyhow::Resu
         }
     }
     let report = match &options.catalog {
-        Some(path) => import_file(db, clock, path).await?,
-        None => catalog::import::import_jsonl(
-            db,
-            clock,
-            &Actor::system("seed"),
-            DEMO_CATALOG.as_bytes(),
-        )
-        .await
-        .map_err(describe_import_error)?,
+        Some(path) => import_file(&catalog, path).await?,
+        None => catalog
+            .import_jsonl(&Actor::system("seed"), DEMO_CATALOG.as_bytes())
+            .await
+            .map_err(describe_import_error)?,
     };
     println!(
         "Catalog: {} products created, {} updated, {} categories created.",
         report.created, report.updated, report.categories_created
     );
     if let (None, Some(store)) = (&options.catalog, &options.demo_images) {
-        let added = demo_images(db, clock, store).await?;
+        let added = demo_images(&catalog, store).await?;
         println!("Demo images: {added} generated.");
     }
     let password =
@@ -67,10 +69,20 @@ pub async fn seed(db: &Db, clock: &Clock, options: &SeedOptions) -> anyhow::Resu
     Ok(())
 }
 
+/// A product that has no picture yet.
+#[derive(sqlx::FromRow)]
+struct Unpictured {
+    id: String,
+    name: String,
+    category_id: String,
+    attributes: String,
+}
+
 /// Gives each product without an image a generated picture, through the same checks and
 /// resizing as an upload.
-async fn demo_images(db: &Db, clock: &Clock, store: &catalog::ImageStore) -> anyhow::Result<usize> {
-    let products: Vec<(String, String, String, String)> = sqlx::query_as(
+async fn demo_images(catalog: &Catalog, store: &catalog::ImageStore) -> anyhow::Result<usize> {
+    let db = catalog.db();
+    let products: Vec<Unpictured> = sqlx::query_as(
         "SELECT p.id, p.name, p.category_id, p.attributes FROM products p
          WHERE NOT EXISTS (SELECT 1 FROM product_images i WHERE i.product_id = p.id)
          ORDER BY p.created_at",
@@ -78,11 +90,17 @@ async fn demo_images(db: &Db, clock: &Clock, store: &catalog::ImageStore) -> any
     .fetch_all(db.reader())
     .await?;
     let tree = catalog::CategoryTree::load(db).await?;
-    let editor = catalog::manage::Editor {
+    let editor = catalog::Editor {
         actor: Actor::system("seed"),
-        access: catalog::manage::Access::Shop,
+        access: catalog::Access::Shop,
     };
-    for (id, name, category_id, attributes) in &products {
+    for Unpictured {
+        id,
+        name,
+        category_id,
+        attributes,
+    } in &products
+    {
         let department = tree
             .path(category_id)
             .first()
@@ -94,8 +112,15 @@ async fn demo_images(db: &Db, clock: &Clock, store: &catalog::ImageStore) -> any
         let colour = ["color", "colour"]
             .iter()
             .find_map(|k| attributes.get(*k).and_then(|v| v.as_str()));
-        let picture = catalog::images::demo_picture(&department, name, colour);
-        catalog::images::add_image(db, clock, &editor, store, id, picture, name)
+        let picture = picture::paint(&department, name, colour);
+        catalog
+            .add_image(
+                &editor,
+                store,
+                &ProductId::from_db(id.clone()),
+                picture,
+                name,
+            )
             .await
             .with_context(|| format!("demo image for {name}"))?;
     }
@@ -103,13 +128,13 @@ async fn demo_images(db: &Db, clock: &Clock, store: &catalog::ImageStore) -> any
 }
 
 async fn import_file(
-    db: &Db,
-    clock: &Clock,
+    catalog: &Catalog,
     path: &Path,
 ) -> anyhow::Result<catalog::import::ImportReport> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    catalog::import::import_jsonl(db, clock, &Actor::system("seed"), BufReader::new(file))
+    catalog
+        .import_jsonl(&Actor::system("seed"), BufReader::new(file))
         .await
         .map_err(describe_import_error)
 }

@@ -1,4 +1,10 @@
-//! A product as its page shows it, and the products shown beside it.
+//! Products: a product as its page shows it and the cards shown beside it (here), the back
+//! office's product list ([`list`]), and creating and changing products ([`edit`]).
+
+pub mod edit;
+pub mod list;
+
+pub use edit::ProductInput;
 
 use shop_core::{Currency, Db, Money, Timestamp};
 
@@ -292,89 +298,22 @@ async fn cards(
     Ok(rows.into_iter().filter_map(card).collect())
 }
 
+/// A product's slug and last change (in milliseconds), for the sitemap.
+#[derive(sqlx::FromRow)]
+struct SitemapRow {
+    slug: String,
+    updated_at: i64,
+}
+
 /// Every active product's slug and last change, for `sitemap.xml`.
 pub async fn sitemap_entries(db: &Db) -> Result<Vec<(String, Timestamp)>, CatalogError> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
+    let rows: Vec<SitemapRow> = sqlx::query_as(
         "SELECT slug, updated_at FROM products WHERE status = 'active' ORDER BY slug",
     )
     .fetch_all(db.reader())
     .await?;
-    Ok(rows.into_iter().map(|(s, t)| (s, Timestamp(t))).collect())
-}
-
-/// A variant as the cart and checkout see it: what it is, what it costs now and how many
-/// can be sold. Read from the database (never from a cache), so stock and price are current.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SellableVariant {
-    pub id: VariantId,
-    pub product_id: ProductId,
-    pub product_name: String,
-    pub slug: String,
-    pub sku: String,
-    pub options: Vec<(String, String)>,
-    pub price: Money,
-    /// Units that can still be sold (`on_hand - reserved`, never negative).
-    pub available: i64,
-    /// The product is published and the variant not archived.
-    pub on_sale: bool,
-    pub image: Option<ImageRef>,
-}
-
-#[derive(sqlx::FromRow)]
-struct SellableRow {
-    id: String,
-    product_id: String,
-    product_name: String,
-    slug: String,
-    sku: String,
-    options: String,
-    price_minor: i64,
-    currency: String,
-    available: i64,
-    product_status: String,
-    variant_status: String,
-    cover_image: Option<String>,
-    cover_alt: Option<String>,
-}
-
-/// The variants with these ids that exist (unknown ids are left out).
-pub async fn sellable(db: &Db, ids: &[VariantId]) -> Result<Vec<SellableVariant>, CatalogError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sql = crate::sql::Sql::new(
-        "SELECT v.id, v.product_id, p.name AS product_name, p.slug, v.sku, v.options,
-                v.price_minor, v.currency, v.on_hand - v.reserved AS available,
-                p.status AS product_status, v.status AS variant_status, p.cover_image,
-                p.cover_alt
-         FROM product_variants v JOIN products p ON p.id = v.product_id
-         WHERE v.id IN ",
-    );
-    let ids: Vec<&str> = ids.iter().map(VariantId::as_str).collect();
-    sql.bind_list(&ids);
-    let rows: Vec<SellableRow> = sqlx::query_as_with(sql.text(), sql.arguments())
-        .fetch_all(db.reader())
-        .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let Ok(currency) = r.currency.parse::<Currency>() else {
-            continue;
-        };
-        out.push(SellableVariant {
-            id: VariantId::from_db(r.id),
-            product_id: ProductId::from_db(r.product_id),
-            product_name: r.product_name,
-            slug: r.slug,
-            sku: r.sku,
-            options: crate::index::string_pairs(&r.options),
-            price: Money::new(r.price_minor, currency),
-            available: r.available.max(0),
-            on_sale: r.product_status == "active" && r.variant_status == "active",
-            image: r.cover_image.map(|hash| ImageRef {
-                hash,
-                alt: r.cover_alt.unwrap_or_default(),
-            }),
-        });
-    }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.slug, Timestamp(r.updated_at)))
+        .collect())
 }

@@ -6,7 +6,7 @@ use shop_core::audit::{self, Actor, Change};
 use shop_core::db::Conn;
 use shop_core::{Clock, Db};
 
-use crate::{CatalogError, CategoryId};
+use crate::{Catalog, CatalogError, CategoryId};
 
 const MAX_NAME: usize = 100;
 const MAX_DESCRIPTION: usize = 2_000;
@@ -39,12 +39,12 @@ fn clean(input: &CategoryInput) -> Result<Clean, CatalogError> {
         return Err(CatalogError::invalid("name", "Enter the category's name."));
     }
     if name.chars().count() > MAX_NAME {
-        return Err(crate::manage::too_long("name", "The name", MAX_NAME));
+        return Err(crate::editor::too_long("name", "The name", MAX_NAME));
     }
     let slug = crate::slug::requested(&input.slug, &name, MAX_NAME, "kitchen-knives")?;
     let description = input.description.trim().to_owned();
     if description.chars().count() > MAX_DESCRIPTION {
-        return Err(crate::manage::too_long(
+        return Err(crate::editor::too_long(
             "description",
             "The description",
             MAX_DESCRIPTION,
@@ -135,17 +135,26 @@ fn slug_taken(e: sqlx::Error) -> CatalogError {
     }
 }
 
+/// A category's audited fields as the database holds them.
+#[derive(sqlx::FromRow)]
+struct SnapshotRow {
+    name: String,
+    slug: String,
+    description: String,
+    parent_id: Option<String>,
+    position: i64,
+}
+
 async fn snapshot(conn: &mut Conn, id: &str) -> Result<serde_json::Value, sqlx::Error> {
-    let (name, slug, description, parent, position): (String, String, String, Option<String>, i64) =
-        sqlx::query_as(
-            "SELECT name, slug, description, parent_id, position FROM categories WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let row: SnapshotRow = sqlx::query_as(
+        "SELECT name, slug, description, parent_id, position FROM categories WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(json!({
-        "name": name, "slug": slug, "description": description,
-        "parent_id": parent, "position": position,
+        "name": row.name, "slug": row.slug, "description": row.description,
+        "parent_id": row.parent_id, "position": row.position,
     }))
 }
 
@@ -175,7 +184,7 @@ async fn record(
 }
 
 /// Creates a category. Returns its id.
-pub async fn create_category(
+async fn create_category(
     db: &Db,
     clock: &Clock,
     actor: &Actor,
@@ -219,7 +228,7 @@ pub async fn create_category(
 }
 
 /// Changes a category, possibly moving it (with everything below it) under another parent.
-pub async fn update_category(
+async fn update_category(
     db: &Db,
     clock: &Clock,
     actor: &Actor,
@@ -269,7 +278,7 @@ pub async fn update_category(
 
 /// Deletes an empty category: one with no subcategories and no product filed under it
 /// first (products listed there only as a further category lose that listing).
-pub async fn delete_category(
+async fn delete_category(
     db: &Db,
     clock: &Clock,
     actor: &Actor,
@@ -329,4 +338,41 @@ pub async fn delete_category(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+impl Catalog {
+    /// Creates a category. Returns its id.
+    pub async fn create_category(
+        &self,
+        actor: &Actor,
+        input: &CategoryInput,
+    ) -> Result<CategoryId, CatalogError> {
+        let id = create_category(self.db(), self.clock(), actor, input).await?;
+        self.changed();
+        Ok(id)
+    }
+
+    /// Changes a category, possibly moving it (with everything below it) under another
+    /// parent.
+    pub async fn update_category(
+        &self,
+        actor: &Actor,
+        category: &CategoryId,
+        input: &CategoryInput,
+    ) -> Result<(), CatalogError> {
+        update_category(self.db(), self.clock(), actor, category.as_str(), input).await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// Deletes an empty category (no subcategories, no product filed under it first).
+    pub async fn delete_category(
+        &self,
+        actor: &Actor,
+        category: &CategoryId,
+    ) -> Result<(), CatalogError> {
+        delete_category(self.db(), self.clock(), actor, category.as_str()).await?;
+        self.changed();
+        Ok(())
+    }
 }

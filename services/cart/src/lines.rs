@@ -1,0 +1,212 @@
+//! Changing a cart's lines: add (one upsert per variant, so concurrent adds add up), set a
+//! quantity, remove a line, empty the cart. A line id only counts within the caller's cart.
+
+use shop_core::db::Conn;
+use shop_core::{CartId, Clock, Db, LineId, Quantity, VariantId};
+
+use crate::contents::Item;
+use crate::{CartError, MAX_LINES, MAX_QUANTITY};
+
+async fn item(db: &Db, id: &VariantId) -> Result<Item, CartError> {
+    crate::contents::items(db, std::slice::from_ref(id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(CartError::UnknownVariant)
+}
+
+/// A cart's other lines (for the line limit) and this variant's units so far.
+#[derive(sqlx::FromRow)]
+struct Occupancy {
+    others: i64,
+    before: i64,
+}
+
+/// The line an add wrote.
+#[derive(sqlx::FromRow)]
+struct Upserted {
+    id: String,
+    quantity: i64,
+}
+
+/// What an add did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Added {
+    pub line_id: LineId,
+    /// Units of the variant now in the cart.
+    pub quantity: i64,
+    /// Fewer units than asked for are in the cart: no more are available.
+    pub capped: bool,
+}
+
+/// Adds `quantity` units of a variant (to its line if the cart has one), never beyond the
+/// units available or [`MAX_QUANTITY`].
+pub async fn add(
+    db: &Db,
+    clock: &Clock,
+    cart: &CartId,
+    variant_id: &VariantId,
+    quantity: Quantity,
+) -> Result<Added, CartError> {
+    let v = item(db, variant_id).await?;
+    let mut tx = db.begin().await?;
+    let added = add_on(&mut tx, clock.now().millis(), cart, &v, quantity.get()).await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
+/// [`add`] inside the caller's transaction, for an item already looked up.
+pub(crate) async fn add_on(
+    conn: &mut Conn,
+    now: i64,
+    cart: &CartId,
+    v: &Item,
+    quantity: i64,
+) -> Result<Added, CartError> {
+    if !v.on_sale {
+        return Err(CartError::NotOnSale);
+    }
+    if v.available < 1 {
+        return Err(CartError::OutOfStock);
+    }
+    let limit = v.available.min(MAX_QUANTITY);
+    // The cart's other lines (for the line limit) and this variant's units so far, in one read.
+    let Occupancy { others, before } = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN variant_id <> $2 THEN 1 ELSE 0 END), 0) AS BIGINT)
+                    AS others,
+                CAST(COALESCE(MAX(CASE WHEN variant_id = $2 THEN quantity END), 0) AS BIGINT)
+                    AS before
+         FROM cart_lines WHERE cart_id = $1",
+    )
+    .bind(cart.as_str())
+    .bind(v.variant_id.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    if others >= MAX_LINES {
+        return Err(CartError::Full);
+    }
+    // One statement: a concurrent add of the same variant adds up on the same line.
+    let line: Upserted = sqlx::query_as(
+        "INSERT INTO cart_lines (id, cart_id, variant_id, quantity, unit_price_minor, currency,
+                                 created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+         ON CONFLICT (cart_id, variant_id) DO UPDATE SET
+             quantity = CASE WHEN cart_lines.quantity + $4 > $8 THEN $8
+                             ELSE cart_lines.quantity + $4 END,
+             updated_at = $7
+         RETURNING id, quantity",
+    )
+    .bind(LineId::new().as_str())
+    .bind(cart.as_str())
+    .bind(v.variant_id.as_str())
+    .bind(quantity.min(limit))
+    .bind(v.price.minor())
+    .bind(v.price.currency().code())
+    .bind(now)
+    .bind(limit)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| foreign_key(e, CartError::UnknownVariant))?;
+    touch(conn, cart, now).await?;
+    Ok(Added {
+        line_id: LineId::from_db(line.id),
+        quantity: line.quantity,
+        capped: before + quantity > limit,
+    })
+}
+
+/// A cart deleted under us (cleaned up) or a variant deleted: the row it points to is gone.
+fn foreign_key(e: sqlx::Error, instead: CartError) -> CartError {
+    let violation = e
+        .as_database_error()
+        .is_some_and(|d| d.is_foreign_key_violation());
+    if violation { instead } else { e.into() }
+}
+
+pub(crate) async fn touch(conn: &mut Conn, cart: &CartId, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE carts SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(cart.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets a line's quantity (1 to 99, at most the units available). The line must be in
+/// `cart`: another shopper's line id is "not in your cart".
+pub async fn set_quantity(
+    db: &Db,
+    clock: &Clock,
+    cart: &CartId,
+    line_id: &LineId,
+    quantity: Quantity,
+) -> Result<i64, CartError> {
+    let variant_id: String =
+        sqlx::query_scalar("SELECT variant_id FROM cart_lines WHERE id = $1 AND cart_id = $2")
+            .bind(line_id.as_str())
+            .bind(cart.as_str())
+            .fetch_optional(db.reader())
+            .await?
+            .ok_or(CartError::UnknownLine)?;
+    let v = item(db, &VariantId::from_db(variant_id)).await?;
+    if !v.on_sale {
+        return Err(CartError::NotOnSale);
+    }
+    if v.available < 1 {
+        return Err(CartError::OutOfStock);
+    }
+    let quantity = quantity.get().min(v.available);
+    let now = clock.now().millis();
+    let mut tx = db.begin().await?;
+    let changed = sqlx::query(
+        "UPDATE cart_lines SET quantity = $1, updated_at = $2 WHERE id = $3 AND cart_id = $4",
+    )
+    .bind(quantity)
+    .bind(now)
+    .bind(line_id.as_str())
+    .bind(cart.as_str())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(CartError::UnknownLine);
+    }
+    touch(&mut tx, cart, now).await?;
+    tx.commit().await?;
+    Ok(quantity)
+}
+
+/// Removes a line from `cart`.
+pub async fn remove(
+    db: &Db,
+    clock: &Clock,
+    cart: &CartId,
+    line_id: &LineId,
+) -> Result<(), CartError> {
+    let now = clock.now().millis();
+    let mut tx = db.begin().await?;
+    let removed = sqlx::query("DELETE FROM cart_lines WHERE id = $1 AND cart_id = $2")
+        .bind(line_id.as_str())
+        .bind(cart.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if removed == 0 {
+        return Err(CartError::UnknownLine);
+    }
+    touch(&mut tx, cart, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Empties `cart`.
+pub async fn clear(db: &Db, clock: &Clock, cart: &CartId) -> Result<(), CartError> {
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM cart_lines WHERE cart_id = $1")
+        .bind(cart.as_str())
+        .execute(&mut *tx)
+        .await?;
+    touch(&mut tx, cart, clock.now().millis()).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Who changes the catalog and what they may touch, and the checks every change shares.
+//!
+//! Every change takes an [`Editor`]: who is acting (for the audit log) and what they may
+//! touch. The shop's staff may change any product; a vendor only products they own, and a
+//! product of someone else's is reported as not found, so a vendor cannot even learn that it
+//! exists. Input is validated before anything is written; each change is one transaction
+//! that also re-indexes the product and writes the audit entry, so a failure changes nothing.
+
+use serde_json::json;
+use shop_core::Clock;
+use shop_core::audit::{self, Actor, Change};
+use shop_core::db::Conn;
+
+use crate::CatalogError;
+
+/// Who is changing the catalog and what they may change.
+#[derive(Clone, Debug)]
+pub struct Editor {
+    pub actor: Actor,
+    pub access: Access,
+}
+
+/// The products an editor may see and change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Shop staff (admins): every product.
+    Shop,
+    /// A vendor: only products whose owner is this user id.
+    Vendor(String),
+}
+
+impl Editor {
+    pub(crate) fn vendor(&self) -> Option<&str> {
+        match &self.access {
+            Access::Shop => None,
+            Access::Vendor(id) => Some(id),
+        }
+    }
+}
+
+/// Most name/value pairs (attributes, options) one product or variant may have.
+const MAX_PAIRS: usize = 30;
+
+pub(crate) fn too_long(field: &'static str, label: &str, max: usize) -> CatalogError {
+    CatalogError::invalid(field, format!("{label} can be at most {max} characters."))
+}
+
+pub(crate) fn pairs_json(
+    field: &'static str,
+    label: &str,
+    pairs: &[(String, String)],
+) -> Result<String, CatalogError> {
+    if pairs.len() > MAX_PAIRS {
+        return Err(CatalogError::invalid(
+            field,
+            format!("At most {MAX_PAIRS} {label}s."),
+        ));
+    }
+    let mut map = serde_json::Map::new();
+    for (name, value) in pairs {
+        let (name, value) = (name.trim(), value.trim());
+        if name.is_empty() && value.is_empty() {
+            continue;
+        }
+        if name.is_empty() || value.is_empty() {
+            return Err(CatalogError::invalid(
+                field,
+                format!("Each {label} needs both a name and a value."),
+            ));
+        }
+        if name.chars().count() > 40 || value.chars().count() > 100 {
+            return Err(CatalogError::invalid(
+                field,
+                format!("{label} names are at most 40 characters, values at most 100."),
+            ));
+        }
+        let key = name.to_lowercase();
+        if map.contains_key(&key) {
+            return Err(CatalogError::invalid(
+                field,
+                format!("The {label} {name:?} is given twice."),
+            ));
+        }
+        map.insert(key, json!(value));
+    }
+    Ok(serde_json::Value::Object(map).to_string())
+}
+
+/// Turns a unique-constraint failure into the message the form shows.
+pub(crate) fn unique_error(e: sqlx::Error, field: &'static str, message: &str) -> CatalogError {
+    if shop_core::error::is_unique_violation(&e) {
+        CatalogError::invalid(field, message)
+    } else {
+        e.into()
+    }
+}
+
+/// The owner of a product, or not found (also for a vendor asking about someone else's).
+pub(crate) async fn check_access(
+    conn: &mut Conn,
+    editor: &Editor,
+    product_id: &str,
+) -> Result<(), CatalogError> {
+    let owner: Option<Option<String>> =
+        sqlx::query_scalar("SELECT vendor_id FROM products WHERE id = $1")
+            .bind(product_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match (owner, editor.vendor()) {
+        (None, _) => Err(CatalogError::NotFound),
+        (Some(_), None) => Ok(()),
+        (Some(Some(owner)), Some(me)) if owner == me => Ok(()),
+        (Some(_), Some(_)) => Err(CatalogError::NotFound),
+    }
+}
+
+/// The product a variant belongs to, after checking the editor may change it.
+pub(crate) async fn variant_product(
+    conn: &mut Conn,
+    editor: &Editor,
+    variant_id: &str,
+) -> Result<String, CatalogError> {
+    let product_id: String =
+        sqlx::query_scalar("SELECT product_id FROM product_variants WHERE id = $1")
+            .bind(variant_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(CatalogError::NotFound)?;
+    check_access(conn, editor, &product_id).await?;
+    Ok(product_id)
+}
+
+/// Writes the audit entry for a change to a product (its variants and stock included).
+pub(crate) async fn audit_product(
+    conn: &mut Conn,
+    clock: &Clock,
+    editor: &Editor,
+    action: &str,
+    product_id: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<(), sqlx::Error> {
+    let change = Change {
+        action,
+        target_type: "product",
+        target_id: product_id,
+        before,
+        after,
+    };
+    audit::record(conn, clock, &editor.actor, change).await?;
+    Ok(())
+}

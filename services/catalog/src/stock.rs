@@ -1,0 +1,233 @@
+//! The stock ledger: stock on hand per variant, changed only with a reason that is written
+//! beside the change (`stock_adjustments`), and the history an editor reads.
+
+use serde_json::json;
+use shop_core::db::Conn;
+use shop_core::{Clock, Db, UserId};
+
+use crate::editor::{Editor, audit_product, check_access, too_long, variant_product};
+use crate::{Catalog, CatalogError, MAX_STOCK, ProductId, VariantId, index};
+
+/// Why stock changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StockReason {
+    Import,
+    Admin,
+    Order,
+    Cancellation,
+    Refund,
+}
+
+impl StockReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StockReason::Import => "import",
+            StockReason::Admin => "admin",
+            StockReason::Order => "order",
+            StockReason::Cancellation => "cancellation",
+            StockReason::Refund => "refund",
+        }
+    }
+}
+
+/// One line of the stock ledger, written in the same transaction as the change to
+/// `on_hand` it explains.
+pub(crate) struct Adjustment<'a> {
+    pub variant_id: &'a str,
+    pub delta: i64,
+    pub reason: StockReason,
+    pub note: &'a str,
+    pub actor_id: Option<&'a str>,
+    pub on_hand_after: i64,
+    /// Milliseconds since the epoch.
+    pub at: i64,
+}
+
+pub(crate) async fn record_adjustment(
+    conn: &mut Conn,
+    a: Adjustment<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO stock_adjustments (id, variant_id, delta, reason, note, actor_id, created_at,
+                on_hand_after)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(shop_core::id::new_uuid_v7())
+    .bind(a.variant_id)
+    .bind(a.delta)
+    .bind(a.reason.as_str())
+    .bind(a.note)
+    .bind(a.actor_id)
+    .bind(a.at)
+    .bind(a.on_hand_after)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Adds `delta` (negative to remove) to a variant's stock on hand, recording the reason and
+/// a note. Stock on hand never drops below what is reserved for open orders. Returns the new
+/// stock on hand.
+async fn adjust_stock(
+    db: &Db,
+    clock: &Clock,
+    editor: &Editor,
+    variant_id: &str,
+    delta: i64,
+    note: &str,
+) -> Result<i64, CatalogError> {
+    if delta == 0 {
+        return Err(CatalogError::invalid(
+            "delta",
+            "Enter how many units to add, or a negative number to remove.",
+        ));
+    }
+    if delta.abs() > MAX_STOCK {
+        return Err(CatalogError::invalid(
+            "delta",
+            "That is more than 10,000,000 units.",
+        ));
+    }
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(CatalogError::invalid(
+            "note",
+            "Say why the stock changes (for example \"stock count\" or \"damaged\").",
+        ));
+    }
+    if note.chars().count() > 200 {
+        return Err(too_long("note", "The reason", 200));
+    }
+    let mut tx = db.begin().await?;
+    let product_id = variant_product(&mut tx, editor, variant_id).await?;
+    // One conditional update: never below the reserved units, never above the maximum.
+    let on_hand: Option<i64> = sqlx::query_scalar(
+        "UPDATE product_variants SET on_hand = on_hand + $1, updated_at = $2
+         WHERE id = $3 AND on_hand + $1 >= reserved AND on_hand + $1 <= $4
+         RETURNING on_hand",
+    )
+    .bind(delta)
+    .bind(clock.now().millis())
+    .bind(variant_id)
+    .bind(MAX_STOCK)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(on_hand) = on_hand else {
+        return Err(CatalogError::invalid(
+            "delta",
+            "Stock cannot go below the units reserved for open orders (or above 10,000,000).",
+        ));
+    };
+    record_adjustment(
+        &mut tx,
+        Adjustment {
+            variant_id,
+            delta,
+            reason: StockReason::Admin,
+            note,
+            actor_id: editor.actor.user_id.as_deref(),
+            on_hand_after: on_hand,
+            at: clock.now().millis(),
+        },
+    )
+    .await?;
+    index::refresh_summary(&mut tx, &product_id).await?;
+    audit_product(
+        &mut tx,
+        clock,
+        editor,
+        "stock.adjusted",
+        &product_id,
+        Some(json!({ "variant_id": variant_id, "on_hand": on_hand - delta })),
+        Some(json!({ "variant_id": variant_id, "on_hand": on_hand, "note": note })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(on_hand)
+}
+
+/// One line of a variant's stock history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StockEntry {
+    pub variant_id: VariantId,
+    pub delta: i64,
+    pub reason: String,
+    pub note: String,
+    pub on_hand_after: Option<i64>,
+    /// Who made the change (auth knows their email); `None` for the system (imports).
+    pub actor_id: Option<UserId>,
+    pub at: shop_core::Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+struct StockRow {
+    variant_id: String,
+    delta: i64,
+    reason: String,
+    note: String,
+    on_hand_after: Option<i64>,
+    actor_id: Option<String>,
+    created_at: i64,
+}
+
+/// The stock changes of every variant of a product, newest first: at most `limit` per
+/// variant, in one query (not one per variant).
+pub async fn stock_history(
+    db: &Db,
+    editor: &Editor,
+    product: &ProductId,
+    limit: i64,
+) -> Result<Vec<StockEntry>, CatalogError> {
+    let mut conn = db.reader().acquire().await?;
+    check_access(&mut conn, editor, product.as_str()).await?;
+    let rows: Vec<StockRow> = sqlx::query_as(
+        "SELECT variant_id, delta, reason, note, on_hand_after, actor_id, created_at FROM (
+             SELECT a.variant_id, a.delta, a.reason, a.note, a.on_hand_after, a.actor_id,
+                    a.created_at, a.id,
+                    ROW_NUMBER() OVER (PARTITION BY a.variant_id
+                                       ORDER BY a.created_at DESC, a.id DESC) AS n
+             FROM stock_adjustments a JOIN product_variants v ON v.id = a.variant_id
+             WHERE v.product_id = $1
+         ) latest WHERE n <= $2 ORDER BY created_at DESC, id DESC",
+    )
+    .bind(product.as_str())
+    .bind(limit.clamp(1, 500))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| StockEntry {
+            variant_id: VariantId::from_db(r.variant_id),
+            delta: r.delta,
+            reason: r.reason,
+            note: r.note,
+            on_hand_after: r.on_hand_after,
+            actor_id: r.actor_id.map(UserId::from_db),
+            at: shop_core::Timestamp(r.created_at),
+        })
+        .collect())
+}
+
+impl Catalog {
+    /// Adds `delta` (negative to remove) to a variant's stock on hand with the reason in
+    /// `note`; never below the units reserved for open orders. Returns the new stock on hand.
+    pub async fn adjust_stock(
+        &self,
+        editor: &Editor,
+        variant: &VariantId,
+        delta: i64,
+        note: &str,
+    ) -> Result<i64, CatalogError> {
+        let on_hand = adjust_stock(
+            self.db(),
+            self.clock(),
+            editor,
+            variant.as_str(),
+            delta,
+            note,
+        )
+        .await?;
+        self.changed();
+        Ok(on_hand)
+    }
+}
