@@ -21,11 +21,7 @@ async fn shop() -> TestApp {
 }
 
 async fn variant(app: &TestApp, sku: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM product_variants WHERE sku = $1")
-        .bind(sku)
-        .fetch_one(app.db.reader())
-        .await
-        .expect("variant")
+    shop_testkit::variant_id(&app.db, sku).await.to_string()
 }
 
 async fn json(res: reqwest::Response) -> Value {

@@ -5,7 +5,9 @@
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
-use crate::common::{BROWSER_ACCEPT, TestApp, TestOptions, fresh_db};
+use shop_testkit::fresh_db;
+
+use crate::common::{BROWSER_ACCEPT, TestApp, TestOptions};
 
 const PASSWORD: &str = "vendor-password-1";
 
@@ -15,18 +17,11 @@ const TWO_GOOD_ONE_BAD: &str = r#"{"sku":"MUG-1","name":"Stoneware Mug","descrip
 "#;
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(app.db.reader())
-        .await
-        .expect("count")
+    shop_testkit::count(&app.db, sql).await
 }
 
 async fn product_id(app: &TestApp, slug: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM products WHERE slug = $1")
-        .bind(slug)
-        .fetch_one(app.db.reader())
-        .await
-        .expect("product")
+    shop_testkit::product_id(&app.db, slug).await.to_string()
 }
 
 fn png() -> Vec<u8> {

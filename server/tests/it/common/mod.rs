@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use shop::config::Config;
 use shop::startup::Application;
-use shop_core::{Clock, Db, DbConfig};
+use shop_core::{Clock, Db};
+use shop_testkit::TestDatabase;
 use tokio::sync::oneshot;
 
 /// What a browser sends as `Accept` when it loads a page.
@@ -22,6 +23,8 @@ pub struct TestApp {
     pub config: Config,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
+    /// Dropped (on PostgreSQL) after the server is told to stop.
+    _database: TestDatabase,
 }
 
 /// Options for [`TestApp::spawn_with`].
@@ -33,48 +36,8 @@ pub struct TestOptions {
     pub run_worker: bool,
 }
 
-/// Which backend this test run uses.
-pub fn postgres_server_url() -> Option<String> {
-    std::env::var("TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-}
-
-/// A URL for a brand-new, empty database on the backend under test.
-pub async fn fresh_database_url(data_dir: &std::path::Path) -> String {
-    match postgres_server_url() {
-        None => format!("sqlite://{}/shop.db", data_dir.display()),
-        Some(server) => {
-            use sqlx::Connection;
-            let name = format!("shop_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = sqlx::PgConnection::connect(&server)
-                .await
-                .expect("connect to TEST_POSTGRES_URL");
-            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE \"{name}\"").as_str())
-                .await
-                .expect("create test database");
-            let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
-            format!("{base}/{name}")
-        }
-    }
-}
-
 /// Imports a JSONL catalog (as the admin's import does), which must be valid.
-pub async fn import_catalog(db: &Db, clock: &Clock, jsonl: &str) {
-    catalog::Catalog::new(db.clone(), clock.clone(), std::time::Duration::ZERO)
-        .import_jsonl(&shop_core::audit::Actor::system("test"), jsonl.as_bytes())
-        .await
-        .expect("import the test catalog");
-}
-
-/// Connects to a test database (for tests that need no HTTP server).
-pub async fn fresh_db() -> (Db, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = fresh_database_url(dir.path()).await;
-    let db = Db::connect(&DbConfig::new(url)).await.expect("connect");
-    db.migrate().await.expect("migrate");
-    (db, dir)
-}
+pub use shop_testkit::catalog::import as import_catalog;
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
@@ -97,9 +60,9 @@ impl TestApp {
                 .try_init();
         }
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let database_url = fresh_database_url(data_dir.path()).await;
+        let database = TestDatabase::create(data_dir.path()).await;
         let mut vars: HashMap<String, String> = HashMap::from([
-            ("DATABASE_URL".into(), database_url),
+            ("DATABASE_URL".into(), database.url.clone()),
             ("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into()),
             (
                 "SHOP_DATA_DIR".into(),
@@ -148,6 +111,7 @@ impl TestApp {
             config: kept_config,
             stop: Some(stop),
             handle: Some(handle),
+            _database: database,
         }
     }
 

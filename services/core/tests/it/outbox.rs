@@ -1,4 +1,5 @@
-//! The outbox worker and the mailer, on the real database.
+//! The outbox worker on the real database: delivery exactly once, retries with backoff,
+//! permanent failures, leases, and events rolled back with their transaction.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -6,7 +7,7 @@ use std::time::Duration;
 use shop_core::outbox::{self, Event, Handler, HandlerError, Outcome, Worker, WorkerConfig};
 use shop_core::{Clock, Timestamp};
 
-use crate::common::{TestApp, TestOptions, fresh_db};
+use shop_testkit::fresh_db;
 
 /// Records what it was given; fails the first `fail_times` calls.
 #[derive(Clone, Default)]
@@ -207,85 +208,4 @@ async fn an_event_rolled_back_with_its_transaction_is_never_delivered() {
     tx.rollback().await.unwrap();
     let worker = Worker::new(db.clone(), clock, Recorder::default(), config(5));
     assert!(worker.run_once().await.unwrap().is_empty());
-}
-
-#[tokio::test]
-async fn the_file_mailer_writes_the_welcome_mail_when_the_worker_delivers_a_sign_up() {
-    let app = TestApp::spawn_with(TestOptions {
-        run_worker: true,
-        ..TestOptions::default()
-    })
-    .await;
-    let res = app
-        .client
-        .post(app.url("/api/newsletter/subscribe"))
-        .header("accept", "application/json")
-        .form(&[("email", "reader@example.com")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-
-    let mail_dir = app.data_dir.path().join("mail");
-    let mut mails = Vec::new();
-    for _ in 0..100 {
-        mails = std::fs::read_dir(&mail_dir)
-            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        if !mails.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(mails.len(), 1, "one mail written by the in-process worker");
-    let raw = std::fs::read_to_string(&mails[0]).unwrap();
-    assert!(raw.contains("To: reader@example.com"), "{raw}");
-    assert!(raw.contains("Subject: Welcome to the Test Shop newsletter"));
-    assert!(raw.contains("Thanks for signing up"));
-
-    // Signing up again queues no second mail.
-    app.client
-        .post(app.url("/api/newsletter/subscribe"))
-        .header("accept", "application/json")
-        .form(&[("email", "READER@example.com")])
-        .send()
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(std::fs::read_dir(&mail_dir).unwrap().count(), 1);
-}
-
-#[tokio::test]
-async fn concurrent_writers_never_hit_database_is_locked() {
-    let (db, _dir) = fresh_db().await;
-    let clock = Clock::system();
-    let mut tasks = Vec::new();
-    for i in 0..40 {
-        let db = db.clone();
-        let clock = clock.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut tx = db.begin().await?;
-            // Read, then write, in one transaction: the pattern that deadlocks plain
-            // deferred SQLite transactions.
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events")
-                .fetch_one(&mut *tx)
-                .await?;
-            outbox::enqueue(
-                &mut tx,
-                &clock,
-                "load.test",
-                &serde_json::json!({ "i": i, "seen": n }),
-            )
-            .await?;
-            tx.commit().await
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap().expect("no write fails");
-    }
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events")
-        .fetch_one(db.reader())
-        .await
-        .unwrap();
-    assert_eq!(total, 40);
 }

@@ -1,0 +1,134 @@
+//! Adding, changing, removing and clearing lines: caps by stock and the 99 limit, another
+//! cart's line ids, concurrent updates.
+
+use cart::{CartError, LineId, Quantity};
+use shop_core::VariantId;
+
+use crate::common::{q, setup};
+use shop_testkit::variant_id;
+
+#[tokio::test]
+async fn lines_are_added_changed_removed_and_cleared_at_current_prices() {
+    let (db, clock, _dir) = setup().await;
+    let cart = cart::create_guest(&db, &clock).await.unwrap();
+    let s = variant_id(&db, "TEE-S").await;
+    let m = variant_id(&db, "TEE-M").await;
+
+    let first = cart::add(&db, &clock, &cart, &s, q(2)).await.unwrap();
+    assert_eq!((first.quantity, first.capped), (2, false));
+    let again = cart::add(&db, &clock, &cart, &s, q(1)).await.unwrap();
+    assert_eq!(again.line_id, first.line_id, "the same line");
+    assert_eq!(again.quantity, 3);
+    let medium = cart::add(&db, &clock, &cart, &m, q(1)).await.unwrap();
+
+    let c = cart::load(&db, &cart).await.unwrap();
+    assert_eq!(c.lines.len(), 2);
+    assert_eq!(c.items, 4);
+    assert_eq!(c.subtotal.unwrap().minor(), 3 * 1500 + 1700);
+    assert!(c.ready_for_checkout);
+
+    assert_eq!(
+        cart::set_quantity(&db, &clock, &cart, &medium.line_id, q(10))
+            .await
+            .unwrap(),
+        10
+    );
+    cart::remove(&db, &clock, &cart, &first.line_id)
+        .await
+        .unwrap();
+    let c = cart::load(&db, &cart).await.unwrap();
+    assert_eq!(c.lines.len(), 1);
+    assert_eq!(c.subtotal.unwrap().minor(), 17_000);
+    cart::clear(&db, &clock, &cart).await.unwrap();
+    let c = cart::load(&db, &cart).await.unwrap();
+    assert!(c.lines.is_empty() && c.subtotal.is_none() && !c.ready_for_checkout);
+}
+
+#[tokio::test]
+async fn quantities_are_capped_by_stock_and_99_and_bad_ones_refused() {
+    let (db, clock, _dir) = setup().await;
+    let cart = cart::create_guest(&db, &clock).await.unwrap();
+    let s = variant_id(&db, "TEE-S").await;
+    let m = variant_id(&db, "TEE-M").await;
+    let pan = variant_id(&db, "PAN-1").await;
+
+    let added = cart::add(&db, &clock, &cart, &s, q(7)).await.unwrap();
+    assert_eq!((added.quantity, added.capped), (5, true), "only 5 in stock");
+    let added = cart::add(&db, &clock, &cart, &m, q(99)).await.unwrap();
+    assert_eq!(added.quantity, 99);
+    let added = cart::add(&db, &clock, &cart, &m, q(5)).await.unwrap();
+    assert_eq!((added.quantity, added.capped), (99, true), "never above 99");
+    // A bad quantity cannot reach the cart: it is refused where it is parsed.
+    for bad in [0, -1, 100, i64::MAX, i64::MIN] {
+        assert_eq!(Quantity::new(bad), Err(shop_core::BadQuantity));
+    }
+    assert!(matches!(
+        cart::add(&db, &clock, &cart, &pan, q(1)).await,
+        Err(CartError::OutOfStock)
+    ));
+    let unknown = VariantId::new();
+    assert!(matches!(
+        cart::add(&db, &clock, &cart, &unknown, q(1)).await,
+        Err(CartError::UnknownVariant)
+    ));
+    let c = cart::load(&db, &cart).await.unwrap();
+    assert_eq!(
+        c.lines.iter().map(|l| l.quantity).collect::<Vec<_>>(),
+        [5, 99]
+    );
+}
+
+#[tokio::test]
+async fn another_carts_line_is_not_yours() {
+    let (db, clock, _dir) = setup().await;
+    let mine = cart::create_guest(&db, &clock).await.unwrap();
+    let theirs = cart::create_guest(&db, &clock).await.unwrap();
+    let s = variant_id(&db, "TEE-S").await;
+    let their_line = cart::add(&db, &clock, &theirs, &s, q(2))
+        .await
+        .unwrap()
+        .line_id;
+    assert!(matches!(
+        cart::set_quantity(&db, &clock, &mine, &their_line, q(1)).await,
+        Err(CartError::UnknownLine)
+    ));
+    assert!(matches!(
+        cart::remove(&db, &clock, &mine, &their_line).await,
+        Err(CartError::UnknownLine)
+    ));
+    assert!(matches!(
+        cart::remove(&db, &clock, &mine, &LineId::new()).await,
+        Err(CartError::UnknownLine)
+    ));
+    assert_eq!(cart::load(&db, &theirs).await.unwrap().lines[0].quantity, 2);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_updates_leave_one_consistent_line() {
+    let (db, clock, _dir) = setup().await;
+    let cart = cart::create_guest(&db, &clock).await.unwrap();
+    let m = variant_id(&db, "TEE-M").await;
+    // 20 tabs add one unit each at the same moment: one line, 20 units.
+    let adds = (0..20).map(|_| {
+        let (db, clock, cart, m) = (db.clone(), clock.clone(), cart.clone(), m.clone());
+        tokio::spawn(async move { cart::add(&db, &clock, &cart, &m, q(1)).await })
+    });
+    for handle in adds {
+        handle.await.unwrap().unwrap();
+    }
+    let c = cart::load(&db, &cart).await.unwrap();
+    assert_eq!(c.lines.len(), 1);
+    assert_eq!(c.lines[0].quantity, 20);
+    // 20 tabs set different quantities at once: the line ends at one of them.
+    let line = c.lines[0].id.clone();
+    let sets = (1..=20).map(|n| {
+        let (db, clock, cart, line) = (db.clone(), clock.clone(), cart.clone(), line.clone());
+        tokio::spawn(async move { cart::set_quantity(&db, &clock, &cart, &line, q(n)).await })
+    });
+    for handle in sets {
+        handle.await.unwrap().unwrap();
+    }
+    let c = cart::load(&db, &cart).await.unwrap();
+    assert_eq!(c.lines.len(), 1);
+    assert!((1..=20).contains(&c.lines[0].quantity));
+}

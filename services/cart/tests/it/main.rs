@@ -1,0 +1,8 @@
+//! The cart service on a real database (SQLite, or PostgreSQL with `TEST_POSTGRES_URL`),
+//! one module per module of the crate.
+
+mod cleanup;
+mod common;
+mod contents;
+mod lines;
+mod merge;

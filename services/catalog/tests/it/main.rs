@@ -1,0 +1,5 @@
+//! The catalog service on a real database (SQLite, or PostgreSQL with `TEST_POSTGRES_URL`),
+//! one module per module of the crate.
+
+mod products;
+mod stock;

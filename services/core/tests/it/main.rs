@@ -1,0 +1,4 @@
+//! Shared infrastructure on a real database (SQLite, or PostgreSQL with `TEST_POSTGRES_URL`).
+
+mod db;
+mod outbox;
