@@ -6,6 +6,7 @@
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::{Bytes, Encodes};
 use serde::{Deserialize, Serialize};
 
 /// What a server function can fail with, as the browser sees it.
@@ -59,6 +60,15 @@ impl AppError {
             message: message.into(),
             keep: Vec::new(),
         }
+    }
+
+    /// This error beside `field` (a form error about the form as a whole moves there; other
+    /// errors are returned unchanged).
+    pub fn on_field(mut self, name: &str) -> Self {
+        if let AppError::Invalid { field, .. } = &mut self {
+            *field = Some(name.to_owned());
+        }
+        self
     }
 
     /// Adds the values the form should show again if this error reaches a page without
@@ -156,6 +166,16 @@ impl AppError {
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// The error as its response body. On the server this is where a server function's
+    /// error becomes its response, so the response gets the error's status here.
+    fn ser(&self) -> Bytes {
+        #[cfg(feature = "ssr")]
+        answer_with(self);
+        <JsonEncoding as Encodes<AppError>>::encode(self).unwrap_or_else(|_| {
+            Bytes::from_static(br#"{"Transport":"the error could not be encoded"}"#)
+        })
+    }
+
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => unreadable_form(&m),
@@ -167,6 +187,40 @@ impl FromServerFnError for AppError {
             }
             other => AppError::Transport(other.to_string()),
         }
+    }
+}
+
+#[cfg(feature = "ssr")]
+/// Gives a server function's response the status its error stands for (and `Retry-After`
+/// for 429). Called once, where the error becomes the response ([`AppError`]'s encoding on
+/// the server). A plain form post with a Referer is left alone: Leptos answers it with a
+/// redirect back to the form's page, carrying the error.
+fn answer_with(error: &AppError) {
+    let Some(parts) = leptos::prelude::use_context::<http::request::Parts>() else {
+        return;
+    };
+    let accepts_html = parts
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if accepts_html && parts.headers.contains_key(http::header::REFERER) {
+        return;
+    }
+    let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    if let Ok(status) = http::StatusCode::from_u16(error.status()) {
+        response.set_status(status);
+    }
+    if let AppError::TooManyRequests {
+        retry_after_secs, ..
+    } = error
+    {
+        response.insert_header(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from(*retry_after_secs),
+        );
     }
 }
 

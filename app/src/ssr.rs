@@ -74,7 +74,7 @@ pub async fn current_user() -> Result<Option<auth::Account>, AppError> {
     crate::signed_in::current(&session, &ctx.db, &ctx.clock)
         .await
         .map(|found| found.map(|(account, _)| account))
-        .map_err(auth_error)
+        .map_err(AppError::from)
 }
 
 /// The signed-in account, or [`AppError::Unauthorized`] (401; pages send the browser to the
@@ -101,24 +101,30 @@ pub fn catalog_editor_for(account: &auth::Account) -> Option<catalog::Editor> {
     let access = if account.may_act_as(auth::Role::Admin) {
         catalog::Access::Shop
     } else if account.may_act_as(auth::Role::Vendor) {
-        catalog::Access::Vendor(account.id.as_str().to_owned())
+        catalog::Access::Vendor(account.id.clone())
     } else {
         return None;
     };
     Some(catalog::Editor {
-        actor: shop_core::audit::Actor::user(account.id.as_str(), account.email.as_str()),
+        actor: shop_core::audit::Actor::user(&account.id, account.email.as_str()),
         access,
     })
 }
 
-/// The signed-in admin or vendor as a catalog editor: 401 when nobody is signed in, 403 for
-/// anyone else.
-pub async fn require_catalog_editor() -> Result<catalog::Editor, AppError> {
-    let account = require_user().await?;
-    catalog_editor_for(&account).ok_or_else(|| {
+/// The guard of every catalog endpoint (server functions and the upload routes alike): the
+/// account as a catalog editor, 401 when nobody is signed in, 403 for anyone but an admin or
+/// a vendor.
+pub fn catalog_editor(account: Option<&auth::Account>) -> Result<catalog::Editor, AppError> {
+    let account = account.ok_or(AppError::Unauthorized)?;
+    catalog_editor_for(account).ok_or_else(|| {
         tracing::warn!(user.id = %account.id, "refused: not an admin or vendor");
         AppError::Forbidden
     })
+}
+
+/// The signed-in admin or vendor as a catalog editor (see [`catalog_editor`]).
+pub async fn require_catalog_editor() -> Result<catalog::Editor, AppError> {
+    catalog_editor(current_user().await?.as_ref())
 }
 
 /// An id from the browser (a URL, a form field). Anything that is not an id is a thing that
@@ -127,33 +133,50 @@ pub fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, AppError> {
     text.parse().map_err(|_| AppError::NotFound)
 }
 
-/// Turns an accounts error into what the browser sees: a message beside the field it
-/// concerns, 429 with the wait for throttling, or a logged internal error.
-pub fn auth_error(e: auth::AuthError) -> AppError {
-    use auth::AuthError as E;
-    if e.is_internal() {
-        return internal(e);
-    }
-    match e {
-        E::Throttled { retry_after_secs } => AppError::TooManyRequests {
-            message: e.to_string(),
-            retry_after_secs,
-        },
-        E::UserNotFound | E::AddressNotFound | E::SessionNotFound => AppError::NotFound,
-        other => match other.field() {
-            Some(field) => AppError::field(field, other.to_string()),
-            None => AppError::form(other.to_string()),
-        },
+// One conversion per service error: what the shopper may see becomes a message (beside its
+// field where it has one), and what broke on our side is logged with the request id and
+// shown only as that id.
+
+impl From<auth::AuthError> for AppError {
+    fn from(e: auth::AuthError) -> Self {
+        use auth::AuthError as E;
+        if e.is_internal() {
+            return internal(e);
+        }
+        match e {
+            E::Throttled { retry_after_secs } => AppError::TooManyRequests {
+                message: e.to_string(),
+                retry_after_secs,
+            },
+            E::UserNotFound | E::AddressNotFound | E::SessionNotFound => AppError::NotFound,
+            other => match other.field() {
+                Some(field) => AppError::field(field, other.to_string()),
+                None => AppError::form(other.to_string()),
+            },
+        }
     }
 }
 
-/// Maps a catalog error to what the browser gets.
-pub fn catalog_error(e: catalog::CatalogError) -> AppError {
-    match e {
-        catalog::CatalogError::Invalid { field, message } => AppError::field(field, message),
-        catalog::CatalogError::NotFound => AppError::NotFound,
-        catalog::CatalogError::Db(e) => internal(e),
-        catalog::CatalogError::Io(e) => internal(e),
+impl From<catalog::CatalogError> for AppError {
+    fn from(e: catalog::CatalogError) -> Self {
+        match e {
+            catalog::CatalogError::Invalid { field, message } => AppError::field(field, message),
+            catalog::CatalogError::NotFound => AppError::NotFound,
+            catalog::CatalogError::Db(e) => internal(e),
+            catalog::CatalogError::Io(e) => internal(e),
+        }
+    }
+}
+
+impl From<cart::CartError> for AppError {
+    /// A cart outcome is about the form as a whole; [`AppError::on_field`] puts it beside the
+    /// line or product it concerns.
+    fn from(e: cart::CartError) -> Self {
+        if e.is_internal() {
+            internal(e)
+        } else {
+            AppError::form(e.to_string())
+        }
     }
 }
 

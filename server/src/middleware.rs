@@ -337,37 +337,6 @@ pub async fn immutable_cache(req: Request, next: Next) -> Response {
     response
 }
 
-/// Server functions answer every error with 500; this gives each the status its
-/// [`app::AppError`] stands for (422 for bad input, 401, 403, 404, 429), so clients and logs
-/// see a correct status. Plain form posts are redirects and pass untouched.
-pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
-        || !response.headers().contains_key("serverfnerror")
-    {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let bytes = match axum::body::to_bytes(body, 1024 * 1024).await {
-        Ok(b) => b,
-        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response(),
-    };
-    if let Ok(error) = serde_json::from_slice::<app::AppError>(&bytes)
-        && let Ok(status) = StatusCode::from_u16(error.status())
-    {
-        parts.status = status;
-        if let app::AppError::TooManyRequests {
-            retry_after_secs, ..
-        } = error
-        {
-            parts
-                .headers
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-        }
-    }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
-}
-
 /// What a server function's body must be before Leptos reads it: at most `limit` bytes
 /// (413 otherwise, also for chunked bodies, which carry no length up front) and UTF-8 text
 /// (400 otherwise; forms and JSON are always UTF-8). Leptos would answer either with a 500.

@@ -187,9 +187,6 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .merge(assets)
         .merge(
             pages
-                .layer(axum::middleware::from_fn(
-                    middleware::server_fn_error_status,
-                ))
                 .layer(axum::middleware::from_fn_with_state(
                     origin_policy.clone(),
                     middleware::form_posts,

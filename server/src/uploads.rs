@@ -13,8 +13,9 @@ use axum::routing::{get, post};
 use http::{StatusCode, header};
 use tower_sessions::Session;
 
+use app::AppError;
 use app::admin::catalog_io::{ImportOutcome, OUTCOME_KEY, UploadOutcome};
-use app::ssr::catalog_editor_for;
+use app::ssr::catalog_editor;
 use catalog::{Access, Editor};
 
 use crate::state::AppState;
@@ -31,31 +32,36 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Who is sending, as a catalog editor; or the response for everyone else.
+/// The same guard as the catalog's server functions ([`app::ssr::catalog_editor`]); the
+/// sender gets what a page would: the sign-in page when nobody is signed in, else the error's
+/// status and message.
 async fn editor(state: &AppState, session: &Session, back: &str) -> Result<Editor, Response> {
     let account = app::signed_in::current(session, &state.ctx.db, &state.ctx.clock)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not read the session");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        })?
+        .map_err(|e| refused(AppError::from(e), back))?
         .map(|(account, _)| account);
-    let Some(account) = account else {
-        let next = app::url::urlencode(back);
-        return Err(Redirect::to(&format!("/login?next={next}")).into_response());
-    };
-    catalog_editor_for(&account).ok_or_else(|| {
-        tracing::warn!(user.id = %account.id, "refused: not an admin or vendor");
-        (StatusCode::FORBIDDEN, "You do not have access to this.\n").into_response()
-    })
+    catalog_editor(account.as_ref()).map_err(|e| refused(e, back))
 }
 
+/// An editor who is shop staff (imports and exports are the shop's, not a vendor's).
 async fn staff(state: &AppState, session: &Session, back: &str) -> Result<Editor, Response> {
     let editor = editor(state, session, back).await?;
     if editor.access == Access::Shop {
         Ok(editor)
     } else {
-        Err((StatusCode::FORBIDDEN, "You do not have access to this.\n").into_response())
+        Err(refused(AppError::Forbidden, back))
     }
+}
+
+/// What a refused or failed upload request answers: sign in first, or the error's status
+/// with its message (an internal error only with its reference).
+fn refused(error: AppError, back: &str) -> Response {
+    if error == AppError::Unauthorized {
+        let next = app::url::urlencode(back);
+        return Redirect::to(&format!("/login?next={next}")).into_response();
+    }
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, format!("{error}\n")).into_response()
 }
 
 /// Leaves the outcome for the page and sends the browser there.
@@ -152,7 +158,9 @@ async fn upload_image(
         // Not an id: no such product.
         Err(_) => Err(catalog::CatalogError::NotFound),
     };
-    match result {
+    // The same mapping as the server functions': a form error goes back to the page; an
+    // internal one is logged (the conversion logs the cause, this line the product).
+    match result.map_err(AppError::from) {
         Ok(_) => {
             let outcome = UploadOutcome {
                 page: page.clone(),
@@ -161,14 +169,14 @@ async fn upload_image(
             };
             back_to(&session, &page, outcome).await
         }
-        Err(catalog::CatalogError::NotFound) => {
+        Err(AppError::NotFound) => {
             (StatusCode::NOT_FOUND, "We could not find that product.\n").into_response()
         }
-        Err(catalog::CatalogError::Invalid { message, .. }) => {
-            back_to(&session, &page, failure(&page, message)).await
+        Err(error @ AppError::Invalid { .. }) => {
+            back_to(&session, &page, failure(&page, error.to_string())).await
         }
-        Err(e) => {
-            tracing::error!(error = %e, product.id = %product_id, "image upload failed");
+        Err(_) => {
+            tracing::error!(product.id = %product_id, "image upload failed");
             back_to(
                 &session,
                 &page,

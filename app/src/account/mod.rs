@@ -4,6 +4,8 @@
 
 pub mod access;
 pub mod addresses;
+#[cfg(feature = "ssr")]
+mod server;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -12,9 +14,6 @@ use crate::components::{Field, FormError, Submit};
 use crate::error::AppError;
 use crate::error_pages::Denied;
 use crate::viewer::{Viewer, refresh_shell_on_success};
-
-#[cfg(feature = "ssr")]
-use crate::ssr::{auth_error, redirect_with_flash, require_user, server_context};
 
 /// What the account overview shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,24 +28,7 @@ pub struct Overview {
 /// Loads the account overview.
 #[server(endpoint = "account/overview")]
 pub async fn get_overview() -> Result<Overview, AppError> {
-    let ctx = server_context()?;
-    let user = require_user().await?;
-    let addresses = auth::addresses::list(&ctx.db, &user.id)
-        .await
-        .map_err(auth_error)?;
-    let sessions = auth::sessions::list(&ctx.db, &ctx.clock, &user.id)
-        .await
-        .map_err(auth_error)?;
-    Ok(Overview {
-        viewer: Viewer::from(&user),
-        member_since: user.created_at.to_human(),
-        default_address: addresses
-            .iter()
-            .find(|a| a.is_default)
-            .map(addresses::address_lines),
-        address_count: addresses.len(),
-        session_count: sessions.len(),
-    })
+    server::get_overview().await
 }
 
 /// Account pages share a heading and a side menu.
@@ -155,35 +137,19 @@ pub fn AccountPage() -> impl IntoView {
 /// Loads the profile form's values.
 #[server(endpoint = "account/profile")]
 pub async fn get_profile() -> Result<Viewer, AppError> {
-    let user = require_user().await?;
-    Ok(Viewer::from(&user))
+    server::get_profile().await
 }
 
 /// Changes the display name.
 #[server(endpoint = "account/update-name")]
 pub async fn update_name(display_name: String) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let user = require_user().await?;
-    auth::users::update_name(&ctx.db, &ctx.clock, &user.id, &display_name)
-        .await
-        .map_err(|e| auth_error(e).keeping(&[("display_name", &display_name)]))?;
-    redirect_with_flash("/account/profile", "profile_saved");
-    Ok(())
+    server::update_name(display_name).await
 }
 
 /// Starts an email change (needs the current password).
 #[server(endpoint = "account/change-email")]
 pub async fn change_email(email: String, current_password: String) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let user = require_user().await?;
-    let keep = [("email", email.as_str())];
-    let parsed = shop_core::Email::parse(&email)
-        .map_err(|e| AppError::field("email", e.to_string()).keeping(&keep))?;
-    auth::users::request_email_change(&ctx.db, &ctx.clock, &user.id, &current_password, &parsed)
-        .await
-        .map_err(|e| auth_error(e).keeping(&keep))?;
-    redirect_with_flash("/account/profile", "email_change_sent");
-    Ok(())
+    server::change_email(email, current_password).await
 }
 
 /// Changes the password (needs the current one) and ends every other session.
@@ -193,28 +159,7 @@ pub async fn change_password(
     password: String,
     password_confirm: String,
 ) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let user = require_user().await?;
-    if password != password_confirm {
-        return Err(AppError::field(
-            "password_confirm",
-            "The two passwords are not the same.",
-        ));
-    }
-    let session = crate::ssr::session()?;
-    let keep = crate::signed_in::current_key(&session);
-    auth::users::change_password(
-        &ctx.db,
-        &ctx.clock,
-        &user.id,
-        &current_password,
-        &password,
-        keep.as_deref(),
-    )
-    .await
-    .map_err(auth_error)?;
-    redirect_with_flash("/account/profile", "password_changed");
-    Ok(())
+    server::change_password(current_password, password, password_confirm).await
 }
 
 /// `/account/profile`
@@ -322,48 +267,19 @@ pub fn describe_device(user_agent: Option<&str>) -> String {
 /// The signed-in user's sessions.
 #[server(endpoint = "account/sessions")]
 pub async fn list_sessions() -> Result<Vec<SessionRow>, AppError> {
-    let ctx = server_context()?;
-    let user = require_user().await?;
-    let current = crate::signed_in::current_key(&crate::ssr::session()?);
-    let sessions = auth::sessions::list(&ctx.db, &ctx.clock, &user.id)
-        .await
-        .map_err(auth_error)?;
-    Ok(sessions
-        .into_iter()
-        .map(|s| SessionRow {
-            current: current.as_deref() == Some(s.key.as_str()),
-            device: describe_device(s.user_agent.as_deref()),
-            ip: s.ip.unwrap_or_default(),
-            signed_in: s.signed_in_at.to_human(),
-            last_seen: s.last_seen_at.to_human(),
-            key: s.key,
-        })
-        .collect())
+    server::list_sessions().await
 }
 
 /// Signs out one of the user's other sessions.
 #[server(endpoint = "account/end-session")]
 pub async fn end_session(key: String) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let user = require_user().await?;
-    auth::sessions::end_one(&ctx.db, &user.id, &key)
-        .await
-        .map_err(auth_error)?;
-    redirect_with_flash("/account/sessions", "session_ended");
-    Ok(())
+    server::end_session(key).await
 }
 
 /// Signs out every session of the user but this one.
 #[server(endpoint = "account/end-other-sessions")]
 pub async fn end_other_sessions() -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let user = require_user().await?;
-    let keep = crate::signed_in::current_key(&crate::ssr::session()?);
-    auth::sessions::end_all(&ctx.db, &user.id, keep.as_deref())
-        .await
-        .map_err(auth_error)?;
-    redirect_with_flash("/account/sessions", "sessions_ended");
-    Ok(())
+    server::end_other_sessions().await
 }
 
 /// `/account/sessions`

@@ -28,16 +28,6 @@ const MAX_NOTICES: usize = 3;
 /// Lines the header's mini-cart lists.
 const MINI_LINES: usize = 3;
 
-/// Turns a cart error into what the browser sees: the message beside `field`, or a logged
-/// internal error.
-fn cart_error(e: CartError, field: &str) -> AppError {
-    if e.is_internal() {
-        internal(e)
-    } else {
-        AppError::field(field, e.to_string())
-    }
-}
-
 /// Refuses a request that carries fields the form does not have (a price, a total): the
 /// shop computes those itself, and a request that tries to set them is not one our pages
 /// send.
@@ -265,6 +255,7 @@ pub(crate) async fn mini_cart(account: Option<&auth::Account>) -> Result<MiniCar
     })
 }
 
+#[tracing::instrument(skip_all, fields(variant.id = %variant_id))]
 pub(crate) async fn add(
     variant_id: &str,
     quantity: &str,
@@ -279,7 +270,7 @@ pub(crate) async fn add(
     let cart_id = cart_to_fill().await?;
     let added = cart::add(&ctx.db, &ctx.clock, &cart_id, &variant, quantity)
         .await
-        .map_err(|e| cart_error(e, &field))?;
+        .map_err(|e| AppError::from(e).on_field(&field))?;
     let items = cart::units(&ctx.db, &cart_id).await.map_err(internal)?;
     let message = if !added.capped {
         "Added to your cart.".to_owned()
@@ -295,6 +286,7 @@ pub(crate) async fn add(
     Ok(AddOutcome { message, items })
 }
 
+#[tracing::instrument(skip_all, fields(line.id = %line_id))]
 pub(crate) async fn update(
     line_id: &str,
     quantity: &str,
@@ -309,13 +301,14 @@ pub(crate) async fn update(
     let ctx = server_context()?;
     let set = cart::set_quantity(&ctx.db, &ctx.clock, &cart_id, &line, asked)
         .await
-        .map_err(|e| cart_error(e, &field))?;
+        .map_err(|e| AppError::from(e).on_field(&field))?;
     let capped =
         (set < asked.get()).then(|| format!("Only {set} available, so the quantity is now {set}."));
     back_to_cart(capped.clone()).await?;
     Ok(capped)
 }
 
+#[tracing::instrument(skip_all, fields(line.id = %line_id))]
 pub(crate) async fn remove(line_id: &str, extra: &HashMap<String, String>) -> Result<(), AppError> {
     let field = line_field(line_id);
     refuse_extra_fields(extra)?;
@@ -325,10 +318,11 @@ pub(crate) async fn remove(line_id: &str, extra: &HashMap<String, String>) -> Re
     let ctx = server_context()?;
     cart::remove(&ctx.db, &ctx.clock, &cart_id, &line)
         .await
-        .map_err(|e| cart_error(e, &field))?;
+        .map_err(|e| AppError::from(e).on_field(&field))?;
     back_to_cart(None).await
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn clear(extra: &HashMap<String, String>) -> Result<(), AppError> {
     refuse_extra_fields(extra)?;
     let account = current_user().await?;
@@ -336,7 +330,7 @@ pub(crate) async fn clear(extra: &HashMap<String, String>) -> Result<(), AppErro
         let ctx = server_context()?;
         cart::clear(&ctx.db, &ctx.clock, &cart_id)
             .await
-            .map_err(|e| cart_error(e, "cart"))?;
+            .map_err(|e| AppError::from(e).on_field("cart"))?;
     }
     back_to_cart(None).await
 }

@@ -102,7 +102,7 @@ async fn demo_images(catalog: &Catalog, store: &catalog::ImageStore) -> anyhow::
     } in &products
     {
         let department = tree
-            .path(category_id)
+            .path(&catalog::CategoryId::from_db(category_id.clone()))
             .first()
             .map(|c| c.name.clone())
             .unwrap_or_default();

@@ -152,7 +152,7 @@ pub async fn counts(db: &Db) -> Result<Counts, AuthError> {
 }
 
 fn actor_of(admin: &Account) -> Actor {
-    Actor::user(admin.id.as_str(), admin.email.as_str())
+    Actor::user(&admin.id, admin.email.as_str())
 }
 
 /// Gives `user` a role. The admin role needs a verified address. Granting a role the user

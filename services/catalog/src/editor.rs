@@ -7,9 +7,9 @@
 //! that also re-indexes the product and writes the audit entry, so a failure changes nothing.
 
 use serde_json::json;
-use shop_core::Clock;
 use shop_core::audit::{self, Actor, Change};
 use shop_core::db::Conn;
+use shop_core::{Clock, UniqueField, UserId};
 
 use crate::CatalogError;
 
@@ -25,15 +25,15 @@ pub struct Editor {
 pub enum Access {
     /// Shop staff (admins): every product.
     Shop,
-    /// A vendor: only products whose owner is this user id.
-    Vendor(String),
+    /// A vendor: only products whose owner is this user.
+    Vendor(UserId),
 }
 
 impl Editor {
     pub(crate) fn vendor(&self) -> Option<&str> {
         match &self.access {
             Access::Shop => None,
-            Access::Vendor(id) => Some(id),
+            Access::Vendor(id) => Some(id.as_str()),
         }
     }
 }
@@ -86,12 +86,31 @@ pub(crate) fn pairs_json(
     Ok(serde_json::Value::Object(map).to_string())
 }
 
-/// Turns a unique-constraint failure into the message the form shows.
-pub(crate) fn unique_error(e: sqlx::Error, field: &'static str, message: &str) -> CatalogError {
-    if shop_core::error::is_unique_violation(&e) {
-        CatalogError::invalid(field, message)
-    } else {
-        e.into()
+/// The catalog's unique values and the form field each stands for.
+const UNIQUE_FIELDS: &[UniqueField] = &[
+    UniqueField {
+        constraints: &["products_slug_key", "products.slug"],
+        field: "slug",
+        message: "Another product already has that web address.",
+    },
+    UniqueField {
+        constraints: &["product_variants_sku_key", "product_variants.sku"],
+        field: "sku",
+        message: "That SKU is already in use.",
+    },
+    UniqueField {
+        constraints: &["categories_slug_key", "categories.slug"],
+        field: "slug",
+        message: "Another category already has that web address.",
+    },
+];
+
+/// A write's error: a taken slug or SKU becomes the message its form field shows (by the
+/// constraint's name); anything else stays a database error.
+pub(crate) fn unique_error(e: sqlx::Error) -> CatalogError {
+    match shop_core::error::unique_field(&e, UNIQUE_FIELDS) {
+        Some(taken) => CatalogError::invalid(taken.field, taken.message),
+        None => e.into(),
     }
 }
 

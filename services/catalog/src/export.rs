@@ -72,7 +72,7 @@ async fn lines(db: &Db) -> Result<Vec<Line>, CatalogError> {
         .into_iter()
         .map(|r| Line {
             category: tree
-                .path(&r.category_id)
+                .path(&crate::CategoryId::from_db(r.category_id.clone()))
                 .iter()
                 .map(|c| c.name.as_str())
                 .collect::<Vec<_>>()

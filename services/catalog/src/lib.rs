@@ -276,7 +276,7 @@ impl Catalog {
             .get_or_load(key, || async {
                 let tree = self.tree().await?;
                 let query = ListingQuery {
-                    scope: Scope::Categories(tree.subtree_ids(category.id.as_str())),
+                    scope: Scope::Categories(tree.subtree_ids(&category.id)),
                     filters,
                     sort,
                     page,

@@ -125,7 +125,7 @@ async fn adjust_stock(
             delta,
             reason: StockReason::Admin,
             note,
-            actor_id: editor.actor.user_id.as_deref(),
+            actor_id: editor.actor.user_id.as_ref().map(UserId::as_str),
             on_hand_after: on_hand,
             at: clock.now().millis(),
         },

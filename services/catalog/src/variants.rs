@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use shop_core::db::Conn;
-use shop_core::{Clock, Currency, Db, Money, Sku};
+use shop_core::{Clock, Currency, Db, Money, Sku, UserId};
 
 use crate::editor::{
     Editor, audit_product, check_access, pairs_json, unique_error, variant_product,
@@ -173,7 +173,7 @@ pub(crate) async fn insert_variant(
     .bind(now)
     .execute(&mut *conn)
     .await
-    .map_err(|e| unique_error(e, "sku", "That SKU is already in use."))?;
+    .map_err(unique_error)?;
     if v.initial_stock != 0 {
         record_adjustment(
             conn,
@@ -182,7 +182,7 @@ pub(crate) async fn insert_variant(
                 delta: v.initial_stock,
                 reason: StockReason::Admin,
                 note: "initial stock",
-                actor_id: editor.actor.user_id.as_deref(),
+                actor_id: editor.actor.user_id.as_ref().map(UserId::as_str),
                 on_hand_after: v.initial_stock,
                 at: now,
             },
@@ -328,7 +328,7 @@ async fn update_variant(
     .bind(variant_id)
     .execute(&mut *tx)
     .await
-    .map_err(|e| unique_error(e, "sku", "That SKU is already in use."))?;
+    .map_err(unique_error)?;
     index::reindex(&mut tx, &product_id).await?;
     let after = variant_snapshot(&mut tx, variant_id).await?;
     audit_product(

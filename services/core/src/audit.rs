@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, Timestamp};
 use crate::db::{Conn, Db};
+use crate::id::UserId;
 
 crate::define_id!(
     /// Identifies an audit log entry.
@@ -17,15 +18,15 @@ crate::define_id!(
 /// deletion) or the system itself (a CLI command, a background job).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     pub label: String,
 }
 
 impl Actor {
     /// A signed-in user; `label` is what the log shows (their email).
-    pub fn user(id: &str, label: &str) -> Self {
+    pub fn user(id: &UserId, label: &str) -> Self {
         Self {
-            user_id: Some(id.to_owned()),
+            user_id: Some(id.clone()),
             label: label.to_owned(),
         }
     }
@@ -64,7 +65,7 @@ pub async fn record(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(id.as_str())
-    .bind(actor.user_id.as_deref())
+    .bind(actor.user_id.as_ref().map(UserId::as_str))
     .bind(&actor.label)
     .bind(change.action)
     .bind(change.target_type)

@@ -38,3 +38,66 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|d| d.is_unique_violation())
 }
+
+/// A unique constraint a form field stands for, and what to tell the user when a value is
+/// taken. `constraints` names it as each backend reports it: PostgreSQL's constraint name
+/// (`products_slug_key`) and SQLite's `table.column` (`products.slug`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UniqueField {
+    pub constraints: &'static [&'static str],
+    pub field: &'static str,
+    pub message: &'static str,
+}
+
+/// The unique constraint `e` violated, as the backend names it (see [`UniqueField`]); `None`
+/// for every other error.
+pub fn violated_unique(e: &sqlx::Error) -> Option<String> {
+    let db = e.as_database_error().filter(|d| d.is_unique_violation())?;
+    if let Some(name) = db.constraint() {
+        return Some(name.to_owned());
+    }
+    constraint_in_message(db.message())
+}
+
+/// The constraint a backend's unique-violation message names: PostgreSQL's `duplicate key
+/// value violates unique constraint "products_slug_key"`, SQLite's `UNIQUE constraint failed:
+/// products.slug` (several columns: `t.a, t.b`).
+fn constraint_in_message(message: &str) -> Option<String> {
+    if let Some((_, rest)) = message.split_once("unique constraint \"") {
+        return rest.split_once('"').map(|(name, _)| name.to_owned());
+    }
+    message
+        .split_once("constraint failed: ")
+        .map(|(_, columns)| columns.trim().to_owned())
+}
+
+/// The field a unique violation concerns, looked up by the constraint's name in `fields`.
+/// `None` when `e` is another error or a constraint no field stands for: that is a bug to log,
+/// not something to tell the user.
+pub fn unique_field<'a>(e: &sqlx::Error, fields: &'a [UniqueField]) -> Option<&'a UniqueField> {
+    let name = violated_unique(e)?;
+    fields
+        .iter()
+        .find(|f| f.constraints.contains(&name.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constraint_in_message;
+
+    #[test]
+    fn both_backends_name_the_broken_constraint() {
+        assert_eq!(
+            constraint_in_message(
+                "duplicate key value violates unique constraint \"products_slug_key\""
+            )
+            .as_deref(),
+            Some("products_slug_key")
+        );
+        assert_eq!(
+            constraint_in_message("UNIQUE constraint failed: product_variants.sku").as_deref(),
+            Some("product_variants.sku")
+        );
+        assert_eq!(constraint_in_message("disk I/O error"), None);
+    }
+}

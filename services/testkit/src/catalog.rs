@@ -93,15 +93,15 @@ pub async fn people(db: &Db, clock: &Clock) -> People {
             .await
             .expect("grant vendor");
         vendors.push(Editor {
-            actor: Actor::user(account.id.as_str(), email),
-            access: Access::Vendor(account.id.as_str().to_owned()),
+            actor: Actor::user(&account.id, email),
+            access: Access::Vendor(account.id.clone()),
         });
     }
     let vendor_b = vendors.pop().unwrap();
     let vendor_a = vendors.pop().unwrap();
     People {
         admin: Editor {
-            actor: Actor::user(admin_id.as_str(), "boss@example.com"),
+            actor: Actor::user(&admin_id, "boss@example.com"),
             access: Access::Shop,
         },
         vendor_a,

@@ -4,7 +4,6 @@
 
 use super::{ProductFields, VariantFields};
 use crate::error::AppError;
-use crate::ssr::catalog_error;
 
 impl VariantFields {
     pub(super) fn is_blank(&self) -> bool {
@@ -88,13 +87,10 @@ pub(super) fn variant_input(
     v: &VariantFields,
     currency: shop_core::Currency,
 ) -> Result<catalog::variants::VariantInput, AppError> {
-    let price =
-        catalog::variants::parse_price("price", &v.price, currency).map_err(catalog_error)?;
+    let price = catalog::variants::parse_price("price", &v.price, currency)?;
     let compare_at = match v.compare_at.trim() {
         "" => None,
-        c => {
-            Some(catalog::variants::parse_price("compare_at", c, currency).map_err(catalog_error)?)
-        }
+        c => Some(catalog::variants::parse_price("compare_at", c, currency)?),
     };
     let sku = shop_core::Sku::parse(&v.sku).map_err(|e| AppError::field("sku", e.to_string()))?;
     Ok(catalog::variants::VariantInput {

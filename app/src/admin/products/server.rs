@@ -8,9 +8,7 @@ use super::{
     StockLine, VariantFields, VariantView,
 };
 use crate::error::AppError;
-use crate::ssr::{
-    catalog_error, internal, parse_id, redirect_with_flash, require_catalog_editor, server_context,
-};
+use crate::ssr::{internal, parse_id, redirect_with_flash, require_catalog_editor, server_context};
 
 const PER_PAGE: i64 = 25;
 
@@ -40,10 +38,8 @@ pub(super) async fn list_admin_products(
         page: i64::from(page),
         per_page: PER_PAGE,
     };
-    let (rows, total) = catalog::products::list::list_products(&ctx.db, &editor, &query)
-        .await
-        .map_err(catalog_error)?;
-    let tree = ctx.catalog.tree().await.map_err(catalog_error)?;
+    let (rows, total) = catalog::products::list::list_products(&ctx.db, &editor, &query).await?;
+    let tree = ctx.catalog.tree().await?;
     let vendor_ids: Vec<auth::UserId> = rows.iter().filter_map(|r| r.vendor_id.clone()).collect();
     let vendors = auth::users::emails(&ctx.db, &vendor_ids)
         .await
@@ -82,18 +78,15 @@ pub(super) async fn list_admin_products(
     })
 }
 
+#[tracing::instrument(skip_all, fields(product.id = %id))]
 pub(super) async fn get_product_editor(id: String) -> Result<ProductEditor, AppError> {
     let ctx = server_context()?;
     let editor = require_catalog_editor().await?;
     let product: catalog::ProductId = parse_id(&id)?;
-    let found = catalog::products::list::product_for_edit(&ctx.db, &editor, &product)
-        .await
-        .map_err(catalog_error)?;
+    let found = catalog::products::list::product_for_edit(&ctx.db, &editor, &product).await?;
     let p = found.product;
     // Every variant's latest stock changes in one read, and their authors' emails in another.
-    let history = catalog::stock::stock_history(&ctx.db, &editor, &product, 20)
-        .await
-        .map_err(catalog_error)?;
+    let history = catalog::stock::stock_history(&ctx.db, &editor, &product, 20).await?;
     let people: Vec<auth::UserId> = history
         .iter()
         .filter_map(|h| h.actor_id.clone())
@@ -147,7 +140,7 @@ pub(super) async fn get_product_editor(id: String) -> Result<ProductEditor, AppE
     )
     .await
     .map_err(internal)?;
-    let tree = ctx.catalog.tree().await.map_err(catalog_error)?;
+    let tree = ctx.catalog.tree().await?;
     let path = format!("/admin/products/{}", crate::url::urlencode(&id));
     let currency = p
         .variants
@@ -200,7 +193,7 @@ pub(super) async fn get_product_editor(id: String) -> Result<ProductEditor, AppE
 pub(super) async fn get_new_product() -> Result<NewProductData, AppError> {
     let ctx = server_context()?;
     let editor = require_catalog_editor().await?;
-    let tree = ctx.catalog.tree().await.map_err(catalog_error)?;
+    let tree = ctx.catalog.tree().await?;
     Ok(NewProductData {
         categories: crate::admin::categories::category_options(&tree),
         currency: ctx.shop.currency.code().to_owned(),
@@ -208,6 +201,7 @@ pub(super) async fn get_new_product() -> Result<NewProductData, AppError> {
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub(super) async fn create_product(
     product: ProductFields,
     variants: Option<Vec<VariantFields>>,
@@ -224,8 +218,7 @@ pub(super) async fn create_product(
     let id = ctx
         .catalog
         .create_product(&editor, &input, &variants)
-        .await
-        .map_err(catalog_error)?;
+        .await?;
     redirect_with_flash(
         &format!("/admin/products/{}", id.as_str()),
         "product_created",
@@ -233,18 +226,19 @@ pub(super) async fn create_product(
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(product.id = %id))]
 pub(super) async fn save_product(id: String, product: ProductFields) -> Result<(), AppError> {
     let ctx = server_context()?;
     let editor = require_catalog_editor().await?;
     let input = product_input(&product)?;
     ctx.catalog
         .update_product(&editor, &parse_id(&id)?, &input)
-        .await
-        .map_err(catalog_error)?;
+        .await?;
     redirect_with_flash(&editor_path(&id), "product_saved");
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(product.id = %id, status = %status))]
 pub(super) async fn set_product_status(id: String, status: String) -> Result<(), AppError> {
     let ctx = server_context()?;
     let editor = require_catalog_editor().await?;
@@ -252,12 +246,12 @@ pub(super) async fn set_product_status(id: String, status: String) -> Result<(),
         catalog::ProductStatus::parse(&status).ok_or_else(|| AppError::form("Unknown status."))?;
     ctx.catalog
         .set_product_status(&editor, &parse_id(&id)?, status)
-        .await
-        .map_err(catalog_error)?;
+        .await?;
     redirect_with_flash(&editor_path(&id), "product_saved");
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(product.id = %product_id, variant.id = %variant_id))]
 pub(super) async fn save_variant(
     product_id: String,
     variant_id: String,
@@ -267,18 +261,17 @@ pub(super) async fn save_variant(
     let editor = require_catalog_editor().await?;
     let variant_id = parse_id(&variant_id)?;
     let currency = catalog::variants::variant_currency(&ctx.db, &variant_id)
-        .await
-        .map_err(catalog_error)?
+        .await?
         .ok_or(AppError::NotFound)?;
     let input = variant_input(&variant, currency)?;
     ctx.catalog
         .update_variant(&editor, &variant_id, &input)
-        .await
-        .map_err(catalog_error)?;
+        .await?;
     redirect_with_flash(&editor_path(&product_id), "variant_saved");
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(product.id = %product_id))]
 pub(super) async fn add_variant(
     product_id: String,
     variant: VariantFields,
@@ -287,18 +280,15 @@ pub(super) async fn add_variant(
     let editor = require_catalog_editor().await?;
     let product = parse_id(&product_id)?;
     let currency = catalog::variants::product_currency(&ctx.db, &product)
-        .await
-        .map_err(catalog_error)?
+        .await?
         .unwrap_or(ctx.shop.currency);
     let input = variant_input(&variant, currency)?;
-    ctx.catalog
-        .add_variant(&editor, &product, &input)
-        .await
-        .map_err(catalog_error)?;
+    ctx.catalog.add_variant(&editor, &product, &input).await?;
     redirect_with_flash(&editor_path(&product_id), "variant_saved");
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(product.id = %product_id, variant.id = %variant_id))]
 pub(super) async fn adjust_stock(
     product_id: String,
     variant_id: String,
@@ -311,12 +301,12 @@ pub(super) async fn adjust_stock(
         whole_number("delta", delta.trim().trim_start_matches('+'), "The change")?.unwrap_or(0);
     ctx.catalog
         .adjust_stock(&editor, &parse_id(&variant_id)?, delta, &note)
-        .await
-        .map_err(catalog_error)?;
+        .await?;
     redirect_with_flash(&editor_path(&product_id), "stock_adjusted");
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(product.id = %product_id, image.id = %image_id))]
 pub(super) async fn change_image(
     product_id: String,
     image_id: String,
@@ -336,7 +326,7 @@ pub(super) async fn change_image(
             catalog.set_image_alt(&editor, &image, alt).await
         }
     };
-    result.map_err(catalog_error)?;
+    result?;
     redirect_with_flash(&editor_path(&product_id), "image_saved");
     Ok(())
 }

@@ -6,6 +6,7 @@ use shop_core::audit::{self, Actor, Change};
 use shop_core::db::Conn;
 use shop_core::{Clock, Db};
 
+use crate::editor::unique_error;
 use crate::{Catalog, CatalogError, CategoryId};
 
 const MAX_NAME: usize = 100;
@@ -127,14 +128,6 @@ async fn check_parent(conn: &mut Conn, id: Option<&str>, parent: &str) -> Result
     Ok(())
 }
 
-fn slug_taken(e: sqlx::Error) -> CatalogError {
-    if shop_core::error::is_unique_violation(&e) {
-        CatalogError::invalid("slug", "Another category already has that web address.")
-    } else {
-        e.into()
-    }
-}
-
 /// A category's audited fields as the database holds them.
 #[derive(sqlx::FromRow)]
 struct SnapshotRow {
@@ -211,7 +204,7 @@ async fn create_category(
     .bind(now)
     .execute(&mut *tx)
     .await
-    .map_err(slug_taken)?;
+    .map_err(unique_error)?;
     let after = snapshot(&mut tx, id.as_str()).await?;
     record(
         &mut tx,
@@ -260,7 +253,7 @@ async fn update_category(
     .bind(id)
     .execute(&mut *tx)
     .await
-    .map_err(slug_taken)?;
+    .map_err(unique_error)?;
     let after = snapshot(&mut tx, id).await?;
     record(
         &mut tx,

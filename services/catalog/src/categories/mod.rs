@@ -212,21 +212,21 @@ impl CategoryTree {
         self.by_slug.get(slug).map(|&i| &self.nodes[i])
     }
 
-    pub fn get(&self, id: &str) -> Option<&Category> {
-        self.by_id.get(id).map(|&i| &self.nodes[i])
+    pub fn get(&self, id: &CategoryId) -> Option<&Category> {
+        self.by_id.get(id.as_str()).map(|&i| &self.nodes[i])
     }
 
     /// Direct children in display order.
-    pub fn children(&self, id: &str) -> Vec<&Category> {
+    pub fn children(&self, id: &CategoryId) -> Vec<&Category> {
         self.by_id
-            .get(id)
+            .get(id.as_str())
             .map(|&i| self.children[i].iter().map(|&c| &self.nodes[c]).collect())
             .unwrap_or_default()
     }
 
     /// From the top-level category down to `id` (for breadcrumbs).
-    pub fn path(&self, id: &str) -> Vec<&Category> {
-        let Some(&index) = self.by_id.get(id) else {
+    pub fn path(&self, id: &CategoryId) -> Vec<&Category> {
+        let Some(&index) = self.by_id.get(id.as_str()) else {
             return Vec::new();
         };
         let mut path: Vec<&Category> = self
@@ -239,8 +239,8 @@ impl CategoryTree {
     }
 
     /// `id` and every category below it.
-    pub fn subtree_ids(&self, id: &str) -> Vec<String> {
-        let Some(&start) = self.by_id.get(id) else {
+    pub fn subtree_ids(&self, id: &CategoryId) -> Vec<String> {
+        let Some(&start) = self.by_id.get(id.as_str()) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -256,12 +256,10 @@ impl CategoryTree {
     }
 
     /// Whether `candidate` is `id` or sits below it (re-parenting must not make a cycle).
-    pub fn is_within(&self, candidate: &str, id: &str) -> bool {
-        self.by_id.get(candidate).is_some_and(|&c| {
-            self.ancestry(c)
-                .iter()
-                .any(|&a| self.nodes[a].id.as_str() == id)
-        })
+    pub fn is_within(&self, candidate: &CategoryId, id: &CategoryId) -> bool {
+        self.by_id
+            .get(candidate.as_str())
+            .is_some_and(|&c| self.ancestry(c).iter().any(|&a| self.nodes[a].id == *id))
     }
 }
 
@@ -378,7 +376,11 @@ mod tests {
             placement("p4", "d", "gone"),
         ];
         tree.count_products(&primary, &secondary);
-        let count = |id: &str| tree.get(id).unwrap().product_count;
+        let count = |id: &str| {
+            tree.get(&CategoryId::from_db(id.to_owned()))
+                .unwrap()
+                .product_count
+        };
         assert_eq!(count("a"), 6);
         assert_eq!(count("b"), 4 + 1);
         assert_eq!(count("c"), 3 + 2);

@@ -197,8 +197,6 @@ async fn product_snapshot(
     }))
 }
 
-const SLUG_TAKEN: &str = "Another product already has that web address.";
-
 /// Writes a product's own fields and its further categories.
 async fn write_product(
     conn: &mut Conn,
@@ -228,7 +226,7 @@ async fn write_product(
     .bind(product_id)
     .execute(&mut *conn)
     .await
-    .map_err(|e| unique_error(e, "slug", SLUG_TAKEN))?;
+    .map_err(unique_error)?;
     write_extra_categories(conn, product_id, &p.extra_category_ids).await?;
     Ok(())
 }
@@ -302,7 +300,7 @@ async fn create_product(
     .bind(now)
     .execute(&mut *tx)
     .await
-    .map_err(|e| unique_error(e, "slug", SLUG_TAKEN))?;
+    .map_err(unique_error)?;
     write_product(&mut tx, id.as_str(), &p, now).await?;
     for (position, v) in variants.iter().enumerate() {
         insert_variant(

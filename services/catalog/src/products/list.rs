@@ -6,7 +6,7 @@ use shop_core::{Currency, Db, Money, Timestamp, UserId};
 use crate::editor::{Editor, check_access};
 use crate::images::{self, ProductImage, gallery};
 use crate::sql::Sql;
-use crate::{CatalogError, ProductDetail, ProductId, ProductStatus};
+use crate::{CatalogError, CategoryId, ProductDetail, ProductId, ProductStatus};
 
 /// What the products list is asked for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -30,7 +30,7 @@ pub struct ProductRow {
     pub slug: String,
     pub brand: String,
     pub status: ProductStatus,
-    pub category_id: String,
+    pub category_id: CategoryId,
     /// The owning vendor (auth knows their name and email), if a vendor owns it.
     pub vendor_id: Option<UserId>,
     pub variants: i64,
@@ -126,7 +126,7 @@ pub async fn list_products(
                 slug: r.slug,
                 brand: r.brand,
                 status: ProductStatus::from_db(&r.status),
-                category_id: r.category_id,
+                category_id: CategoryId::from_db(r.category_id),
                 vendor_id: r.vendor_id.map(UserId::from_db),
                 price: Money::new(r.price_minor, currency),
                 max_price: Money::new(r.max_price_minor, currency),

@@ -7,6 +7,9 @@ use leptos_router::hooks::use_query_map;
 use crate::components::FieldError;
 use crate::error::AppError;
 
+#[cfg(feature = "ssr")]
+mod server;
+
 /// What the shopper is told after signing up (the same whether or not they already were, so
 /// the form does not reveal who is on the list).
 pub const THANKS: &str = "Thanks! Look out for a welcome email.";
@@ -14,17 +17,7 @@ pub const THANKS: &str = "Thanks! Look out for a welcome email.";
 /// Adds an address to the newsletter list.
 #[server(endpoint = "newsletter/subscribe")]
 pub async fn subscribe(email: String) -> Result<(), AppError> {
-    use crate::ssr::{internal, redirect_back_with_flash, server_context};
-    let ctx = server_context()?;
-    let email = match shop_core::Email::parse(&email) {
-        Ok(e) => e,
-        Err(e) => return Err(AppError::field("email", e.to_string())),
-    };
-    notifications::newsletter::subscribe(&ctx.db, &ctx.clock, &email)
-        .await
-        .map_err(internal)?;
-    redirect_back_with_flash("subscribed");
-    Ok(())
+    server::subscribe(email).await
 }
 
 /// The sign-up form.

@@ -9,6 +9,12 @@ use super::AdminFrame;
 use crate::error::AppError;
 use crate::error_pages::Denied;
 
+#[cfg(feature = "ssr")]
+mod server;
+
+#[cfg(feature = "ssr")]
+pub use server::take_outcome;
+
 /// Session key under which an upload leaves its outcome for the page it returns to.
 pub const OUTCOME_KEY: &str = "admin.upload_outcome";
 
@@ -32,20 +38,6 @@ pub struct ImportOutcome {
     pub errors: Vec<(usize, String, String)>,
     /// How many lines could not be imported in all.
     pub error_count: usize,
-}
-
-/// Takes the outcome an upload left for `page`, if any (it is shown once).
-#[cfg(feature = "ssr")]
-pub async fn take_outcome(page: &str) -> Option<UploadOutcome> {
-    let session = crate::ssr::session().ok()?;
-    let outcome: UploadOutcome = session.get(OUTCOME_KEY).await.ok().flatten()?;
-    if outcome.page != page {
-        return None;
-    }
-    if let Err(e) = session.remove::<UploadOutcome>(OUTCOME_KEY).await {
-        tracing::warn!(error = %e, "could not clear an upload outcome");
-    }
-    Some(outcome)
 }
 
 /// The notice or error an upload left, as a banner.
@@ -73,16 +65,7 @@ pub struct CatalogIoPage {
 /// Counts and the last import's outcome, for `/admin/catalog`.
 #[server(endpoint = "admin/catalog-io")]
 pub async fn get_catalog_io() -> Result<CatalogIoPage, AppError> {
-    let ctx = crate::ssr::server_context()?;
-    crate::ssr::require_role(auth::Role::Admin).await?;
-    let (products, variants) = catalog::products::list::counts(&ctx.db)
-        .await
-        .map_err(crate::ssr::catalog_error)?;
-    Ok(CatalogIoPage {
-        products,
-        variants,
-        outcome: take_outcome("/admin/catalog").await,
-    })
+    server::get_catalog_io().await
 }
 
 /// `/admin/catalog`

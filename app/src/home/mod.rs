@@ -8,6 +8,9 @@ use crate::error::AppError;
 use crate::error_pages::PageError;
 use crate::shop::{CardView, ProductGrid};
 
+#[cfg(feature = "ssr")]
+mod server;
+
 /// A department tile.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DepartmentTile {
@@ -28,42 +31,7 @@ pub struct HomeData {
 /// Loads the home page.
 #[server(endpoint = "home")]
 pub async fn get_home() -> Result<HomeData, AppError> {
-    use crate::shop::views::card;
-    use crate::ssr::{catalog_error, server_context};
-    let ctx = server_context()?;
-    let tree = ctx.catalog.tree().await.map_err(catalog_error)?;
-    let departments = tree
-        .roots()
-        .into_iter()
-        .filter(|c| c.product_count > 0)
-        .map(|c| DepartmentTile {
-            name: c.name.clone(),
-            slug: c.slug.clone(),
-            product_count: c.product_count,
-        })
-        .collect();
-    let featured = ctx
-        .catalog
-        .featured(4)
-        .await
-        .map_err(catalog_error)?
-        .into_iter()
-        .map(card)
-        .collect();
-    let new_arrivals = ctx
-        .catalog
-        .newest(8)
-        .await
-        .map_err(catalog_error)?
-        .into_iter()
-        .map(card)
-        .collect();
-    Ok(HomeData {
-        shop_name: ctx.shop.name.clone(),
-        departments,
-        featured,
-        new_arrivals,
-    })
+    server::get_home().await
 }
 
 /// `/`

@@ -10,6 +10,9 @@ use super::{Breadcrumbs, Crumb};
 use crate::error::AppError;
 use crate::error_pages::PageError;
 
+#[cfg(feature = "ssr")]
+mod server;
+
 /// A sub-category link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubCategory {
@@ -32,60 +35,7 @@ pub struct CategoryPage {
 /// Loads a category page; `query` is the page's query string (filters, sort, page).
 #[server(endpoint = "catalog/category")]
 pub async fn get_category(slug: String, query: String) -> Result<CategoryPage, AppError> {
-    use super::views::{listing_params, listing_view};
-    use crate::ssr::{catalog_error, server_context};
-    let ctx = server_context()?;
-    let tree = ctx.catalog.tree().await.map_err(catalog_error)?;
-    let category = tree.by_slug(&slug).ok_or(AppError::NotFound)?;
-    if category.product_count == 0 {
-        return Err(AppError::NotFound);
-    }
-    let params = listing_params(&query, ctx.shop.currency)?;
-    let listing = ctx
-        .catalog
-        .category_listing(category, params.filters.clone(), params.sort, params.page)
-        .await
-        .map_err(catalog_error)?;
-    if params.page > 1 && params.page > listing.pages {
-        return Err(AppError::NotFound);
-    }
-    let path = format!("/c/{}", category.slug);
-    let crumbs = tree
-        .path(category.id.as_str())
-        .into_iter()
-        .map(|c| Crumb {
-            name: c.name.clone(),
-            href: format!("/c/{}", c.slug),
-        })
-        .collect();
-    let children = tree
-        .children(category.id.as_str())
-        .into_iter()
-        .filter(|c| c.product_count > 0)
-        .map(|c| SubCategory {
-            name: c.name.clone(),
-            href: format!("/c/{}", c.slug),
-            count: c.product_count,
-        })
-        .collect();
-    let canonical = match params.page {
-        1 => format!("{}{path}", ctx.shop.base_url),
-        p => format!("{}{path}?page={p}", ctx.shop.base_url),
-    };
-    Ok(CategoryPage {
-        name: category.name.clone(),
-        description: category.description.clone(),
-        canonical,
-        crumbs,
-        children,
-        listing: listing_view(
-            &path,
-            Vec::new(),
-            &params,
-            catalog::Sort::Relevance,
-            listing,
-        ),
-    })
+    server::get_category(slug, query).await
 }
 
 /// `/c/{slug}`

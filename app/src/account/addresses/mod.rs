@@ -1,7 +1,8 @@
 //! The address book: list, add, edit, delete, choose the default shipping address.
 
 // The save server function takes one argument per form field (that is what a plain HTML
-// form posts); the macro's generated client code inherits the count.
+// form posts); the macro's generated client code, and the body in server.rs, inherit the
+// count.
 #![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
@@ -14,7 +15,11 @@ use crate::error::AppError;
 use crate::error_pages::Denied;
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{auth_error, redirect_with_flash, require_user, server_context};
+mod server;
+
+// The account overview prints addresses too: the helper keeps its path here.
+#[cfg(feature = "ssr")]
+pub use server::address_lines;
 
 /// An address as the pages show and edit it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,74 +37,16 @@ pub struct AddressView {
     pub lines: Vec<String>,
 }
 
-/// The lines of an address as printed on a label.
-#[cfg(feature = "ssr")]
-pub fn address_lines(a: &auth::addresses::Address) -> Vec<String> {
-    let country = auth::addresses::COUNTRIES
-        .iter()
-        .find(|(code, _)| *code == a.country)
-        .map_or(a.country.as_str(), |(_, name)| name);
-    let city_line = [a.postal_code.as_str(), a.city.as_str(), a.region.as_str()]
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    [
-        a.full_name.as_str(),
-        a.line1.as_str(),
-        a.line2.as_str(),
-        city_line.as_str(),
-        country,
-        a.phone.as_str(),
-    ]
-    .into_iter()
-    .filter(|s| !s.is_empty())
-    .map(str::to_owned)
-    .collect()
-}
-
-#[cfg(feature = "ssr")]
-fn to_view(a: &auth::addresses::Address) -> AddressView {
-    AddressView {
-        id: a.id.as_str().to_owned(),
-        full_name: a.full_name.clone(),
-        line1: a.line1.clone(),
-        line2: a.line2.clone(),
-        city: a.city.clone(),
-        region: a.region.clone(),
-        postal_code: a.postal_code.clone(),
-        country: a.country.clone(),
-        phone: a.phone.clone(),
-        is_default: a.is_default,
-        lines: address_lines(a),
-    }
-}
-
-#[cfg(feature = "ssr")]
-fn address_id(id: &str) -> Result<auth::addresses::AddressId, AppError> {
-    auth::addresses::AddressId::parse(id).map_err(|_| AppError::NotFound)
-}
-
 /// The signed-in user's addresses.
 #[server(endpoint = "account/addresses")]
 pub async fn list_addresses() -> Result<Vec<AddressView>, AppError> {
-    let ctx = server_context()?;
-    let user = require_user().await?;
-    let list = auth::addresses::list(&ctx.db, &user.id)
-        .await
-        .map_err(auth_error)?;
-    Ok(list.iter().map(to_view).collect())
+    server::list_addresses().await
 }
 
 /// One of the signed-in user's addresses, for the edit form.
 #[server(endpoint = "account/address")]
 pub async fn get_address(id: String) -> Result<AddressView, AppError> {
-    let ctx = server_context()?;
-    let user = require_user().await?;
-    let a = auth::addresses::get(&ctx.db, &user.id, &address_id(&id)?)
-        .await
-        .map_err(auth_error)?;
-    Ok(to_view(&a))
+    server::get_address(id).await
 }
 
 /// Adds (no `id`) or changes an address.
@@ -116,9 +63,8 @@ pub async fn save_address(
     phone: String,
     make_default: Option<String>,
 ) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let user = require_user().await?;
-    let input = auth::addresses::AddressInput {
+    server::save_address(
+        id,
         full_name,
         line1,
         line2,
@@ -127,69 +73,27 @@ pub async fn save_address(
         postal_code,
         country,
         phone,
-    };
-    let keep = [
-        ("full_name", input.full_name.as_str()),
-        ("line1", input.line1.as_str()),
-        ("line2", input.line2.as_str()),
-        ("city", input.city.as_str()),
-        ("region", input.region.as_str()),
-        ("postal_code", input.postal_code.as_str()),
-        ("country", input.country.as_str()),
-        ("phone", input.phone.as_str()),
-    ];
-    let make_default = make_default.is_some_and(|v| !v.is_empty());
-    let result = match id.as_deref().filter(|s| !s.is_empty()) {
-        None => auth::addresses::add(&ctx.db, &ctx.clock, &user.id, &input, make_default)
-            .await
-            .map(|_| ()),
-        Some(id) => {
-            let id = address_id(id)?;
-            let updated = auth::addresses::update(&ctx.db, &ctx.clock, &user.id, &id, &input).await;
-            match (updated, make_default) {
-                (Ok(()), true) => {
-                    auth::addresses::set_default(&ctx.db, &ctx.clock, &user.id, &id).await
-                }
-                (other, _) => other,
-            }
-        }
-    };
-    result.map_err(|e| auth_error(e).keeping(&keep))?;
-    redirect_with_flash("/account/addresses", "address_saved");
-    Ok(())
+        make_default,
+    )
+    .await
 }
 
 /// Deletes an address.
 #[server(endpoint = "account/delete-address")]
 pub async fn delete_address(id: String) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let user = require_user().await?;
-    auth::addresses::delete(&ctx.db, &user.id, &address_id(&id)?)
-        .await
-        .map_err(auth_error)?;
-    redirect_with_flash("/account/addresses", "address_deleted");
-    Ok(())
+    server::delete_address(id).await
 }
 
 /// Makes an address the default for shipping.
 #[server(endpoint = "account/default-address")]
 pub async fn make_default_address(id: String) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let user = require_user().await?;
-    auth::addresses::set_default(&ctx.db, &ctx.clock, &user.id, &address_id(&id)?)
-        .await
-        .map_err(auth_error)?;
-    redirect_with_flash("/account/addresses", "default_address");
-    Ok(())
+    server::make_default_address(id).await
 }
 
 /// The countries the form offers (code, name).
 #[server(endpoint = "account/countries")]
 pub async fn countries() -> Result<Vec<(String, String)>, AppError> {
-    Ok(auth::addresses::COUNTRIES
-        .iter()
-        .map(|(c, n)| ((*c).to_owned(), (*n).to_owned()))
-        .collect())
+    server::countries().await
 }
 
 /// `/account/addresses`

@@ -11,9 +11,12 @@ use crate::error::AppError;
 use crate::error_pages::Denied;
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{
-    catalog_error, internal, parse_id, redirect_with_flash, require_role, server_context,
-};
+mod form;
+#[cfg(feature = "ssr")]
+mod server;
+
+#[cfg(feature = "ssr")]
+pub(crate) use server::category_options;
 
 /// A category in a tree-ordered list, for tables and `<select>`s.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,43 +31,6 @@ pub struct CategoryOption {
     pub products: i64,
 }
 
-/// Every category, depth first in display order.
-#[cfg(feature = "ssr")]
-pub(crate) fn category_options(tree: &catalog::CategoryTree) -> Vec<CategoryOption> {
-    fn walk(
-        tree: &catalog::CategoryTree,
-        c: &catalog::Category,
-        depth: usize,
-        out: &mut Vec<CategoryOption>,
-    ) {
-        if depth > 16 {
-            return;
-        }
-        out.push(CategoryOption {
-            id: c.id.as_str().to_owned(),
-            name: c.name.clone(),
-            path: tree
-                .path(c.id.as_str())
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect::<Vec<_>>()
-                .join(" › "),
-            slug: c.slug.clone(),
-            depth,
-            position: c.position,
-            products: c.product_count,
-        });
-        for child in tree.children(c.id.as_str()) {
-            walk(tree, child, depth + 1, out);
-        }
-    }
-    let mut out = Vec::new();
-    for root in tree.roots() {
-        walk(tree, root, 0, &mut out);
-    }
-    out
-}
-
 /// The categories page's data.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CategoriesPage {
@@ -73,12 +39,7 @@ pub struct CategoriesPage {
 
 #[server(endpoint = "admin/categories")]
 pub async fn list_categories() -> Result<CategoriesPage, AppError> {
-    let ctx = server_context()?;
-    require_role(auth::Role::Admin).await?;
-    let tree = ctx.catalog.tree().await.map_err(catalog_error)?;
-    Ok(CategoriesPage {
-        categories: category_options(&tree),
-    })
+    server::list_categories().await
 }
 
 /// One category for its edit page.
@@ -98,71 +59,7 @@ pub struct CategoryDetail {
 
 #[server(endpoint = "admin/category")]
 pub async fn get_category(id: String) -> Result<CategoryDetail, AppError> {
-    let ctx = server_context()?;
-    require_role(auth::Role::Admin).await?;
-    // Read fresh: the page must show what was just saved.
-    let tree = catalog::CategoryTree::load(&ctx.db)
-        .await
-        .map_err(internal)?;
-    let c = tree.get(&id).ok_or(AppError::NotFound)?;
-    let parents = category_options(&tree)
-        .into_iter()
-        .filter(|o| !tree.is_within(&o.id, &id))
-        .collect();
-    let (history, _) = shop_core::audit::list(
-        &ctx.db,
-        &shop_core::audit::Filter {
-            target: Some(("category".to_owned(), id.clone())),
-            ..Default::default()
-        },
-        1,
-        30,
-    )
-    .await
-    .map_err(internal)?;
-    Ok(CategoryDetail {
-        id: c.id.as_str().to_owned(),
-        name: c.name.clone(),
-        slug: c.slug.clone(),
-        description: c.description.clone(),
-        parent_id: c
-            .parent_id
-            .as_ref()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_default(),
-        position: c.position,
-        products: c.product_count,
-        parents,
-        history: history.into_iter().map(super::audit_row).collect(),
-    })
-}
-
-#[cfg(feature = "ssr")]
-fn category_input(
-    name: String,
-    slug: String,
-    description: String,
-    parent_id: String,
-    position: String,
-) -> Result<catalog::categories::CategoryInput, AppError> {
-    let position = match position.trim() {
-        "" => 0,
-        p => p
-            .parse()
-            .map_err(|_| AppError::field("position", "Enter a whole number, like 10."))?,
-    };
-    Ok(catalog::categories::CategoryInput {
-        name,
-        slug,
-        description,
-        parent_id,
-        position,
-    })
-}
-
-#[cfg(feature = "ssr")]
-fn actor(account: &auth::Account) -> shop_core::audit::Actor {
-    shop_core::audit::Actor::user(account.id.as_str(), account.email.as_str())
+    server::get_category(id).await
 }
 
 /// Creates a category.
@@ -174,15 +71,7 @@ pub async fn create_category(
     parent_id: String,
     position: String,
 ) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let admin = require_role(auth::Role::Admin).await?;
-    let input = category_input(name, slug, description, parent_id, position)?;
-    ctx.catalog
-        .create_category(&actor(&admin), &input)
-        .await
-        .map_err(catalog_error)?;
-    redirect_with_flash("/admin/categories", "category_saved");
-    Ok(())
+    server::create_category(name, slug, description, parent_id, position).await
 }
 
 /// Saves a category (moving it if the parent changed).
@@ -195,31 +84,13 @@ pub async fn update_category(
     parent_id: String,
     position: String,
 ) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let admin = require_role(auth::Role::Admin).await?;
-    let input = category_input(name, slug, description, parent_id, position)?;
-    ctx.catalog
-        .update_category(&actor(&admin), &parse_id(&id)?, &input)
-        .await
-        .map_err(catalog_error)?;
-    redirect_with_flash(
-        &format!("/admin/categories/{}", crate::url::urlencode(&id)),
-        "category_saved",
-    );
-    Ok(())
+    server::update_category(id, name, slug, description, parent_id, position).await
 }
 
 /// Deletes an empty category.
 #[server(endpoint = "admin/category-delete")]
 pub async fn delete_category(id: String) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let admin = require_role(auth::Role::Admin).await?;
-    ctx.catalog
-        .delete_category(&actor(&admin), &parse_id(&id)?)
-        .await
-        .map_err(catalog_error)?;
-    redirect_with_flash("/admin/categories", "category_deleted");
-    Ok(())
+    server::delete_category(id).await
 }
 
 /// The fields shared by the new and edit forms.

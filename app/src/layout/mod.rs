@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::newsletter::NewsletterForm;
 
+#[cfg(feature = "ssr")]
+mod server;
+
 /// A top-level category link in the header.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NavCategory {
@@ -28,29 +31,7 @@ pub struct ShellData {
 /// Loads the frame's data.
 #[server(endpoint = "shell")]
 pub async fn get_shell_data() -> Result<ShellData, AppError> {
-    let ctx = crate::ssr::server_context()?;
-    let tree = ctx
-        .catalog
-        .tree()
-        .await
-        .map_err(crate::ssr::catalog_error)?;
-    let categories = tree
-        .roots()
-        .into_iter()
-        .filter(|c| c.product_count > 0)
-        .map(|c| NavCategory {
-            name: c.name.clone(),
-            slug: c.slug.clone(),
-        })
-        .collect();
-    let account = crate::ssr::current_user().await?;
-    let cart = crate::cart::server::mini_cart(account.as_ref()).await?;
-    Ok(ShellData {
-        shop_name: ctx.shop.name.clone(),
-        categories,
-        viewer: account.as_ref().map(crate::viewer::Viewer::from),
-        cart,
-    })
+    server::get_shell_data().await
 }
 
 pub type ShellResource = Resource<Result<ShellData, AppError>>;

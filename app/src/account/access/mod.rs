@@ -11,10 +11,7 @@ use crate::url::login_href;
 use crate::viewer::refresh_shell_on_success;
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{
-    auth_error, client_ip, redirect_back_always, redirect_with_flash, server_context, session,
-    user_agent,
-};
+mod server;
 
 /// Signs up: sends the link that confirms the address and signs the new account in. The
 /// answer is the same whether or not the address already has an account (its owner is told
@@ -27,155 +24,43 @@ pub async fn register(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let keep = [
-        ("display_name", display_name.as_str()),
-        ("email", email.as_str()),
-    ];
-    let parsed = shop_core::Email::parse(&email)
-        .map_err(|e| AppError::field("email", e.to_string()).keeping(&keep))?;
-    // New or already registered: the same answer either way.
-    let _registered = auth::register(
-        &ctx.db,
-        &ctx.clock,
-        auth::users::Registration {
-            email: parsed,
-            display_name: display_name.clone(),
-            password,
-            ip: client_ip(),
-        },
-    )
-    .await
-    .map_err(|e| auth_error(e).keeping(&keep))?;
-    let target = match crate::url::safe_next(next.as_deref()) {
-        Some(next) => format!("/login?next={}", crate::url::urlencode(&next)),
-        None => "/login".to_owned(),
-    };
-    redirect_with_flash(&target, "registration_sent");
-    Ok(())
+    server::register(display_name, email, password, next).await
 }
 
 /// Signs in and returns to `next` (a page of this site) or the account page.
 #[server(endpoint = "account/login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let ip = client_ip();
-    let account = auth::login(
-        &ctx.db,
-        &ctx.clock,
-        auth::users::Login {
-            email: &email,
-            password: &password,
-            ip: &ip,
-        },
-    )
-    .await
-    .map_err(|e| auth_error(e).keeping(&[("email", &email)]))?;
-    let cart_changed = sign_in_here(&account).await?;
-    let target = crate::url::safe_next(next.as_deref()).unwrap_or_else(|| "/account".to_owned());
-    redirect_with_flash(
-        &target,
-        if cart_changed {
-            "signed_in_cart_changed"
-        } else {
-            "signed_in"
-        },
-    );
-    Ok(())
-}
-
-/// Signs `account` in on this browser's session (a new session id) and merges the cart it
-/// filled as a guest; true when the merge had to change some items.
-#[cfg(feature = "ssr")]
-async fn sign_in_here(account: &auth::Account) -> Result<bool, AppError> {
-    let ctx = server_context()?;
-    crate::signed_in::sign_in(
-        &session()?,
-        &ctx.clock,
-        account,
-        user_agent().as_deref(),
-        Some(&client_ip()),
-    )
-    .await
-    .map_err(auth_error)?;
-    Ok(crate::cart::server::merge_guest_cart(account).await)
+    server::login(email, password, next).await
 }
 
 /// Signs out of this session.
 #[server(endpoint = "account/logout")]
 pub async fn logout() -> Result<(), AppError> {
-    let session = session()?;
-    crate::signed_in::sign_out(&session)
-        .await
-        .map_err(auth_error)?;
-    redirect_with_flash("/", "signed_out");
-    Ok(())
+    server::logout().await
 }
 
 /// Sends another confirmation mail to the signed-in user.
 #[server(endpoint = "account/resend-verification")]
 pub async fn resend_verification() -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let user = crate::ssr::require_user().await?;
-    auth::users::resend_verification(&ctx.db, &ctx.clock, &user.id)
-        .await
-        .map_err(auth_error)?;
-    redirect_back_always("verification_sent", "/account");
-    Ok(())
+    server::resend_verification().await
 }
 
 /// Confirms an address with the token from the mail.
 #[server(endpoint = "account/verify-email")]
 pub async fn verify_email(token: String) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let account = auth::users::verify_email(&ctx.db, &ctx.clock, &token)
-        .await
-        .map_err(auth_error)?;
-    if crate::ssr::current_user().await?.is_some() {
-        redirect_with_flash("/account", "verified");
-        return Ok(());
-    }
-    if account.status != auth::Status::Active {
-        redirect_with_flash("/login", "verified");
-        return Ok(());
-    }
-    // The link proves the address is theirs: it signs the account in (this is how a new
-    // account starts), and the cart this browser filled as a guest joins it.
-    let cart_changed = sign_in_here(&account).await?;
-    let flash = if cart_changed {
-        "signed_in_cart_changed"
-    } else {
-        "welcome"
-    };
-    redirect_with_flash("/account", flash);
-    Ok(())
+    server::verify_email(token).await
 }
 
 /// Asks for a reset link. The answer is the same whether or not the address has an account.
 #[server(endpoint = "account/forgot-password")]
 pub async fn request_password_reset(email: String) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    let parsed = shop_core::Email::parse(&email)
-        .map_err(|e| AppError::field("email", e.to_string()).keeping(&[("email", &email)]))?;
-    auth::users::request_password_reset(&ctx.db, &ctx.clock, &parsed, &client_ip())
-        .await
-        .map_err(auth_error)?;
-    redirect_with_flash("/forgot-password", "reset_sent");
-    Ok(())
+    server::request_password_reset(email).await
 }
 
 /// Whether a reset link can still be used (the page asks before showing the form).
 #[server(endpoint = "account/reset-token")]
 pub async fn reset_token_valid(token: String) -> Result<bool, AppError> {
-    let ctx = server_context()?;
-    auth::tokens::is_valid(
-        &ctx.db,
-        &ctx.clock,
-        &token,
-        auth::tokens::Purpose::ResetPassword,
-    )
-    .await
-    .map_err(crate::ssr::internal)
+    server::reset_token_valid(token).await
 }
 
 /// Sets a new password with the token from the reset mail; every session ends.
@@ -185,38 +70,13 @@ pub async fn reset_password(
     password: String,
     password_confirm: String,
 ) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    if password != password_confirm {
-        return Err(AppError::field(
-            "password_confirm",
-            "The two passwords are not the same.",
-        ));
-    }
-    auth::users::reset_password(&ctx.db, &ctx.clock, &token, &password)
-        .await
-        .map_err(auth_error)?;
-    // This browser's session (if any) was ended with the others; drop its cookie too.
-    let session = session()?;
-    crate::signed_in::sign_out(&session)
-        .await
-        .map_err(auth_error)?;
-    redirect_with_flash("/login", "password_reset");
-    Ok(())
+    server::reset_password(token, password, password_confirm).await
 }
 
 /// Moves the account to the new address with the token mailed there.
 #[server(endpoint = "account/confirm-email")]
 pub async fn confirm_email_change(token: String) -> Result<(), AppError> {
-    let ctx = server_context()?;
-    auth::users::confirm_email_change(&ctx.db, &ctx.clock, &token)
-        .await
-        .map_err(auth_error)?;
-    let signed_in = crate::ssr::current_user().await?.is_some();
-    redirect_with_flash(
-        if signed_in { "/account" } else { "/login" },
-        "email_changed",
-    );
-    Ok(())
+    server::confirm_email_change(token).await
 }
 
 fn query_value(name: &'static str) -> Memo<Option<String>> {

@@ -10,6 +10,9 @@ use super::listing::{ListingBody, ListingView};
 use crate::error::AppError;
 use crate::error_pages::PageError;
 
+#[cfg(feature = "ssr")]
+mod server;
+
 /// A suggested search or category when nothing matched.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suggestion {
@@ -35,70 +38,7 @@ pub struct SearchPage {
 /// Runs a search; `query` is the page's query string (`q`, filters, sort, page).
 #[server(endpoint = "catalog/search")]
 pub async fn search_products(query: String) -> Result<SearchPage, AppError> {
-    use super::views::{listing_params, listing_view};
-    use crate::ssr::{catalog_error, server_context};
-    use crate::url::{parse_query, urlencode};
-    let ctx = server_context()?;
-    let q = parse_query(&query)
-        .into_iter()
-        .find(|(k, _)| k == "q")
-        .map(|(_, v)| {
-            v.trim()
-                .chars()
-                .take(catalog::search::MAX_QUERY_CHARS)
-                .collect::<String>()
-        })
-        .unwrap_or_default();
-    let params = listing_params(&query, ctx.shop.currency)?;
-    let tree = ctx.catalog.tree().await.map_err(catalog_error)?;
-    let departments = tree
-        .roots()
-        .into_iter()
-        .filter(|c| c.product_count > 0)
-        .map(|c| Suggestion {
-            label: c.name.clone(),
-            href: format!("/c/{}", c.slug),
-        })
-        .collect();
-    let Some(terms) = catalog::SearchTerms::parse(&q) else {
-        return Ok(SearchPage {
-            query: q,
-            listing: None,
-            used_prefix: false,
-            fewer_words: Vec::new(),
-            departments,
-        });
-    };
-    let result = ctx
-        .catalog
-        .search(&terms, params.filters.clone(), params.sort, params.page)
-        .await
-        .map_err(catalog_error)?;
-    if params.page > 1 && params.page > result.listing.pages {
-        return Err(AppError::NotFound);
-    }
-    let fewer_words = result
-        .suggestions
-        .into_iter()
-        .map(|(words, count)| Suggestion {
-            href: format!("/search?q={}", urlencode(&words)),
-            label: format!("{words} ({count})"),
-        })
-        .collect();
-    let keep = vec![("q".to_owned(), q.clone())];
-    Ok(SearchPage {
-        query: q,
-        listing: Some(listing_view(
-            "/search",
-            keep,
-            &params,
-            catalog::Sort::Relevance,
-            result.listing,
-        )),
-        used_prefix: result.used_prefix,
-        fewer_words,
-        departments,
-    })
+    server::search_products(query).await
 }
 
 /// A type-ahead suggestion.
@@ -111,22 +51,7 @@ pub struct TypeAhead {
 /// Product names matching what has been typed so far (words as prefixes).
 #[server(endpoint = "catalog/suggest")]
 pub async fn suggest(q: String) -> Result<Vec<TypeAhead>, AppError> {
-    use crate::ssr::{catalog_error, server_context};
-    let ctx = server_context()?;
-    if q.chars().count() < 2 {
-        return Ok(Vec::new());
-    }
-    Ok(ctx
-        .catalog
-        .suggest(&q)
-        .await
-        .map_err(catalog_error)?
-        .into_iter()
-        .map(|s| TypeAhead {
-            href: format!("/p/{}", s.slug),
-            name: s.name,
-        })
-        .collect())
+    server::suggest(q).await
 }
 
 /// `/search`
