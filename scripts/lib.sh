@@ -21,7 +21,7 @@ prune_target() {
   local dir crate kind
   for dir in "$CARGO_TARGET_DIR"/*/deps "$CARGO_TARGET_DIR"/*/*/deps; do
     [ -d "$dir" ] || continue
-    for crate in shop it app catalog auth cart shop_core notifications loadgen frontend; do
+    for crate in shop it app catalog auth cart shop_core shop_testkit notifications loadgen frontend; do
       for kind in "$crate-????????????????" "lib$crate-*.rlib" "lib$crate-*.rmeta" "$crate-*.d"; do
         # shellcheck disable=SC2012
         { ls -t "$dir"/$kind 2>/dev/null || true; } | tail -n +4 | xargs -r rm -f
