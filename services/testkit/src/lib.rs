@@ -91,7 +91,14 @@ impl Drop for TestDatabase {
 pub struct Scratch {
     // Dropped in this order: the PostgreSQL database, then the folder.
     _database: TestDatabase,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    /// The test's own folder: files a test writes (images, mail) go here and go with it.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 /// A connected, migrated database of the test's own (see the crate docs).
@@ -106,7 +113,7 @@ pub async fn fresh_db() -> (Db, Scratch) {
         db,
         Scratch {
             _database: database,
-            _dir: dir,
+            dir,
         },
     )
 }
