@@ -681,7 +681,7 @@ async fn upsert_variant(
                 delta: after - before,
                 reason: StockReason::Import,
                 note: "catalog import",
-                actor_id: actor.user_id.as_ref().map(shop_core::UserId::as_str),
+                actor_id: actor.user_id.as_ref(),
                 on_hand_after: after,
                 at: now,
             },

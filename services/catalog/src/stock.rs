@@ -37,7 +37,7 @@ pub(crate) struct Adjustment<'a> {
     pub delta: i64,
     pub reason: StockReason,
     pub note: &'a str,
-    pub actor_id: Option<&'a str>,
+    pub actor_id: Option<&'a UserId>,
     pub on_hand_after: i64,
     /// Milliseconds since the epoch.
     pub at: i64,
@@ -57,7 +57,7 @@ pub(crate) async fn record_adjustment(
     .bind(a.delta)
     .bind(a.reason.as_str())
     .bind(a.note)
-    .bind(a.actor_id)
+    .bind(a.actor_id.map(UserId::as_str))
     .bind(a.at)
     .bind(a.on_hand_after)
     .execute(&mut *conn)
@@ -125,7 +125,7 @@ async fn adjust_stock(
             delta,
             reason: StockReason::Admin,
             note,
-            actor_id: editor.actor.user_id.as_ref().map(UserId::as_str),
+            actor_id: editor.actor.user_id.as_ref(),
             on_hand_after: on_hand,
             at: clock.now().millis(),
         },

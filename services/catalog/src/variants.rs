@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use shop_core::db::Conn;
-use shop_core::{Clock, Currency, Db, Money, Sku, UserId};
+use shop_core::{Clock, Currency, Db, Money, Sku};
 
 use crate::editor::{
     Editor, audit_product, check_access, pairs_json, unique_error, variant_product,
@@ -182,7 +182,7 @@ pub(crate) async fn insert_variant(
                 delta: v.initial_stock,
                 reason: StockReason::Admin,
                 note: "initial stock",
-                actor_id: editor.actor.user_id.as_ref().map(UserId::as_str),
+                actor_id: editor.actor.user_id.as_ref(),
                 on_hand_after: v.initial_stock,
                 at: now,
             },

@@ -15,8 +15,6 @@ pub struct BadQuantity;
 impl Quantity {
     /// Most units of one item in a cart or an order.
     pub const MAX: i64 = 99;
-    /// One unit.
-    pub const ONE: Quantity = Quantity(1);
 
     /// A quantity from a number (1 to [`Quantity::MAX`]).
     pub fn new(units: i64) -> Result<Quantity, BadQuantity> {
@@ -33,11 +31,6 @@ impl Quantity {
             .parse::<i64>()
             .map_err(|_| BadQuantity)
             .and_then(Quantity::new)
-    }
-
-    /// At most `limit` units (and at least one).
-    pub fn at_most(self, limit: i64) -> Quantity {
-        Quantity(self.0.min(limit).max(1))
     }
 
     /// The number of units.
@@ -102,8 +95,6 @@ mod tests {
         for bad in ["0", "100", "-1", "", "2.5", "1e3", "9999999999999999999999"] {
             assert_eq!(Quantity::parse(bad), Err(BadQuantity), "{bad:?}");
         }
-        assert_eq!(Quantity::new(40).unwrap().at_most(7).get(), 7);
-        assert_eq!(Quantity::new(4).unwrap().at_most(0).get(), 1);
     }
 
     #[test]

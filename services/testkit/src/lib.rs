@@ -79,7 +79,9 @@ impl Drop for TestDatabase {
             })
         })
         .join();
-        if let Ok(Err(e)) | Err(e) = dropped.map_err(|_| "panicked".to_owned()) {
+        // A database left behind is harmless in a throwaway cluster: say so, do not fail.
+        let outcome = dropped.unwrap_or_else(|_| Err("the dropping thread panicked".to_owned()));
+        if let Err(e) = outcome {
             eprintln!("could not drop a test database: {e}");
         }
     }
