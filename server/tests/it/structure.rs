@@ -338,6 +338,20 @@ const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("cart", &["cart_lines", "carts"]),
+    (
+        "checkout",
+        &[
+            "checkout_attempts",
+            "checkout_keys",
+            "offline_payment_sessions",
+            "order_events",
+            "order_lines",
+            "order_numbers",
+            "orders",
+            "payment_events",
+            "shipping_methods",
+        ],
+    ),
     ("notifications", &["newsletter_subscribers"]),
 ];
 

@@ -14,9 +14,11 @@
 //!
 //! Modules: [`carts`] (finding and creating a cart), [`lines`] (adding, changing and removing
 //! lines), [`contents`] (a cart at current prices, its problems and totals), [`merge`] (the
-//! guest cart joining the customer's at sign-in) and [`cleanup`] (stale guest carts).
+//! guest cart joining the customer's at sign-in), [`checkout`] (the order a cart is being
+//! checked out as) and [`cleanup`] (stale guest carts).
 
 pub mod carts;
+pub mod checkout;
 pub mod cleanup;
 pub mod contents;
 pub mod lines;

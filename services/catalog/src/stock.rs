@@ -231,3 +231,119 @@ impl Catalog {
         Ok(on_hand)
     }
 }
+
+/// Brings a product's listed availability (the summary the listings filter and sort on) in
+/// line with its variants after a hold, a release or a sale.
+async fn refresh_available(conn: &mut Conn, variant: &VariantId) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE products SET available = COALESCE((
+             SELECT SUM(v.on_hand - v.reserved) FROM product_variants v
+             WHERE v.product_id = products.id AND v.status = 'active'), 0)
+         WHERE id = (SELECT product_id FROM product_variants WHERE id = $1)",
+    )
+    .bind(variant.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Holds `quantity` units of a variant for an order, in the caller's transaction: one
+/// conditional update, so two buyers can never hold the same unit. `false` when fewer than
+/// `quantity` are available or the variant is not on sale (archived, unpublished, deleted).
+pub async fn reserve(
+    conn: &mut Conn,
+    variant: &VariantId,
+    quantity: i64,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
+    let held = sqlx::query(
+        "UPDATE product_variants SET reserved = reserved + $1, updated_at = $3
+         WHERE id = $2 AND status = 'active' AND on_hand - reserved >= $1
+           AND EXISTS (SELECT 1 FROM products p
+                       WHERE p.id = product_variants.product_id AND p.status = 'active')",
+    )
+    .bind(quantity)
+    .bind(variant.as_str())
+    .bind(at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if held {
+        refresh_available(conn, variant).await?;
+    }
+    Ok(held)
+}
+
+/// Gives back units held by [`reserve`] (an order expired or was cancelled unpaid), in the
+/// caller's transaction. The caller makes sure it happens once per hold.
+pub async fn release(
+    conn: &mut Conn,
+    variant: &VariantId,
+    quantity: i64,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE product_variants
+         SET reserved = CASE WHEN reserved >= $1 THEN reserved - $1 ELSE 0 END, updated_at = $3
+         WHERE id = $2",
+    )
+    .bind(quantity)
+    .bind(variant.as_str())
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    refresh_available(conn, variant).await
+}
+
+/// Sells `quantity` units of a variant when an order is paid, in the caller's transaction:
+/// stock on hand goes down, and so does the hold when the units were `held` by [`reserve`];
+/// units not held (a payment that arrived after the hold was released) sell only if that
+/// many are still free. The stock ledger records the sale with `note` (the order number).
+/// `false` when the units were not there: nothing changed. The caller makes sure it happens
+/// once per order.
+pub async fn sell(
+    conn: &mut Conn,
+    variant: &VariantId,
+    quantity: i64,
+    held: bool,
+    note: &str,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
+    let sql = if held {
+        "UPDATE product_variants
+         SET on_hand = on_hand - $1,
+             reserved = CASE WHEN reserved >= $1 THEN reserved - $1 ELSE 0 END,
+             updated_at = $3
+         WHERE id = $2 AND on_hand >= $1
+         RETURNING on_hand"
+    } else {
+        "UPDATE product_variants SET on_hand = on_hand - $1, updated_at = $3
+         WHERE id = $2 AND on_hand - reserved >= $1
+         RETURNING on_hand"
+    };
+    let on_hand: Option<i64> = sqlx::query_scalar(sql)
+        .bind(quantity)
+        .bind(variant.as_str())
+        .bind(at)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(on_hand) = on_hand else {
+        return Ok(false);
+    };
+    record_adjustment(
+        conn,
+        Adjustment {
+            variant_id: variant.as_str(),
+            delta: -quantity,
+            reason: StockReason::Order,
+            note,
+            actor_id: None,
+            on_hand_after: on_hand,
+            at,
+        },
+    )
+    .await?;
+    refresh_available(conn, variant).await?;
+    Ok(true)
+}

@@ -101,6 +101,10 @@ define_id!(
     /// Identifies a line of a cart (cart).
     LineId
 );
+define_id!(
+    /// Identifies an order (checkout).
+    OrderId
+);
 
 /// A string that is not a valid id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -20,6 +20,6 @@ pub use clock::{Clock, Timestamp};
 pub use db::{Backend, Db, DbConfig, Tx};
 pub use email::Email;
 pub use error::{DbError, DbResultExt, UniqueField};
-pub use id::{AddressId, CartId, CategoryId, LineId, ProductId, UserId, VariantId};
+pub use id::{AddressId, CartId, CategoryId, LineId, OrderId, ProductId, UserId, VariantId};
 pub use money::{Currency, Money, MoneyError};
 pub use quantity::{BadQuantity, BadSku, Quantity, Sku};

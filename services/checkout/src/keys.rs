@@ -1,0 +1,110 @@
+//! The checkout's own secrets, generated on first start and kept in the database so every
+//! instance shares them: one signs guests' order links, one signs the offline provider's
+//! events. Neither ever leaves the server.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use shop_core::{Clock, Db, OrderId};
+
+const ORDER_LINKS: &str = "order_links";
+const OFFLINE_WEBHOOK: &str = "offline_webhook";
+
+/// The checkout's secrets.
+#[derive(Clone)]
+pub struct Keys {
+    order_links: Vec<u8>,
+    /// The signing secret of the offline provider's events (`whsec_...`, as Stripe's look).
+    pub offline_webhook: String,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(***)")
+    }
+}
+
+fn random_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+async fn get_or_create(db: &Db, clock: &Clock, name: &str) -> Result<String, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    // Several instances starting at once: one insert wins, all read the same secret.
+    sqlx::query(
+        "INSERT INTO checkout_keys (name, secret, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(random_secret())
+    .bind(clock.now().millis())
+    .execute(&mut *tx)
+    .await?;
+    let secret: String = sqlx::query_scalar("SELECT secret FROM checkout_keys WHERE name = $1")
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    // HMAC takes a key of any length.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Compares two byte strings in time that does not depend on where they differ.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Keys {
+    /// Reads the secrets, creating them on the very first start.
+    pub async fn load(db: &Db, clock: &Clock) -> Result<Keys, sqlx::Error> {
+        Ok(Keys {
+            order_links: get_or_create(db, clock, ORDER_LINKS).await?.into_bytes(),
+            offline_webhook: format!("whsec_{}", get_or_create(db, clock, OFFLINE_WEBHOOK).await?),
+        })
+    }
+
+    /// The token in a guest's link to their order: whoever has the link may see the order
+    /// (it is in their confirmation mail), nobody can make one up.
+    pub fn order_token(&self, order: &OrderId) -> String {
+        let mac = hmac_sha256(&self.order_links, format!("order:{order}").as_bytes());
+        URL_SAFE_NO_PAD.encode(&mac[..24])
+    }
+
+    /// Whether `token` is the link token of `order`.
+    pub fn check_order_token(&self, order: &OrderId, token: &str) -> bool {
+        constant_time_eq(self.order_token(order).as_bytes(), token.trim().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_tokens_belong_to_one_order() {
+        let keys = Keys {
+            order_links: b"secret".to_vec(),
+            offline_webhook: String::new(),
+        };
+        let a = OrderId::new();
+        let b = OrderId::new();
+        let token = keys.order_token(&a);
+        assert_eq!(token.len(), 32);
+        assert!(keys.check_order_token(&a, &token));
+        assert!(!keys.check_order_token(&b, &token));
+        assert!(!keys.check_order_token(&a, ""));
+        let other = Keys {
+            order_links: b"other".to_vec(),
+            offline_webhook: String::new(),
+        };
+        assert!(!other.check_order_token(&a, &token));
+    }
+}

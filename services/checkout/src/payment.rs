@@ -1,0 +1,264 @@
+//! Payment providers: one trait; Stripe Checkout Sessions when Stripe keys are configured,
+//! [`OfflineProvider`] (the shop's own payment page, for development, demos and tests)
+//! otherwise. Either way the shopper pays on a hosted page and the order becomes paid only
+//! through a signed event at the webhook.
+
+use shop_core::{Clock, Currency, Db, Money, OrderId};
+
+/// What the shop asks the provider to collect.
+#[derive(Clone, Debug)]
+pub struct SessionRequest {
+    pub order_id: OrderId,
+    /// "HS-10042", shown on the payment page.
+    pub order_number: String,
+    pub email: String,
+    pub currency: Currency,
+    /// Name, unit price and quantity of each line, then shipping as a line of its own.
+    pub lines: Vec<(String, Money, i64)>,
+    /// The order's total; the lines add up to it.
+    pub total: Money,
+    /// Seconds since the epoch when the session stops accepting payment.
+    pub expires_at: i64,
+    pub success_url: String,
+    pub cancel_url: String,
+    /// The same key for every attempt for one order: a retry never opens a second session.
+    pub idempotency_key: String,
+}
+
+/// A session the provider opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentSession {
+    pub id: String,
+    /// Where to send the shopper.
+    pub url: String,
+}
+
+/// A session's state as the provider reports it (Stripe's `status` and `payment_status`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionState {
+    pub id: String,
+    /// `open`, `complete` or `expired`.
+    pub status: String,
+    /// `paid`, `unpaid` or `no_payment_required`.
+    pub payment_status: String,
+    pub amount_total: Option<i64>,
+    /// Lower-case ISO code, as Stripe writes it.
+    pub currency: Option<String>,
+    pub payment_intent: Option<String>,
+}
+
+/// The provider could not be reached or refused the request.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("payment provider unreachable: {0}")]
+    Unavailable(String),
+    #[error("payment provider refused the request: {0}")]
+    Refused(String),
+    #[error("no such payment session")]
+    UnknownSession,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// A payment provider.
+#[async_trait::async_trait]
+pub trait PaymentProvider: Send + Sync + 'static {
+    /// `stripe` or `offline`.
+    fn name(&self) -> &'static str;
+
+    /// Opens a hosted payment session (the same one again for the same idempotency key).
+    async fn create_session(&self, req: &SessionRequest) -> Result<PaymentSession, ProviderError>;
+
+    /// A session's current state.
+    async fn session_state(&self, id: &str) -> Result<SessionState, ProviderError>;
+
+    /// Closes an open session so it can no longer be paid; returns its state afterwards (a
+    /// session already completed stays complete: the shopper has paid).
+    async fn expire_session(&self, id: &str) -> Result<SessionState, ProviderError>;
+}
+
+/// The offline provider: its sessions live in the shop's database and its page is
+/// `/pay/offline/{session}`, where "Pay", "Decline" and "Cancel" send Stripe-shaped signed
+/// events to the shop's own webhook (see [`crate::webhook::offline_event`]).
+#[derive(Clone, Debug)]
+pub struct OfflineProvider {
+    db: Db,
+    clock: Clock,
+    base_url: String,
+}
+
+impl OfflineProvider {
+    pub fn new(db: Db, clock: Clock, base_url: impl Into<String>) -> Self {
+        Self {
+            db,
+            clock,
+            base_url: base_url.into(),
+        }
+    }
+}
+
+/// An offline session, as its page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct OfflineSession {
+    pub id: String,
+    pub order_id: String,
+    pub order_number: String,
+    pub email: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub status: String,
+    pub payment_status: String,
+    pub success_url: String,
+    pub cancel_url: String,
+    pub expires_at: i64,
+}
+
+impl OfflineSession {
+    pub fn amount(&self) -> Option<Money> {
+        self.currency
+            .parse::<Currency>()
+            .ok()
+            .map(|c| Money::new(self.amount_minor, c))
+    }
+
+    fn state(&self) -> SessionState {
+        SessionState {
+            id: self.id.clone(),
+            status: self.status.clone(),
+            payment_status: self.payment_status.clone(),
+            amount_total: Some(self.amount_minor),
+            currency: Some(self.currency.to_lowercase()),
+            payment_intent: (self.payment_status == "paid").then(|| format!("pi_{}", self.id)),
+        }
+    }
+}
+
+const OFFLINE_COLUMNS: &str = "id, order_id, order_number, email, amount_minor, currency, status,
+    payment_status, success_url, cancel_url, expires_at";
+
+/// An offline session by id (`None` for an unknown or malformed id).
+pub async fn offline_session(db: &Db, id: &str) -> Result<Option<OfflineSession>, sqlx::Error> {
+    if id.len() > 100 || !id.starts_with("cs_offline_") {
+        return Ok(None);
+    }
+    sqlx::query_as(&format!(
+        "SELECT {OFFLINE_COLUMNS} FROM offline_payment_sessions WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db.reader())
+    .await
+}
+
+/// What the shopper chose on the offline page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OfflineChoice {
+    Pay,
+    Decline,
+    Cancel,
+}
+
+impl OfflineProvider {
+    /// Applies the shopper's choice to an open session: paying completes it (if it has not
+    /// expired), declining or cancelling expires it. Returns the session afterwards, or
+    /// `None` when it was no longer open (paid in another tab, expired).
+    pub async fn choose(
+        &self,
+        id: &str,
+        choice: OfflineChoice,
+    ) -> Result<Option<OfflineSession>, ProviderError> {
+        let now = self.clock.now().millis() / 1000;
+        let query = match choice {
+            OfflineChoice::Pay => sqlx::query(
+                "UPDATE offline_payment_sessions SET status = 'complete', payment_status = 'paid'
+                 WHERE id = $1 AND status = 'open' AND expires_at > $2",
+            )
+            .bind(id)
+            .bind(now),
+            OfflineChoice::Decline | OfflineChoice::Cancel => sqlx::query(
+                "UPDATE offline_payment_sessions SET status = 'expired'
+                 WHERE id = $1 AND status = 'open'",
+            )
+            .bind(id),
+        };
+        let mut tx = self.db.begin().await?;
+        let changed = query.execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        Ok(offline_session(&self.db, id).await?)
+    }
+}
+
+#[async_trait::async_trait]
+impl PaymentProvider for OfflineProvider {
+    fn name(&self) -> &'static str {
+        "offline"
+    }
+
+    async fn create_session(&self, req: &SessionRequest) -> Result<PaymentSession, ProviderError> {
+        let id = format!(
+            "cs_offline_{}",
+            shop_core::id::new_uuid_v7().replace('-', "")
+        );
+        let mut tx = self.db.begin().await?;
+        sqlx::query(
+            "INSERT INTO offline_payment_sessions (id, idempotency_key, order_id, order_number,
+                    email, amount_minor, currency, status, payment_status, success_url,
+                    cancel_url, expires_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', 'unpaid', $8, $9, $10, $11)
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(&req.idempotency_key)
+        .bind(req.order_id.as_str())
+        .bind(&req.order_number)
+        .bind(&req.email)
+        .bind(req.total.minor())
+        .bind(req.currency.code())
+        .bind(&req.success_url)
+        .bind(&req.cancel_url)
+        .bind(req.expires_at)
+        .bind(self.clock.now().millis())
+        .execute(&mut *tx)
+        .await?;
+        // The first request with this key made the session; a retry gets that one.
+        let id: String = sqlx::query_scalar(
+            "SELECT id FROM offline_payment_sessions WHERE idempotency_key = $1",
+        )
+        .bind(&req.idempotency_key)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(PaymentSession {
+            url: format!("{}/pay/offline/{id}", self.base_url),
+            id,
+        })
+    }
+
+    async fn session_state(&self, id: &str) -> Result<SessionState, ProviderError> {
+        let s = offline_session(&self.db, id)
+            .await?
+            .ok_or(ProviderError::UnknownSession)?;
+        // Past its end an open session no longer takes payment, as at Stripe.
+        if s.status == "open" && s.expires_at <= self.clock.now().millis() / 1000 {
+            return self.expire_session(id).await;
+        }
+        Ok(s.state())
+    }
+
+    async fn expire_session(&self, id: &str) -> Result<SessionState, ProviderError> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query(
+            "UPDATE offline_payment_sessions SET status = 'expired' WHERE id = $1 AND status = 'open'",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        offline_session(&self.db, id)
+            .await?
+            .map(|s| s.state())
+            .ok_or(ProviderError::UnknownSession)
+    }
+}

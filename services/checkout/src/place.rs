@@ -1,0 +1,475 @@
+//! Placing an order and starting its payment.
+//!
+//! One transaction holds the units (one conditional update per line: zero rows means sold
+//! out and everything rolls back), numbers the order, writes it with its lines and first
+//! history entry, marks the cart as being checked out, records the checkout attempt's key
+//! and enqueues `order.placed`. Only then is the provider asked for a payment session, with
+//! a key derived from the order id, so a retry after a crash gets the same session.
+
+use shop_core::{CartId, Db, Email, OrderId, UserId, outbox};
+
+use crate::orders::{self, OrderStatus, PostalAddress};
+use crate::payment::SessionRequest;
+use crate::pricing::{self, Quote};
+use crate::shipping::{self, ShippingMethod, ShippingMethodId};
+use crate::{Checkout, CheckoutError, FailPoint, ORDER_PLACED};
+
+/// What the shopper submits on the review page. Nothing here is a price: the shop computes
+/// every amount itself.
+#[derive(Clone, Debug)]
+pub struct PlaceOrder {
+    pub cart: CartId,
+    /// The signed-in customer, if any.
+    pub customer: Option<UserId>,
+    pub email: Email,
+    pub shipping_address: PostalAddress,
+    /// `None`: the same as the shipping address.
+    pub billing_address: Option<PostalAddress>,
+    pub shipping_method: ShippingMethodId,
+    /// The fingerprint of the quote the shopper reviewed ([`Checkout::review`]).
+    pub reviewed: String,
+    /// One per checkout attempt (the review page's form carries it): a double click or a
+    /// replayed request finds the first one's order.
+    pub idempotency_key: String,
+}
+
+/// A placed order and where the shopper pays for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placed {
+    pub order_id: OrderId,
+    pub number: i64,
+    pub payment_url: String,
+}
+
+/// A quote with the chosen method, as the review page shows it.
+#[derive(Clone, Debug)]
+pub struct Review {
+    pub quote: Quote,
+    pub method: ShippingMethod,
+    /// What the place-order form carries back.
+    pub fingerprint: String,
+}
+
+/// What a placing tells apart: the addresses and email belong to what the shopper agreed to.
+fn agreement(input_email: &Email, ship: &PostalAddress, bill: &PostalAddress) -> String {
+    format!(
+        "{}|{}|{}",
+        input_email.as_str(),
+        serde_json::to_string(ship).unwrap_or_default(),
+        serde_json::to_string(bill).unwrap_or_default()
+    )
+}
+
+#[derive(sqlx::FromRow)]
+struct Attempt {
+    cart_id: String,
+    order_id: String,
+}
+
+impl Checkout {
+    /// The method if the shopper may choose it for `country` and `currency`.
+    async fn method_for(
+        &self,
+        id: &ShippingMethodId,
+        country: &str,
+        quote_currency: Option<shop_core::Currency>,
+    ) -> Result<ShippingMethod, CheckoutError> {
+        let not_offered = || {
+            CheckoutError::invalid(
+                "shipping_method",
+                "That shipping method is not offered for this address; choose another.",
+            )
+        };
+        let method = match shipping::get(&self.db, id).await {
+            Err(CheckoutError::NotFound) => return Err(not_offered()),
+            other => other?,
+        };
+        if !method.active
+            || !method.serves(country)
+            || quote_currency.is_some_and(|c| c != method.price.currency())
+        {
+            return Err(not_offered());
+        }
+        Ok(method)
+    }
+
+    /// The quote for the review page: the cart at current prices with the chosen method.
+    pub async fn review(
+        &self,
+        cart: &CartId,
+        email: &Email,
+        shipping_address: &PostalAddress,
+        billing_address: Option<&PostalAddress>,
+        method: &ShippingMethodId,
+    ) -> Result<Review, CheckoutError> {
+        let quote = pricing::quote(&self.db, cart, None, self.settings.vat_rate_bp).await?;
+        let method = self
+            .method_for(method, &shipping_address.country, Some(quote.currency))
+            .await?;
+        let quote =
+            pricing::quote(&self.db, cart, Some(&method), self.settings.vat_rate_bp).await?;
+        let bill = billing_address.unwrap_or(shipping_address);
+        let fingerprint =
+            quote.fingerprint(Some(&method), &agreement(email, shipping_address, bill));
+        Ok(Review {
+            quote,
+            method,
+            fingerprint,
+        })
+    }
+
+    /// Places the order for `input.cart` and opens its payment session. A replay of the same
+    /// attempt, or a second tab placing the same cart with the same details, gets the order
+    /// already placed.
+    pub async fn place(&self, input: &PlaceOrder) -> Result<Placed, CheckoutError> {
+        let key = shop_core::id::parse_uuid(&input.idempotency_key).map_err(|_| {
+            CheckoutError::invalid(
+                "idempotency_key",
+                "This checkout form is out of date; reload the page.",
+            )
+        })?;
+        if let Some(existing) = self.attempted(&key, &input.cart).await? {
+            return self.resume(&existing).await;
+        }
+        let review = self
+            .review(
+                &input.cart,
+                &input.email,
+                &input.shipping_address,
+                input.billing_address.as_ref(),
+                &input.shipping_method,
+            )
+            .await?;
+        // The cart is already being checked out: the same order again (a second tab), or an
+        // older one that the shopper has since changed, which is withdrawn first.
+        if let Some(pending) = cart::checkout::pending_order(&self.db, &input.cart).await? {
+            let mut conn = self.db.reader().acquire().await?;
+            let row = orders::row(&mut conn, &pending).await?;
+            drop(conn);
+            match row {
+                Some(r)
+                    if r.status() == OrderStatus::PendingPayment
+                        && r.fingerprint == review.fingerprint =>
+                {
+                    return self.resume(&pending).await;
+                }
+                Some(r) if r.status() == OrderStatus::PendingPayment => {
+                    self.withdraw(&pending).await?;
+                }
+                _ => {}
+            }
+        }
+        if review.fingerprint != input.reviewed.trim() {
+            return Err(CheckoutError::Changed);
+        }
+        let order = match self.insert(input, &key, &review).await {
+            Ok(order) => order,
+            Err(e) => {
+                // Lost a race with the same attempt (a double click on PostgreSQL) or the
+                // same cart (a second tab): the winner's order is the answer.
+                if let Some(existing) = self.attempted(&key, &input.cart).await? {
+                    return self.resume(&existing).await;
+                }
+                return Err(e);
+            }
+        };
+        self.trip(FailPoint::AfterOrderCommitted)?;
+        self.resume(&order).await
+    }
+
+    /// The order an earlier request with this key placed, if any. A key used for another
+    /// cart is refused: it is not this shopper's attempt.
+    async fn attempted(&self, key: &str, cart: &CartId) -> Result<Option<OrderId>, CheckoutError> {
+        let found: Option<Attempt> = sqlx::query_as(
+            "SELECT cart_id, order_id FROM checkout_attempts WHERE idempotency_key = $1",
+        )
+        .bind(key)
+        .fetch_optional(self.db.reader())
+        .await?;
+        match found {
+            None => Ok(None),
+            Some(a) if a.cart_id == cart.as_str() => Ok(Some(OrderId::from_db(a.order_id))),
+            Some(_) => Err(CheckoutError::invalid(
+                "idempotency_key",
+                "This checkout form is out of date; reload the page.",
+            )),
+        }
+    }
+
+    /// Writes the order in one transaction; see the module's documentation.
+    async fn insert(
+        &self,
+        input: &PlaceOrder,
+        key: &str,
+        review: &Review,
+    ) -> Result<OrderId, CheckoutError> {
+        let quote = &review.quote;
+        let now = self.clock.now();
+        let at = now.millis();
+        let hold_until = now.plus(self.settings.hold).millis();
+        let id = OrderId::new();
+        let mut tx = self.db.begin().await?;
+        // Hold the units first, in variant order (two orders for the same variants lock
+        // them in the same order, so PostgreSQL never deadlocks them).
+        let mut holds: Vec<&pricing::QuoteLine> = quote.lines.iter().collect();
+        holds.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
+        for line in holds {
+            if !catalog::stock::reserve(&mut tx, &line.variant_id, line.quantity, at).await? {
+                return Err(CheckoutError::SoldOut(line.product_name.clone()));
+            }
+        }
+        let number: i64 = sqlx::query_scalar(
+            "UPDATE order_numbers SET last = last + 1 WHERE id = 1 RETURNING last",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let ship = &input.shipping_address;
+        let bill = input.billing_address.as_ref().unwrap_or(ship);
+        let json = |a: &PostalAddress| serde_json::to_string(a).unwrap_or_default();
+        let shipping = quote
+            .shipping
+            .unwrap_or(shop_core::Money::zero(quote.currency));
+        sqlx::query(
+            "INSERT INTO orders (id, number, status, stock, user_id, email, cart_id, currency,
+                    subtotal_minor, shipping_minor, vat_minor, total_minor, vat_rate_bp,
+                    shipping_method_id, shipping_method_name, shipping_days, shipping_address,
+                    billing_address, fingerprint, hold_until, payment_provider, placed_at,
+                    updated_at)
+             VALUES ($1, $2, 'pending_payment', 'held', $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                    $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)",
+        )
+        .bind(id.as_str())
+        .bind(number)
+        .bind(input.customer.as_ref().map(UserId::as_str))
+        .bind(input.email.as_str())
+        .bind(input.cart.as_str())
+        .bind(quote.currency.code())
+        .bind(quote.subtotal.minor())
+        .bind(shipping.minor())
+        .bind(quote.vat.minor())
+        .bind(quote.total.minor())
+        .bind(quote.vat_rate_bp)
+        .bind(review.method.id.as_str())
+        .bind(&review.method.name)
+        .bind(review.method.days_label())
+        .bind(json(ship))
+        .bind(json(bill))
+        .bind(&review.fingerprint)
+        .bind(hold_until)
+        .bind(self.provider.name())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        for (position, l) in quote.lines.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO order_lines (id, order_id, position, variant_id, product_id,
+                        product_name, slug, options, sku, image, quantity, unit_price_minor,
+                        line_total_minor, vat_minor)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .bind(shop_core::id::new_uuid_v7())
+            .bind(id.as_str())
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .bind(l.variant_id.as_str())
+            .bind(l.product_id.as_str())
+            .bind(&l.product_name)
+            .bind(&l.slug)
+            .bind(serde_json::to_string(&l.options).unwrap_or_else(|_| "[]".to_owned()))
+            .bind(&l.sku)
+            .bind(l.image.as_deref())
+            .bind(l.quantity)
+            .bind(l.unit_price.minor())
+            .bind(l.line_total.minor())
+            .bind(l.vat.minor())
+            .execute(&mut *tx)
+            .await?;
+        }
+        let actor = if input.customer.is_some() {
+            "customer"
+        } else {
+            "guest"
+        };
+        orders::record(
+            &mut tx,
+            &id,
+            "placed",
+            OrderStatus::PendingPayment,
+            "",
+            actor,
+            at,
+        )
+        .await?;
+        if !cart::checkout::start_checkout(&mut tx, &input.cart, &id, at).await? {
+            // Another tab placed this cart a moment ago; the caller finds its order.
+            return Err(CheckoutError::Changed);
+        }
+        sqlx::query(
+            "INSERT INTO checkout_attempts (idempotency_key, cart_id, order_id, created_at)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(key)
+        .bind(input.cart.as_str())
+        .bind(id.as_str())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        outbox::enqueue(
+            &mut tx,
+            &self.clock,
+            ORDER_PLACED,
+            &serde_json::json!({ "order_id": id, "number": number }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(order.id = %id, order.number = number, total = %quote.total, "order placed");
+        Ok(id)
+    }
+
+    /// Where the shopper pays for `order`: its session, opened now if it has none yet (after
+    /// a crash, or when the provider was down). Refuses an order that no longer awaits
+    /// payment.
+    pub async fn resume(&self, order: &OrderId) -> Result<Placed, CheckoutError> {
+        let mut conn = self.db.reader().acquire().await?;
+        let row = orders::row(&mut conn, order)
+            .await?
+            .ok_or(CheckoutError::NotFound)?;
+        drop(conn);
+        match row.status() {
+            OrderStatus::PendingPayment => {}
+            OrderStatus::Expired | OrderStatus::Cancelled => {
+                return Err(CheckoutError::invalid(
+                    "order",
+                    "The time to pay for this order has run out. Your cart is as you left it; place the order again.",
+                ));
+            }
+            _ => return Err(CheckoutError::AlreadyPaid),
+        }
+        if let Some(url) = row.payment_url.clone() {
+            return Ok(Placed {
+                order_id: order.clone(),
+                number: row.number,
+                payment_url: url,
+            });
+        }
+        let request = self.session_request(&row).await?;
+        let session = self.provider.create_session(&request).await?;
+        self.trip(FailPoint::AfterSessionCreated)?;
+        let at = self.clock.now().millis();
+        let mut tx = self.db.begin().await?;
+        let saved = sqlx::query(
+            "UPDATE orders SET payment_session_id = $1, payment_url = $2, updated_at = $3
+             WHERE id = $4 AND payment_session_id IS NULL",
+        )
+        .bind(&session.id)
+        .bind(&session.url)
+        .bind(at)
+        .bind(order.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if saved == 1 {
+            orders::record(
+                &mut tx,
+                order,
+                "payment_started",
+                OrderStatus::PendingPayment,
+                self.provider.name(),
+                "system",
+                at,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Placed {
+            order_id: order.clone(),
+            number: row.number,
+            payment_url: session.url,
+        })
+    }
+
+    async fn session_request(
+        &self,
+        row: &orders::OrderRow,
+    ) -> Result<SessionRequest, CheckoutError> {
+        #[derive(sqlx::FromRow)]
+        struct Line {
+            product_name: String,
+            quantity: i64,
+            unit_price_minor: i64,
+        }
+        let lines: Vec<Line> = sqlx::query_as(
+            "SELECT product_name, quantity, unit_price_minor FROM order_lines
+             WHERE order_id = $1 ORDER BY position",
+        )
+        .bind(&row.id)
+        .fetch_all(self.db.reader())
+        .await?;
+        let currency = row.currency();
+        let money = |m| shop_core::Money::new(m, currency);
+        let mut items: Vec<(String, shop_core::Money, i64)> = lines
+            .into_iter()
+            .map(|l| (l.product_name, money(l.unit_price_minor), l.quantity))
+            .collect();
+        if row.shipping_minor > 0 {
+            items.push((
+                format!("Shipping: {}", row.shipping_method_name),
+                money(row.shipping_minor),
+                1,
+            ));
+        }
+        let id = row.order_id();
+        let token = self.keys.order_token(&id);
+        let base = &self.settings.base_url;
+        Ok(SessionRequest {
+            order_number: orders::number_label(row.number),
+            email: row.email.clone(),
+            currency,
+            lines: items,
+            total: money(row.total_minor),
+            expires_at: row.hold_until / 1000,
+            success_url: format!("{base}/checkout/complete/{id}?t={token}"),
+            cancel_url: format!("{base}/checkout/cancelled/{id}?t={token}"),
+            idempotency_key: format!("checkout-session-{id}"),
+            order_id: id,
+        })
+    }
+
+    /// Withdraws an unpaid order (the shopper changed the cart, or cancelled on the payment
+    /// page): closes its payment session, then releases its units. If the session turns out
+    /// to be paid, the payment is applied instead and the shopper is told so.
+    pub async fn withdraw(&self, order: &OrderId) -> Result<(), CheckoutError> {
+        let mut conn = self.db.reader().acquire().await?;
+        let row = orders::row(&mut conn, order)
+            .await?
+            .ok_or(CheckoutError::NotFound)?;
+        drop(conn);
+        if row.status() != OrderStatus::PendingPayment {
+            return Ok(());
+        }
+        if let Some(session) = row.payment_session_id.as_deref() {
+            let state = self.provider.expire_session(session).await?;
+            if state.status == "complete" {
+                self.apply_session(&row.order_id(), &state, "reconciler")
+                    .await?;
+                return Err(CheckoutError::AlreadyPaid);
+            }
+        }
+        self.lapse(
+            order,
+            OrderStatus::Cancelled,
+            "withdrawn by the shopper",
+            "shopper",
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// An order's status, for pages that poll it.
+pub async fn status(db: &Db, order: &OrderId) -> Result<OrderStatus, CheckoutError> {
+    let mut conn = db.reader().acquire().await?;
+    orders::row(&mut conn, order)
+        .await?
+        .map(|r| r.status())
+        .ok_or(CheckoutError::NotFound)
+}

@@ -1,0 +1,154 @@
+//! What every checkout test starts from: a catalog with a tee (S: 5 units, M: 200) and a
+//! lamp with its last 5 units, the default shipping methods, and the checkout paying
+//! through the offline provider.
+
+use std::sync::Arc;
+
+use cart::{CartId, Quantity};
+use checkout::payment::OfflineProvider;
+use checkout::shipping::{self, ShippingMethodId};
+use checkout::{Checkout, Keys, PlaceOrder, Placed, PostalAddress, Settings};
+use shop_core::{Clock, Db, Email};
+use shop_testkit::Scratch;
+
+const CATALOG: &str = r#"{"sku":"TEE-S","name":"Fernhill Tee","slug":"fernhill-tee","description":"Organic cotton.","category":"Clothing > T-Shirts","price_minor":1500,"currency":"EUR","stock":5,"brand":"Fernhill","attributes":{},"options":{"size":"S"}}
+{"sku":"TEE-M","name":"Fernhill Tee","slug":"fernhill-tee","description":"Organic cotton.","category":"Clothing > T-Shirts","price_minor":1700,"currency":"EUR","stock":200,"brand":"Fernhill","attributes":{},"options":{"size":"M"}}
+{"sku":"LAMP-1","name":"Harbour Lamp","slug":"harbour-lamp","description":"Brass.","category":"Home > Lighting","price_minor":8900,"currency":"EUR","stock":5,"brand":"Nordhavn","attributes":{}}
+"#;
+
+pub const BASE: &str = "http://shop.test";
+pub const COUNTRIES: &[&str] = &["DE", "FR", "GB", "US"];
+
+pub struct Shop {
+    pub db: Db,
+    pub clock: Clock,
+    pub checkout: Checkout,
+    pub standard: ShippingMethodId,
+    pub express: ShippingMethodId,
+    pub _scratch: Scratch,
+}
+
+pub async fn setup() -> Shop {
+    let (db, scratch) = shop_testkit::fresh_db().await;
+    let clock = Clock::shifted();
+    shop_testkit::catalog::import(&db, &clock, CATALOG).await;
+    shipping::ensure_defaults(&db, &clock, shop_core::Currency::Eur, COUNTRIES)
+        .await
+        .expect("shipping defaults");
+    let methods = shipping::all(&db).await.unwrap();
+    let checkout = restart(&db, &clock).await;
+    Shop {
+        standard: methods[0].id.clone(),
+        express: methods[1].id.clone(),
+        db,
+        clock,
+        checkout,
+        _scratch: scratch,
+    }
+}
+
+/// The checkout as a fresh process builds it over the same database.
+pub async fn restart(db: &Db, clock: &Clock) -> Checkout {
+    let keys = Keys::load(db, clock).await.expect("keys");
+    let provider = Arc::new(OfflineProvider::new(db.clone(), clock.clone(), BASE));
+    Checkout::new(
+        db.clone(),
+        clock.clone(),
+        provider,
+        Settings::new(BASE),
+        keys,
+    )
+}
+
+pub fn address() -> PostalAddress {
+    PostalAddress {
+        full_name: "Ada Lovelace".to_owned(),
+        line1: "12 Harbour Street".to_owned(),
+        city: "Berlin".to_owned(),
+        postal_code: "10115".to_owned(),
+        country: "DE".to_owned(),
+        ..PostalAddress::default()
+    }
+}
+
+pub fn email() -> Email {
+    Email::parse("ada@example.com").unwrap()
+}
+
+/// A guest cart holding these SKUs and quantities.
+pub async fn cart_with(shop: &Shop, items: &[(&str, i64)]) -> CartId {
+    let cart = cart::create_guest(&shop.db, &shop.clock).await.unwrap();
+    for (sku, n) in items {
+        let v = shop_testkit::variant_id(&shop.db, sku).await;
+        cart::add(&shop.db, &shop.clock, &cart, &v, Quantity::new(*n).unwrap())
+            .await
+            .unwrap();
+    }
+    cart
+}
+
+/// What the review page would submit for `cart` with Standard shipping.
+pub async fn order_form(shop: &Shop, cart: &CartId) -> PlaceOrder {
+    let review = shop
+        .checkout
+        .review(cart, &email(), &address(), None, &shop.standard)
+        .await
+        .expect("review");
+    PlaceOrder {
+        cart: cart.clone(),
+        customer: None,
+        email: email(),
+        shipping_address: address(),
+        billing_address: None,
+        shipping_method: shop.standard.clone(),
+        reviewed: review.fingerprint,
+        idempotency_key: shop_core::id::new_uuid_v7(),
+    }
+}
+
+/// Reviews and places an order for `cart`.
+pub async fn place(shop: &Shop, cart: &CartId) -> Placed {
+    let form = order_form(shop, cart).await;
+    shop.checkout.place(&form).await.expect("place the order")
+}
+
+/// The offline session id in a payment URL.
+pub fn session_of(placed: &Placed) -> String {
+    placed.payment_url.rsplit('/').next().unwrap().to_owned()
+}
+
+/// Pays an order on the offline page (the event reaches the webhook code).
+pub async fn pay(shop: &Shop, placed: &Placed) {
+    let provider = OfflineProvider::new(shop.db.clone(), shop.clock.clone(), BASE);
+    let session = provider
+        .choose(&session_of(placed), checkout::payment::OfflineChoice::Pay)
+        .await
+        .unwrap()
+        .expect("an open session");
+    shop.checkout
+        .deliver_offline("checkout.session.completed", &session)
+        .await
+        .expect("the webhook takes it");
+}
+
+pub async fn reserved(db: &Db, sku: &str) -> i64 {
+    shop_testkit::count(
+        db,
+        &format!("SELECT reserved FROM product_variants WHERE sku = '{sku}'"),
+    )
+    .await
+}
+
+pub async fn on_hand(db: &Db, sku: &str) -> i64 {
+    shop_testkit::count(
+        db,
+        &format!("SELECT on_hand FROM product_variants WHERE sku = '{sku}'"),
+    )
+    .await
+}
+
+pub async fn status(shop: &Shop, placed: &Placed) -> checkout::OrderStatus {
+    checkout::place::status(&shop.db, &placed.order_id)
+        .await
+        .unwrap()
+}

@@ -1,0 +1,8 @@
+//! The checkout service on a real database (SQLite, or PostgreSQL with
+//! `TEST_POSTGRES_URL`), one module per concern.
+
+mod common;
+mod crash;
+mod lapse;
+mod place;
+mod webhook;
