@@ -13,7 +13,7 @@ prune_target() {
     \( -name 'shop-*' -o -name 'it-*' -o -name 'app-*' -o -name 'catalog-*' -o -name 'auth-*' \
        -o -name 'shop_core-*' -o -name 'notifications-*' -o -name 'lib*shop*' -o -name 'libapp-*' \
        -o -name 'libcatalog-*' -o -name 'libauth-*' -o -name 'libnotifications-*' \
-       -o -name 'cart-*' -o -name 'libcart-*' \) \
+       -o -name 'cart-*' -o -name 'libcart-*' -o -name 'checkout-*' -o -name 'libcheckout-*' \) \
     -delete 2>/dev/null || true
   find "$CARGO_TARGET_DIR"/*/incremental -mindepth 1 -maxdepth 1 -atime +2 -exec rm -rf {} + 2>/dev/null || true
   # A day of work rebuilds our own crates dozens of times (about 1 GB each for the test and
@@ -21,7 +21,7 @@ prune_target() {
   local dir crate kind
   for dir in "$CARGO_TARGET_DIR"/*/deps "$CARGO_TARGET_DIR"/*/*/deps; do
     [ -d "$dir" ] || continue
-    for crate in shop it app catalog auth cart shop_core shop_testkit notifications loadgen frontend; do
+    for crate in shop it app catalog auth cart checkout shop_core shop_testkit notifications loadgen frontend; do
       for kind in "$crate-????????????????" "lib$crate-*.rlib" "lib$crate-*.rmeta" "$crate-*.d"; do
         # shellcheck disable=SC2012
         { ls -t "$dir"/$kind 2>/dev/null || true; } | tail -n +4 | xargs -r rm -f

@@ -309,7 +309,7 @@ pub fn Pager(
 }
 
 /// The colour of a [`Badge`], by what it says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Tone {
     /// Live, done, current.
     Good,
@@ -325,6 +325,15 @@ impl Tone {
         match status {
             "active" => Self::Good,
             "draft" => Self::Warning,
+            _ => Self::Neutral,
+        }
+    }
+
+    /// The tone of an order's status (`paid`, `pending_payment`, `expired`, ...).
+    pub fn of_order(status: &str) -> Self {
+        match status {
+            "paid" | "fulfilled" | "delivered" => Self::Good,
+            "pending_payment" | "partially_refunded" => Self::Warning,
             _ => Self::Neutral,
         }
     }

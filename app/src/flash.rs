@@ -48,6 +48,16 @@ pub fn message(code: &str) -> Option<&'static str> {
         "image_saved" => "Images updated.",
         "category_saved" => "Category saved.",
         "category_deleted" => "Category deleted.",
+        "payment_cancelled" => {
+            "Payment cancelled: nothing was charged, and your cart is as you left it."
+        }
+        "payment_declined" => {
+            "Your payment was declined and nothing was charged. Your cart is as you left it: check the details and try again."
+        }
+        "account_requested" => {
+            "We've sent a link to your email address to finish creating your account. Your order will appear in it once you sign in."
+        }
+        "shipping_method_saved" => "Shipping method saved.",
         _ => return None,
     })
 }

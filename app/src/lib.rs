@@ -6,6 +6,7 @@
 pub mod account;
 pub mod admin;
 pub mod cart;
+pub mod checkout;
 pub mod components;
 pub mod error;
 pub mod error_pages;
@@ -64,6 +65,11 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("p"), ParamSegment("slug")) view=shop::product::ProductPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("search") view=shop::search::SearchPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("cart") view=cart::CartPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("checkout") view=checkout::CheckoutPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("checkout"), StaticSegment("shipping")) view=checkout::CheckoutShippingPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("checkout"), StaticSegment("review")) view=checkout::CheckoutReviewPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("checkout"), StaticSegment("complete"), ParamSegment("order")) view=checkout::CheckoutCompletePage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("pay"), StaticSegment("offline"), ParamSegment("session")) view=checkout::OfflinePayPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("register") view=account::access::RegisterPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("login") view=account::access::LoginPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("verify-email") view=account::access::VerifyEmailPage ssr=SsrMode::Async />
@@ -76,6 +82,9 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("account"), StaticSegment("addresses")) view=account::addresses::AddressesPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("account"), StaticSegment("addresses"), StaticSegment("new")) view=account::addresses::AddressFormPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("account"), StaticSegment("addresses"), ParamSegment("id")) view=account::addresses::AddressFormPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("account"), StaticSegment("orders")) view=account::orders::OrdersPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("account"), StaticSegment("orders"), ParamSegment("id")) view=account::orders::OrderPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("orders"), ParamSegment("id")) view=account::orders::LinkedOrderPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("admin") view=admin::AdminHomePage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("users")) view=admin::AdminUsersPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("users"), ParamSegment("id")) view=admin::AdminUserPage ssr=SsrMode::Async />
@@ -85,6 +94,10 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("admin"), StaticSegment("products"), ParamSegment("id")) view=admin::products::AdminProductPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("categories")) view=admin::categories::AdminCategoriesPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("categories"), ParamSegment("id")) view=admin::categories::AdminCategoryPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("orders")) view=admin::orders::AdminOrdersPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("shipping")) view=admin::shipping::AdminShippingPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("shipping"), StaticSegment("new")) view=admin::shipping::AdminShippingMethodPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("shipping"), ParamSegment("id")) view=admin::shipping::AdminShippingMethodPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("catalog")) view=admin::catalog_io::AdminCatalogIoPage ssr=SsrMode::Async />
                 </Routes>
             </layout::Layout>

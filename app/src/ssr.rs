@@ -19,6 +19,8 @@ pub struct ServerContext {
     pub shop: Arc<ShopSettings>,
     /// Where product image files are stored.
     pub images: catalog::ImageStore,
+    /// Orders and payment.
+    pub checkout: checkout::Checkout,
 }
 
 /// Shop-wide settings from the configuration.
@@ -176,6 +178,24 @@ impl From<cart::CartError> for AppError {
             internal(e)
         } else {
             AppError::form(e.to_string())
+        }
+    }
+}
+
+impl From<checkout::CheckoutError> for AppError {
+    fn from(e: checkout::CheckoutError) -> Self {
+        use checkout::CheckoutError as E;
+        if e.is_internal() {
+            return internal(e);
+        }
+        match e {
+            E::NotFound => AppError::NotFound,
+            E::Invalid { field, message } => AppError::field(field, message),
+            E::Provider(inner) => {
+                tracing::error!(request.id = %request_id(), error = %inner, "payment provider failed");
+                AppError::form(E::Provider(inner).to_string())
+            }
+            other => AppError::form(other.to_string()),
         }
     }
 }

@@ -99,6 +99,32 @@ pub struct Config {
     /// `CATALOG_CACHE_SECS`: how long listings, searches and product pages are served from
     /// memory (also how long another instance's catalog change may take to show); 0 is off.
     pub catalog_cache_ttl: Duration,
+    /// `SHOP_VAT_RATE`: the VAT every price includes, in basis points (20% is 2000).
+    pub vat_rate_bp: i64,
+    /// `CHECKOUT_HOLD_MINUTES`: how long a placed order holds its units while the shopper
+    /// pays (the payment session's lifetime).
+    pub checkout_hold: Duration,
+    /// Stripe, when `STRIPE_SECRET_KEY` is set; the offline provider otherwise.
+    pub stripe: Option<StripeConfig>,
+    /// `STRIPE_WEBHOOK_SECRETS`: the signing secrets webhook events may carry.
+    pub webhook_secrets: Vec<Secret>,
+}
+
+/// How to reach Stripe.
+#[derive(Clone, Debug)]
+pub struct StripeConfig {
+    /// `STRIPE_SECRET_KEY` (`sk_live_...` or `sk_test_...`).
+    pub secret_key: Secret,
+    /// `STRIPE_API_BASE`: Stripe's API (a fake one in tests).
+    pub api_base: String,
+}
+
+/// A percentage with up to two decimals ("20", "7.7", "8.25") in basis points.
+fn parse_percent(raw: &str) -> Option<i64> {
+    let money = shop_core::Money::parse_decimal(raw, shop_core::Currency::Eur).ok()?;
+    (0..=10_000)
+        .contains(&money.minor())
+        .then_some(money.minor())
 }
 
 /// Looks up one variable by name.
@@ -246,6 +272,59 @@ impl Config {
             Some(_) => return Err(err("LOG_FORMAT", "must be pretty or json")),
         };
 
+        let vat_rate_bp = match var("SHOP_VAT_RATE") {
+            None => 2000,
+            Some(raw) => parse_percent(&raw).ok_or_else(|| {
+                err(
+                    "SHOP_VAT_RATE",
+                    "must be a percentage from 0 to 100 with at most two decimals, e.g. 20 or 7.7",
+                )
+            })?,
+        };
+        let webhook_secrets: Vec<Secret> = var("STRIPE_WEBHOOK_SECRETS")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Secret(s.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if webhook_secrets.iter().any(|s| !s.0.starts_with("whsec_")) {
+            return Err(err(
+                "STRIPE_WEBHOOK_SECRETS",
+                "each secret starts with whsec_ (from the Stripe dashboard or `stripe listen`)",
+            ));
+        }
+        let stripe = match var("STRIPE_SECRET_KEY") {
+            None => None,
+            Some(key) => {
+                let key = key.trim().to_owned();
+                if !(key.starts_with("sk_") || key.starts_with("rk_")) {
+                    return Err(err(
+                        "STRIPE_SECRET_KEY",
+                        "must be a Stripe secret key (sk_test_..., sk_live_... or rk_...)",
+                    ));
+                }
+                if webhook_secrets.is_empty() {
+                    return Err(err(
+                        "STRIPE_WEBHOOK_SECRETS",
+                        "is required with STRIPE_SECRET_KEY: orders are paid only by verified webhook events",
+                    ));
+                }
+                let api_base = var("STRIPE_API_BASE")
+                    .map(|b| b.trim().trim_end_matches('/').to_owned())
+                    .unwrap_or_else(|| "https://api.stripe.com".to_owned());
+                if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
+                    return Err(err("STRIPE_API_BASE", "must be an http(s):// URL"));
+                }
+                Some(StripeConfig {
+                    secret_key: Secret(key),
+                    api_base,
+                })
+            }
+        };
+
         Ok(Config {
             database_url: Secret(database_url),
             database_max_connections: parse_number(var, "DATABASE_MAX_CONNECTIONS", 16, 1..=1000)?,
@@ -320,6 +399,13 @@ impl Config {
                 catalog::READ_TTL.as_secs(),
                 0..=3600,
             )?),
+            vat_rate_bp,
+            // Stripe's sessions last from 30 minutes to 24 hours.
+            checkout_hold: Duration::from_secs(
+                60 * parse_number(var, "CHECKOUT_HOLD_MINUTES", 30, 30..=1440)?,
+            ),
+            stripe,
+            webhook_secrets,
         })
     }
 
@@ -370,6 +456,12 @@ mod tests {
             ("METRICS_TOKEN", "short"),
             ("HEADER_READ_TIMEOUT_SECS", "0"),
             ("RATE_LIMIT_PER_MINUTE", "lots"),
+            ("SHOP_VAT_RATE", "20.555"),
+            ("SHOP_VAT_RATE", "101"),
+            ("CHECKOUT_HOLD_MINUTES", "5"),
+            ("STRIPE_SECRET_KEY", "pk_test_123"),
+            ("STRIPE_SECRET_KEY", "sk_test_123"),
+            ("STRIPE_WEBHOOK_SECRETS", "secret"),
         ];
         for (var, value) in cases {
             let e = config(&[(var, value)]).unwrap_err();
@@ -388,9 +480,31 @@ mod tests {
         let c = config(&[
             ("SMTP_URL", "smtps://user:hunter2@mail"),
             ("DATABASE_URL", "postgres://shop:hunter2@db/shop"),
+            ("STRIPE_SECRET_KEY", "sk_test_hunter2"),
+            ("STRIPE_WEBHOOK_SECRETS", "whsec_hunter2"),
         ])
         .unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn checkout_settings_have_defaults_and_stripe_needs_webhook_secrets() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.vat_rate_bp, 2000);
+        assert_eq!(c.checkout_hold, Duration::from_secs(30 * 60));
+        assert!(c.stripe.is_none());
+        let c = config(&[
+            ("SHOP_VAT_RATE", "7.7"),
+            ("CHECKOUT_HOLD_MINUTES", "60"),
+            ("STRIPE_SECRET_KEY", "sk_test_abc"),
+            ("STRIPE_WEBHOOK_SECRETS", "whsec_new, whsec_old"),
+            ("STRIPE_API_BASE", "http://127.0.0.1:12111/"),
+        ])
+        .unwrap();
+        assert_eq!(c.vat_rate_bp, 770);
+        assert_eq!(c.checkout_hold, Duration::from_secs(3600));
+        assert_eq!(c.webhook_secrets.len(), 2);
+        assert_eq!(c.stripe.unwrap().api_base, "http://127.0.0.1:12111");
     }
 
     #[test]

@@ -221,6 +221,9 @@ pub async fn security_headers(
 pub struct OriginPolicy {
     /// Full origins (`https://shop.example.com`) trusted besides the request's own host.
     pub trusted: Vec<String>,
+    /// Hosts of payment pages a form post may send the browser to (Stripe Checkout's, when
+    /// Stripe is configured). Every other redirect stays on this site.
+    pub payment_pages: Vec<String>,
 }
 
 impl OriginPolicy {
@@ -465,6 +468,9 @@ pub async fn form_posts(
     else {
         return response;
     };
+    if is_payment_page(location, &policy.payment_pages) {
+        return response;
+    }
     let (target, error) = local_redirect(location, &hosts);
     if let (Some(error), Some(session)) = (error, &session)
         && let Err(e) = session.insert(FORM_ERROR_KEY, &error).await
@@ -490,6 +496,17 @@ async fn take_form_error(session: &tower_sessions::Session) -> Option<app::layou
     Some(app::layout::FormErrorFlash {
         path: stored.path,
         error: stored.error,
+    })
+}
+
+/// Whether `location` is an https page on one of the payment providers' hosts.
+fn is_payment_page(location: &str, hosts: &[String]) -> bool {
+    location.strip_prefix("https://").is_some_and(|rest| {
+        rest.split_once('/').is_some_and(|(authority, path)| {
+            hosts.iter().any(|h| authority.eq_ignore_ascii_case(h))
+                && !path.contains('\\')
+                && !path.starts_with('/')
+        })
     })
 }
 
@@ -561,6 +578,7 @@ mod tests {
     fn origins_match_by_host_or_trust_list() {
         let p = OriginPolicy {
             trusted: vec!["https://admin.example.com".into()],
+            payment_pages: Vec::new(),
         };
         assert!(p.allows("http://127.0.0.1:3000", Some("127.0.0.1:3000")));
         assert!(p.allows("https://admin.example.com/", Some("shop.example.com")));
@@ -604,6 +622,28 @@ mod tests {
             !body.contains("a bug in a page"),
             "no panic text for the client"
         );
+    }
+
+    #[test]
+    fn form_redirects_may_go_to_a_configured_payment_page_only() {
+        let stripe = ["checkout.stripe.com".to_owned()];
+        assert!(is_payment_page(
+            "https://checkout.stripe.com/c/pay/cs_test_1",
+            &stripe
+        ));
+        for other in [
+            "http://checkout.stripe.com/c/pay/cs_test_1",
+            "https://checkout.stripe.com.evil.example/c/pay",
+            "https://evil.example/checkout.stripe.com/",
+            "https://checkout.stripe.com",
+            "https://checkout.stripe.com//evil.example",
+        ] {
+            assert!(!is_payment_page(other, &stripe), "{other}");
+        }
+        assert!(!is_payment_page(
+            "https://checkout.stripe.com/c/pay/cs_test_1",
+            &[]
+        ));
     }
 
     #[test]

@@ -38,6 +38,38 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// `POST /webhooks/stripe`: a payment provider's event. 200 once it is recorded (or was
+/// before), 400 when it is not a genuine, well-formed event (nothing changes), 500 when the
+/// shop could not record it (the provider delivers it again later).
+pub async fn stripe_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    let json = [(header::CONTENT_TYPE, "application/json")];
+    match state.ctx.checkout.receive(signature, &body).await {
+        Ok(_) => (StatusCode::OK, json, "{\"received\":true}\n").into_response(),
+        Err(checkout::webhook::WebhookError::Rejected(reason)) => (
+            StatusCode::BAD_REQUEST,
+            json,
+            format!("{}\n", serde_json::json!({ "error": reason })),
+        )
+            .into_response(),
+        Err(checkout::webhook::WebhookError::Failed(e)) => {
+            tracing::error!(error = %e, "could not record a webhook event; the provider will retry");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json,
+                "{\"error\":\"the event could not be recorded; retry later\"}\n",
+            )
+                .into_response()
+        }
+    }
+}
+
 /// Whether this request may read `/metrics`: with `METRICS_TOKEN` set, only with
 /// `Authorization: Bearer <token>`; without, only from this machine and not through a proxy
 /// (which would make every visitor look local).

@@ -43,6 +43,48 @@ pub async fn connect_and_migrate(config: &Config) -> anyhow::Result<Db> {
 }
 
 /// The mailer the configuration asks for.
+/// The checkout: Stripe when configured, the offline provider otherwise; its keys, and the
+/// default shipping methods on a shop's first start.
+pub async fn checkout_service(
+    config: &Config,
+    db: &Db,
+    clock: &Clock,
+) -> anyhow::Result<checkout::Checkout> {
+    let keys = checkout::Keys::load(db, clock)
+        .await
+        .context("cannot read the checkout keys")?;
+    let provider: Arc<dyn checkout::PaymentProvider> = match &config.stripe {
+        Some(stripe) => Arc::new(
+            checkout::stripe::StripeProvider::new(&stripe.api_base, stripe.secret_key.expose())
+                .map_err(|e| anyhow::anyhow!("STRIPE_API_BASE: {e}"))?,
+        ),
+        None => Arc::new(checkout::payment::OfflineProvider::new(
+            db.clone(),
+            clock.clone(),
+            config.public_url.clone(),
+        )),
+    };
+    let mut settings = checkout::Settings::new(config.public_url.clone());
+    settings.vat_rate_bp = config.vat_rate_bp;
+    settings.hold = config.checkout_hold;
+    settings.webhook_secrets = config
+        .webhook_secrets
+        .iter()
+        .map(|s| s.expose().to_owned())
+        .collect();
+    let countries: Vec<&str> = auth::addresses::COUNTRIES.iter().map(|(c, _)| *c).collect();
+    checkout::shipping::ensure_defaults(db, clock, config.currency, &countries)
+        .await
+        .context("cannot create the default shipping methods")?;
+    Ok(checkout::Checkout::new(
+        db.clone(),
+        clock.clone(),
+        provider,
+        settings,
+        keys,
+    ))
+}
+
 pub fn mailer(config: &Config) -> anyhow::Result<Mailer> {
     let from = Mailer::parse_from(&config.mail_from)?;
     Ok(match &config.mail {
@@ -176,7 +218,14 @@ pub fn router(config: &Config, state: AppState) -> Router {
     });
     let mut trusted = config.trusted_origins.clone();
     trusted.push(config.public_url.clone());
-    let origin_policy = Arc::new(OriginPolicy { trusted });
+    let origin_policy = Arc::new(OriginPolicy {
+        trusted,
+        payment_pages: if config.stripe.is_some() {
+            vec!["checkout.stripe.com".to_owned()]
+        } else {
+            Vec::new()
+        },
+    });
 
     Router::new()
         .route("/health", get(routes::health))
@@ -184,6 +233,12 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .route("/metrics", get(routes::metrics))
         .route("/sitemap.xml", get(routes::sitemap))
         .route("/robots.txt", get(routes::robots))
+        // Stripe (and the offline provider) post here: no session, no form check; the
+        // signature over the raw body is the check.
+        .route(
+            "/webhooks/stripe",
+            axum::routing::post(routes::stripe_webhook),
+        )
         .merge(assets)
         .merge(
             pages
@@ -233,6 +288,7 @@ pub struct Application {
     worker: Option<Worker<notifications::EventHandler>>,
     clock: Clock,
     catalog: catalog::Catalog,
+    checkout: checkout::Checkout,
     limits: ConnectionLimits,
 }
 
@@ -261,6 +317,7 @@ impl Application {
         } else {
             None
         };
+        let checkout = checkout_service(&config, &db, &clock).await?;
         let ctx = ServerContext {
             db: db.clone(),
             catalog: catalog::Catalog::new(db.clone(), clock.clone(), config.catalog_cache_ttl),
@@ -273,6 +330,7 @@ impl Application {
                 currency: config.currency,
             }),
             images: catalog::ImageStore::new(config.data_dir.join("images")),
+            checkout: checkout.clone(),
         };
         let state = AppState {
             ctx,
@@ -292,6 +350,7 @@ impl Application {
             worker,
             clock,
             catalog,
+            checkout,
             limits: ConnectionLimits {
                 header_read: config.header_read_timeout,
                 // A request is cut off after REQUEST_TIMEOUT_SECS anyway; a little more lets
@@ -325,6 +384,11 @@ impl Application {
                 stop_rx.clone(),
             ))
         });
+        // Unpaid orders whose payment window closed: checked with the provider, then expired.
+        let payments = self
+            .worker
+            .is_some()
+            .then(|| tokio::spawn(checkout::lapse::run(self.checkout.clone(), stop_rx.clone())));
         let search_log = tokio::spawn(crate::housekeeping::flush_search_log(
             self.catalog.clone(),
             stop_rx.clone(),
@@ -337,6 +401,9 @@ impl Application {
         }
         if let Some(housekeeping) = housekeeping {
             let _ = housekeeping.await;
+        }
+        if let Some(payments) = payments {
+            let _ = payments.await;
         }
         let _ = search_log.await;
         self.db.close().await;

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod addresses;
+pub mod orders;
 #[cfg(feature = "ssr")]
 mod server;
 
@@ -37,6 +38,7 @@ fn AccountFrame(#[prop(into)] title: String, children: Children) -> impl IntoVie
     let links = [
         ("/account", "Overview"),
         ("/account/profile", "Profile and password"),
+        ("/account/orders", "Orders"),
         ("/account/addresses", "Addresses"),
         ("/account/sessions", "Where you're signed in"),
     ];

@@ -1,9 +1,9 @@
 //! The admin dashboard. Each page lives in its own module with its server functions: the
 //! overview (`dashboard`), people (`users`: roles, disable/enable), the audit log (`audit`),
-//! and the catalog (`products`, `categories`, `catalog_io`). This module holds what they
-//! share: the frame with the section menu, audit entries and their table. Every server
-//! function checks who is asking itself (the admin role; for products, an admin or a
-//! vendor); the pages only display.
+//! the catalog (`products`, `categories`, `catalog_io`), orders (`orders`, read-only) and
+//! shipping methods (`shipping`). This module holds what they share: the frame with the
+//! section menu, audit entries and their table. Every server function checks who is asking
+//! itself (the admin role; for products, an admin or a vendor); the pages only display.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,9 @@ pub mod audit;
 pub mod catalog_io;
 pub mod categories;
 pub mod dashboard;
+pub mod orders;
 pub mod products;
+pub mod shipping;
 pub mod users;
 
 #[cfg(feature = "ssr")]
@@ -50,9 +52,11 @@ pub(crate) fn AdminFrame(
     let links: &[(&str, &str)] = if staff {
         &[
             ("/admin", "Overview"),
+            ("/admin/orders", "Orders"),
             ("/admin/products", "Products"),
             ("/admin/categories", "Categories"),
             ("/admin/catalog", "Import and export"),
+            ("/admin/shipping", "Shipping"),
             ("/admin/users", "Users"),
             ("/admin/audit", "Audit log"),
         ]

@@ -11,6 +11,7 @@ pub(crate) fn audit_row(e: shop_core::audit::Entry) -> AuditRow {
         "user" => Some(format!("/admin/users/{}", e.target_id)),
         "product" => Some(format!("/admin/products/{}", e.target_id)),
         "category" => Some(format!("/admin/categories/{}", e.target_id)),
+        "shipping_method" => Some(format!("/admin/shipping/{}", e.target_id)),
         _ => None,
     };
     let parse = |json: &Option<String>| {

@@ -31,7 +31,7 @@ const MINI_LINES: usize = 3;
 /// Refuses a request that carries fields the form does not have (a price, a total): the
 /// shop computes those itself, and a request that tries to set them is not one our pages
 /// send.
-fn refuse_extra_fields(extra: &HashMap<String, String>) -> Result<(), AppError> {
+pub(crate) fn refuse_extra_fields(extra: &HashMap<String, String>) -> Result<(), AppError> {
     // With JavaScript on, Leptos's ActionForm appends the submit button's name and value,
     // and our buttons have neither: that empty pair arrives as `=` (serde_qs reads `&=` as
     // the key "="). It carries nothing, so it is not an extra field.
@@ -150,7 +150,7 @@ async fn back_to_cart(notice: Option<String>) -> Result<(), AppError> {
     Ok(())
 }
 
-fn options_label(options: &[(String, String)]) -> String {
+pub(crate) fn options_label(options: &[(String, String)]) -> String {
     options
         .iter()
         .map(|(k, v)| format!("{}: {v}", humanize(k)))

@@ -12,6 +12,7 @@ mod browse;
 mod cart_pages;
 mod catalog_admin;
 mod catalog_uploads;
+mod checkout;
 mod config_errors;
 mod csrf;
 mod hostile_text;

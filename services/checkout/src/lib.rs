@@ -13,7 +13,7 @@
 //! Modules: [`shipping`] (the methods staff manage), [`pricing`] (a cart's quote: lines,
 //! shipping, VAT, total), [`place`] (placing an order and starting its payment),
 //! [`orders`] (reading orders, the state machine and history), [`payment`] (the provider
-//! trait and its offline implementation), [`webhook`]
+//! trait and its offline implementation), [`stripe`] (Stripe Checkout), [`webhook`]
 //! (signatures and provider events), [`lapse`] (expiry and reconciliation), [`keys`] (the
 //! checkout's own secrets, and guests' signed order links).
 
@@ -24,6 +24,7 @@ pub mod payment;
 pub mod place;
 pub mod pricing;
 pub mod shipping;
+pub mod stripe;
 pub mod webhook;
 
 use std::sync::Arc;

@@ -427,18 +427,23 @@ const SUMMARY: &str = "SELECT o.id, o.number, o.status, o.email, o.currency, o.t
         o.placed_at, o.review_reason
     FROM orders o";
 
-/// A customer's orders, newest first (a page of `per_page`, and whether there are more).
+/// A customer's orders, newest first (a page of `per_page`, and whether there are more):
+/// those placed signed in, and, once the customer has confirmed `verified_email`, those
+/// placed as a guest with that address.
 pub async fn for_customer(
     db: &Db,
     user: &UserId,
+    verified_email: Option<&str>,
     page: u32,
     per_page: u32,
 ) -> Result<(Vec<OrderSummary>, bool), CheckoutError> {
     let (per_page, offset) = window(page, per_page, 100);
     let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
-        "{SUMMARY} WHERE o.user_id = $1 ORDER BY o.placed_at DESC, o.id DESC LIMIT $2 OFFSET $3"
+        "{SUMMARY} WHERE o.user_id = $1 OR (o.user_id IS NULL AND o.email = $2)
+         ORDER BY o.placed_at DESC, o.id DESC LIMIT $3 OFFSET $4"
     ))
     .bind(user.as_str())
+    .bind(verified_email)
     .bind(per_page + 1)
     .bind(offset)
     .fetch_all(db.reader())

@@ -1,5 +1,5 @@
-//! Payment providers: one trait; Stripe Checkout Sessions when Stripe keys are configured,
-//! [`OfflineProvider`] (the shop's own payment page, for development, demos and tests)
+//! Payment providers: one trait; [`crate::stripe::StripeProvider`] (Stripe Checkout
+//! Sessions) when Stripe keys are configured, [`OfflineProvider`] (the shop's own payment page, for development, demos and tests)
 //! otherwise. Either way the shopper pays on a hosted page and the order becomes paid only
 //! through a signed event at the webhook.
 

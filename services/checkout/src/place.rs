@@ -428,7 +428,9 @@ impl Checkout {
             total: money(row.total_minor),
             expires_at: row.hold_until / 1000,
             success_url: format!("{base}/checkout/complete/{id}?t={token}"),
-            cancel_url: format!("{base}/checkout/cancelled/{id}?t={token}"),
+            // Back to the cart, everything still in it; the order stays payable until its
+            // window closes, and placing the cart again picks it up or replaces it.
+            cancel_url: format!("{base}/cart?flash=payment_cancelled"),
             idempotency_key: format!("checkout-session-{id}"),
             order_id: id,
         })

@@ -11,7 +11,9 @@ use shop_core::{OrderId, outbox};
 
 use crate::keys::{constant_time_eq, hmac_sha256};
 use crate::orders::{self, ORDER_COLUMNS, OrderRow, OrderStatus};
-use crate::payment::{OfflineSession, SessionState};
+use crate::payment::{
+    OfflineChoice, OfflineProvider, OfflineSession, ProviderError, SessionState, offline_session,
+};
 use crate::{Checkout, CheckoutError, ORDER_PAID};
 
 /// How old a signed event may be (Stripe's default tolerance): older ones are replays.
@@ -527,6 +529,54 @@ impl Checkout {
         let outcome = self.lapse_on(&mut tx, order, to, note, actor).await?;
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    /// The shopper's choice on the offline payment page: "Pay" completes the session,
+    /// "Decline" fails it (the order is cancelled, the cart free again) and "Cancel" closes
+    /// it; each is delivered as a signed event to the webhook's code. Returns where to send
+    /// the shopper. Only while the offline provider is the shop's provider.
+    pub async fn offline_choice(
+        &self,
+        session_id: &str,
+        choice: OfflineChoice,
+    ) -> Result<String, CheckoutError> {
+        if self.provider.name() != "offline" {
+            return Err(CheckoutError::NotFound);
+        }
+        let provider = OfflineProvider::new(
+            self.db.clone(),
+            self.clock.clone(),
+            self.settings.base_url.clone(),
+        );
+        let declined = format!(
+            "{}/checkout/review?flash=payment_declined",
+            self.settings.base_url
+        );
+        let Some(session) = provider.choose(session_id, choice).await? else {
+            // No longer open (paid in another tab, or its window closed): say where it stands.
+            let session = offline_session(&self.db, session_id)
+                .await?
+                .ok_or(CheckoutError::NotFound)?;
+            return Ok(if session.status == "complete" {
+                session.success_url
+            } else {
+                session.cancel_url
+            });
+        };
+        let (kind, target) = match choice {
+            OfflineChoice::Pay => ("checkout.session.completed", session.success_url.clone()),
+            OfflineChoice::Decline => ("checkout.session.async_payment_failed", declined),
+            OfflineChoice::Cancel => ("checkout.session.expired", session.cancel_url.clone()),
+        };
+        self.deliver_offline(kind, &session)
+            .await
+            .map_err(|e| match e {
+                WebhookError::Failed(e) => e,
+                WebhookError::Rejected(reason) => {
+                    CheckoutError::Provider(ProviderError::Refused(reason))
+                }
+            })?;
+        Ok(target)
     }
 
     /// The offline page's choice, delivered as a signed event to the webhook's own code.

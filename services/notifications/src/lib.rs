@@ -2,6 +2,7 @@
 //! newsletter sign-up list.
 
 pub mod newsletter;
+pub mod orders;
 mod templates;
 
 use auth::events as account;
@@ -71,6 +72,40 @@ impl EventHandler {
                 tracing::info!(user.id = %user, ?purpose, "mail no longer needed; skipped");
                 Ok(())
             }
+        }
+    }
+
+    /// An order mail, with the order's signed link.
+    async fn order_mail(&self, event: &Event, kind: orders::OrderMail) -> Result<(), HandlerError> {
+        #[derive(serde::Deserialize)]
+        struct OrderEvent {
+            order_id: checkout::OrderId,
+        }
+        let p: OrderEvent = payload(event)?;
+        let order = match checkout::orders::load(&self.db, &p.order_id).await {
+            Ok(order) => order,
+            Err(checkout::CheckoutError::NotFound) => {
+                return Err(HandlerError::Permanent("no such order".to_owned()));
+            }
+            Err(e) => return Err(retry(e)),
+        };
+        if !orders::still_relevant(kind, &order) {
+            return Ok(());
+        }
+        let keys = checkout::Keys::load(&self.db, &self.clock)
+            .await
+            .map_err(retry)?;
+        let link = format!(
+            "{}/orders/{}?t={}",
+            self.shop.base_url,
+            order.id,
+            keys.order_token(&order.id)
+        );
+        match orders::order_mail(&self.shop, kind, &order, &link) {
+            Some(mail) => self.send(mail).await,
+            None => Err(HandlerError::Permanent(
+                "the order's address is not valid".to_owned(),
+            )),
         }
     }
 
@@ -161,6 +196,11 @@ impl Handler for EventHandler {
                     &user.display_name,
                 ))
                 .await
+            }
+            checkout::ORDER_PLACED => self.order_mail(event, orders::OrderMail::Received).await,
+            checkout::ORDER_PAID => {
+                self.order_mail(event, orders::OrderMail::PaymentConfirmed)
+                    .await
             }
             other => {
                 tracing::debug!(event.kind = other, "no reaction to this event kind");

@@ -8,7 +8,7 @@ use auth::users::MailToken;
 use crate::ShopInfo;
 
 /// Escapes text for an HTML body.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -1,5 +1,7 @@
 //! `TestApp`: starts the real application on port 0 against a fresh database.
 
+pub mod fake_stripe;
+
 use std::collections::HashMap;
 use std::time::Duration;
 

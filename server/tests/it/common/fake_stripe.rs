@@ -1,0 +1,240 @@
+//! A fake Stripe for the tests: an HTTP server on port 0 with the Checkout Session endpoints
+//! the shop uses (create, retrieve, expire), answering with Stripe's documented JSON shapes,
+//! honouring `Idempotency-Key` as Stripe does, and signing webhook events the way Stripe
+//! does (`Stripe-Signature: t=...,v1=HMAC-SHA256("t.body")`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+/// The webhook signing secret the fake signs with (configure the shop with it).
+pub const WEBHOOK_SECRET: &str = "whsec_fake_stripe_test";
+/// The secret key the shop must send.
+pub const SECRET_KEY: &str = "sk_test_fake";
+
+/// One create request as the fake received it.
+#[derive(Clone, Debug)]
+pub struct CreateRequest {
+    pub idempotency_key: Option<String>,
+    pub params: HashMap<String, String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    sessions: HashMap<String, Value>,
+    by_key: HashMap<String, String>,
+    creates: Vec<CreateRequest>,
+    next: u64,
+}
+
+/// The running fake.
+#[derive(Clone)]
+pub struct FakeStripe {
+    pub base: String,
+    inner: Arc<Mutex<Inner>>,
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": { "type": "invalid_request_error", "message": message } })),
+    )
+        .into_response()
+}
+
+fn authorized(headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {SECRET_KEY}"))
+}
+
+async fn create(State(fake): State<FakeStripe>, headers: HeaderMap, body: String) -> Response {
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
+    }
+    let params: HashMap<String, String> = form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut inner = fake.inner.lock().unwrap();
+    inner.creates.push(CreateRequest {
+        idempotency_key: key.clone(),
+        params: params.clone(),
+    });
+    if let Some(id) = key.as_ref().and_then(|k| inner.by_key.get(k)) {
+        return axum::Json(inner.sessions[id].clone()).into_response();
+    }
+    let mut amount = 0_i64;
+    let mut i = 0;
+    while let Some(unit) = params.get(&format!("line_items[{i}][price_data][unit_amount]")) {
+        let quantity: i64 = params
+            .get(&format!("line_items[{i}][quantity]"))
+            .and_then(|q| q.parse().ok())
+            .unwrap_or(1);
+        amount += unit.parse::<i64>().unwrap_or(0) * quantity;
+        i += 1;
+    }
+    inner.next += 1;
+    let id = format!("cs_test_fake{:06}", inner.next);
+    let session = json!({
+        "id": id,
+        "object": "checkout.session",
+        "amount_subtotal": amount,
+        "amount_total": amount,
+        "automatic_tax": { "enabled": false, "liability": null, "status": null },
+        "cancel_url": params.get("cancel_url"),
+        "client_reference_id": params.get("client_reference_id"),
+        "created": 1_700_000_000,
+        "currency": params.get("line_items[0][price_data][currency]"),
+        "custom_fields": [],
+        "custom_text": {
+            "after_submit": null, "shipping_address": null, "submit": null,
+            "terms_of_service_acceptance": null
+        },
+        "customer_email": params.get("customer_email"),
+        "expires_at": params.get("expires_at").and_then(|e| e.parse::<i64>().ok()),
+        "livemode": false,
+        "metadata": {
+            "order_id": params.get("metadata[order_id]"),
+            "order_number": params.get("metadata[order_number]"),
+        },
+        "mode": params.get("mode"),
+        "payment_intent": null,
+        "payment_method_types": ["card"],
+        "payment_status": "unpaid",
+        "shipping_options": [],
+        "status": "open",
+        "success_url": params.get("success_url"),
+        "url": format!("https://checkout.stripe.com/c/pay/{id}"),
+    });
+    inner.sessions.insert(id.clone(), session.clone());
+    if let Some(k) = key {
+        inner.by_key.insert(k, id);
+    }
+    axum::Json(session).into_response()
+}
+
+async fn retrieve(
+    State(fake): State<FakeStripe>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
+    }
+    match fake.inner.lock().unwrap().sessions.get(&id) {
+        Some(s) => axum::Json(s.clone()).into_response(),
+        None => error(StatusCode::NOT_FOUND, "No such checkout.session"),
+    }
+}
+
+async fn expire(
+    State(fake): State<FakeStripe>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
+    }
+    let mut inner = fake.inner.lock().unwrap();
+    let Some(s) = inner.sessions.get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, "No such checkout.session");
+    };
+    if s["status"] != "open" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Only Checkout Sessions with a status in [\"open\"] can be expired.",
+        );
+    }
+    s["status"] = json!("expired");
+    s["url"] = Value::Null;
+    axum::Json(s.clone()).into_response()
+}
+
+impl FakeStripe {
+    pub async fn start() -> FakeStripe {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake stripe");
+        let fake = FakeStripe {
+            base: format!("http://{}", listener.local_addr().unwrap()),
+            inner: Arc::default(),
+        };
+        let app = Router::new()
+            .route("/v1/checkout/sessions", post(create))
+            .route("/v1/checkout/sessions/{id}", get(retrieve))
+            .route("/v1/checkout/sessions/{id}/expire", post(expire))
+            .with_state(fake.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        fake
+    }
+
+    /// Every create request so far.
+    pub fn creates(&self) -> Vec<CreateRequest> {
+        self.inner.lock().unwrap().creates.clone()
+    }
+
+    /// The number of distinct sessions created.
+    pub fn session_count(&self) -> usize {
+        self.inner.lock().unwrap().sessions.len()
+    }
+
+    pub fn session(&self, id: &str) -> Value {
+        self.inner.lock().unwrap().sessions[id].clone()
+    }
+
+    /// The shopper pays on Stripe's page: the session completes, paid.
+    pub fn pay(&self, id: &str) -> Value {
+        let mut inner = self.inner.lock().unwrap();
+        let s = inner.sessions.get_mut(id).expect("session");
+        s["status"] = json!("complete");
+        s["payment_status"] = json!("paid");
+        s["payment_intent"] = json!(format!("pi_{id}"));
+        s["url"] = Value::Null;
+        s.clone()
+    }
+
+    /// An event about `session` as Stripe posts it to a webhook endpoint.
+    pub fn event(kind: &str, session: &Value) -> String {
+        json!({
+            "id": format!("evt_{}", uuid::Uuid::new_v4().simple()),
+            "object": "event",
+            "api_version": "2024-06-20",
+            "created": 1_700_000_100,
+            "livemode": false,
+            "pending_webhooks": 1,
+            "type": kind,
+            "data": { "object": session },
+        })
+        .to_string()
+    }
+
+    /// The `Stripe-Signature` header for `body` at `timestamp`, made as Stripe documents
+    /// it (independently of the shop's own code): HMAC-SHA256 keyed with the endpoint's
+    /// secret over `"{timestamp}.{body}"`, hex-encoded, as `t=...,v1=...`.
+    pub fn sign(body: &str, timestamp: i64) -> String {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes())
+            .expect("any key length");
+        mac.update(format!("{timestamp}.{body}").as_bytes());
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("t={timestamp},v1={hex}")
+    }
+}

@@ -1,0 +1,173 @@
+//! Stripe Checkout Sessions through async-stripe: a hosted payment page (the shop never sees
+//! card data), in `payment` mode, with the order's own line amounts and currency, the order
+//! id as `client_reference_id` and metadata, the shopper's email, an expiry equal to the
+//! hold, and an idempotency key derived from the order id, so a retry never opens a second
+//! session. The API base is configurable (`STRIPE_API_BASE`), which the tests point at a
+//! fake Stripe.
+
+use std::collections::HashMap;
+
+use stripe::{
+    CheckoutSession, CheckoutSessionId, CheckoutSessionMode, CheckoutSessionPaymentStatus,
+    CheckoutSessionStatus, Client, CreateCheckoutSession, CreateCheckoutSessionLineItems,
+    CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionLineItemsPriceDataProductData,
+    Expandable, RequestStrategy, StripeError,
+};
+
+use crate::payment::{
+    PaymentProvider, PaymentSession, ProviderError, SessionRequest, SessionState,
+};
+
+/// Pays through Stripe Checkout.
+#[derive(Clone)]
+pub struct StripeProvider {
+    client: Client,
+}
+
+impl std::fmt::Debug for StripeProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StripeProvider")
+    }
+}
+
+impl StripeProvider {
+    /// A provider talking to `api_base` (`https://api.stripe.com`, or a fake in tests) with
+    /// `secret_key`.
+    pub fn new(api_base: &str, secret_key: &str) -> Result<StripeProvider, ProviderError> {
+        // async-stripe wants the base with a trailing slash and panics on a URL it cannot
+        // parse: check it first.
+        let base = format!("{}/", api_base.trim_end_matches('/'));
+        if !(base.starts_with("https://") || base.starts_with("http://")) || base.contains(' ') {
+            return Err(ProviderError::Refused(format!(
+                "bad Stripe API base {api_base:?}"
+            )));
+        }
+        Ok(StripeProvider {
+            client: Client::from_url(base.as_str(), secret_key),
+        })
+    }
+}
+
+fn provider_error(e: StripeError) -> ProviderError {
+    match e {
+        StripeError::Stripe(request) => {
+            if request.http_status == 404 {
+                ProviderError::UnknownSession
+            } else {
+                ProviderError::Refused(format!(
+                    "{} ({})",
+                    request.message.unwrap_or_default(),
+                    request.http_status
+                ))
+            }
+        }
+        other => ProviderError::Unavailable(other.to_string()),
+    }
+}
+
+fn session_id(id: &str) -> Result<CheckoutSessionId, ProviderError> {
+    id.parse().map_err(|_| ProviderError::UnknownSession)
+}
+
+fn state(session: CheckoutSession) -> SessionState {
+    SessionState {
+        id: session.id.to_string(),
+        status: match session.status {
+            Some(CheckoutSessionStatus::Complete) => "complete",
+            Some(CheckoutSessionStatus::Expired) => "expired",
+            _ => "open",
+        }
+        .to_owned(),
+        payment_status: match session.payment_status {
+            CheckoutSessionPaymentStatus::Paid => "paid",
+            CheckoutSessionPaymentStatus::NoPaymentRequired => "no_payment_required",
+            CheckoutSessionPaymentStatus::Unpaid => "unpaid",
+        }
+        .to_owned(),
+        amount_total: session.amount_total,
+        currency: session.currency.map(|c| c.to_string()),
+        payment_intent: session.payment_intent.map(|p| match p {
+            Expandable::Id(id) => id.to_string(),
+            Expandable::Object(intent) => intent.id.to_string(),
+        }),
+    }
+}
+
+#[async_trait::async_trait]
+impl PaymentProvider for StripeProvider {
+    fn name(&self) -> &'static str {
+        "stripe"
+    }
+
+    async fn create_session(&self, req: &SessionRequest) -> Result<PaymentSession, ProviderError> {
+        let currency: stripe::Currency =
+            req.currency.code().to_lowercase().parse().map_err(|_| {
+                ProviderError::Refused(format!("Stripe does not take {}", req.currency))
+            })?;
+        let line_items = req
+            .lines
+            .iter()
+            .map(|(name, unit, quantity)| CreateCheckoutSessionLineItems {
+                price_data: Some(CreateCheckoutSessionLineItemsPriceData {
+                    currency,
+                    unit_amount: Some(unit.minor()),
+                    product_data: Some(CreateCheckoutSessionLineItemsPriceDataProductData {
+                        name: name.clone(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                quantity: u64::try_from(*quantity).ok(),
+                ..Default::default()
+            })
+            .collect();
+        let order_id = req.order_id.to_string();
+        let metadata = HashMap::from([
+            ("order_id".to_owned(), order_id.clone()),
+            ("order_number".to_owned(), req.order_number.clone()),
+        ]);
+        let mut params = CreateCheckoutSession::new();
+        params.mode = Some(CheckoutSessionMode::Payment);
+        params.line_items = Some(line_items);
+        params.client_reference_id = Some(&order_id);
+        params.metadata = Some(metadata);
+        params.customer_email = Some(&req.email);
+        params.expires_at = Some(req.expires_at);
+        params.success_url = Some(&req.success_url);
+        params.cancel_url = Some(&req.cancel_url);
+        let client = self
+            .client
+            .clone()
+            .with_strategy(RequestStrategy::Idempotent(req.idempotency_key.clone()));
+        let session = CheckoutSession::create(&client, params)
+            .await
+            .map_err(provider_error)?;
+        let url = session.url.clone().ok_or_else(|| {
+            ProviderError::Refused("Stripe returned a session without a URL".to_owned())
+        })?;
+        Ok(PaymentSession {
+            id: session.id.to_string(),
+            url,
+        })
+    }
+
+    async fn session_state(&self, id: &str) -> Result<SessionState, ProviderError> {
+        let session = CheckoutSession::retrieve(&self.client, &session_id(id)?, &[])
+            .await
+            .map_err(provider_error)?;
+        Ok(state(session))
+    }
+
+    async fn expire_session(&self, id: &str) -> Result<SessionState, ProviderError> {
+        let id = session_id(id)?;
+        match CheckoutSession::expire(&self.client, &id).await {
+            Ok(session) => Ok(state(session)),
+            // Only an open session can be expired: one already complete or expired answers
+            // 400, and its state is what the caller needs.
+            Err(StripeError::Stripe(request)) if request.http_status == 400 => {
+                self.session_state(id.as_str()).await
+            }
+            Err(e) => Err(provider_error(e)),
+        }
+    }
+}
