@@ -58,6 +58,9 @@ pub fn message(code: &str) -> Option<&'static str> {
             "We've sent a link to your email address to finish creating your account. Your order will appear in it once you sign in."
         }
         "shipping_method_saved" => "Shipping method saved.",
+        "cart_changed" => {
+            "Something in your cart has sold out or is no longer available, so checkout stopped before you paid. Nothing was charged: see below what changed."
+        }
         _ => return None,
     })
 }

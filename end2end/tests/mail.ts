@@ -42,3 +42,27 @@ export async function waitForLink(to: string, path: string, timeoutMs = 15_000):
 export function uniqueEmail(prefix: string): string {
   return `${prefix}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
 }
+
+/**
+ * Waits for a mail to `to` whose text contains `needle` (e.g. a subject) in the server's
+ * mail folder and returns the decoded mail.
+ */
+export async function waitForMail(to: string, needle: string, timeoutMs = 15_000): Promise<string> {
+  const dir = process.env.E2E_MAIL_DIR;
+  if (!dir) throw new Error('E2E_MAIL_DIR is not set: run the suite through scripts/test.sh');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    let files: string[] = [];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith('.eml'));
+    } catch {
+      files = [];
+    }
+    for (const f of files) {
+      const mail = decodeQuotedPrintable(readFileSync(join(dir, f), 'utf8'));
+      if (mail.includes(`To: ${to}`) && mail.includes(needle)) return mail;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no mail to ${to} containing ${needle} within ${timeoutMs} ms`);
+}

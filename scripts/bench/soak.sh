@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Soak test: the release server with the 10k-product catalog under mixed traffic (home,
 # department and category listings with filters and pages, searches, product pages, cart
-# adds and the cart, sign-ins) from 64 simulated browsers for a while, then SIGTERM.
+# adds and the cart, sign-ins, the checkout steps, order pages and webhooks) from 64
+# simulated browsers for a while, then SIGTERM.
 #
 #   scripts/bench/soak.sh [SECONDS] [CONNECTIONS]     # default 60 s, 64 connections
 #
@@ -35,6 +36,19 @@ const products = fs.readFileSync(dataset, "utf8").split("\n").filter(Boolean).ma
   }
   const adds = [...ids];
   if (adds.length === 0) { console.error("no add-to-cart buttons found"); process.exit(1); }
+  // The shipping method a shopper in Germany is offered (read off the shipping step).
+  const crypto = require("crypto");
+  const headers = { origin: base, "sec-fetch-site": "same-origin", accept: "application/json",
+    "content-type": "application/x-www-form-urlencoded" };
+  const add = await fetch(`${base}/api/cart/add`, { method: "POST", headers,
+    body: `variant_id=${adds[0]}&quantity=1` });
+  const cookie = (add.headers.get("set-cookie") || "").split(";")[0];
+  await fetch(`${base}/api/checkout/save-details`, { method: "POST", headers: { ...headers, cookie },
+    body: "email=soak%40example.com&full_name=Soak&line1=1+Load+Street&city=Berlin&postal_code=10115&country=DE&billing=same",
+    redirect: "manual" });
+  const shipping = await (await fetch(`${base}/checkout/shipping`, { headers: { accept: "text/html", cookie } })).text();
+  const method = (shipping.match(/name="shipping_method" value="([0-9a-f-]{36})"/) || [])[1];
+  if (!method) { console.error("no shipping method offered"); process.exit(1); }
   for (let i = 0; i < 40; i++) {
     const p = products[(i * 251) % products.length];
     lines.push("GET /");
@@ -44,6 +58,23 @@ const products = fs.readFileSync(dataset, "utf8").split("\n").filter(Boolean).ma
     lines.push(`POST /api/cart/add variant_id=${adds[i % adds.length]}&quantity=1`);
     if (i % 8 === 0) lines.push("GET /cart");
     if (i % 20 === 0) lines.push(`POST /api/account/login email=admin%40example.com&password=${encodeURIComponent(password)}`);
+    // Checkout: the steps with a cart, a stale review (refused), pages for orders that do not
+    // exist or are not the asker's, and forged webhooks.
+    if (i % 4 === 0) {
+      lines.push("GET /checkout");
+      lines.push("POST /api/checkout/save-details email=soak%40example.com&full_name=Soak+Test&line1=1+Load+Street&line2=&city=Berlin&region=&postal_code=10115&country=DE&phone=&billing=same");
+      lines.push("GET /checkout/shipping");
+      lines.push(`POST /api/checkout/choose-shipping shipping_method=${method}`);
+      lines.push("GET /checkout/review");
+      lines.push(`POST /api/checkout/place reviewed=stale&idempotency_key=${crypto.randomUUID()}`);
+    }
+    if (i % 10 === 0) {
+      lines.push(`GET /checkout/complete/${crypto.randomUUID()}?t=forged`);
+      lines.push(`GET /orders/${crypto.randomUUID()}?t=forged`);
+      lines.push("GET /account/orders");
+      lines.push("GET /pay/offline/cs_offline_0000");
+      lines.push(`POST /webhooks/stripe {"id":"evt_soak","type":"checkout.session.completed"}`);
+    }
   }
   console.log(lines.join("\n"));
 })();

@@ -19,7 +19,8 @@ Usage: shop [COMMAND]
 
 Commands:
   serve                 Serve the shop (the default). Runs the outbox worker too unless RUN_WORKER=false.
-  worker                Run only the outbox worker (for scaled-out deployments).
+  worker                Run only the background work: the outbox worker, housekeeping and the
+                        payment sweeper (for scaled-out deployments).
   migrate               Apply database migrations and exit.
   seed [--catalog FILE] [--if-empty]
                         Load demo data: the built-in demo catalog (or a JSONL catalog file) and the
@@ -83,12 +84,24 @@ async fn run(command: &str, args: &[String], config: Config) -> anyhow::Result<(
         }
         "worker" => {
             let db = startup::connect_and_migrate(&config).await?;
-            let worker = startup::outbox_worker(&config, db.clone(), Clock::system())?;
+            let clock = Clock::system();
+            let worker = startup::outbox_worker(&config, db.clone(), clock.clone())?;
+            let checkout = startup::checkout_service(&config, &db, &clock).await?;
             let (tx, rx) = tokio::sync::watch::channel(false);
-            let handle = tokio::spawn(worker.run(rx));
+            let handles = [
+                tokio::spawn(worker.run(rx.clone())),
+                tokio::spawn(shop::housekeeping::run(
+                    db.clone(),
+                    clock.clone(),
+                    rx.clone(),
+                )),
+                tokio::spawn(checkout::lapse::run(checkout, rx)),
+            ];
             startup::shutdown_signal().await;
             let _ = tx.send(true);
-            let _ = handle.await;
+            for handle in handles {
+                let _ = handle.await;
+            }
             db.close().await;
             Ok(())
         }

@@ -165,19 +165,21 @@ fn quote_lines(lines: &[QuoteLine]) -> Vec<LineView> {
         .collect()
 }
 
-/// The asker's cart, priced now without shipping; `None` when there is nothing to check out.
-async fn priced_cart() -> Result<Option<(CartId, Quote)>, AppError> {
+/// The asker's cart, priced now without shipping, or the cart page to go back to: plain
+/// when the cart is empty, with a message when something in it can no longer be bought as
+/// it is (sold out meanwhile, no longer on sale).
+async fn priced_cart() -> Result<Result<(CartId, Quote), String>, AppError> {
     let ctx = server_context()?;
     let account = current_user().await?;
     let Some(cart) = existing_cart(account.as_ref()).await? else {
-        return Ok(None);
+        return Ok(Err("/cart".to_owned()));
     };
     match checkout::pricing::quote(&ctx.db, &cart, None, ctx.checkout.settings().vat_rate_bp).await
     {
-        Ok(quote) => Ok(Some((cart, quote))),
-        Err(checkout::CheckoutError::EmptyCart) => Ok(None),
-        // Flagged lines, mixed currencies: the cart page says what to change.
-        Err(e) if !e.is_internal() => Ok(None),
+        Ok(quote) => Ok(Ok((cart, quote))),
+        Err(checkout::CheckoutError::EmptyCart) => Ok(Err("/cart".to_owned())),
+        // The cart page says what changed and what to do.
+        Err(e) if !e.is_internal() => Ok(Err("/cart?flash=cart_changed".to_owned())),
         Err(e) => Err(e.into()),
     }
 }
@@ -191,8 +193,9 @@ fn summary(quote: &Quote) -> SummaryView {
 
 pub(super) async fn details() -> Result<Step<DetailsView>, AppError> {
     let ctx = server_context()?;
-    let Some((_, quote)) = priced_cart().await? else {
-        return Ok(Step::GoTo("/cart".to_owned()));
+    let (_, quote) = match priced_cart().await? {
+        Ok(priced) => priced,
+        Err(path) => return Ok(Step::GoTo(path)),
     };
     let account = current_user().await?;
     let draft = load_draft().await?.unwrap_or_default();
@@ -308,7 +311,7 @@ pub(super) async fn save_details(form: HashMap<String, String>) -> Result<(), Ap
 
 async fn save_details_checked(form: &HashMap<String, String>) -> Result<(), AppError> {
     let ctx = server_context()?;
-    if priced_cart().await?.is_none() {
+    if priced_cart().await?.is_err() {
         return Err(AppError::form(
             "Your cart is empty or has items that can't be bought as they are; check your cart.",
         ));
@@ -396,8 +399,9 @@ async fn ready_draft() -> Result<Result<Draft, String>, AppError> {
 
 pub(super) async fn shipping() -> Result<Step<ShippingView>, AppError> {
     let ctx = server_context()?;
-    let Some((_, quote)) = priced_cart().await? else {
-        return Ok(Step::GoTo("/cart".to_owned()));
+    let (_, quote) = match priced_cart().await? {
+        Ok(priced) => priced,
+        Err(path) => return Ok(Step::GoTo(path)),
     };
     let draft = match ready_draft().await? {
         Ok(d) => d,
@@ -440,9 +444,9 @@ pub(super) async fn choose_shipping(
 ) -> Result<(), AppError> {
     refuse_extra_fields(&extra)?;
     let ctx = server_context()?;
-    let Some((_, quote)) = priced_cart().await? else {
+    let Ok((_, quote)) = priced_cart().await? else {
         return Err(AppError::form(
-            "Your cart is empty; there is nothing to ship.",
+            "Your cart is empty or has changed; check your cart.",
         ));
     };
     let mut draft = match ready_draft().await? {
@@ -468,8 +472,9 @@ pub(super) async fn choose_shipping(
 
 pub(super) async fn review() -> Result<Step<ReviewView>, AppError> {
     let ctx = server_context()?;
-    let Some((cart, _)) = priced_cart().await? else {
-        return Ok(Step::GoTo("/cart".to_owned()));
+    let cart = match priced_cart().await? {
+        Ok((cart, _)) => cart,
+        Err(path) => return Ok(Step::GoTo(path)),
     };
     let draft = match ready_draft().await? {
         Ok(d) => d,

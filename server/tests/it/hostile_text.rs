@@ -325,6 +325,118 @@ async fn hostile_text_in_every_field_is_shown_as_text_and_injects_nothing() {
     assert!(text_of(doc.root_element()).contains(&category_name));
     page(&app, &admin, "/admin/audit").await;
     page(&app, &admin, "/admin").await;
+
+    // A shipping method with a hostile name, offered at checkout.
+    let method = hostile("Ship");
+    let res = app
+        .call(
+            &admin,
+            "admin/shipping-method-save",
+            &[
+                ("id", ""),
+                ("name", &method),
+                ("price", "3.50"),
+                ("free_over", ""),
+                ("country_NL", "on"),
+                ("min_days", "1"),
+                ("max_days", "3"),
+                ("active", "on"),
+            ],
+        )
+        .await;
+    assert_ok(&res, "save a shipping method");
+    let doc = page(&app, &admin, "/admin/shipping").await;
+    assert!(text_of(doc.root_element()).contains(&method));
+    let method_id = scalar(
+        &app,
+        "SELECT id FROM shipping_methods WHERE name = $1",
+        &method,
+    )
+    .await;
+    let doc = page(&app, &admin, &format!("/admin/shipping/{method_id}")).await;
+    assert_eq!(attr(&doc, "input[name=name]", "value"), method);
+
+    // The shopper checks out to the hostile address with the hostile method.
+    let res = app
+        .call(
+            &shopper,
+            "checkout/save-details",
+            &[("address_id", &address_id), ("billing", "same")],
+        )
+        .await;
+    assert_ok(&res, "checkout details");
+    let doc = page(&app, &shopper, "/checkout").await;
+    assert!(text_of(doc.root_element()).contains(&hostile("Line1")));
+    let doc = page(&app, &shopper, "/checkout/shipping").await;
+    assert!(text_of(doc.root_element()).contains(&method));
+    assert!(text_of(doc.root_element()).contains(&hostile("City")));
+    let res = app
+        .call(
+            &shopper,
+            "checkout/choose-shipping",
+            &[("shipping_method", &method_id)],
+        )
+        .await;
+    assert_ok(&res, "choose the hostile method");
+    let doc = page(&app, &shopper, "/checkout/review").await;
+    let review = text_of(doc.root_element());
+    assert!(
+        review.contains(&name) && review.contains(&method) && review.contains(&hostile("Name"))
+    );
+    let reviewed = attr(&doc, "input[name=reviewed]", "value");
+    let key = attr(&doc, "input[name=idempotency_key]", "value");
+    let res = app
+        .call(
+            &shopper,
+            "checkout/place",
+            &[("reviewed", &reviewed), ("idempotency_key", &key)],
+        )
+        .await;
+    assert_ok(&res, "place the order");
+    let order_id = scalar(
+        &app,
+        "SELECT id FROM orders WHERE email = $1",
+        "mallory@example.com",
+    )
+    .await;
+    let session = scalar(
+        &app,
+        "SELECT id FROM offline_payment_sessions WHERE order_id = $1",
+        &order_id,
+    )
+    .await;
+    page(&app, &shopper, &format!("/pay/offline/{session}")).await;
+    let doc = page(&app, &shopper, &format!("/account/orders/{order_id}")).await;
+    let order = text_of(doc.root_element());
+    for needle in [
+        &name,
+        &option,
+        &method,
+        &hostile("Line1"),
+        &hostile("Region"),
+    ] {
+        assert!(
+            order.contains(needle.as_str()),
+            "the order page shows {needle}"
+        );
+    }
+    page(&app, &shopper, "/account/orders").await;
+    let doc = page(&app, &admin, "/admin/orders").await;
+    assert!(text_of(doc.root_element()).contains("mallory@example.com"));
+
+    // The "order received" mail: its HTML part shows the same text, escaped.
+    app.deliver_outbox().await;
+    let mail = app
+        .last_mail("mallory@example.com", "received")
+        .expect("the order received mail");
+    let html = &mail[mail.find("<!DOCTYPE html>").expect("an HTML part")..];
+    let html = &html[..html.find("</html>").expect("the end of the HTML part") + 7];
+    let doc = Html::parse_document(html);
+    assert!(
+        doc.select(&sel("[data-injected]")).next().is_none(),
+        "the mail injects nothing"
+    );
+    assert!(text_of(doc.root_element()).contains(&name));
 }
 
 /// A field of a form as the browser would submit it.

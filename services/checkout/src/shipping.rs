@@ -153,10 +153,10 @@ pub async fn offered(
 /// Trims and checks a method's fields, naming the first field that is wrong.
 fn clean(input: &ShippingInput, known_countries: &[&str]) -> Result<ShippingInput, CheckoutError> {
     let name = input.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(CheckoutError::invalid(
             "name",
-            "Give the method a name of at most 60 characters.",
+            "Give the method a name of at most 100 characters.",
         ));
     }
     if input.price.is_negative() || input.price.minor() > 100_000_000 {

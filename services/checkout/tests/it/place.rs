@@ -285,3 +285,51 @@ async fn fifty_buyers_for_the_last_five_units_make_exactly_five_orders() {
         "the sold-out carts are untouched"
     );
 }
+
+#[tokio::test]
+async fn a_customers_history_holds_their_orders_and_guest_orders_of_their_confirmed_address() {
+    let shop = setup().await;
+    let people = shop_testkit::catalog::people(&shop.db, &shop.clock).await;
+    let customer = people.admin.actor.user_id.clone().unwrap();
+    // As a guest with the customer's address, then signed in, then someone else's order.
+    let guest = place(&shop, &cart_with(&shop, &[("TEE-M", 1)]).await).await;
+    let mut form = order_form(&shop, &cart_with(&shop, &[("TEE-M", 2)]).await).await;
+    form.customer = Some(customer.clone());
+    let own = shop.checkout.place(&form).await.unwrap();
+    let mut other = order_form(&shop, &cart_with(&shop, &[("TEE-M", 3)]).await).await;
+    other.email = shop_core::Email::parse("someone@example.com").unwrap();
+    other.reviewed = shop
+        .checkout
+        .review(
+            &other.cart,
+            &other.email,
+            &common::address(),
+            None,
+            &shop.standard,
+        )
+        .await
+        .unwrap()
+        .fingerprint;
+    shop.checkout.place(&other).await.unwrap();
+
+    let numbers = |list: Vec<checkout::OrderSummary>| -> Vec<i64> {
+        list.into_iter().map(|o| o.number).collect()
+    };
+    // Before the address is confirmed: only the order placed signed in.
+    let (list, more) = checkout::orders::for_customer(&shop.db, &customer, None, 1, 20)
+        .await
+        .unwrap();
+    assert_eq!((numbers(list), more), (vec![own.number], false));
+    // Confirmed: the guest order with that address joins, newest first.
+    let (list, _) =
+        checkout::orders::for_customer(&shop.db, &customer, Some("ada@example.com"), 1, 20)
+            .await
+            .unwrap();
+    assert_eq!(numbers(list), vec![own.number, guest.number]);
+    // Pages.
+    let (list, more) =
+        checkout::orders::for_customer(&shop.db, &customer, Some("ada@example.com"), 1, 1)
+            .await
+            .unwrap();
+    assert_eq!((numbers(list), more), (vec![own.number], true));
+}

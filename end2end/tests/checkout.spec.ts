@@ -1,0 +1,173 @@
+import { test, expect, type Page } from '@playwright/test';
+import { jsOn, ready } from './helpers';
+import { uniqueEmail, waitForLink, waitForMail } from './mail';
+
+// Checkout end to end, with JavaScript on and off: a guest pays on the offline payment page
+// and opens the order from the confirmation mail; a customer pays to a saved address and
+// finds the order in their history; a declined payment returns to checkout with the cart
+// intact; two shoppers race for the last unit.
+
+const PASSWORD = 'correct horse battery';
+const MASK = '/p/brightsmile-argan-oil-hair-mask';
+
+async function addToCart(page: Page, js: boolean, path: string) {
+  await page.goto(path);
+  await ready(page, js);
+  await page.getByTestId('add-to-cart').getByRole('button', { name: 'Add to cart' }).click();
+  if (js) {
+    await expect(page.getByTestId('added-to-cart')).toBeVisible();
+  } else {
+    await expect(page).toHaveURL(/\/cart$/);
+  }
+}
+
+/** From the cart through details (a new address), shipping and review. */
+async function checkoutAsGuest(page: Page, js: boolean, email: string, method = 'Standard') {
+  await page.goto('/cart');
+  await ready(page, js);
+  await page.getByTestId('checkout').click();
+  await expect(page).toHaveURL(/\/checkout$/);
+  await ready(page, js);
+  const form = page.getByTestId('details-form');
+  await form.getByLabel('Email address').fill(email);
+  await form.getByLabel('Full name').first().fill('Grace Hopper');
+  await form.getByLabel('Address line 1').first().fill('1 Harbour Street');
+  await form.getByLabel('Town or city').first().fill('Hamburg');
+  await form.getByLabel('Postcode').first().fill('20095');
+  await form.locator('select[name=country]').selectOption('DE');
+  await form.getByRole('button', { name: 'Continue to shipping' }).click();
+  await chooseShipping(page, js, method);
+}
+
+async function chooseShipping(page: Page, js: boolean, method: string) {
+  await expect(page).toHaveURL(/\/checkout\/shipping/);
+  await ready(page, js);
+  const shipping = page.getByTestId('shipping-form');
+  await shipping.getByText(method, { exact: true }).click();
+  await shipping.getByRole('button', { name: 'Continue to review' }).click();
+  await expect(page).toHaveURL(/\/checkout\/review/);
+  await ready(page, js);
+}
+
+async function placeOrder(page: Page) {
+  await page.getByRole('button', { name: 'Place order and pay' }).click();
+  await expect(page).toHaveURL(/\/pay\/offline\/cs_offline_/);
+}
+
+test('a guest checks out, pays on the offline page and opens the order from the mail', async ({ page }, info) => {
+  const js = jsOn(info);
+  const email = uniqueEmail('guest');
+  await addToCart(page, js, MASK);
+  await checkoutAsGuest(page, js, email);
+  await expect(page.getByTestId('checkout-line')).toContainText('Brightsmile Argan Oil Hair Mask');
+  await expect(page.getByTestId('review-subtotal')).toHaveText('€22.95');
+  await expect(page.getByTestId('review-shipping')).toHaveText('€4.90');
+  await expect(page.getByTestId('review-total')).toHaveText('€27.85');
+  await expect(page.getByTestId('review-vat')).toHaveText('€4.65');
+  await placeOrder(page);
+  await ready(page, js);
+  await expect(page.getByTestId('offline-amount')).toHaveText('€27.85');
+  await page.getByTestId('offline-pay').click();
+  await expect(page).toHaveURL(/\/checkout\/complete\//);
+  await ready(page, js);
+  await expect(page.getByTestId('payment-status')).toContainText('Paid');
+  const number = (await page.getByTestId('order-number').textContent())!.trim();
+  expect(number).toMatch(/^HS-\d+$/);
+
+  // Both mails arrive; the link in them opens the order without an account.
+  await waitForMail(email, `Order ${number} received`);
+  const paid = await waitForMail(email, `Payment confirmed for order ${number}`);
+  const link = paid.match(/https?:\/\/[^\s"<>]+(\/orders\/[0-9a-f-]{36}\?t=[A-Za-z0-9_-]+)/);
+  expect(link, 'a link to the order').not.toBeNull();
+  await page.context().clearCookies();
+  await page.goto(link![1]);
+  await ready(page, js);
+  await expect(page.getByTestId('order-detail')).toContainText('Brightsmile Argan Oil Hair Mask');
+  await expect(page.getByTestId('order-status')).toHaveText('Paid');
+  await expect(page.getByTestId('order-total')).toHaveText('€27.85');
+});
+
+test('a customer checks out with a saved address and finds the order in their history', async ({ page, baseURL }, info) => {
+  const js = jsOn(info);
+  const email = uniqueEmail('customer');
+  const api = async (endpoint: string, form: Record<string, string>) => {
+    const res = await page.request.post(`/api/${endpoint}`, {
+      form,
+      headers: { origin: baseURL!, 'sec-fetch-site': 'same-origin', accept: 'application/json' },
+    });
+    expect(res.status(), `${endpoint}: ${await res.text()}`).toBe(200);
+  };
+  // Signed up and confirmed in this browser, with a saved default address.
+  await api('account/register', { display_name: 'Ada', email, password: PASSWORD });
+  const token = new URLSearchParams((await waitForLink(email, '/verify-email')).split('?')[1]).get('token')!;
+  await api('account/verify-email', { token });
+  await api('account/save-address', {
+    full_name: 'Ada Lovelace', line1: '12 St James Square', line2: '', city: 'London', region: '',
+    postal_code: 'SW1Y 4JH', country: 'GB', phone: '', make_default: 'on',
+  });
+
+  await addToCart(page, js, MASK);
+  await page.goto('/checkout');
+  await ready(page, js);
+  await expect(page.getByTestId('contact-email')).toHaveText(email);
+  await expect(page.getByTestId('saved-address').first()).toBeChecked();
+  await page.getByRole('button', { name: 'Continue to shipping' }).click();
+  await chooseShipping(page, js, 'Express');
+  await expect(page.getByRole('main')).toContainText('United Kingdom');
+  await expect(page.getByTestId('review-shipping')).toHaveText('€12.90');
+  await placeOrder(page);
+  await page.getByTestId('offline-pay').click();
+  await expect(page).toHaveURL(/\/checkout\/complete\//);
+  await ready(page, js);
+  const number = (await page.getByTestId('order-number').textContent())!.trim();
+
+  await page.goto('/account/orders');
+  await ready(page, js);
+  const history = page.getByTestId('order-history');
+  await expect(history).toContainText(number);
+  await history.getByRole('link', { name: number }).click();
+  await expect(page).toHaveURL(/\/account\/orders\/[0-9a-f-]{36}$/);
+  await ready(page, js);
+  await expect(page.getByTestId('order-detail')).toContainText('Express');
+  await expect(page.getByTestId('order-status')).toHaveText('Paid');
+});
+
+test('a declined payment returns to checkout with a message and the cart intact', async ({ page }, info) => {
+  const js = jsOn(info);
+  await addToCart(page, js, MASK);
+  await checkoutAsGuest(page, js, uniqueEmail('declined'));
+  await placeOrder(page);
+  await ready(page, js);
+  await page.getByTestId('offline-decline').click();
+  await expect(page).toHaveURL(/\/checkout\/review\?flash=payment_declined/);
+  await ready(page, js);
+  await expect(page.getByTestId('flash')).toContainText('Your payment was declined');
+  await expect(page.getByTestId('checkout-line')).toContainText('Brightsmile Argan Oil Hair Mask');
+  // It can be placed again, and paid.
+  await placeOrder(page);
+  await page.getByTestId('offline-pay').click();
+  await expect(page).toHaveURL(/\/checkout\/complete\//);
+  await ready(page, js);
+  await expect(page.getByTestId('payment-status')).toContainText('Paid');
+});
+
+test('two shoppers race for the last unit: one pays, the other is told it sold out', async ({ page, browser }, info) => {
+  const js = jsOn(info);
+  // A product with one unit left, a different one for each run (they share the server).
+  const last = js ? '/p/edge-and-co-brightening-vitamin-c-eye-cream' : '/p/stride-lab-cordura-nylon-daypack';
+  const other = await browser.newContext({ javaScriptEnabled: js });
+  const rival = await other.newPage();
+  await addToCart(page, js, last);
+  await addToCart(rival, js, last);
+  await checkoutAsGuest(page, js, uniqueEmail('first'));
+  await checkoutAsGuest(rival, js, uniqueEmail('second'));
+
+  await placeOrder(page);
+  await page.getByTestId('offline-pay').click();
+  await expect(page).toHaveURL(/\/checkout\/complete\//);
+
+  await rival.getByRole('button', { name: 'Place order and pay' }).click();
+  await expect(rival.getByText(/sold out/).first()).toBeVisible();
+  await expect(rival).not.toHaveURL(/\/pay\//);
+  await other.close();
+});

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Checkout benchmark: builds the release server, imports the 10k-product dataset into a fresh
+# SQLite database (or BENCH_DATABASE_URL, reset first: use a throwaway PostgreSQL one), then
+# on loopback:
+#   1. fills CARTS guest carts (one product each) and takes each through the details,
+#      shipping and review steps, as the hydrated pages do;
+#   2. places all their orders ("Place order and pay", POST /api/checkout/place) from
+#      CONCURRENCY buyers at once and prints orders/s, p50 and p99 of the place requests;
+#   3. the last units: finds a product with a few units left, gives that many buyers plus 45
+#      a cart with one each, lets them all place at once, and checks that exactly as many
+#      orders as there were units went through, the rest were told it sold out, and none is
+#      left to sell (no oversell).
+#
+#   scripts/bench/checkout.sh [CARTS] [CONCURRENCY]      # default 600 carts, 50 buyers
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/bench/common.sh
+
+carts=${1:-600}
+concurrency=${2:-50}
+bench_serve_catalog
+
+step "checkout: $carts carts, $concurrency buyers at once"
+node - "$base" "$carts" "$concurrency" <<'JS'
+const [base, cartCount, concurrency] = [process.argv[2], +process.argv[3], +process.argv[4]];
+const headers = { origin: base, "sec-fetch-site": "same-origin", accept: "application/json" };
+
+// One guest browser: its session cookie, sent back on every request.
+class Buyer {
+  constructor() { this.cookie = ""; }
+  async post(endpoint, form) {
+    const res = await fetch(`${base}/api/${endpoint}`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/x-www-form-urlencoded", cookie: this.cookie },
+      body: new URLSearchParams(form).toString(),
+      redirect: "manual",
+    });
+    const set = res.headers.get("set-cookie");
+    if (set) this.cookie = set.split(";")[0];
+    return { status: res.status, text: await res.text() };
+  }
+  async get(path) {
+    const res = await fetch(base + path, { headers: { accept: "text/html", cookie: this.cookie } });
+    return res.text();
+  }
+}
+
+const address = {
+  email: "bench@example.com", full_name: "Bench Buyer", line1: "1 Load Street", line2: "",
+  city: "Berlin", region: "", postal_code: "10115", country: "DE", phone: "", billing: "same",
+};
+
+async function expectOk(what, r) {
+  if (r.status >= 400) throw new Error(`${what}: ${r.status} ${r.text.slice(0, 300)}`);
+}
+
+// A buyer with `variant` in the cart, at the review step; returns the place form.
+async function prepare(variant, method) {
+  const b = new Buyer();
+  await expectOk("add", await b.post("cart/add", { variant_id: variant, quantity: "1" }));
+  await expectOk("details", await b.post("checkout/save-details", address));
+  await expectOk("shipping", await b.post("checkout/choose-shipping", { shipping_method: method }));
+  const r = await b.post("checkout/review", {});
+  await expectOk("review", r);
+  const step = JSON.parse(r.text);
+  if (!step.Show) throw new Error(`review: ${r.text.slice(0, 300)}`);
+  return { buyer: b, form: { reviewed: step.Show.reviewed, idempotency_key: step.Show.idempotency_key } };
+}
+
+async function pool(items, width, work) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) { const i = next++; out[i] = await work(items[i], i); }
+  }));
+  return out;
+}
+
+// Every buyer presses "Place order and pay" at once; returns latencies and outcomes.
+async function placeAll(prepared) {
+  const started = performance.now();
+  const results = await pool(prepared, concurrency, async (p) => {
+    const t = performance.now();
+    const r = await p.buyer.post("checkout/place", p.form);
+    return { ms: performance.now() - t, status: r.status, text: r.text };
+  });
+  return { results, seconds: (performance.now() - started) / 1000 };
+}
+
+function pct(sorted, p) { return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]; }
+
+(async () => {
+  // Products listings offer "Add to cart" for.
+  const ids = new Set();
+  for (let page = 1; page <= 12; page++) {
+    const html = await (await fetch(`${base}/c/pans?page=${page}`, { headers: { accept: "text/html" } })).text();
+    for (const m of html.matchAll(/name="variant_id" value="([0-9a-f-]{36})"/g)) ids.add(m[1]);
+  }
+  for (const path of ["/", "/c/home-and-kitchen", "/c/electronics", "/c/clothing-and-shoes"]) {
+    const html = await (await fetch(base + path, { headers: { accept: "text/html" } })).text();
+    for (const m of html.matchAll(/name="variant_id" value="([0-9a-f-]{36})"/g)) ids.add(m[1]);
+  }
+  const variants = [...ids];
+  if (variants.length < 10) throw new Error("too few products with an add-to-cart button");
+
+  // The shipping method the first buyer is offered.
+  const probe = new Buyer();
+  await expectOk("add", await probe.post("cart/add", { variant_id: variants[0], quantity: "1" }));
+  await expectOk("details", await probe.post("checkout/save-details", address));
+  const shippingPage = await probe.get("/checkout/shipping");
+  const method = (shippingPage.match(/name="shipping_method" value="([0-9a-f-]{36})"/) || [])[1];
+  if (!method) throw new Error("no shipping method offered");
+
+  // 1 and 2: distinct carts, placed at once.
+  let t = performance.now();
+  const prepared = await pool(Array.from({ length: cartCount }, (_, i) => variants[i % variants.length]), 8,
+    (v) => prepare(v, method));
+  console.log(`prepared ${cartCount} carts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const { results, seconds } = await placeAll(prepared);
+  const placed = results.filter((r) => r.status < 400).length;
+  const soldOut = results.filter((r) => r.status === 422 && r.text.includes("sold out")).length;
+  const failed = results.filter((r) => r.status >= 500).length;
+  const other = results.length - placed - soldOut - failed;
+  const ms = results.map((r) => r.ms).sort((a, b) => a - b);
+  console.log(`place order: ${placed} placed, ${soldOut} sold out, ${other} refused, ${failed} server errors`);
+  console.log(`place order: ${(placed / seconds).toFixed(0)} orders/s, p50 ${pct(ms, 0.5).toFixed(1)} ms, p99 ${pct(ms, 0.99).toFixed(1)} ms, max ${ms[ms.length - 1].toFixed(1)} ms (${concurrency} buyers at once)`);
+  if (failed > 0) throw new Error("server errors while placing orders");
+
+  // 3: the last units of one product.
+  let hot = null, units = 0;
+  for (const v of variants.slice(cartCount % variants.length)) {
+    const b = new Buyer();
+    const r = await b.post("cart/add", { variant_id: v, quantity: "99" });
+    if (r.status !== 200) continue;
+    const have = JSON.parse(r.text).items;
+    await b.post("cart/clear", {});
+    if (have >= 3 && have <= 40) { hot = v; units = have; break; }
+  }
+  if (!hot) throw new Error("no product with 3 to 40 units left found");
+  const racers = await pool(Array.from({ length: units + 45 }), 8, () => prepare(hot, method));
+  const race = await placeAll(racers);
+  const won = race.results.filter((r) => r.status < 400).length;
+  const told = race.results.filter((r) => r.status === 422 && r.text.includes("sold out")).length;
+  const check = new Buyer();
+  const after = await check.post("cart/add", { variant_id: hot, quantity: "1" });
+  const none = after.status === 422 && after.text.includes("out of stock");
+  console.log(`last units: ${units} units, ${units + 45} buyers at once: ${won} orders, ${told} told it sold out; none left to sell: ${none}`);
+  if (won !== units || told !== 45 || !none) {
+    console.log(race.results.filter((r) => r.status >= 400 && !r.text.includes("sold out")).slice(0, 3));
+    throw new Error("OVERSELL CHECK FAILED");
+  }
+  console.log("no oversell");
+})().catch((e) => { console.error(e.message); process.exit(1); });
+JS
