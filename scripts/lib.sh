@@ -16,6 +16,8 @@ prune_target() {
        -o -name 'cart-*' -o -name 'libcart-*' -o -name 'checkout-*' -o -name 'libcheckout-*' \) \
     -delete 2>/dev/null || true
   find "$CARGO_TARGET_DIR"/*/incremental -mindepth 1 -maxdepth 1 -atime +2 -exec rm -rf {} + 2>/dev/null || true
+  # Object files a link that failed (a full disk) left behind.
+  find "$CARGO_TARGET_DIR"/*/deps -maxdepth 1 -name '*.rcgu.o' -mmin +60 -delete 2>/dev/null || true
   # A day of work rebuilds our own crates dozens of times (about 1 GB each for the test and
   # server binaries): keep the three newest of each kind.
   local dir crate kind

@@ -325,6 +325,17 @@ impl Config {
             }
         };
 
+        // The offline provider takes "payments" without money: fine on a laptop, a demo or
+        // in tests, never by accident on a public shop.
+        let offline_payments =
+            parse_bool(var, "OFFLINE_PAYMENTS", !public_url.starts_with("https://"))?;
+        if stripe.is_none() && !offline_payments {
+            return Err(err(
+                "STRIPE_SECRET_KEY",
+                "is required for a shop served over https (PUBLIC_URL); set OFFLINE_PAYMENTS=true to take test payments without Stripe",
+            ));
+        }
+
         Ok(Config {
             database_url: Secret(database_url),
             database_max_connections: parse_number(var, "DATABASE_MAX_CONNECTIONS", 16, 1..=1000)?,
@@ -460,7 +471,6 @@ mod tests {
             ("SHOP_VAT_RATE", "101"),
             ("CHECKOUT_HOLD_MINUTES", "5"),
             ("STRIPE_SECRET_KEY", "pk_test_123"),
-            ("STRIPE_SECRET_KEY", "sk_test_123"),
             ("STRIPE_WEBHOOK_SECRETS", "secret"),
         ];
         for (var, value) in cases {
@@ -505,11 +515,23 @@ mod tests {
         assert_eq!(c.checkout_hold, Duration::from_secs(3600));
         assert_eq!(c.webhook_secrets.len(), 2);
         assert_eq!(c.stripe.unwrap().api_base, "http://127.0.0.1:12111");
+        // A key without webhook secrets could never see an order paid.
+        let e = config(&[("STRIPE_SECRET_KEY", "sk_test_abc")]).unwrap_err();
+        assert_eq!(e.var, "STRIPE_WEBHOOK_SECRETS");
     }
 
     #[test]
     fn https_public_url_means_behind_tls() {
-        let c = config(&[("PUBLIC_URL", "https://shop.example.com/")]).unwrap();
+        let e = config(&[("PUBLIC_URL", "https://shop.example.com/")]).unwrap_err();
+        assert_eq!(
+            e.var, "STRIPE_SECRET_KEY",
+            "no free orders on a public shop by accident"
+        );
+        let c = config(&[
+            ("PUBLIC_URL", "https://shop.example.com/"),
+            ("OFFLINE_PAYMENTS", "true"),
+        ])
+        .unwrap();
         assert_eq!(c.public_url, "https://shop.example.com");
         assert!(c.behind_tls());
     }

@@ -206,7 +206,6 @@ fn line_view(line: cart::Line) -> CartLineView {
 
 /// The cart page's data, with the notices left for it (taken: they show once).
 pub(crate) async fn cart_page() -> Result<CartView, AppError> {
-    let ctx = server_context()?;
     let account = current_user().await?;
     let notices = take_notices().await?;
     let signed_in = account.is_some();
@@ -217,7 +216,7 @@ pub(crate) async fn cart_page() -> Result<CartView, AppError> {
             ..CartView::default()
         });
     };
-    let c = cart::load(&ctx.db, &id).await.map_err(internal)?;
+    let c = load_for_shopper(&id).await?;
     Ok(CartView {
         items: c.items,
         subtotal: c.subtotal.map(|s| s.to_string()),
@@ -268,6 +267,7 @@ pub(crate) async fn add(
         .map_err(|_| AppError::field(&field, CartError::UnknownVariant.to_string()))?;
     let ctx = server_context()?;
     let cart_id = cart_to_fill().await?;
+    changing(&cart_id).await?;
     let added = cart::add(&ctx.db, &ctx.clock, &cart_id, &variant, quantity)
         .await
         .map_err(|e| AppError::from(e).on_field(&field))?;
@@ -298,6 +298,7 @@ pub(crate) async fn update(
     let line = LineId::parse(line_id)
         .map_err(|_| AppError::field(&field, CartError::UnknownLine.to_string()))?;
     let cart_id = cart_to_change(&field).await?;
+    changing(&cart_id).await?;
     let ctx = server_context()?;
     let set = cart::set_quantity(&ctx.db, &ctx.clock, &cart_id, &line, asked)
         .await
@@ -315,6 +316,7 @@ pub(crate) async fn remove(line_id: &str, extra: &HashMap<String, String>) -> Re
     let line = LineId::parse(line_id)
         .map_err(|_| AppError::field(&field, CartError::UnknownLine.to_string()))?;
     let cart_id = cart_to_change(&field).await?;
+    changing(&cart_id).await?;
     let ctx = server_context()?;
     cart::remove(&ctx.db, &ctx.clock, &cart_id, &line)
         .await
@@ -327,6 +329,7 @@ pub(crate) async fn clear(extra: &HashMap<String, String>) -> Result<(), AppErro
     refuse_extra_fields(extra)?;
     let account = current_user().await?;
     if let Some(cart_id) = existing_cart(account.as_ref()).await? {
+        changing(&cart_id).await?;
         let ctx = server_context()?;
         cart::clear(&ctx.db, &ctx.clock, &cart_id)
             .await
@@ -344,6 +347,21 @@ pub(crate) async fn merge_guest_cart(account: &auth::Account) -> bool {
     try_merge(account).await.unwrap_or(false)
 }
 
+/// Before a change to the cart: an order placed from it and still unpaid is withdrawn (it
+/// no longer matches the cart), freeing the units it held for this very change.
+async fn changing(cart: &CartId) -> Result<(), AppError> {
+    Ok(server_context()?.checkout.cart_changing(cart).await?)
+}
+
+/// A cart as its shopper sees it: the units their own unpaid order holds count as theirs.
+async fn load_for_shopper(id: &CartId) -> Result<cart::Cart, AppError> {
+    let ctx = server_context()?;
+    let held = checkout::orders::held_for_cart(&ctx.db, id).await?;
+    cart::load_holding(&ctx.db, id, &held)
+        .await
+        .map_err(internal)
+}
+
 async fn try_merge(account: &auth::Account) -> Result<bool, AppError> {
     let ctx = server_context()?;
     let session = session()?;
@@ -354,6 +372,17 @@ async fn try_merge(account: &auth::Account) -> Result<bool, AppError> {
     else {
         return Ok(false);
     };
+    // A guest order still awaiting payment is withdrawn first: its lines join the account's
+    // cart, which must not be checked out a second time beside it. Paid meanwhile, it stays.
+    if let Some(order) = cart::checkout::pending_order(&ctx.db, &guest)
+        .await
+        .map_err(internal)?
+    {
+        match ctx.checkout.withdraw(&order).await {
+            Ok(()) | Err(checkout::CheckoutError::AlreadyPaid) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     let (_, merged) = cart::merge_into_user(&ctx.db, &ctx.clock, &guest, &account.id)
         .await
         .map_err(internal)?;

@@ -389,6 +389,15 @@ async fn save_details_checked(form: &HashMap<String, String>) -> Result<(), AppE
     Ok(())
 }
 
+/// Where the order's mail goes: the account's address when signed in (whatever a draft
+/// entered as a guest held), else the one entered.
+fn order_email(account: Option<&auth::Account>, draft: &Draft) -> Result<Email, AppError> {
+    match account {
+        Some(a) => Ok(a.email.clone()),
+        None => Email::parse(&draft.email).map_err(|_| AppError::form("Enter your email again.")),
+    }
+}
+
 /// The draft with a valid email and address, or where to go instead.
 async fn ready_draft() -> Result<Result<Draft, String>, AppError> {
     match load_draft().await? {
@@ -487,8 +496,7 @@ pub(super) async fn review() -> Result<Step<ReviewView>, AppError> {
     else {
         return Ok(Step::GoTo("/checkout/shipping".to_owned()));
     };
-    let email =
-        Email::parse(&draft.email).map_err(|_| AppError::form("Enter your email again."))?;
+    let email = order_email(current_user().await?.as_ref(), &draft)?;
     let review = match ctx
         .checkout
         .review(&cart, &email, &draft.ship, draft.bill.as_ref(), &method)
@@ -519,7 +527,7 @@ pub(super) async fn review() -> Result<Step<ReviewView>, AppError> {
         .collect();
     let shipping = q.shipping.unwrap_or(Money::zero(q.currency));
     Ok(Step::Show(ReviewView {
-        email: draft.email.clone(),
+        email: email.as_str().to_owned(),
         ship_to: label_lines(&draft.ship),
         bill_to: label_lines(draft.bill.as_ref().unwrap_or(&draft.ship)),
         method: review.method.name.clone(),
@@ -556,8 +564,7 @@ pub(super) async fn place(
         .as_deref()
         .and_then(|m| ShippingMethodId::parse(m).ok())
         .ok_or_else(|| AppError::form("Choose a shipping method first."))?;
-    let email =
-        Email::parse(&draft.email).map_err(|_| AppError::form("Enter your email again."))?;
+    let email = order_email(account.as_ref(), &draft)?;
     let placed = ctx
         .checkout
         .place(&checkout::PlaceOrder {

@@ -112,7 +112,10 @@ async fn pages_carry_strict_security_headers_and_a_nonce_csp() {
 #[tokio::test]
 async fn hsts_is_sent_when_the_public_url_is_https() {
     let app = TestApp::spawn_with(TestOptions {
-        env: vec![("PUBLIC_URL", "https://shop.example.com".into())],
+        env: vec![
+            ("PUBLIC_URL", "https://shop.example.com".into()),
+            ("OFFLINE_PAYMENTS", "true".into()),
+        ],
         ..TestOptions::default()
     })
     .await;

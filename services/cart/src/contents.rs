@@ -113,6 +113,17 @@ pub async fn units(db: &Db, cart: &CartId) -> Result<i64, CartError> {
 
 /// Reads a cart at the catalog's current prices and stock.
 pub async fn load(db: &Db, cart: &CartId) -> Result<Cart, CartError> {
+    load_holding(db, cart, &[]).await
+}
+
+/// Reads a cart at the catalog's current prices and stock, counting `held` (the units the
+/// cart's own unpaid order holds, per variant) as available to it: a shopper's own hold
+/// never makes their cart look sold out.
+pub async fn load_holding(
+    db: &Db,
+    cart: &CartId,
+    held: &[(VariantId, i64)],
+) -> Result<Cart, CartError> {
     let rows: Vec<LineRow> = sqlx::query_as(
         "SELECT id, variant_id, quantity, unit_price_minor, currency FROM cart_lines
          WHERE cart_id = $1 ORDER BY created_at, id",
@@ -124,7 +135,12 @@ pub async fn load(db: &Db, cart: &CartId) -> Result<Cart, CartError> {
         .iter()
         .map(|r| VariantId::from_db(r.variant_id.clone()))
         .collect();
-    let items = items(db, &ids).await?;
+    let mut items = items(db, &ids).await?;
+    for item in &mut items {
+        if let Some((_, units)) = held.iter().find(|(v, _)| *v == item.variant_id) {
+            item.available += units;
+        }
+    }
     let mut lines = Vec::with_capacity(rows.len());
     let mut subtotal: Option<Money> = None;
     let mut units = 0_i64;

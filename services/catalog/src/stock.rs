@@ -232,23 +232,43 @@ impl Catalog {
     }
 }
 
-/// Brings a product's listed availability (the summary the listings filter and sort on) in
-/// line with its variants after a hold, a release or a sale.
-async fn refresh_available(conn: &mut Conn, variant: &VariantId) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE products SET available = COALESCE((
-             SELECT SUM(v.on_hand - v.reserved) FROM product_variants v
-             WHERE v.product_id = products.id AND v.status = 'active'), 0)
-         WHERE id = (SELECT product_id FROM product_variants WHERE id = $1)",
-    )
-    .bind(variant.as_str())
-    .execute(&mut *conn)
-    .await?;
+/// Brings the listed availability of the products of `variants` (the summary the listings
+/// filter and sort on) in line with their variants, after holds, releases or sales in the
+/// caller's transaction. Call it once after all of them: it locks each product row once, in
+/// id order, so two transactions over the same products never wait on each other in a
+/// circle.
+pub async fn refresh_availability(
+    conn: &mut Conn,
+    variants: &[VariantId],
+) -> Result<(), sqlx::Error> {
+    let mut products: Vec<String> = Vec::with_capacity(variants.len());
+    for v in variants {
+        let product: Option<String> =
+            sqlx::query_scalar("SELECT product_id FROM product_variants WHERE id = $1")
+                .bind(v.as_str())
+                .fetch_optional(&mut *conn)
+                .await?;
+        products.extend(product);
+    }
+    products.sort();
+    products.dedup();
+    for product in products {
+        sqlx::query(
+            "UPDATE products SET available = COALESCE((
+                 SELECT SUM(v.on_hand - v.reserved) FROM product_variants v
+                 WHERE v.product_id = products.id AND v.status = 'active'), 0)
+             WHERE id = $1",
+        )
+        .bind(product)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 
 /// Holds `quantity` units of a variant for an order, in the caller's transaction: one
-/// conditional update, so two buyers can never hold the same unit. `false` when fewer than
+/// conditional update, so two buyers can never hold the same unit. Hold in variant id order
+/// and call [`refresh_availability`] after. `false` when fewer than
 /// `quantity` are available or the variant is not on sale (archived, unpublished, deleted).
 pub async fn reserve(
     conn: &mut Conn,
@@ -269,9 +289,6 @@ pub async fn reserve(
     .await?
     .rows_affected()
         == 1;
-    if held {
-        refresh_available(conn, variant).await?;
-    }
     Ok(held)
 }
 
@@ -293,7 +310,7 @@ pub async fn release(
     .bind(at)
     .execute(&mut *conn)
     .await?;
-    refresh_available(conn, variant).await
+    Ok(())
 }
 
 /// Sells `quantity` units of a variant when an order is paid, in the caller's transaction:
@@ -344,6 +361,5 @@ pub async fn sell(
         },
     )
     .await?;
-    refresh_available(conn, variant).await?;
     Ok(true)
 }

@@ -25,19 +25,22 @@ pub struct Swept {
 #[derive(sqlx::FromRow)]
 struct Due {
     id: String,
+    payment_provider: String,
     payment_session_id: Option<String>,
 }
 
 impl Checkout {
     /// Checks every unpaid order whose payment window closed more than the grace period
     /// ago: paid at the provider → paid here; otherwise the session is closed and the
-    /// order expires.
+    /// order expires. An order that fails (the provider is down) is logged and tried again
+    /// at the next sweep; it never holds up the others. Orders flagged for staff (a payment
+    /// that does not match) are left to them.
     pub async fn sweep(&self) -> Result<Swept, CheckoutError> {
         let due_before = self.clock.now().minus(self.settings.grace).millis();
         let due: Vec<Due> = sqlx::query_as(
-            "SELECT id, payment_session_id FROM orders
-             WHERE status = 'pending_payment' AND hold_until <= $1
-             ORDER BY hold_until LIMIT 200",
+            "SELECT id, payment_provider, payment_session_id FROM orders
+             WHERE status = 'pending_payment' AND hold_until <= $1 AND review_reason IS NULL
+             ORDER BY hold_until LIMIT 500",
         )
         .bind(due_before)
         .fetch_all(self.db.reader())
@@ -45,23 +48,18 @@ impl Checkout {
         let mut swept = Swept::default();
         for order in due {
             let id = OrderId::from_db(order.id);
-            let outcome = match order.payment_session_id.as_deref() {
-                // Never got a session (the provider was down, or a crash): nothing to ask.
-                None => {
-                    self.lapse(
-                        &id,
-                        OrderStatus::Expired,
-                        "the payment window closed",
-                        "sweeper",
-                    )
-                    .await?
-                }
-                Some(session) => {
-                    let mut state = self.provider.session_state(session).await?;
-                    if state.status == "open" {
-                        state = self.provider.expire_session(session).await?;
-                    }
-                    self.apply_session(&id, &state, "reconciler").await?
+            let outcome = match self
+                .settle(
+                    &id,
+                    &order.payment_provider,
+                    order.payment_session_id.as_deref(),
+                )
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    tracing::warn!(order.id = %id, error = %e, "could not settle an unpaid order; will retry");
+                    "failed"
                 }
             };
             match outcome {
@@ -74,6 +72,35 @@ impl Checkout {
             tracing::info!(?swept, "payment windows swept");
         }
         Ok(swept)
+    }
+
+    /// One unpaid order past its window: asks its provider, then pays or expires it.
+    async fn settle(
+        &self,
+        id: &OrderId,
+        provider: &str,
+        session: Option<&str>,
+    ) -> Result<&'static str, CheckoutError> {
+        let closed = "the payment window closed";
+        // Never got a session (the provider was down, or a crash), or it was opened with a
+        // provider the shop no longer uses: there is nobody to ask.
+        let Some(session) = session.filter(|_| provider == self.provider.name()) else {
+            return self
+                .lapse(id, OrderStatus::Expired, closed, "sweeper")
+                .await;
+        };
+        let state = match self.provider.session_state(session).await {
+            Ok(state) if state.status == "open" => self.provider.expire_session(session).await,
+            other => other,
+        };
+        match state {
+            Ok(state) => self.apply_session(id, &state, "reconciler").await,
+            Err(crate::ProviderError::UnknownSession) => {
+                self.lapse(id, OrderStatus::Expired, closed, "sweeper")
+                    .await
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use shop_core::db::Conn;
-use shop_core::{Currency, Db, Money, OrderId, Timestamp, UserId, VariantId};
+use shop_core::{CartId, Currency, Db, Money, OrderId, Timestamp, UserId, VariantId};
 
 use crate::CheckoutError;
 
@@ -305,6 +305,22 @@ pub(crate) async fn units(
 
 fn address(json: &str) -> PostalAddress {
     serde_json::from_str(json).unwrap_or_default()
+}
+
+/// The units the cart's own unpaid order holds, per variant (none when it has no such
+/// order): they count as available to that cart.
+pub async fn held_for_cart(db: &Db, cart: &CartId) -> Result<Vec<(VariantId, i64)>, CheckoutError> {
+    let Some(order) = cart::checkout::pending_order(db, cart).await? else {
+        return Ok(Vec::new());
+    };
+    let mut conn = db.reader().acquire().await?;
+    let holds = match row(&mut conn, &order).await? {
+        Some(r) if r.status() == OrderStatus::PendingPayment && r.stock == "held" => {
+            units(&mut conn, &order).await?
+        }
+        _ => Vec::new(),
+    };
+    Ok(holds)
 }
 
 /// An order with its lines and history.

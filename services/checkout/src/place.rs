@@ -6,7 +6,7 @@
 //! and enqueues `order.placed`. Only then is the provider asked for a payment session, with
 //! a key derived from the order id, so a retry after a crash gets the same session.
 
-use shop_core::{CartId, Db, Email, OrderId, UserId, outbox};
+use shop_core::{CartId, Db, Email, OrderId, UserId, VariantId, outbox};
 
 use crate::orders::{self, OrderStatus, PostalAddress};
 use crate::payment::SessionRequest;
@@ -59,6 +59,10 @@ fn agreement(input_email: &Email, ship: &PostalAddress, bill: &PostalAddress) ->
         serde_json::to_string(bill).unwrap_or_default()
     )
 }
+
+/// The shortest payment session Stripe accepts is 30 minutes from its creation; a minute
+/// more leaves room for the request's own time.
+const MIN_SESSION: std::time::Duration = std::time::Duration::from_secs(31 * 60);
 
 #[derive(sqlx::FromRow)]
 struct Attempt {
@@ -141,26 +145,26 @@ impl Checkout {
             )
             .await?;
         // The cart is already being checked out: the same order again (a second tab), or an
-        // older one that the shopper has since changed, which is withdrawn first.
-        if let Some(pending) = cart::checkout::pending_order(&self.db, &input.cart).await? {
+        // older one that the shopper has since changed, which is withdrawn first, but only
+        // for a form that agrees with the cart as it is now (a stale tab withdraws nothing).
+        let pending = cart::checkout::pending_order(&self.db, &input.cart).await?;
+        let mut pending_row = None;
+        if let Some(order) = &pending {
             let mut conn = self.db.reader().acquire().await?;
-            let row = orders::row(&mut conn, &pending).await?;
-            drop(conn);
-            match row {
-                Some(r)
-                    if r.status() == OrderStatus::PendingPayment
-                        && r.fingerprint == review.fingerprint =>
-                {
-                    return self.resume(&pending).await;
-                }
-                Some(r) if r.status() == OrderStatus::PendingPayment => {
-                    self.withdraw(&pending).await?;
-                }
-                _ => {}
-            }
+            pending_row = orders::row(&mut conn, order)
+                .await?
+                .filter(|r| r.status() == OrderStatus::PendingPayment);
         }
         if review.fingerprint != input.reviewed.trim() {
             return Err(CheckoutError::Changed);
+        }
+        if let (Some(order), Some(row)) = (&pending, &pending_row)
+            && row.fingerprint == review.fingerprint
+        {
+            return self.resume(order).await;
+        }
+        if let (Some(order), Some(_)) = (&pending, &pending_row) {
+            self.withdraw(order).await?;
         }
         let order = match self.insert(input, &key, &review).await {
             Ok(order) => order,
@@ -213,11 +217,13 @@ impl Checkout {
         // them in the same order, so PostgreSQL never deadlocks them).
         let mut holds: Vec<&pricing::QuoteLine> = quote.lines.iter().collect();
         holds.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
-        for line in holds {
+        for line in &holds {
             if !catalog::stock::reserve(&mut tx, &line.variant_id, line.quantity, at).await? {
                 return Err(CheckoutError::SoldOut(line.product_name.clone()));
             }
         }
+        let held: Vec<VariantId> = holds.iter().map(|l| l.variant_id.clone()).collect();
+        catalog::stock::refresh_availability(&mut tx, &held).await?;
         let number: i64 = sqlx::query_scalar(
             "UPDATE order_numbers SET last = last + 1 WHERE id = 1 RETURNING last",
         )
@@ -351,19 +357,27 @@ impl Checkout {
                 payment_url: url,
             });
         }
-        let request = self.session_request(&row).await?;
+        let mut request = self.session_request(&row).await?;
+        // Stripe takes a session only if it lasts at least 30 minutes from its creation: a
+        // session opened late (after a crash, or when the provider was down) extends the
+        // hold to match, so the order and its session end together.
+        let now = self.clock.now();
+        let earliest_end = now.plus(MIN_SESSION).millis() / 1000;
+        request.expires_at = request.expires_at.max(earliest_end);
         let session = self.provider.create_session(&request).await?;
         self.trip(FailPoint::AfterSessionCreated)?;
         let at = self.clock.now().millis();
         let mut tx = self.db.begin().await?;
         let saved = sqlx::query(
-            "UPDATE orders SET payment_session_id = $1, payment_url = $2, updated_at = $3
+            "UPDATE orders SET payment_session_id = $1, payment_url = $2, updated_at = $3,
+                    hold_until = CASE WHEN hold_until < $5 THEN $5 ELSE hold_until END
              WHERE id = $4 AND payment_session_id IS NULL",
         )
         .bind(&session.id)
         .bind(&session.url)
         .bind(at)
         .bind(order.as_str())
+        .bind(request.expires_at * 1000)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -434,6 +448,20 @@ impl Checkout {
             idempotency_key: format!("checkout-session-{id}"),
             order_id: id,
         })
+    }
+
+    /// The shopper is about to change `cart`: an order placed from it and still unpaid no
+    /// longer matches it and is withdrawn first, so its units are free for the change (and
+    /// the cart converts at most once). If that order turns out to be paid meanwhile, the
+    /// change goes ahead on what is left in the cart.
+    pub async fn cart_changing(&self, cart: &CartId) -> Result<(), CheckoutError> {
+        let Some(order) = cart::checkout::pending_order(&self.db, cart).await? else {
+            return Ok(());
+        };
+        match self.withdraw(&order).await {
+            Ok(()) | Err(CheckoutError::AlreadyPaid) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Withdraws an unpaid order (the shopper changed the cart, or cancelled on the payment

@@ -84,7 +84,8 @@ pub async fn quote(
     method: Option<&ShippingMethod>,
     vat_rate_bp: i64,
 ) -> Result<Quote, CheckoutError> {
-    let cart = cart::load(db, cart).await?;
+    let held = crate::orders::held_for_cart(db, cart).await?;
+    let cart = cart::load_holding(db, cart, &held).await?;
     if cart.lines.is_empty() {
         return Err(CheckoutError::EmptyCart);
     }

@@ -78,7 +78,7 @@ pub fn verify(
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > TOLERANCE_SECS {
+    if now.abs_diff(timestamp) > TOLERANCE_SECS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     let mut signed = format!("{timestamp}.").into_bytes();
@@ -404,6 +404,10 @@ impl Checkout {
                 row.total_minor,
                 row.currency
             );
+            if row.review_reason.as_deref() == Some(reason.as_str()) {
+                // Flagged before (a retried event, the reconciler): nothing new to record.
+                return Ok("flagged");
+            }
             tracing::error!(order.id = %order, session = %state.id, %reason, "payment amount mismatch; flagged for review");
             sqlx::query("UPDATE orders SET review_reason = $1, updated_at = $2 WHERE id = $3")
                 .bind(&reason)
@@ -420,11 +424,14 @@ impl Checkout {
         let held = row.stock == "held";
         let label = orders::number_label(row.number);
         let mut missing = Vec::new();
-        for (variant, quantity) in orders::units(conn, order).await? {
-            if !catalog::stock::sell(conn, &variant, quantity, held, &label, at).await? {
+        let units = orders::units(conn, order).await?;
+        for (variant, quantity) in &units {
+            if !catalog::stock::sell(conn, variant, *quantity, held, &label, at).await? {
                 missing.push(format!("{quantity} × {variant}"));
             }
         }
+        let variants: Vec<_> = units.iter().map(|(v, _)| v.clone()).collect();
+        catalog::stock::refresh_availability(conn, &variants).await?;
         let review = (!missing.is_empty()).then(|| {
             format!(
                 "Paid after the order had {}, and these units were no longer in stock: {}. Refund or restock.",
@@ -450,8 +457,7 @@ impl Checkout {
         .execute(&mut *conn)
         .await?;
         if let Some(cart) = row.cart_id.clone().map(shop_core::CartId::from_db) {
-            let bought = orders::units(conn, order).await?;
-            cart::checkout::checkout_paid(conn, &cart, order, &bought, at).await?;
+            cart::checkout::checkout_paid(conn, &cart, order, &units, at).await?;
         }
         let note = review.unwrap_or_default();
         orders::record(conn, order, "paid", OrderStatus::Paid, &note, actor, at).await?;
@@ -500,9 +506,12 @@ impl Checkout {
         .rows_affected()
             == 1;
         if released {
-            for (variant, quantity) in orders::units(conn, order).await? {
-                catalog::stock::release(conn, &variant, quantity, at).await?;
+            let units = orders::units(conn, order).await?;
+            for (variant, quantity) in &units {
+                catalog::stock::release(conn, variant, *quantity, at).await?;
             }
+            let variants: Vec<_> = units.iter().map(|(v, _)| v.clone()).collect();
+            catalog::stock::refresh_availability(conn, &variants).await?;
         }
         if let Some(cart) = row.cart_id.clone().map(shop_core::CartId::from_db) {
             cart::checkout::checkout_ended(conn, &cart, order).await?;

@@ -74,6 +74,18 @@ async fn create(State(fake): State<FakeStripe>, headers: HeaderMap, body: String
     if let Some(id) = key.as_ref().and_then(|k| inner.by_key.get(k)) {
         return axum::Json(inner.sessions[id].clone()).into_response();
     }
+    // Stripe refuses a session that would end less than 30 minutes after it is created.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let expires_at = params.get("expires_at").and_then(|e| e.parse::<i64>().ok());
+    if expires_at.is_some_and(|e| e < now + 30 * 60) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation.",
+        );
+    }
     let mut amount = 0_i64;
     let mut i = 0;
     while let Some(unit) = params.get(&format!("line_items[{i}][price_data][unit_amount]")) {

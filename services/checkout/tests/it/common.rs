@@ -79,12 +79,17 @@ pub fn email() -> Email {
 pub async fn cart_with(shop: &Shop, items: &[(&str, i64)]) -> CartId {
     let cart = cart::create_guest(&shop.db, &shop.clock).await.unwrap();
     for (sku, n) in items {
-        let v = shop_testkit::variant_id(&shop.db, sku).await;
-        cart::add(&shop.db, &shop.clock, &cart, &v, Quantity::new(*n).unwrap())
-            .await
-            .unwrap();
+        add_to(shop, &cart, sku, *n).await;
     }
     cart
+}
+
+/// Adds `n` units of `sku` to `cart`.
+pub async fn add_to(shop: &Shop, cart: &CartId, sku: &str, n: i64) {
+    let v = shop_testkit::variant_id(&shop.db, sku).await;
+    cart::add(&shop.db, &shop.clock, cart, &v, Quantity::new(n).unwrap())
+        .await
+        .unwrap();
 }
 
 /// What the review page would submit for `cart` with Standard shipping.

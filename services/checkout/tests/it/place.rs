@@ -133,16 +133,7 @@ async fn a_changed_cart_withdraws_the_unpaid_order_and_places_a_new_one() {
     let shop = setup().await;
     let cart = cart_with(&shop, &[("TEE-M", 3)]).await;
     let first = place(&shop, &cart).await;
-    let v = shop_testkit::variant_id(&shop.db, "TEE-S").await;
-    cart::add(
-        &shop.db,
-        &shop.clock,
-        &cart,
-        &v,
-        cart::Quantity::new(1).unwrap(),
-    )
-    .await
-    .unwrap();
+    common::add_to(&shop, &cart, "TEE-S", 1).await;
     let second = place(&shop, &cart).await;
     assert_ne!(first.order_id, second.order_id);
     assert_eq!(common::status(&shop, &first).await, OrderStatus::Cancelled);
@@ -332,4 +323,70 @@ async fn a_customers_history_holds_their_orders_and_guest_orders_of_their_confir
             .await
             .unwrap();
     assert_eq!((numbers(list), more), (vec![own.number], true));
+}
+
+#[tokio::test]
+async fn a_shoppers_own_hold_never_makes_their_cart_look_sold_out() {
+    let shop = setup().await;
+    // Every unit of the small tee, held by the shopper's own unpaid order.
+    let cart = cart_with(&shop, &[("TEE-S", 5)]).await;
+    let first = place(&shop, &cart).await;
+    assert_eq!(reserved(&shop.db, "TEE-S").await, 5);
+    // Back from the payment page (cancelled there): the cart is whole and can be placed
+    // again, which finds the same order.
+    let held = checkout::orders::held_for_cart(&shop.db, &cart)
+        .await
+        .unwrap();
+    let seen = cart::load_holding(&shop.db, &cart, &held).await.unwrap();
+    assert!(seen.ready_for_checkout, "{seen:?}");
+    assert_eq!(place(&shop, &cart).await.order_id, first.order_id);
+    // Nobody else can have them meanwhile.
+    let other = cart::create_guest(&shop.db, &shop.clock).await.unwrap();
+    let tee = shop_testkit::variant_id(&shop.db, "TEE-S").await;
+    assert!(matches!(
+        cart::add(
+            &shop.db,
+            &shop.clock,
+            &other,
+            &tee,
+            cart::Quantity::new(1).unwrap()
+        )
+        .await,
+        Err(cart::CartError::OutOfStock)
+    ));
+    // One fewer: changing the cart withdraws the old order; a new one holds 4.
+    let line = seen.lines[0].id.clone();
+    shop.checkout.cart_changing(&cart).await.unwrap();
+    assert_eq!(common::status(&shop, &first).await, OrderStatus::Cancelled);
+    cart::set_quantity(
+        &shop.db,
+        &shop.clock,
+        &cart,
+        &line,
+        cart::Quantity::new(4).unwrap(),
+    )
+    .await
+    .unwrap();
+    let second = place(&shop, &cart).await;
+    assert_ne!(second.order_id, first.order_id);
+    assert_eq!(common::status(&shop, &first).await, OrderStatus::Cancelled);
+    assert_eq!(reserved(&shop.db, "TEE-S").await, 4);
+}
+
+#[tokio::test]
+async fn a_stale_tab_withdraws_nothing() {
+    let shop = setup().await;
+    let cart = cart_with(&shop, &[("TEE-M", 1)]).await;
+    let stale = order_form(&shop, &cart).await;
+    common::add_to(&shop, &cart, "TEE-M", 1).await;
+    let placed = place(&shop, &cart).await;
+    // The older tab's form, for the cart as it was, is refused and leaves the order alone.
+    assert!(matches!(
+        shop.checkout.place(&stale).await,
+        Err(CheckoutError::Changed)
+    ));
+    assert_eq!(
+        common::status(&shop, &placed).await,
+        OrderStatus::PendingPayment
+    );
 }
