@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checkout benchmark: builds the release server, imports the 10k-product dataset into a fresh
-# SQLite database (or BENCH_DATABASE_URL, reset first: use a throwaway PostgreSQL one), then
+# SQLite database (or BENCH_DATABASE_URL: an empty, throwaway PostgreSQL database), then
 # on loopback:
 #   1. fills CARTS guest carts (one product each) and takes each through the details,
 #      shipping and review steps, as the hydrated pages do;
