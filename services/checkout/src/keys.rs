@@ -31,6 +31,16 @@ fn random_secret() -> String {
 }
 
 async fn get_or_create(db: &Db, clock: &Clock, name: &str) -> Result<String, sqlx::Error> {
+    let select = "SELECT secret FROM checkout_keys WHERE name = $1";
+    // Read first: after the very first start the key exists, and a read takes no write lock
+    // (order mails load the keys each time).
+    if let Some(secret) = sqlx::query_scalar(select)
+        .bind(name)
+        .fetch_optional(db.reader())
+        .await?
+    {
+        return Ok(secret);
+    }
     let mut tx = db.begin().await?;
     // Several instances starting at once: one insert wins, all read the same secret.
     sqlx::query(
@@ -42,7 +52,7 @@ async fn get_or_create(db: &Db, clock: &Clock, name: &str) -> Result<String, sql
     .bind(clock.now().millis())
     .execute(&mut *tx)
     .await?;
-    let secret: String = sqlx::query_scalar("SELECT secret FROM checkout_keys WHERE name = $1")
+    let secret: String = sqlx::query_scalar(select)
         .bind(name)
         .fetch_one(&mut *tx)
         .await?;
