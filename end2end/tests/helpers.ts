@@ -7,13 +7,56 @@ export function jsOn(info: TestInfo): boolean {
   return info.project.use.javaScriptEnabled !== false;
 }
 
+/** What each page's browser reported: errors, failed requests, error statuses. */
+const reports = new WeakMap<Page, string[]>();
+
+/** Starts recording what the page's browser reports, once per page. */
+function watch(page: Page): string[] {
+  let log = reports.get(page);
+  if (log) return log;
+  const entries: string[] = [];
+  const note = (line: string) => {
+    if (entries.length < 50) entries.push(`${new Date().toISOString()} ${line}`);
+  };
+  page.on('pageerror', (error) => note(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') note(`console error: ${message.text()}`);
+  });
+  page.on('requestfailed', (request) => note(`request failed: ${request.url()} ${request.failure()?.errorText}`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) note(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  reports.set(page, entries);
+  return entries;
+}
+
 /**
  * With JavaScript on, waits until the page has hydrated (the layout marks `main`). A fresh
  * browser context fetches the debug build's large wasm, compressed on the fly: on a busy
- * 2-core machine the first hydration can take well over the default 10 s.
+ * 2-core machine the first hydration can take well over the default 10 s. When the page does
+ * not hydrate, the failure says what the browser saw (recorded from the page's second call on).
  */
 export async function ready(page: Page, js: boolean) {
-  if (js) await expect(page.locator('main[data-hydrated=true]')).toBeVisible({ timeout: 30_000 });
+  if (!js) return;
+  const log = watch(page);
+  try {
+    await expect(page.locator('main[data-hydrated=true]')).toBeVisible({ timeout: 30_000 });
+  } catch (error) {
+    const state = await page
+      .evaluate(() => ({
+        title: document.title,
+        main: document.querySelector('main')?.outerHTML.slice(0, 300) ?? '(no main element)',
+        scripts: Array.from(document.scripts, (s) => s.src || '(inline)').join(', '),
+      }))
+      .catch((e: Error) => ({ title: '?', main: `(page not readable: ${e.message})`, scripts: '' }));
+    const seen = [
+      `page ${page.url()} did not hydrate; title ${JSON.stringify(state.title)}`,
+      `main: ${state.main}`,
+      `scripts: ${state.scripts}`,
+      ...(log.length ? log : ['(the browser reported nothing)']),
+    ].join('\n  ');
+    throw new Error(`${(error as Error).message}\n  ${seen}`);
+  }
 }
 
 /** Marks the document: a full page load loses the mark, an in-place update keeps it. */
