@@ -25,23 +25,39 @@ node - "$base" "$carts" "$concurrency" <<'JS'
 const [base, cartCount, concurrency] = [process.argv[2], +process.argv[3], +process.argv[4]];
 const headers = { origin: base, "sec-fetch-site": "same-origin", accept: "application/json" };
 
+// Plain keep-alive HTTP (lighter than fetch, so the load generator leaves the cores to the
+// server): one pooled connection per buyer at most.
+const http = require("http");
+const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency + 8 });
+function request(method, path, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(base + path, { method, headers, agent }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString() }));
+    });
+    req.on("error", reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
 // One guest browser: its session cookie, sent back on every request.
 class Buyer {
   constructor() { this.cookie = ""; }
   async post(endpoint, form) {
-    const res = await fetch(`${base}/api/${endpoint}`, {
-      method: "POST",
-      headers: { ...headers, "content-type": "application/x-www-form-urlencoded", cookie: this.cookie },
-      body: new URLSearchParams(form).toString(),
-      redirect: "manual",
-    });
-    const set = res.headers.get("set-cookie");
-    if (set) this.cookie = set.split(";")[0];
-    return { status: res.status, text: await res.text() };
+    const body = new URLSearchParams(form).toString();
+    const res = await request("POST", `/api/${endpoint}`, {
+      ...headers, "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body),
+      ...(this.cookie ? { cookie: this.cookie } : {}),
+    }, body);
+    const set = res.headers["set-cookie"];
+    if (set && set.length) this.cookie = set[0].split(";")[0];
+    return { status: res.status, text: res.text };
   }
   async get(path) {
-    const res = await fetch(base + path, { headers: { accept: "text/html", cookie: this.cookie } });
-    return res.text();
+    const res = await request("GET", path, { accept: "text/html", ...(this.cookie ? { cookie: this.cookie } : {}) });
+    return res.text;
   }
 }
 
@@ -93,11 +109,11 @@ function pct(sorted, p) { return sorted[Math.min(sorted.length - 1, Math.floor(s
   // Products listings offer "Add to cart" for.
   const ids = new Set();
   for (let page = 1; page <= 12; page++) {
-    const html = await (await fetch(`${base}/c/pans?page=${page}`, { headers: { accept: "text/html" } })).text();
+    const html = (await request("GET", `/c/pans?page=${page}`, { accept: "text/html" })).text;
     for (const m of html.matchAll(/name="variant_id" value="([0-9a-f-]{36})"/g)) ids.add(m[1]);
   }
   for (const path of ["/", "/c/home-and-kitchen", "/c/electronics", "/c/clothing-and-shoes"]) {
-    const html = await (await fetch(base + path, { headers: { accept: "text/html" } })).text();
+    const html = (await request("GET", path, { accept: "text/html" })).text;
     for (const m of html.matchAll(/name="variant_id" value="([0-9a-f-]{36})"/g)) ids.add(m[1]);
   }
   const variants = [...ids];

@@ -250,6 +250,14 @@ pub async fn refresh_availability(
                 .await?;
         products.extend(product);
     }
+    let products: Vec<ProductId> = products.into_iter().map(ProductId::from_db).collect();
+    refresh_products(conn, &products).await
+}
+
+/// [`refresh_availability`] for callers that know the variants' products already.
+pub async fn refresh_products(conn: &mut Conn, products: &[ProductId]) -> Result<(), sqlx::Error> {
+    let mut products: Vec<&ProductId> = products.iter().collect();
+    // Product id order, so two writers on PostgreSQL lock them in the same order.
     products.sort();
     products.dedup();
     for product in products {
@@ -259,7 +267,7 @@ pub async fn refresh_availability(
                  WHERE v.product_id = products.id AND v.status = 'active'), 0)
              WHERE id = $1",
         )
-        .bind(product)
+        .bind(product.as_str())
         .execute(&mut *conn)
         .await?;
     }

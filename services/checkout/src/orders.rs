@@ -310,13 +310,22 @@ fn address(json: &str) -> PostalAddress {
 /// The units the cart's own unpaid order holds, per variant (none when it has no such
 /// order): they count as available to that cart.
 pub async fn held_for_cart(db: &Db, cart: &CartId) -> Result<Vec<(VariantId, i64)>, CheckoutError> {
-    let Some(order) = cart::checkout::pending_order(db, cart).await? else {
+    let pending = cart::checkout::pending_order(db, cart).await?;
+    held_by(db, pending.as_ref()).await
+}
+
+/// The units `order` holds while it awaits payment (none for `None`).
+pub(crate) async fn held_by(
+    db: &Db,
+    order: Option<&OrderId>,
+) -> Result<Vec<(VariantId, i64)>, CheckoutError> {
+    let Some(order) = order else {
         return Ok(Vec::new());
     };
     let mut conn = db.reader().acquire().await?;
-    let holds = match row(&mut conn, &order).await? {
+    let holds = match row(&mut conn, order).await? {
         Some(r) if r.status() == OrderStatus::PendingPayment && r.stock == "held" => {
-            units(&mut conn, &order).await?
+            units(&mut conn, order).await?
         }
         _ => Vec::new(),
     };
@@ -551,6 +560,48 @@ pub(crate) async fn record(
     .bind(at)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Appends several entries (kind, note, actor) at once, all with `status`, in one statement.
+pub(crate) async fn record_all(
+    conn: &mut Conn,
+    order: &OrderId,
+    status: OrderStatus,
+    entries: &[(&str, &str, &str)],
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..entries.len())
+        .map(|i| {
+            let p = i * 4;
+            format!(
+                "(${}, $1, ${}, $2, ${}, ${}, $3)",
+                p + 4,
+                p + 5,
+                p + 6,
+                p + 7
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO order_events (id, order_id, kind, status, note, actor, created_at) VALUES {}",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(order.as_str())
+        .bind(status.as_str())
+        .bind(at);
+    for (kind, note, actor) in entries {
+        query = query
+            .bind(shop_core::id::new_uuid_v7())
+            .bind(kind.to_string())
+            .bind(note.to_string())
+            .bind(actor.to_string());
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! otherwise. Either way the shopper pays on a hosted page and the order becomes paid only
 //! through a signed event at the webhook.
 
+use shop_core::db::Conn;
 use shop_core::{Clock, Currency, Db, Money, OrderId};
 
 /// What the shop asks the provider to collect.
@@ -68,6 +69,18 @@ pub trait PaymentProvider: Send + Sync + 'static {
 
     /// Opens a hosted payment session (the same one again for the same idempotency key).
     async fn create_session(&self, req: &SessionRequest) -> Result<PaymentSession, ProviderError>;
+
+    /// Opens the session on `conn`, inside the caller's transaction, when the provider keeps
+    /// its sessions in the shop's own database (the offline provider): an order and its
+    /// session are then written in one commit. `None` for a provider behind an API
+    /// (Stripe), whose session the shop opens once the order has committed.
+    async fn create_session_in(
+        &self,
+        _conn: &mut Conn,
+        _req: &SessionRequest,
+    ) -> Option<Result<PaymentSession, ProviderError>> {
+        None
+    }
 
     /// A session's current state.
     async fn session_state(&self, id: &str) -> Result<SessionState, ProviderError>;
@@ -158,6 +171,46 @@ pub enum OfflineChoice {
 }
 
 impl OfflineProvider {
+    /// Opens a session on `conn` (the one already opened for the same idempotency key, if
+    /// any).
+    async fn open(
+        &self,
+        conn: &mut Conn,
+        req: &SessionRequest,
+    ) -> Result<PaymentSession, ProviderError> {
+        let id = format!(
+            "cs_offline_{}",
+            shop_core::id::new_uuid_v7().replace('-', "")
+        );
+        // The first request with this key made the session; a retry gets that one.
+        let id: String = sqlx::query_scalar(
+            "INSERT INTO offline_payment_sessions (id, idempotency_key, order_id, order_number,
+                    email, amount_minor, currency, status, payment_status, success_url,
+                    cancel_url, expires_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', 'unpaid', $8, $9, $10, $11)
+             ON CONFLICT (idempotency_key)
+                 DO UPDATE SET idempotency_key = excluded.idempotency_key
+             RETURNING id",
+        )
+        .bind(&id)
+        .bind(&req.idempotency_key)
+        .bind(req.order_id.as_str())
+        .bind(&req.order_number)
+        .bind(&req.email)
+        .bind(req.total.minor())
+        .bind(req.currency.code())
+        .bind(&req.success_url)
+        .bind(&req.cancel_url)
+        .bind(req.expires_at)
+        .bind(self.clock.now().millis())
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(PaymentSession {
+            url: format!("{}/pay/offline/{id}", self.base_url),
+            id,
+        })
+    }
+
     /// Applies the shopper's choice to an open session: paying completes it (if it has not
     /// expired), declining or cancelling expires it. Returns the session afterwards, or
     /// `None` when it was no longer open (paid in another tab, expired).
@@ -197,43 +250,18 @@ impl PaymentProvider for OfflineProvider {
     }
 
     async fn create_session(&self, req: &SessionRequest) -> Result<PaymentSession, ProviderError> {
-        let id = format!(
-            "cs_offline_{}",
-            shop_core::id::new_uuid_v7().replace('-', "")
-        );
         let mut tx = self.db.begin().await?;
-        sqlx::query(
-            "INSERT INTO offline_payment_sessions (id, idempotency_key, order_id, order_number,
-                    email, amount_minor, currency, status, payment_status, success_url,
-                    cancel_url, expires_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', 'unpaid', $8, $9, $10, $11)
-             ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(&id)
-        .bind(&req.idempotency_key)
-        .bind(req.order_id.as_str())
-        .bind(&req.order_number)
-        .bind(&req.email)
-        .bind(req.total.minor())
-        .bind(req.currency.code())
-        .bind(&req.success_url)
-        .bind(&req.cancel_url)
-        .bind(req.expires_at)
-        .bind(self.clock.now().millis())
-        .execute(&mut *tx)
-        .await?;
-        // The first request with this key made the session; a retry gets that one.
-        let id: String = sqlx::query_scalar(
-            "SELECT id FROM offline_payment_sessions WHERE idempotency_key = $1",
-        )
-        .bind(&req.idempotency_key)
-        .fetch_one(&mut *tx)
-        .await?;
+        let session = self.open(&mut tx, req).await?;
         tx.commit().await?;
-        Ok(PaymentSession {
-            url: format!("{}/pay/offline/{id}", self.base_url),
-            id,
-        })
+        Ok(session)
+    }
+
+    async fn create_session_in(
+        &self,
+        conn: &mut Conn,
+        req: &SessionRequest,
+    ) -> Option<Result<PaymentSession, ProviderError>> {
+        Some(self.open(conn, req).await)
     }
 
     async fn session_state(&self, id: &str) -> Result<SessionState, ProviderError> {

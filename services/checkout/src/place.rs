@@ -6,10 +6,13 @@
 //! and enqueues `order.placed`. Only then is the provider asked for a payment session, with
 //! a key derived from the order id, so a retry after a crash gets the same session.
 
-use shop_core::{CartId, Db, Email, OrderId, UserId, VariantId, outbox};
+use std::sync::Arc;
+
+use shop_core::db::Conn;
+use shop_core::{CartId, Clock, Db, Email, Money, OrderId, ProductId, UserId, outbox};
 
 use crate::orders::{self, OrderStatus, PostalAddress};
-use crate::payment::SessionRequest;
+use crate::payment::{PaymentSession, SessionRequest};
 use crate::pricing::{self, Quote};
 use crate::shipping::{self, ShippingMethod, ShippingMethodId};
 use crate::{Checkout, CheckoutError, FailPoint, ORDER_PLACED};
@@ -50,6 +53,141 @@ pub struct Review {
     pub fingerprint: String,
 }
 
+/// An order just written, with its payment session if it was opened in the same commit.
+struct Inserted {
+    id: OrderId,
+    number: i64,
+    session: Option<PaymentSession>,
+}
+
+/// Writes the order, its lines, its first history entries, the cart's mark, the attempt's
+/// key and `order.placed`, on the placing transaction's connection.
+#[allow(clippy::too_many_arguments)]
+async fn write_order(
+    conn: &mut Conn,
+    input: &PlaceOrder,
+    key: &str,
+    review: &Review,
+    id: &OrderId,
+    number: i64,
+    hold_until: i64,
+    at: i64,
+    provider: &str,
+    session: Option<&PaymentSession>,
+    clock: &Clock,
+) -> Result<(), CheckoutError> {
+    let quote = &review.quote;
+    let ship = &input.shipping_address;
+    let bill = input.billing_address.as_ref().unwrap_or(ship);
+    let json = |a: &PostalAddress| serde_json::to_string(a).unwrap_or_default();
+    let shipping = quote
+        .shipping
+        .unwrap_or(shop_core::Money::zero(quote.currency));
+    sqlx::query(
+        "INSERT INTO orders (id, number, status, stock, user_id, email, cart_id, currency,
+                subtotal_minor, shipping_minor, vat_minor, total_minor, vat_rate_bp,
+                shipping_method_id, shipping_method_name, shipping_days, shipping_address,
+                billing_address, fingerprint, hold_until, payment_provider, placed_at,
+                updated_at, payment_session_id, payment_url)
+         VALUES ($1, $2, 'pending_payment', 'held', $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22)",
+    )
+    .bind(id.as_str())
+    .bind(number)
+    .bind(input.customer.as_ref().map(UserId::as_str))
+    .bind(input.email.as_str())
+    .bind(input.cart.as_str())
+    .bind(quote.currency.code())
+    .bind(quote.subtotal.minor())
+    .bind(shipping.minor())
+    .bind(quote.vat.minor())
+    .bind(quote.total.minor())
+    .bind(quote.vat_rate_bp)
+    .bind(review.method.id.as_str())
+    .bind(&review.method.name)
+    .bind(review.method.days_label())
+    .bind(json(ship))
+    .bind(json(bill))
+    .bind(&review.fingerprint)
+    .bind(hold_until)
+    .bind(provider)
+    .bind(at)
+    .bind(session.map(|s| s.id.as_str()))
+    .bind(session.map(|s| s.url.as_str()))
+    .execute(&mut *conn)
+    .await?;
+    // All lines in one statement.
+    const COLUMNS: usize = 14;
+    let rows: Vec<String> = (0..quote.lines.len())
+        .map(|row| {
+            let params: Vec<String> = (1..=COLUMNS)
+                .map(|c| format!("${}", row * COLUMNS + c))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO order_lines (id, order_id, position, variant_id, product_id, product_name,
+                slug, options, sku, image, quantity, unit_price_minor, line_total_minor,
+                vat_minor)
+         VALUES {}",
+        rows.join(", ")
+    );
+    let mut lines = sqlx::query(&sql);
+    for (position, l) in quote.lines.iter().enumerate() {
+        lines = lines
+            .bind(shop_core::id::new_uuid_v7())
+            .bind(id.as_str())
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .bind(l.variant_id.as_str())
+            .bind(l.product_id.as_str())
+            .bind(l.product_name.clone())
+            .bind(l.slug.clone())
+            .bind(serde_json::to_string(&l.options).unwrap_or_else(|_| "[]".to_owned()))
+            .bind(l.sku.clone())
+            .bind(l.image.clone())
+            .bind(l.quantity)
+            .bind(l.unit_price.minor())
+            .bind(l.line_total.minor())
+            .bind(l.vat.minor());
+    }
+    lines.execute(&mut *conn).await?;
+    let actor = if input.customer.is_some() {
+        "customer"
+    } else {
+        "guest"
+    };
+    // The history's first entries: placed, and the payment started when its session opened
+    // in this same commit.
+    let mut history = vec![("placed", "", actor)];
+    if session.is_some() {
+        history.push(("payment_started", provider, "system"));
+    }
+    orders::record_all(conn, id, OrderStatus::PendingPayment, &history, at).await?;
+    if !cart::checkout::start_checkout(conn, &input.cart, id, at).await? {
+        // Another tab placed this cart a moment ago; the caller finds its order.
+        return Err(CheckoutError::Changed);
+    }
+    sqlx::query(
+        "INSERT INTO checkout_attempts (idempotency_key, cart_id, order_id, created_at)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(key)
+    .bind(input.cart.as_str())
+    .bind(id.as_str())
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    outbox::enqueue(
+        conn,
+        clock,
+        ORDER_PLACED,
+        &serde_json::json!({ "order_id": id, "number": number }),
+    )
+    .await?;
+    Ok(())
+}
+
 /// What a placing tells apart: the addresses and email belong to what the shopper agreed to.
 fn agreement(input_email: &Email, ship: &PostalAddress, bill: &PostalAddress) -> String {
     format!(
@@ -71,12 +209,12 @@ struct Attempt {
 }
 
 impl Checkout {
-    /// The method if the shopper may choose it for `country` and `currency`.
+    /// The method if the shopper may choose it for `country` (the quote refuses one priced
+    /// in another currency than the cart).
     async fn method_for(
         &self,
         id: &ShippingMethodId,
         country: &str,
-        quote_currency: Option<shop_core::Currency>,
     ) -> Result<ShippingMethod, CheckoutError> {
         let not_offered = || {
             CheckoutError::invalid(
@@ -88,10 +226,7 @@ impl Checkout {
             Err(CheckoutError::NotFound) => return Err(not_offered()),
             other => other?,
         };
-        if !method.active
-            || !method.serves(country)
-            || quote_currency.is_some_and(|c| c != method.price.currency())
-        {
+        if !method.active || !method.serves(country) {
             return Err(not_offered());
         }
         Ok(method)
@@ -106,12 +241,37 @@ impl Checkout {
         billing_address: Option<&PostalAddress>,
         method: &ShippingMethodId,
     ) -> Result<Review, CheckoutError> {
-        let quote = pricing::quote(&self.db, cart, None, self.settings.vat_rate_bp).await?;
-        let method = self
-            .method_for(method, &shipping_address.country, Some(quote.currency))
-            .await?;
-        let quote =
-            pricing::quote(&self.db, cart, Some(&method), self.settings.vat_rate_bp).await?;
+        let pending = cart::checkout::pending_order(&self.db, cart).await?;
+        self.review_pending(
+            cart,
+            pending.as_ref(),
+            email,
+            shipping_address,
+            billing_address,
+            method,
+        )
+        .await
+    }
+
+    /// [`Checkout::review`] for a cart whose unpaid order (if any) is known already.
+    async fn review_pending(
+        &self,
+        cart: &CartId,
+        pending: Option<&OrderId>,
+        email: &Email,
+        shipping_address: &PostalAddress,
+        billing_address: Option<&PostalAddress>,
+        method: &ShippingMethodId,
+    ) -> Result<Review, CheckoutError> {
+        let method = self.method_for(method, &shipping_address.country).await?;
+        let quote = pricing::quote_pending(
+            &self.db,
+            cart,
+            pending,
+            Some(&method),
+            self.settings.vat_rate_bp,
+        )
+        .await?;
         let bill = billing_address.unwrap_or(shipping_address);
         let fingerprint =
             quote.fingerprint(Some(&method), &agreement(email, shipping_address, bill));
@@ -135,19 +295,21 @@ impl Checkout {
         if let Some(existing) = self.attempted(&key, &input.cart).await? {
             return self.resume(&existing).await;
         }
+        // The cart may be being checked out already: the same order again (a second tab),
+        // or an older one that the shopper has since changed, which is withdrawn first, but
+        // only for a form that agrees with the cart as it is now (a stale tab withdraws
+        // nothing).
+        let pending = cart::checkout::pending_order(&self.db, &input.cart).await?;
         let review = self
-            .review(
+            .review_pending(
                 &input.cart,
+                pending.as_ref(),
                 &input.email,
                 &input.shipping_address,
                 input.billing_address.as_ref(),
                 &input.shipping_method,
             )
             .await?;
-        // The cart is already being checked out: the same order again (a second tab), or an
-        // older one that the shopper has since changed, which is withdrawn first, but only
-        // for a form that agrees with the cart as it is now (a stale tab withdraws nothing).
-        let pending = cart::checkout::pending_order(&self.db, &input.cart).await?;
         let mut pending_row = None;
         if let Some(order) = &pending {
             let mut conn = self.db.reader().acquire().await?;
@@ -166,8 +328,8 @@ impl Checkout {
         if let (Some(order), Some(_)) = (&pending, &pending_row) {
             self.withdraw(order).await?;
         }
-        let order = match self.insert(input, &key, &review).await {
-            Ok(order) => order,
+        let inserted = match self.insert(input, &key, &review).await {
+            Ok(inserted) => inserted,
             Err(e) => {
                 // Lost a race with the same attempt (a double click on PostgreSQL) or the
                 // same cart (a second tab): the winner's order is the answer.
@@ -177,8 +339,16 @@ impl Checkout {
                 return Err(e);
             }
         };
+        tracing::info!(order.id = %inserted.id, order.number = inserted.number, total = %review.quote.total, "order placed");
         self.trip(FailPoint::AfterOrderCommitted)?;
-        self.resume(&order).await
+        match inserted.session {
+            Some(session) => Ok(Placed {
+                order_id: inserted.id,
+                number: inserted.number,
+                payment_url: session.url,
+            }),
+            None => self.resume(&inserted.id).await,
+        }
     }
 
     /// The order an earlier request with this key placed, if any. A key used for another
@@ -200,135 +370,90 @@ impl Checkout {
         }
     }
 
-    /// Writes the order in one transaction; see the module's documentation.
+    /// Writes the order in one transaction (see the module's documentation), with its
+    /// payment session when the provider keeps sessions in the shop's database. Goes through
+    /// [`Db::write`]: on SQLite, orders placed at the same moment share one commit.
     async fn insert(
         &self,
         input: &PlaceOrder,
         key: &str,
         review: &Review,
-    ) -> Result<OrderId, CheckoutError> {
-        let quote = &review.quote;
+    ) -> Result<Inserted, CheckoutError> {
         let now = self.clock.now();
         let at = now.millis();
-        let hold_until = now.plus(self.settings.hold).millis();
+        // The hold lasts as long as the payment session can (Stripe's shortest is 31 minutes
+        // with the margin), so the order and its session end together.
+        let hold_until = now.plus(self.settings.hold.max(MIN_SESSION)).millis();
         let id = OrderId::new();
-        let mut tx = self.db.begin().await?;
-        // Hold the units first, in variant order (two orders for the same variants lock
-        // them in the same order, so PostgreSQL never deadlocks them).
-        let mut holds: Vec<&pricing::QuoteLine> = quote.lines.iter().collect();
-        holds.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
-        for line in &holds {
-            if !catalog::stock::reserve(&mut tx, &line.variant_id, line.quantity, at).await? {
-                return Err(CheckoutError::SoldOut(line.product_name.clone()));
-            }
-        }
-        let held: Vec<VariantId> = holds.iter().map(|l| l.variant_id.clone()).collect();
-        catalog::stock::refresh_availability(&mut tx, &held).await?;
-        let number: i64 = sqlx::query_scalar(
-            "UPDATE order_numbers SET last = last + 1 WHERE id = 1 RETURNING last",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        let ship = &input.shipping_address;
-        let bill = input.billing_address.as_ref().unwrap_or(ship);
-        let json = |a: &PostalAddress| serde_json::to_string(a).unwrap_or_default();
-        let shipping = quote
-            .shipping
-            .unwrap_or(shop_core::Money::zero(quote.currency));
-        sqlx::query(
-            "INSERT INTO orders (id, number, status, stock, user_id, email, cart_id, currency,
-                    subtotal_minor, shipping_minor, vat_minor, total_minor, vat_rate_bp,
-                    shipping_method_id, shipping_method_name, shipping_days, shipping_address,
-                    billing_address, fingerprint, hold_until, payment_provider, placed_at,
-                    updated_at)
-             VALUES ($1, $2, 'pending_payment', 'held', $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                    $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)",
-        )
-        .bind(id.as_str())
-        .bind(number)
-        .bind(input.customer.as_ref().map(UserId::as_str))
-        .bind(input.email.as_str())
-        .bind(input.cart.as_str())
-        .bind(quote.currency.code())
-        .bind(quote.subtotal.minor())
-        .bind(shipping.minor())
-        .bind(quote.vat.minor())
-        .bind(quote.total.minor())
-        .bind(quote.vat_rate_bp)
-        .bind(review.method.id.as_str())
-        .bind(&review.method.name)
-        .bind(review.method.days_label())
-        .bind(json(ship))
-        .bind(json(bill))
-        .bind(&review.fingerprint)
-        .bind(hold_until)
-        .bind(self.provider.name())
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        for (position, l) in quote.lines.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO order_lines (id, order_id, position, variant_id, product_id,
-                        product_name, slug, options, sku, image, quantity, unit_price_minor,
-                        line_total_minor, vat_minor)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(shop_core::id::new_uuid_v7())
-            .bind(id.as_str())
-            .bind(i64::try_from(position).unwrap_or(i64::MAX))
-            .bind(l.variant_id.as_str())
-            .bind(l.product_id.as_str())
-            .bind(&l.product_name)
-            .bind(&l.slug)
-            .bind(serde_json::to_string(&l.options).unwrap_or_else(|_| "[]".to_owned()))
-            .bind(&l.sku)
-            .bind(l.image.as_deref())
-            .bind(l.quantity)
-            .bind(l.unit_price.minor())
-            .bind(l.line_total.minor())
-            .bind(l.vat.minor())
-            .execute(&mut *tx)
-            .await?;
-        }
-        let actor = if input.customer.is_some() {
-            "customer"
-        } else {
-            "guest"
-        };
-        orders::record(
-            &mut tx,
+        let mut request = self.request_for(
             &id,
-            "placed",
-            OrderStatus::PendingPayment,
-            "",
-            actor,
-            at,
-        )
-        .await?;
-        if !cart::checkout::start_checkout(&mut tx, &input.cart, &id, at).await? {
-            // Another tab placed this cart a moment ago; the caller finds its order.
-            return Err(CheckoutError::Changed);
-        }
-        sqlx::query(
-            "INSERT INTO checkout_attempts (idempotency_key, cart_id, order_id, created_at)
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(key)
-        .bind(input.cart.as_str())
-        .bind(id.as_str())
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        outbox::enqueue(
-            &mut tx,
-            &self.clock,
-            ORDER_PLACED,
-            &serde_json::json!({ "order_id": id, "number": number }),
-        )
-        .await?;
-        tx.commit().await?;
-        tracing::info!(order.id = %id, order.number = number, total = %quote.total, "order placed");
-        Ok(id)
+            0,
+            input.email.as_str(),
+            review
+                .quote
+                .lines
+                .iter()
+                .map(|l| (l.product_name.clone(), l.unit_price, l.quantity)),
+            review
+                .quote
+                .shipping
+                .map(|price| (review.method.name.as_str(), price)),
+            review.quote.total,
+            hold_until,
+        );
+        let (input, review, key) = (input.clone(), review.clone(), key.to_owned());
+        let provider = Arc::clone(&self.provider);
+        let clock = self.clock.clone();
+        self.db
+            .write(move |conn| {
+                Box::pin(async move {
+                    let quote = &review.quote;
+                    // Hold the units first, in variant order (two orders for the same
+                    // variants lock them in the same order, so PostgreSQL never deadlocks).
+                    let mut holds: Vec<&pricing::QuoteLine> = quote.lines.iter().collect();
+                    holds.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
+                    for line in &holds {
+                        if !catalog::stock::reserve(conn, &line.variant_id, line.quantity, at)
+                            .await?
+                        {
+                            return Err(CheckoutError::SoldOut(line.product_name.clone()));
+                        }
+                    }
+                    let products: Vec<ProductId> =
+                        holds.iter().map(|l| l.product_id.clone()).collect();
+                    catalog::stock::refresh_products(conn, &products).await?;
+                    let number: i64 = sqlx::query_scalar(
+                        "UPDATE order_numbers SET last = last + 1 WHERE id = 1 RETURNING last",
+                    )
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    request.order_number = orders::number_label(number);
+                    let session = match provider.create_session_in(conn, &request).await {
+                        Some(opened) => Some(opened?),
+                        None => None,
+                    };
+                    write_order(
+                        conn,
+                        &input,
+                        &key,
+                        &review,
+                        &id,
+                        number,
+                        hold_until,
+                        at,
+                        provider.name(),
+                        session.as_ref(),
+                        &clock,
+                    )
+                    .await?;
+                    Ok(Inserted {
+                        id,
+                        number,
+                        session,
+                    })
+                })
+            })
+            .await
     }
 
     /// Where the shopper pays for `order`: its session, opened now if it has none yet (after
@@ -401,6 +526,8 @@ impl Checkout {
         })
     }
 
+    /// The session request for a stored order (one placed while the provider was down, or
+    /// before a crash).
     async fn session_request(
         &self,
         row: &orders::OrderRow,
@@ -419,35 +546,54 @@ impl Checkout {
         .fetch_all(self.db.reader())
         .await?;
         let currency = row.currency();
-        let money = |m| shop_core::Money::new(m, currency);
-        let mut items: Vec<(String, shop_core::Money, i64)> = lines
-            .into_iter()
-            .map(|l| (l.product_name, money(l.unit_price_minor), l.quantity))
-            .collect();
-        if row.shipping_minor > 0 {
-            items.push((
-                format!("Shipping: {}", row.shipping_method_name),
-                money(row.shipping_minor),
-                1,
-            ));
+        let money = |m| Money::new(m, currency);
+        Ok(self.request_for(
+            &row.order_id(),
+            row.number,
+            &row.email,
+            lines
+                .into_iter()
+                .map(|l| (l.product_name, money(l.unit_price_minor), l.quantity)),
+            (row.shipping_minor > 0)
+                .then(|| (row.shipping_method_name.as_str(), money(row.shipping_minor))),
+            money(row.total_minor),
+            row.hold_until,
+        ))
+    }
+
+    /// What the provider is asked to collect for order `id`: each line, shipping as a line
+    /// of its own (when it costs anything), the total, until the hold ends.
+    #[allow(clippy::too_many_arguments)]
+    fn request_for(
+        &self,
+        id: &OrderId,
+        number: i64,
+        email: &str,
+        lines: impl Iterator<Item = (String, Money, i64)>,
+        shipping: Option<(&str, Money)>,
+        total: Money,
+        hold_until: i64,
+    ) -> SessionRequest {
+        let mut items: Vec<(String, Money, i64)> = lines.collect();
+        if let Some((name, price)) = shipping.filter(|(_, price)| price.minor() > 0) {
+            items.push((format!("Shipping: {name}"), price, 1));
         }
-        let id = row.order_id();
-        let token = self.keys.order_token(&id);
+        let token = self.keys.order_token(id);
         let base = &self.settings.base_url;
-        Ok(SessionRequest {
-            order_number: orders::number_label(row.number),
-            email: row.email.clone(),
-            currency,
+        SessionRequest {
+            order_number: orders::number_label(number),
+            email: email.to_owned(),
+            currency: total.currency(),
             lines: items,
-            total: money(row.total_minor),
-            expires_at: row.hold_until / 1000,
+            total,
+            expires_at: hold_until / 1000,
             success_url: format!("{base}/checkout/complete/{id}?t={token}"),
             // Back to the cart, everything still in it; the order stays payable until its
             // window closes, and placing the cart again picks it up or replaces it.
             cancel_url: format!("{base}/cart?flash=payment_cancelled"),
             idempotency_key: format!("checkout-session-{id}"),
-            order_id: id,
-        })
+            order_id: id.clone(),
+        }
     }
 
     /// The shopper is about to change `cart`: an order placed from it and still unpaid no

@@ -6,7 +6,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
-use shop_core::{CartId, Currency, Db, Money, ProductId, VariantId};
+use shop_core::{CartId, Currency, Db, Money, OrderId, ProductId, VariantId};
 
 use crate::CheckoutError;
 use crate::shipping::ShippingMethod;
@@ -84,7 +84,19 @@ pub async fn quote(
     method: Option<&ShippingMethod>,
     vat_rate_bp: i64,
 ) -> Result<Quote, CheckoutError> {
-    let held = crate::orders::held_for_cart(db, cart).await?;
+    let pending = cart::checkout::pending_order(db, cart).await?;
+    quote_pending(db, cart, pending.as_ref(), method, vat_rate_bp).await
+}
+
+/// [`quote`] for a cart whose unpaid order (if any) the caller has looked up already.
+pub(crate) async fn quote_pending(
+    db: &Db,
+    cart: &CartId,
+    pending: Option<&OrderId>,
+    method: Option<&ShippingMethod>,
+    vat_rate_bp: i64,
+) -> Result<Quote, CheckoutError> {
+    let held = crate::orders::held_by(db, pending).await?;
     let cart = cart::load_holding(db, cart, &held).await?;
     if cart.lines.is_empty() {
         return Err(CheckoutError::EmptyCart);

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod db;
 pub mod email;
 pub mod error;
+pub mod group_commit;
 pub mod id;
 pub mod mail;
 pub mod money;

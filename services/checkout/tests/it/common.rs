@@ -5,9 +5,11 @@
 use std::sync::Arc;
 
 use cart::{CartId, Quantity};
-use checkout::payment::OfflineProvider;
+use checkout::payment::{
+    OfflineProvider, PaymentSession, ProviderError, SessionRequest, SessionState,
+};
 use checkout::shipping::{self, ShippingMethodId};
-use checkout::{Checkout, Keys, PlaceOrder, Placed, PostalAddress, Settings};
+use checkout::{Checkout, Keys, PaymentProvider, PlaceOrder, Placed, PostalAddress, Settings};
 use shop_core::{Clock, Db, Email};
 use shop_testkit::Scratch;
 
@@ -49,8 +51,23 @@ pub async fn setup() -> Shop {
 
 /// The checkout as a fresh process builds it over the same database.
 pub async fn restart(db: &Db, clock: &Clock) -> Checkout {
-    let keys = Keys::load(db, clock).await.expect("keys");
     let provider = Arc::new(OfflineProvider::new(db.clone(), clock.clone(), BASE));
+    with_provider(db, clock, provider).await
+}
+
+/// The same, with the offline provider acting as a remote one (as Stripe is): a session is
+/// opened only after its order has committed, in a step of its own.
+pub async fn restart_remote(db: &Db, clock: &Clock) -> Checkout {
+    let provider = Arc::new(Remote(OfflineProvider::new(
+        db.clone(),
+        clock.clone(),
+        BASE,
+    )));
+    with_provider(db, clock, provider).await
+}
+
+async fn with_provider(db: &Db, clock: &Clock, provider: Arc<dyn PaymentProvider>) -> Checkout {
+    let keys = Keys::load(db, clock).await.expect("keys");
     Checkout::new(
         db.clone(),
         clock.clone(),
@@ -58,6 +75,29 @@ pub async fn restart(db: &Db, clock: &Clock) -> Checkout {
         Settings::new(BASE),
         keys,
     )
+}
+
+/// The offline provider without [`PaymentProvider::create_session_in`]: it opens its
+/// sessions the way a provider behind an API does.
+pub struct Remote(OfflineProvider);
+
+#[async_trait::async_trait]
+impl PaymentProvider for Remote {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    async fn create_session(&self, req: &SessionRequest) -> Result<PaymentSession, ProviderError> {
+        self.0.create_session(req).await
+    }
+
+    async fn session_state(&self, id: &str) -> Result<SessionState, ProviderError> {
+        self.0.session_state(id).await
+    }
+
+    async fn expire_session(&self, id: &str) -> Result<SessionState, ProviderError> {
+        self.0.expire_session(id).await
+    }
 }
 
 pub fn address() -> PostalAddress {

@@ -38,3 +38,104 @@ async fn concurrent_writers_never_hit_database_is_locked() {
         .unwrap();
     assert_eq!(total, 40);
 }
+
+#[derive(Debug)]
+enum JobError {
+    Db(#[allow(dead_code)] sqlx::Error),
+    Refused(i64),
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(e: sqlx::Error) -> Self {
+        JobError::Db(e)
+    }
+}
+
+/// A write job: enqueues event `i`, then refuses (after writing) when `i` is a multiple of 3.
+async fn job(db: &shop_core::Db, clock: &Clock, i: i64) -> Result<i64, JobError> {
+    let clock = clock.clone();
+    db.write(move |conn| {
+        Box::pin(async move {
+            outbox::enqueue(conn, &clock, "group.test", &serde_json::json!({ "i": i })).await?;
+            if i % 3 == 0 {
+                return Err(JobError::Refused(i));
+            }
+            Ok(i)
+        })
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grouped_writes_commit_together_and_a_failing_job_rolls_back_alone() {
+    let (db, _dir) = fresh_db().await;
+    let clock = Clock::system();
+    // The first job holds the write connection until the others are queued behind it, so
+    // they run as one batch (on SQLite) with failing jobs among them.
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let first = {
+        let (db, clock) = (db.clone(), clock.clone());
+        tokio::spawn(async move {
+            db.write(move |conn| {
+                Box::pin(async move {
+                    outbox::enqueue(conn, &clock, "group.test", &serde_json::json!({ "i": 100 }))
+                        .await?;
+                    let _ = released.await;
+                    Ok::<i64, JobError>(100)
+                })
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let mut tasks = Vec::new();
+    for i in 1..=30 {
+        let (db, clock) = (db.clone(), clock.clone());
+        tasks.push(tokio::spawn(async move { job(&db, &clock, i).await }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    release.send(()).unwrap();
+    assert_eq!(first.await.unwrap().unwrap(), 100);
+    for (i, task) in (1..=30).zip(tasks) {
+        match task.await.unwrap() {
+            Ok(n) => assert!(n == i && i % 3 != 0, "job {i} answered {n}"),
+            Err(JobError::Refused(n)) => assert!(n == i && i % 3 == 0, "job {i} refused as {n}"),
+            Err(e) => panic!("job {i}: {e:?}"),
+        }
+    }
+    let kept: Vec<String> =
+        sqlx::query_scalar("SELECT payload FROM outbox_events WHERE kind = 'group.test'")
+            .fetch_all(db.reader())
+            .await
+            .unwrap();
+    let mut kept: Vec<i64> = kept
+        .iter()
+        .map(|p| {
+            serde_json::from_str::<serde_json::Value>(p).unwrap()["i"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    kept.sort_unstable();
+    let expected: Vec<i64> = (1..=30).filter(|i| i % 3 != 0).chain([100]).collect();
+    assert_eq!(
+        kept, expected,
+        "each refused job's write is gone, every other is there"
+    );
+}
+
+#[tokio::test]
+async fn a_job_that_fails_alone_leaves_nothing_and_the_next_one_commits() {
+    let (db, _dir) = fresh_db().await;
+    let clock = Clock::system();
+    assert!(matches!(
+        job(&db, &clock, 3).await,
+        Err(JobError::Refused(3))
+    ));
+    assert_eq!(job(&db, &clock, 4).await.unwrap(), 4);
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events WHERE kind = 'group.test'")
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
