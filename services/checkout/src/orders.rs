@@ -547,20 +547,7 @@ pub(crate) async fn record(
     actor: &str,
     at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO order_events (id, order_id, kind, status, note, actor, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(shop_core::id::new_uuid_v7())
-    .bind(order.as_str())
-    .bind(kind)
-    .bind(status.as_str())
-    .bind(note)
-    .bind(actor)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    record_all(conn, order, status, &[(kind, note, actor)], at).await
 }
 
 /// Appends several entries (kind, note, actor) at once, all with `status`, in one statement.
@@ -597,9 +584,9 @@ pub(crate) async fn record_all(
     for (kind, note, actor) in entries {
         query = query
             .bind(shop_core::id::new_uuid_v7())
-            .bind(kind.to_string())
-            .bind(note.to_string())
-            .bind(actor.to_string());
+            .bind(*kind)
+            .bind(*note)
+            .bind(*actor);
     }
     query.execute(&mut *conn).await?;
     Ok(())

@@ -1,10 +1,12 @@
 //! Placing an order and starting its payment.
 //!
-//! One transaction holds the units (one conditional update per line: zero rows means sold
-//! out and everything rolls back), numbers the order, writes it with its lines and first
-//! history entry, marks the cart as being checked out, records the checkout attempt's key
-//! and enqueues `order.placed`. Only then is the provider asked for a payment session, with
-//! a key derived from the order id, so a retry after a crash gets the same session.
+//! One transaction ([`Db::write`]: on SQLite shared with the orders placed at the same
+//! moment) holds the units (one conditional update per line: zero rows means sold out and
+//! the order's writes roll back), numbers the order, writes it with its lines and first
+//! history entries, marks the cart as being checked out, records the checkout attempt's key
+//! and enqueues `order.placed`. The offline provider opens its payment session in that same
+//! transaction. A provider behind an API (Stripe) is asked only after the commit, with a
+//! key derived from the order id, so a retry after a crash gets the same session.
 
 use std::sync::Arc;
 
@@ -141,11 +143,11 @@ async fn write_order(
             .bind(i64::try_from(position).unwrap_or(i64::MAX))
             .bind(l.variant_id.as_str())
             .bind(l.product_id.as_str())
-            .bind(l.product_name.clone())
-            .bind(l.slug.clone())
+            .bind(l.product_name.as_str())
+            .bind(l.slug.as_str())
             .bind(serde_json::to_string(&l.options).unwrap_or_else(|_| "[]".to_owned()))
-            .bind(l.sku.clone())
-            .bind(l.image.clone())
+            .bind(l.sku.as_str())
+            .bind(l.image.as_deref())
             .bind(l.quantity)
             .bind(l.unit_price.minor())
             .bind(l.line_total.minor())
@@ -554,8 +556,7 @@ impl Checkout {
             lines
                 .into_iter()
                 .map(|l| (l.product_name, money(l.unit_price_minor), l.quantity)),
-            (row.shipping_minor > 0)
-                .then(|| (row.shipping_method_name.as_str(), money(row.shipping_minor))),
+            Some((row.shipping_method_name.as_str(), money(row.shipping_minor))),
             money(row.total_minor),
             row.hold_until,
         ))
