@@ -58,6 +58,23 @@ pub fn message(code: &str) -> Option<&'static str> {
             "We've sent a link to your email address to finish creating your account. Your order will appear in it once you sign in."
         }
         "shipping_method_saved" => "Shipping method saved.",
+        "order_shipped" => "Marked shipped. The customer gets a mail with the tracking link.",
+        "order_delivered" => "Marked delivered.",
+        "order_cancelled" => "Order cancelled, refunded in full, and its units are back in stock.",
+        "order_cancel_pending" => {
+            "Cancellation requested: the refund is with the payment provider, and the order is cancelled as soon as it confirms."
+        }
+        "order_refunded" => "Refund done. The customer gets a mail with the amount.",
+        "order_refund_pending" => {
+            "Refund requested: the payment provider has not confirmed it yet; this page shows it once it does."
+        }
+        "order_noted" => "Note added.",
+        "my_order_cancelled" => {
+            "Your order is cancelled and refunded in full; the money is on its way back to how you paid."
+        }
+        "my_order_cancel_pending" => {
+            "Your cancellation is with the payment provider; the refund follows as soon as it confirms."
+        }
         "cart_changed" => {
             "Something in your cart has sold out or is no longer available, so checkout stopped before you paid. Nothing was charged: see below what changed."
         }

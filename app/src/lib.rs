@@ -95,6 +95,9 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("admin"), StaticSegment("categories")) view=admin::categories::AdminCategoriesPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("categories"), ParamSegment("id")) view=admin::categories::AdminCategoryPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("orders")) view=admin::orders::AdminOrdersPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("orders"), ParamSegment("id")) view=admin::orders::detail::AdminOrderPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("orders"), ParamSegment("id"), StaticSegment("packing-slip")) view=admin::orders::detail::PackingSlipPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("orders"), ParamSegment("id"), StaticSegment("invoice")) view=admin::orders::detail::InvoicePage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("shipping")) view=admin::shipping::AdminShippingPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("shipping"), StaticSegment("new")) view=admin::shipping::AdminShippingMethodPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("shipping"), ParamSegment("id")) view=admin::shipping::AdminShippingMethodPage ssr=SsrMode::Async />

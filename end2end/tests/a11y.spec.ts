@@ -1,22 +1,11 @@
 import { test, expect, type Page } from '@playwright/test';
-import AxeBuilder from '@axe-core/playwright';
 import { waitForLink } from './mail';
+import { axeScan as scan } from './helpers';
 
 // Accessibility: an axe-core scan of every shop, account and admin page, which must find no
 // serious or critical violation. axe runs in the page, so this needs JavaScript; the pages
 // are the same server-rendered HTML either way (the js-on run scans them hydrated).
 test.skip(({ javaScriptEnabled }) => !javaScriptEnabled, 'axe-core runs as a script in the page');
-
-async function scan(page: Page, path: string, status = 200) {
-  const response = await page.goto(path);
-  expect(response?.status(), path).toBe(status);
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  const report = bad
-    .map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join('\n    ')}`)
-    .join('\n');
-  expect.soft(bad, `${path}\n${report}`).toEqual([]);
-}
 
 /** The href of the first link matching `selector` on `path`. */
 async function firstLink(page: Page, path: string, selector: string): Promise<string> {
@@ -92,7 +81,9 @@ test('admin pages have no serious accessibility violations', async ({ page }) =>
     '/admin/categories',
     category,
     '/admin/catalog',
+    '/admin/orders',
   ]) {
     await scan(page, path);
   }
+  // An order's own pages are scanned in orders.spec.ts, which places the order.
 });

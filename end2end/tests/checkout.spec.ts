@@ -1,5 +1,6 @@
-import { test, expect, type Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
 import { jsOn, ready } from './helpers';
+import { MASK, addToCart, checkoutAsGuest, chooseShipping, placeOrder } from './shopper';
 import { uniqueEmail, waitForLink, waitForMail } from './mail';
 
 // Checkout end to end, with JavaScript on and off: a guest pays on the offline payment page
@@ -8,51 +9,6 @@ import { uniqueEmail, waitForLink, waitForMail } from './mail';
 // intact; two shoppers race for the last unit.
 
 const PASSWORD = 'correct horse battery';
-const MASK = '/p/brightsmile-argan-oil-hair-mask';
-
-async function addToCart(page: Page, js: boolean, path: string) {
-  await page.goto(path);
-  await ready(page, js);
-  await page.getByTestId('add-to-cart').getByRole('button', { name: 'Add to cart' }).click();
-  if (js) {
-    await expect(page.getByTestId('added-to-cart')).toBeVisible();
-  } else {
-    await expect(page).toHaveURL(/\/cart$/);
-  }
-}
-
-/** From the cart through details (a new address), shipping and review. */
-async function checkoutAsGuest(page: Page, js: boolean, email: string, method = 'Standard') {
-  await page.goto('/cart');
-  await ready(page, js);
-  await page.getByTestId('checkout').click();
-  await expect(page).toHaveURL(/\/checkout$/);
-  await ready(page, js);
-  const form = page.getByTestId('details-form');
-  await form.getByLabel('Email address').fill(email);
-  await form.getByLabel('Full name').first().fill('Grace Hopper');
-  await form.getByLabel('Address line 1').first().fill('1 Harbour Street');
-  await form.getByLabel('Town or city').first().fill('Hamburg');
-  await form.getByLabel('Postcode').first().fill('20095');
-  await form.locator('select[name=country]').selectOption('DE');
-  await form.getByRole('button', { name: 'Continue to shipping' }).click();
-  await chooseShipping(page, js, method);
-}
-
-async function chooseShipping(page: Page, js: boolean, method: string) {
-  await expect(page).toHaveURL(/\/checkout\/shipping/);
-  await ready(page, js);
-  const shipping = page.getByTestId('shipping-form');
-  await shipping.getByText(method, { exact: true }).click();
-  await shipping.getByRole('button', { name: 'Continue to review' }).click();
-  await expect(page).toHaveURL(/\/checkout\/review/);
-  await ready(page, js);
-}
-
-async function placeOrder(page: Page) {
-  await page.getByRole('button', { name: 'Place order and pay' }).click();
-  await expect(page).toHaveURL(/\/pay\/offline\/cs_offline_/);
-}
 
 test('a guest checks out, pays on the offline page and opens the order from the mail', async ({ page }, info) => {
   const js = jsOn(info);

@@ -1,4 +1,5 @@
 import { expect, type Page, type TestInfo } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 
 // Steps every spec shares. Each spec runs twice: in the `js-on` project and in `js-off`.
 
@@ -67,4 +68,16 @@ export async function mark(page: Page) {
 /** Whether the mark set by `mark` is still there (the page was not reloaded). */
 export async function marked(page: Page): Promise<boolean> {
   return page.evaluate(() => (window as unknown as { __marker?: number }).__marker === 1);
+}
+
+/** An axe-core scan of `path` (JavaScript on only): no serious or critical violation. */
+export async function axeScan(page: Page, path: string, status = 200) {
+  const response = await page.goto(path);
+  expect(response?.status(), path).toBe(status);
+  const results = await new AxeBuilder({ page }).analyze();
+  const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const report = bad
+    .map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join('\n    ')}`)
+    .join('\n');
+  expect.soft(bad, `${path}\n${report}`).toEqual([]);
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Soak test: the release server with the 10k-product catalog under mixed traffic (home,
 # department and category listings with filters and pages, searches, product pages, cart
-# adds and the cart, sign-ins, the checkout steps, order pages and webhooks) from 64
-# simulated browsers for a while, then SIGTERM.
+# adds and the cart, sign-ins, the checkout steps, order pages, order handling and webhooks)
+# from 64 simulated browsers for a while, then SIGTERM.
 #
 #   scripts/bench/soak.sh [SECONDS] [CONNECTIONS]     # default 60 s, 64 connections
 #
@@ -74,6 +74,18 @@ const products = fs.readFileSync(dataset, "utf8").split("\n").filter(Boolean).ma
       lines.push("GET /account/orders");
       lines.push("GET /pay/offline/cs_offline_0000");
       lines.push(`POST /webhooks/stripe {"id":"evt_soak","type":"checkout.session.completed"}`);
+      lines.push(`POST /webhooks/stripe {"id":"evt_soak_r","type":"refund.updated"}`);
+      // Order handling: the staff's list, filtered and exported, and actions on orders that
+      // do not exist (or by whoever is not staff on this connection).
+      const order = crypto.randomUUID();
+      lines.push("GET /admin/orders?payment=paid&sort=total_desc&from=2026-01-01&to=2026-12-31");
+      lines.push("GET /admin/export/orders.csv?status=paid");
+      lines.push(`GET /admin/orders/${order}`);
+      lines.push(`GET /admin/orders/${order}/invoice`);
+      lines.push(`POST /api/admin/order-ship order_id=${order}&carrier=DHL&tracking_number=1Z&confirm=yes&qty_${order}=1`);
+      lines.push(`POST /api/admin/order-refund order_id=${order}&extra=1.00&reason=soak&confirm=yes`);
+      lines.push(`POST /api/admin/order-note order_id=${order}&note=soak`);
+      lines.push(`POST /api/account/order-cancel id=${order}&t=forged&confirm=yes`);
     }
   }
   console.log(lines.join("\n"));

@@ -7,7 +7,7 @@
 //! text in the URL) after a 303 redirect, so reloading the page does not post again.
 
 use axum::Router;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use http::{StatusCode, header};
@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/uploads/catalog", post(import_catalog))
         .route("/admin/export/catalog.jsonl", get(export_jsonl))
         .route("/admin/export/catalog.csv", get(export_csv))
+        .route("/admin/export/orders.csv", get(export_orders))
 }
 
 /// Who is sending, as a catalog editor; or the response for everyone else.
@@ -329,4 +330,50 @@ async fn export_jsonl(State(state): State<AppState>, session: Session) -> Respon
 /// `GET /admin/export/catalog.csv`: the whole catalog for spreadsheets.
 async fn export_csv(State(state): State<AppState>, session: Session) -> Response {
     export(state, session, "csv", "text/csv; charset=utf-8").await
+}
+
+/// The orders list's filters, as its page sends them.
+#[derive(Debug, serde::Deserialize)]
+struct OrderQuery {
+    status: Option<String>,
+    q: Option<String>,
+    payment: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    sort: Option<String>,
+}
+
+/// `GET /admin/export/orders.csv`: the orders the list's filters match, for spreadsheets.
+/// Shop staff only.
+async fn export_orders(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<OrderQuery>,
+) -> Response {
+    if let Err(response) = staff(&state, &session, "/admin/orders").await {
+        return response;
+    }
+    let filter = app::admin::orders::server::filter(
+        q.status.as_deref(),
+        q.q,
+        q.payment.as_deref(),
+        q.from.as_deref(),
+        q.to.as_deref(),
+        q.sort.as_deref(),
+        None,
+    );
+    match checkout::orders::csv(&state.ctx.db, &filter).await {
+        Ok(body) => {
+            let name = export_name(&state, "csv").replacen("catalog", "orders", 1);
+            download(body, "text/csv; charset=utf-8", &name)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "orders export failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The export failed. Please try again.\n",
+            )
+                .into_response()
+        }
+    }
 }

@@ -61,7 +61,10 @@ pub(crate) fn AdminFrame(
             ("/admin/audit", "Audit log"),
         ]
     } else {
-        &[("/admin/products", "Your products")]
+        &[
+            ("/admin/products", "Your products"),
+            ("/admin/orders", "Your orders"),
+        ]
     };
     let current = move |href: &str| {
         let path = location.pathname.get();

@@ -112,7 +112,7 @@ pub fn Layout(children: Children) -> impl IntoView {
 fn Header(admin: Memo<bool>) -> impl IntoView {
     let data = shell_resource();
     view! {
-        <header class="border-b border-stone-200 bg-white">
+        <header class="border-b border-stone-200 bg-white print:hidden">
             <div class="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-3 px-4 py-4 sm:px-6">
                 <a
                     href="/"
@@ -245,7 +245,7 @@ fn VerifyBanner() -> impl IntoView {
 fn Footer() -> impl IntoView {
     let data = shell_resource();
     view! {
-        <footer class="mt-16 border-t border-stone-200 bg-white">
+        <footer class="mt-16 border-t border-stone-200 bg-white print:hidden">
             <div class="mx-auto grid max-w-6xl gap-8 px-4 py-10 sm:grid-cols-2 sm:px-6">
                 <NewsletterForm />
                 <div class="text-sm text-stone-600 sm:text-right">
@@ -268,7 +268,7 @@ fn Footer() -> impl IntoView {
 #[component]
 fn AdminFooter() -> impl IntoView {
     view! {
-        <footer class="mt-16 border-t border-stone-200 bg-white">
+        <footer class="mt-16 border-t border-stone-200 bg-white print:hidden">
             <div class="mx-auto flex max-w-6xl items-center justify-between px-4 py-6 text-sm text-stone-600 sm:px-6">
                 <p>"Shop administration"</p>
                 <a href="/" class="link">"View the shop"</a>

@@ -695,3 +695,285 @@ async fn stripe_reconciler_pays_an_order_whose_webhook_was_lost_and_expires_the_
     assert_eq!(reserved(&app, "TEE-S").await, 0);
     assert_eq!(on_hand(&app, "TEE-S").await, 4);
 }
+
+/// A guest's paid order of `items` (sku, quantity), placed and paid with plain forms;
+/// returns the order's id.
+async fn paid_order(app: &TestApp, items: &[(&str, &str)]) -> String {
+    let guest = app.browser();
+    for (sku, n) in items {
+        add(app, &guest, sku, n).await;
+    }
+    let review = to_review(app, &guest, "Standard").await;
+    let pay_path = local(app, &place_reviewed(app, &guest, &review).await);
+    let session = pay_path.rsplit('/').next().unwrap().to_owned();
+    post(
+        app,
+        &guest,
+        "pay/offline/choose",
+        &pay_path,
+        &[("session", &session), ("choice", "pay")],
+    )
+    .await;
+    sqlx::query_scalar("SELECT order_id FROM offline_payment_sessions WHERE id = $1")
+        .bind(&session)
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn staff_ship_refund_and_export_orders_with_plain_forms() {
+    let app = shop(Vec::new()).await;
+    let order = paid_order(&app, &[("TEE-S", "2")]).await;
+    let line: String = sqlx::query_scalar("SELECT id FROM order_lines WHERE order_id = $1")
+        .bind(&order)
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    let qty = format!("qty_{line}");
+    let restock = format!("restock_{line}");
+    let page_path = format!("/admin/orders/{order}");
+
+    // Neither a guest nor a customer may act on it.
+    let stranger = app.browser();
+    app.register(&stranger, "Eve", "eve@example.com", PASSWORD)
+        .await;
+    for client in [app.browser(), stranger] {
+        let res = app
+            .call(
+                &client,
+                "admin/order-ship",
+                &[
+                    ("order_id", order.as_str()),
+                    ("carrier", "DHL"),
+                    ("tracking_number", "1"),
+                    ("confirm", "yes"),
+                    (qty.as_str(), "1"),
+                ],
+            )
+            .await;
+        assert!(
+            matches!(res.status().as_u16(), 401 | 403),
+            "{}",
+            res.status()
+        );
+    }
+
+    let admin = app.browser();
+    app.admin(&admin).await;
+    let page = app.get_with(&admin, &page_path).await;
+    assert!(
+        page.contains("Mark shipped") && page.contains("Cancel and refund"),
+        "{page}"
+    );
+    // Unconfirmed: refused, nothing shipped.
+    let res = app
+        .post_form(
+            &admin,
+            "admin/order-ship",
+            &page_path,
+            &[
+                ("order_id", &order),
+                ("carrier", "DHL"),
+                ("tracking_number", "JD014600003"),
+                (&qty, "1"),
+            ],
+        )
+        .await;
+    assert!(res.status().is_redirection());
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM shipments").await, 0);
+    // One of the two units, by DHL.
+    let back = post(
+        &app,
+        &admin,
+        "admin/order-ship",
+        &page_path,
+        &[
+            ("order_id", &order),
+            ("carrier", "DHL"),
+            ("tracking_number", "JD014600003"),
+            ("confirm", "yes"),
+            (&qty, "1"),
+        ],
+    )
+    .await;
+    assert!(back.contains("flash=order_shipped"), "{back}");
+    let page = app.get_with(&admin, &page_path).await;
+    assert!(
+        page.contains("Partially shipped") && page.contains("JD014600003"),
+        "{page}"
+    );
+    // Refund the unit still here, with restock, plus 1.50 of shipping.
+    let before = on_hand(&app, "TEE-S").await;
+    let back = post(
+        &app,
+        &admin,
+        "admin/order-refund",
+        &page_path,
+        &[
+            ("order_id", &order),
+            ("extra", "1.50"),
+            ("reason", "one unit damaged"),
+            ("confirm", "yes"),
+            (&qty, "1"),
+            (&restock, "on"),
+        ],
+    )
+    .await;
+    assert!(back.contains("flash=order_refunded"), "{back}");
+    assert_eq!(on_hand(&app, "TEE-S").await, before + 1);
+    let refunded: i64 = sqlx::query_scalar("SELECT refunded_minor FROM orders WHERE id = $1")
+        .bind(&order)
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(refunded, 1500 + 150);
+    // A refund beyond what is left: refused with the cap in words, nothing changes.
+    let res = app
+        .call(
+            &admin,
+            "admin/order-refund",
+            &[
+                ("order_id", order.as_str()),
+                ("extra", "10000.00"),
+                ("reason", ""),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("can still be refunded"));
+    // Garbage in the quantity and extra fields: 422, not 500.
+    for (field, value) in [(qty.as_str(), "lots"), ("extra", "1,2,3")] {
+        let mut form = vec![
+            ("order_id", order.as_str()),
+            ("extra", ""),
+            ("reason", ""),
+            ("confirm", "yes"),
+        ];
+        form.retain(|(k, _)| *k != field);
+        form.push((field, value));
+        let res = app.call(&admin, "admin/order-refund", &form).await;
+        assert_eq!(res.status(), 422, "{field}={value}");
+    }
+
+    // The list shows it, filtered; the CSV holds it and nothing a spreadsheet would run.
+    let list = app
+        .get_with(
+            &admin,
+            "/admin/orders?payment=partially_refunded&sort=oldest",
+        )
+        .await;
+    assert!(
+        list.contains("HS-10001") && list.contains("refunded"),
+        "{list}"
+    );
+    let none = app.get_with(&admin, "/admin/orders?payment=unpaid").await;
+    assert!(!none.contains("HS-10001"));
+    let csv = admin
+        .get(app.url("/admin/export/orders.csv?status=partially_refunded"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let body = csv.text().await.unwrap();
+    assert!(body.starts_with("number,placed_at,status"), "{body}");
+    assert!(
+        body.contains("HS-10001") && body.contains("partially_refunded") && body.contains("16.50"),
+        "{body}"
+    );
+    let res = app
+        .browser()
+        .get(app.url("/admin/export/orders.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_redirection() || res.status() == 401,
+        "{}",
+        res.status()
+    );
+    // The printable documents.
+    let invoice = app.get_with(&admin, &format!("{page_path}/invoice")).await;
+    assert!(
+        invoice.contains("Invoice HS-10001") && invoice.contains("VAT"),
+        "{invoice}"
+    );
+    let slip = app
+        .get_with(&admin, &format!("{page_path}/packing-slip"))
+        .await;
+    // No prices on the packing slip (the page shows no price column).
+    assert!(
+        slip.contains("Packing slip HS-10001") && !slip.contains(">Unit price<"),
+        "{slip}"
+    );
+}
+
+#[tokio::test]
+async fn a_customer_cancels_an_unshipped_order_and_strangers_cannot() {
+    let app = shop(Vec::new()).await;
+    let customer = app.browser();
+    app.register(&customer, "Ada", "ada@example.com", PASSWORD)
+        .await;
+    add(&app, &customer, "TEE-S", "1").await;
+    let review = to_review(&app, &customer, "Standard").await;
+    let pay_path = local(&app, &place_reviewed(&app, &customer, &review).await);
+    let session = pay_path.rsplit('/').next().unwrap().to_owned();
+    post(
+        &app,
+        &customer,
+        "pay/offline/choose",
+        &pay_path,
+        &[("session", &session), ("choice", "pay")],
+    )
+    .await;
+    let order: String =
+        sqlx::query_scalar("SELECT order_id FROM offline_payment_sessions WHERE id = $1")
+            .bind(&session)
+            .fetch_one(app.db.reader())
+            .await
+            .unwrap();
+    let page_path = format!("/account/orders/{order}");
+    assert!(
+        app.get_with(&customer, &page_path)
+            .await
+            .contains("Cancel order")
+    );
+    // Somebody else, signed in or holding a forged link: not found; nothing changes.
+    let stranger = app.browser();
+    app.register(&stranger, "Eve", "eve@example.com", PASSWORD)
+        .await;
+    for (client, t) in [(&stranger, ""), (&app.browser(), "forged")] {
+        let res = app
+            .call(
+                client,
+                "account/order-cancel",
+                &[("id", order.as_str()), ("t", t), ("confirm", "yes")],
+            )
+            .await;
+        assert_eq!(res.status(), 404);
+    }
+    let before = on_hand(&app, "TEE-S").await;
+    let back = post(
+        &app,
+        &customer,
+        "account/order-cancel",
+        &page_path,
+        &[("id", &order), ("t", ""), ("confirm", "yes")],
+    )
+    .await;
+    assert!(back.contains("flash=my_order_cancelled"), "{back}");
+    assert_eq!(on_hand(&app, "TEE-S").await, before + 1);
+    let page = app.get_with(&customer, &page_path).await;
+    assert!(
+        page.contains("Cancelled") && page.contains("refunded"),
+        "{page}"
+    );
+    assert!(!page.contains("Cancel order"));
+}

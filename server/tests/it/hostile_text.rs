@@ -406,14 +406,91 @@ async fn hostile_text_in_every_field_is_shown_as_text_and_injects_nothing() {
     )
     .await;
     page(&app, &shopper, &format!("/pay/offline/{session}")).await;
+    let res = app
+        .call(
+            &shopper,
+            "pay/offline/choose",
+            &[("session", session.as_str()), ("choice", "pay")],
+        )
+        .await;
+    assert_ok(&res, "pay offline");
+    // Staff ship it, note it and refund part of it, in hostile words.
+    let line_id = scalar(
+        &app,
+        "SELECT id FROM order_lines WHERE order_id = $1",
+        &order_id,
+    )
+    .await;
+    let qty = format!("qty_{line_id}");
+    let (carrier, tracking) = (hostile("Carrier"), hostile("Track"));
+    let res = app
+        .call(
+            &admin,
+            "admin/order-ship",
+            &[
+                ("order_id", order_id.as_str()),
+                ("carrier", carrier.as_str()),
+                ("tracking_number", tracking.as_str()),
+                ("confirm", "yes"),
+                (qty.as_str(), "1"),
+            ],
+        )
+        .await;
+    assert_ok(&res, "ship");
+    let note = hostile("Note");
+    let res = app
+        .call(
+            &admin,
+            "admin/order-note",
+            &[("order_id", order_id.as_str()), ("note", note.as_str())],
+        )
+        .await;
+    assert_ok(&res, "note");
+    let reason = hostile("Reason");
+    let res = app
+        .call(
+            &admin,
+            "admin/order-refund",
+            &[
+                ("order_id", order_id.as_str()),
+                ("extra", "1.00"),
+                ("reason", reason.as_str()),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_ok(&res, "refund");
+    let doc = page(&app, &admin, &format!("/admin/orders/{order_id}")).await;
+    let staff_page = text_of(doc.root_element());
+    for needle in [
+        &name,
+        &carrier,
+        &tracking,
+        &note,
+        &reason,
+        &hostile("Line1"),
+    ] {
+        assert!(
+            staff_page.contains(needle.as_str()),
+            "the staff's order page shows {needle}"
+        );
+    }
+    for doc in ["packing-slip", "invoice"] {
+        let doc = page(&app, &admin, &format!("/admin/orders/{order_id}/{doc}")).await;
+        let text = text_of(doc.root_element());
+        assert!(text.contains(&name) && text.contains(&hostile("Line1")));
+    }
     let doc = page(&app, &shopper, &format!("/account/orders/{order_id}")).await;
     let order = text_of(doc.root_element());
+    assert!(!order.contains(&note), "internal notes stay internal");
     for needle in [
         &name,
         &option,
         &method,
         &hostile("Line1"),
         &hostile("Region"),
+        &carrier,
+        &tracking,
     ] {
         assert!(
             order.contains(needle.as_str()),

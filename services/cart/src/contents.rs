@@ -3,7 +3,7 @@
 
 use catalog::ImageRef;
 use catalog::variants::SellableVariant;
-use shop_core::{CartId, Db, LineId, Money, ProductId, VariantId};
+use shop_core::{CartId, Db, LineId, Money, ProductId, UserId, VariantId};
 
 use crate::CartError;
 
@@ -27,6 +27,8 @@ pub struct Item {
     /// The product is published and the variant not archived.
     pub on_sale: bool,
     pub image: Option<ImageRef>,
+    /// The product's vendor, if a vendor sells it.
+    pub vendor_id: Option<UserId>,
 }
 
 impl From<SellableVariant> for Item {
@@ -42,6 +44,7 @@ impl From<SellableVariant> for Item {
             available: v.available,
             on_sale: v.on_sale,
             image: v.image,
+            vendor_id: v.vendor_id,
         }
     }
 }

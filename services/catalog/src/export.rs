@@ -142,16 +142,7 @@ pub async fn jsonl(db: &Db) -> Result<Vec<u8>, CatalogError> {
     Ok(out)
 }
 
-/// A spreadsheet cell. Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`,
-/// tab, carriage return first) is prefixed with `'`, so a product name cannot become a
-/// formula on the merchant's computer.
-fn cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
-}
+use shop_core::spreadsheet::cell;
 
 fn pairs(map: &Map<String, Value>) -> String {
     map.iter()
@@ -219,13 +210,6 @@ pub async fn csv(db: &Db) -> Result<Vec<u8>, CatalogError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cells_that_look_like_formulas_are_defused() {
-        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(cell("-5 off"), "'-5 off");
-        assert_eq!(cell("Cast iron pan"), "Cast iron pan");
-    }
 
     #[test]
     fn prices_are_written_with_two_decimals() {

@@ -347,6 +347,32 @@ pub async fn sell(
          WHERE id = $2 AND on_hand - reserved >= $1
          RETURNING on_hand"
     };
+    move_units(
+        conn,
+        sql,
+        variant,
+        quantity,
+        -quantity,
+        StockReason::Order,
+        note,
+        at,
+    )
+    .await
+}
+
+/// Runs `sql` (an update of `quantity` units of `variant` at `at`, returning `on_hand`) and,
+/// when it changed a row, writes the ledger line for `delta`. `false` when nothing changed.
+#[allow(clippy::too_many_arguments)]
+async fn move_units(
+    conn: &mut Conn,
+    sql: &str,
+    variant: &VariantId,
+    quantity: i64,
+    delta: i64,
+    reason: StockReason,
+    note: &str,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
     let on_hand: Option<i64> = sqlx::query_scalar(sql)
         .bind(quantity)
         .bind(variant.as_str())
@@ -360,8 +386,8 @@ pub async fn sell(
         conn,
         Adjustment {
             variant_id: variant.as_str(),
-            delta: -quantity,
-            reason: StockReason::Order,
+            delta,
+            reason,
             note,
             actor_id: None,
             on_hand_after: on_hand,
@@ -370,4 +396,86 @@ pub async fn sell(
     )
     .await?;
     Ok(true)
+}
+
+/// Puts `quantity` units back on hand (a refund or a cancellation whose goods are back on
+/// the shelf), in the caller's transaction, with `reason` and `note` (the order number) in
+/// the ledger. The caller makes sure it happens once per refund. `false` when the variant no
+/// longer exists: nothing changed.
+pub async fn restock(
+    conn: &mut Conn,
+    variant: &VariantId,
+    quantity: i64,
+    reason: StockReason,
+    note: &str,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
+    move_units(
+        conn,
+        "UPDATE product_variants SET on_hand = on_hand + $1, updated_at = $3 WHERE id = $2
+         RETURNING on_hand",
+        variant,
+        quantity,
+        quantity,
+        reason,
+        note,
+        at,
+    )
+    .await
+}
+
+/// The `stock.low` event: a sale took a variant's stock on hand below its threshold.
+pub const STOCK_LOW: &str = "stock.low";
+
+/// A variant whose stock on hand a sale took below its low-stock threshold.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LowStock {
+    pub variant_id: VariantId,
+    pub product_id: ProductId,
+    pub product_name: String,
+    pub sku: String,
+    pub on_hand: i64,
+    pub threshold: i64,
+}
+
+/// Of the variants just sold (variant, units), those the sale took from at or above their
+/// threshold to below it, read in the caller's transaction: each crossing is reported once,
+/// not at every later sale.
+pub async fn crossed_low_stock(
+    conn: &mut Conn,
+    sold: &[(VariantId, i64)],
+) -> Result<Vec<LowStock>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: String,
+        product_id: String,
+        name: String,
+        sku: String,
+        on_hand: i64,
+        low_stock_threshold: i64,
+    }
+    let mut low = Vec::new();
+    for (variant, quantity) in sold {
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT v.id, v.product_id, p.name, v.sku, v.on_hand, v.low_stock_threshold
+             FROM product_variants v JOIN products p ON p.id = v.product_id WHERE v.id = $1",
+        )
+        .bind(variant.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(r) = row
+            && r.on_hand < r.low_stock_threshold
+            && r.on_hand + quantity >= r.low_stock_threshold
+        {
+            low.push(LowStock {
+                variant_id: VariantId::from_db(r.id),
+                product_id: ProductId::from_db(r.product_id),
+                product_name: r.name,
+                sku: r.sku,
+                on_hand: r.on_hand,
+                threshold: r.low_stock_threshold,
+            });
+        }
+    }
+    Ok(low)
 }

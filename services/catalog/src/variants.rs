@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use shop_core::db::Conn;
-use shop_core::{Clock, Currency, Db, Money, Sku};
+use shop_core::{Clock, Currency, Db, Money, Sku, UserId};
 
 use crate::editor::{
     Editor, audit_product, check_access, pairs_json, unique_error, variant_product,
@@ -371,6 +371,8 @@ pub struct SellableVariant {
     /// The product is published and the variant not archived.
     pub on_sale: bool,
     pub image: Option<ImageRef>,
+    /// The vendor who sells the product, if a vendor does.
+    pub vendor_id: Option<UserId>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -388,6 +390,7 @@ struct SellableRow {
     variant_status: String,
     cover_image: Option<String>,
     cover_alt: Option<String>,
+    vendor_id: Option<String>,
 }
 
 /// The variants with these ids that exist (unknown ids are left out).
@@ -399,7 +402,7 @@ pub async fn sellable(db: &Db, ids: &[VariantId]) -> Result<Vec<SellableVariant>
         "SELECT v.id, v.product_id, p.name AS product_name, p.slug, v.sku, v.options,
                 v.price_minor, v.currency, v.on_hand - v.reserved AS available,
                 p.status AS product_status, v.status AS variant_status, p.cover_image,
-                p.cover_alt
+                p.cover_alt, p.vendor_id
          FROM product_variants v JOIN products p ON p.id = v.product_id
          WHERE v.id IN ",
     );
@@ -427,6 +430,7 @@ pub async fn sellable(db: &Db, ids: &[VariantId]) -> Result<Vec<SellableVariant>
                 hash,
                 alt: r.cover_alt.unwrap_or_default(),
             }),
+            vendor_id: r.vendor_id.map(UserId::from_db),
         });
     }
     Ok(out)

@@ -110,6 +110,13 @@ pub async fn run(checkout: Checkout, mut stop: watch::Receiver<bool>) {
         if let Err(e) = checkout.sweep().await {
             tracing::warn!(error = %e, "payment sweep failed; will retry");
         }
+        // Refunds whose provider could not be reached are asked again (same key).
+        if let Err(e) = checkout
+            .retry_refunds(i64::try_from(EVERY.as_millis()).unwrap_or(30_000))
+            .await
+        {
+            tracing::warn!(error = %e, "refund retry failed; will retry");
+        }
         tokio::select! {
             _ = tokio::time::sleep(EVERY) => {}
             _ = stop.changed() => return,

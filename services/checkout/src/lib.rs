@@ -17,12 +17,14 @@
 //! (signatures and provider events), [`lapse`] (expiry and reconciliation), [`keys`] (the
 //! checkout's own secrets, and guests' signed order links).
 
+pub mod fulfil;
 pub mod keys;
 pub mod lapse;
 pub mod orders;
 pub mod payment;
 pub mod place;
 pub mod pricing;
+pub mod refund;
 pub mod shipping;
 pub mod stripe;
 pub mod webhook;
@@ -30,19 +32,28 @@ pub mod webhook;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shop_core::{Clock, Db};
+use shop_core::{Clock, Db, Money};
 
+pub use fulfil::{Operator, ShipItems};
 pub use keys::Keys;
-pub use orders::{Order, OrderLine, OrderStatus, OrderSummary, PostalAddress};
+pub use orders::{
+    Fulfilment, Order, OrderLine, OrderStatus, OrderSummary, PostalAddress, Refund, RefundStatus,
+    Shipment,
+};
 pub use payment::{PaymentProvider, ProviderError};
 pub use place::{PlaceOrder, Placed};
 pub use pricing::Quote;
+pub use refund::{RefundItems, RefundLine};
 pub use shipping::{ShippingMethod, ShippingMethodId};
 pub use shop_core::OrderId;
 
 /// Events this crate writes to the outbox.
 pub const ORDER_PLACED: &str = "order.placed";
 pub const ORDER_PAID: &str = "order.paid";
+pub const ORDER_SHIPPED: &str = "order.shipped";
+pub const ORDER_DELIVERED: &str = "order.delivered";
+pub const ORDER_CANCELLED: &str = "order.cancelled";
+pub const ORDER_REFUNDED: &str = "order.refunded";
 
 /// Shop-wide checkout settings from the configuration.
 #[derive(Clone, Debug)]
@@ -186,6 +197,10 @@ pub enum CheckoutError {
     NotFound,
     #[error("An order that is {from} cannot become {to}.")]
     IllegalTransition { from: OrderStatus, to: OrderStatus },
+    #[error("A refund of {asked} is more than the {left} that can still be refunded.")]
+    RefundTooLarge { asked: Money, left: Money },
+    #[error("The refund did not go through: {0}. Nothing was changed.")]
+    RefundFailed(String),
     #[error(
         "This order has already been paid, or its payment is being confirmed; see your order page."
     )]

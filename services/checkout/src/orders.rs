@@ -75,8 +75,61 @@ impl OrderStatus {
                 | (Paid, Fulfilled | Cancelled | PartiallyRefunded | Refunded)
                 | (Fulfilled, Delivered | PartiallyRefunded | Refunded)
                 | (Delivered, PartiallyRefunded | Refunded)
-                | (PartiallyRefunded, PartiallyRefunded | Refunded)
+                | (PartiallyRefunded, PartiallyRefunded | Refunded | Cancelled)
         )
+    }
+
+    /// A paid order: money was taken (some of it may have been given back since).
+    pub fn is_paid(self) -> bool {
+        use OrderStatus::*;
+        matches!(
+            self,
+            Paid | Fulfilled | Delivered | PartiallyRefunded | Refunded
+        )
+    }
+}
+
+/// How far an order's goods have gone, beside its status (a partially refunded order may
+/// still be shipped, for example).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fulfilment {
+    /// Nothing sent yet.
+    Unshipped,
+    /// Some units sent, some still to send.
+    Partial,
+    /// Every unit still owed has been sent.
+    Shipped,
+    Delivered,
+}
+
+impl Fulfilment {
+    pub const ALL: [Fulfilment; 4] = [
+        Fulfilment::Unshipped,
+        Fulfilment::Partial,
+        Fulfilment::Shipped,
+        Fulfilment::Delivered,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fulfilment::Unshipped => "unshipped",
+            Fulfilment::Partial => "partial",
+            Fulfilment::Shipped => "shipped",
+            Fulfilment::Delivered => "delivered",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Fulfilment> {
+        Fulfilment::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Fulfilment::Unshipped => "Not shipped",
+            Fulfilment::Partial => "Partially shipped",
+            Fulfilment::Shipped => "Shipped",
+            Fulfilment::Delivered => "Delivered",
+        }
     }
 }
 
@@ -143,7 +196,11 @@ impl PostalAddress {
 /// A line of an order, as bought.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderLine {
+    pub id: String,
     pub variant_id: VariantId,
+    pub product_id: String,
+    /// The product's vendor when the order was placed.
+    pub vendor_id: Option<UserId>,
     pub product_name: String,
     pub slug: String,
     pub sku: String,
@@ -153,6 +210,87 @@ pub struct OrderLine {
     pub unit_price: Money,
     pub line_total: Money,
     pub vat: Money,
+    /// Units sent so far.
+    pub shipped: i64,
+    /// Units refunded or being refunded.
+    pub refunded: i64,
+}
+
+impl OrderLine {
+    /// Units still to send: bought, not sent, not refunded.
+    pub fn to_ship(&self) -> i64 {
+        (self.quantity - self.shipped - self.refunded).max(0)
+    }
+
+    /// Units that may still be refunded.
+    pub fn refundable(&self) -> i64 {
+        (self.quantity - self.refunded).max(0)
+    }
+}
+
+/// A parcel sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shipment {
+    pub id: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    /// The carrier's tracking page, for carriers the shop knows.
+    pub tracking_url: Option<String>,
+    /// (line id, units) in the parcel.
+    pub lines: Vec<(String, i64)>,
+    pub actor: String,
+    pub at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// Where a refund stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundStatus {
+    /// Asked of the provider, not confirmed yet.
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Pending => "pending",
+            RefundStatus::Succeeded => "succeeded",
+            RefundStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RefundStatus> {
+        [
+            RefundStatus::Pending,
+            RefundStatus::Succeeded,
+            RefundStatus::Failed,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// Money given back on an order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refund {
+    pub id: String,
+    pub amount: Money,
+    pub status: RefundStatus,
+    pub provider_refund_id: Option<String>,
+    /// `shop` (asked here) or `provider` (made in the provider's dashboard).
+    pub source: String,
+    /// The refund of a cancellation.
+    pub cancels: bool,
+    /// (line id, units, restocked) refunded.
+    pub lines: Vec<(String, i64, bool)>,
+    /// An amount beyond the lines (shipping, a goodwill gesture).
+    pub extra: Money,
+    pub reason: String,
+    pub failure: Option<String>,
+    pub actor: String,
+    pub at: Timestamp,
 }
 
 /// One entry of an order's history.
@@ -191,7 +329,15 @@ pub struct Order {
     pub hold_until: Timestamp,
     pub placed_at: Timestamp,
     pub paid_at: Option<Timestamp>,
+    /// What the provider took (`None` while unpaid).
+    pub paid: Option<Money>,
+    pub payment_intent_id: Option<String>,
+    /// Refunds that went through.
+    pub refunded: Money,
+    pub fulfilment: Fulfilment,
     pub lines: Vec<OrderLine>,
+    pub shipments: Vec<Shipment>,
+    pub refunds: Vec<Refund>,
     pub history: Vec<OrderEvent>,
 }
 
@@ -199,6 +345,50 @@ impl Order {
     pub fn number_label(&self) -> String {
         number_label(self.number)
     }
+
+    /// What may still be refunded: what was paid less the refunds that went through or are
+    /// under way.
+    pub fn refundable(&self) -> Money {
+        let paid = self.paid.map_or(0, Money::minor);
+        let taken: i64 = self
+            .refunds
+            .iter()
+            .filter(|r| r.status != RefundStatus::Failed)
+            .map(|r| r.amount.minor())
+            .sum();
+        Money::new((paid - taken).max(0), self.currency)
+    }
+
+    /// Units still to send, over every line.
+    pub fn units_to_ship(&self) -> i64 {
+        self.lines.iter().map(OrderLine::to_ship).sum()
+    }
+}
+
+/// The tracking page of a parcel, for the carriers the shop knows (matched on the name
+/// staff typed, case-insensitively).
+pub fn tracking_url(carrier: &str, tracking: &str) -> Option<String> {
+    let number: String = tracking
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    if number.is_empty() {
+        return None;
+    }
+    let carrier = carrier.trim().to_ascii_lowercase();
+    let base = match carrier.as_str() {
+        "dhl" | "dhl express" => "https://www.dhl.com/global-en/home/tracking.html?tracking-id=",
+        "ups" => "https://www.ups.com/track?tracknum=",
+        "fedex" => "https://www.fedex.com/fedextrack/?trknbr=",
+        "usps" => "https://tools.usps.com/go/TrackConfirmAction?tLabels=",
+        "royal mail" => "https://www.royalmail.com/track-your-item#/tracking-results/",
+        "dpd" => "https://track.dpd.co.uk/search?reference=",
+        "gls" => "https://gls-group.com/track/",
+        "postnl" => "https://jouw.postnl.nl/track-and-trace/",
+        "la poste" | "colissimo" => "https://www.laposte.fr/outils/suivre-vos-envois?code=",
+        _ => return None,
+    };
+    Some(format!("{base}{number}"))
 }
 
 #[derive(sqlx::FromRow)]
@@ -228,13 +418,17 @@ pub(crate) struct OrderRow {
     pub(crate) review_reason: Option<String>,
     pub(crate) placed_at: i64,
     pub(crate) paid_at: Option<i64>,
+    pub(crate) paid_minor: Option<i64>,
+    pub(crate) payment_intent_id: Option<String>,
+    pub(crate) fulfilment: String,
+    pub(crate) refunded_minor: i64,
 }
 
 pub(crate) const ORDER_COLUMNS: &str = "id, number, status, stock, user_id, email, cart_id,
     currency, subtotal_minor, shipping_minor, vat_minor, total_minor, vat_rate_bp,
     shipping_method_name, shipping_days, shipping_address, billing_address, fingerprint,
     hold_until, payment_provider, payment_session_id, payment_url, review_reason, placed_at,
-    paid_at";
+    paid_at, paid_minor, payment_intent_id, fulfilment, refunded_minor";
 
 impl OrderRow {
     pub(crate) fn status(&self) -> OrderStatus {
@@ -248,6 +442,29 @@ impl OrderRow {
     pub(crate) fn order_id(&self) -> OrderId {
         OrderId::from_db(self.id.clone())
     }
+
+    pub(crate) fn fulfilment(&self) -> Fulfilment {
+        Fulfilment::parse(&self.fulfilment).unwrap_or(Fulfilment::Unshipped)
+    }
+}
+
+/// Reads an order's row and, on PostgreSQL, locks it for the rest of the transaction, so
+/// that two changes to one order (two staff members, an event and the sweeper) take turns.
+/// SQLite's write transactions already do.
+pub(crate) async fn locked_row(
+    conn: &mut Conn,
+    order: &OrderId,
+) -> Result<Option<OrderRow>, sqlx::Error> {
+    let lock = match shop_core::Backend::of(conn) {
+        shop_core::Backend::Postgres => " FOR UPDATE",
+        shop_core::Backend::Sqlite => "",
+    };
+    sqlx::query_as(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1{lock}"
+    ))
+    .bind(order.as_str())
+    .fetch_optional(&mut *conn)
+    .await
 }
 
 /// Reads an order's row in the caller's transaction (or on a pooled connection).
@@ -260,7 +477,10 @@ pub(crate) async fn row(conn: &mut Conn, id: &OrderId) -> Result<Option<OrderRow
 
 #[derive(sqlx::FromRow)]
 struct LineRow {
+    id: String,
     variant_id: String,
+    product_id: String,
+    vendor_id: Option<String>,
     product_name: String,
     slug: String,
     sku: String,
@@ -270,6 +490,169 @@ struct LineRow {
     unit_price_minor: i64,
     line_total_minor: i64,
     vat_minor: i64,
+    shipped: i64,
+    refunded: i64,
+}
+
+/// An order's lines, with the units refunded or being refunded (failed refunds do not
+/// count).
+const LINES: &str = "SELECT l.id, l.variant_id, l.product_id, l.vendor_id, l.product_name,
+        l.slug, l.sku, l.options, l.image, l.quantity, l.unit_price_minor,
+        l.line_total_minor, l.vat_minor, l.shipped,
+        CAST(COALESCE((SELECT SUM(rl.quantity) FROM refund_lines rl
+                       JOIN refunds r ON r.id = rl.refund_id
+                       WHERE rl.line_id = l.id AND r.status <> 'failed'), 0) AS BIGINT)
+            AS refunded
+    FROM order_lines l WHERE l.order_id = $1 ORDER BY l.position";
+
+impl LineRow {
+    fn into_line(self, currency: Currency) -> OrderLine {
+        let money = |m: i64| Money::new(m, currency);
+        OrderLine {
+            id: self.id,
+            variant_id: VariantId::from_db(self.variant_id),
+            product_id: self.product_id,
+            vendor_id: self.vendor_id.map(UserId::from_db),
+            product_name: self.product_name,
+            slug: self.slug,
+            sku: self.sku,
+            options: serde_json::from_str(&self.options).unwrap_or_default(),
+            image: self.image,
+            quantity: self.quantity,
+            unit_price: money(self.unit_price_minor),
+            line_total: money(self.line_total_minor),
+            vat: money(self.vat_minor),
+            shipped: self.shipped,
+            refunded: self.refunded,
+        }
+    }
+}
+
+/// An order's lines, on the caller's connection (inside a transaction: as it sees them).
+pub(crate) async fn lines(
+    conn: &mut Conn,
+    order: &OrderId,
+    currency: Currency,
+) -> Result<Vec<OrderLine>, sqlx::Error> {
+    let rows: Vec<LineRow> = sqlx::query_as(LINES)
+        .bind(order.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.into_line(currency)).collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct ShipmentRow {
+    id: String,
+    carrier: String,
+    tracking_number: String,
+    actor: String,
+    created_at: i64,
+    delivered_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PartRow {
+    parent: String,
+    line_id: String,
+    quantity: i64,
+    restock: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct RefundRow {
+    id: String,
+    amount_minor: i64,
+    status: String,
+    provider_refund_id: Option<String>,
+    source: String,
+    cancels: i64,
+    extra_minor: i64,
+    reason: String,
+    failure: Option<String>,
+    actor: String,
+    created_at: i64,
+}
+
+/// An order's parcels, oldest first.
+async fn shipments(conn: &mut Conn, order: &OrderId) -> Result<Vec<Shipment>, sqlx::Error> {
+    let rows: Vec<ShipmentRow> = sqlx::query_as(
+        "SELECT id, carrier, tracking_number, actor, created_at, delivered_at FROM shipments
+         WHERE order_id = $1 ORDER BY created_at, id",
+    )
+    .bind(order.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let parts: Vec<PartRow> = sqlx::query_as(
+        "SELECT sl.shipment_id AS parent, sl.line_id, sl.quantity, CAST(0 AS BIGINT) AS restock
+         FROM shipment_lines sl JOIN shipments s ON s.id = sl.shipment_id
+         WHERE s.order_id = $1",
+    )
+    .bind(order.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Shipment {
+            tracking_url: tracking_url(&r.carrier, &r.tracking_number),
+            lines: parts
+                .iter()
+                .filter(|p| p.parent == r.id)
+                .map(|p| (p.line_id.clone(), p.quantity))
+                .collect(),
+            id: r.id,
+            carrier: r.carrier,
+            tracking_number: r.tracking_number,
+            actor: r.actor,
+            at: Timestamp(r.created_at),
+            delivered_at: r.delivered_at.map(Timestamp),
+        })
+        .collect())
+}
+
+/// An order's refunds, oldest first.
+pub(crate) async fn refunds(
+    conn: &mut Conn,
+    order: &OrderId,
+    currency: Currency,
+) -> Result<Vec<Refund>, sqlx::Error> {
+    let rows: Vec<RefundRow> = sqlx::query_as(
+        "SELECT id, amount_minor, status, provider_refund_id, source, cancels, extra_minor,
+                reason, failure, actor, created_at
+         FROM refunds WHERE order_id = $1 ORDER BY created_at, id",
+    )
+    .bind(order.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let parts: Vec<PartRow> = sqlx::query_as(
+        "SELECT rl.refund_id AS parent, rl.line_id, rl.quantity, rl.restock
+         FROM refund_lines rl JOIN refunds r ON r.id = rl.refund_id
+         WHERE r.order_id = $1",
+    )
+    .bind(order.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Refund {
+            amount: Money::new(r.amount_minor, currency),
+            status: RefundStatus::parse(&r.status).unwrap_or(RefundStatus::Pending),
+            lines: parts
+                .iter()
+                .filter(|p| p.parent == r.id)
+                .map(|p| (p.line_id.clone(), p.quantity, p.restock != 0))
+                .collect(),
+            id: r.id,
+            provider_refund_id: r.provider_refund_id,
+            source: r.source,
+            cancels: r.cancels != 0,
+            extra: Money::new(r.extra_minor, currency),
+            reason: r.reason,
+            failure: r.failure,
+            actor: r.actor,
+            at: Timestamp(r.created_at),
+        })
+        .collect())
 }
 
 #[derive(sqlx::FromRow)]
@@ -338,14 +721,9 @@ pub async fn load(db: &Db, id: &OrderId) -> Result<Order, CheckoutError> {
     let r = row(&mut conn, id).await?.ok_or(CheckoutError::NotFound)?;
     let currency = r.currency();
     let money = |m: i64| Money::new(m, currency);
-    let lines: Vec<LineRow> = sqlx::query_as(
-        "SELECT variant_id, product_name, slug, sku, options, image, quantity, unit_price_minor,
-                line_total_minor, vat_minor
-         FROM order_lines WHERE order_id = $1 ORDER BY position",
-    )
-    .bind(id.as_str())
-    .fetch_all(&mut *conn)
-    .await?;
+    let lines = lines(&mut conn, id, currency).await?;
+    let shipments = shipments(&mut conn, id).await?;
+    let refunds = refunds(&mut conn, id, currency).await?;
     let events: Vec<EventRow> = sqlx::query_as(
         "SELECT kind, status, note, actor, created_at FROM order_events
          WHERE order_id = $1 ORDER BY created_at, id",
@@ -376,21 +754,13 @@ pub async fn load(db: &Db, id: &OrderId) -> Result<Order, CheckoutError> {
         hold_until: Timestamp(r.hold_until),
         placed_at: Timestamp(r.placed_at),
         paid_at: r.paid_at.map(Timestamp),
-        lines: lines
-            .into_iter()
-            .map(|l| OrderLine {
-                variant_id: VariantId::from_db(l.variant_id),
-                product_name: l.product_name,
-                slug: l.slug,
-                sku: l.sku,
-                options: serde_json::from_str(&l.options).unwrap_or_default(),
-                image: l.image,
-                quantity: l.quantity,
-                unit_price: money(l.unit_price_minor),
-                line_total: money(l.line_total_minor),
-                vat: money(l.vat_minor),
-            })
-            .collect(),
+        paid: r.paid_minor.map(money),
+        payment_intent_id: r.payment_intent_id.clone(),
+        refunded: money(r.refunded_minor),
+        fulfilment: r.fulfilment(),
+        lines,
+        shipments,
+        refunds,
         history: events
             .into_iter()
             .map(|e| OrderEvent {
@@ -415,6 +785,8 @@ pub struct OrderSummary {
     pub units: i64,
     pub placed_at: Timestamp,
     pub review_reason: Option<String>,
+    pub fulfilment: Fulfilment,
+    pub refunded: Money,
 }
 
 #[derive(sqlx::FromRow)]
@@ -428,6 +800,8 @@ struct SummaryRow {
     units: i64,
     placed_at: i64,
     review_reason: Option<String>,
+    fulfilment: String,
+    refunded_minor: i64,
 }
 
 impl SummaryRow {
@@ -442,6 +816,8 @@ impl SummaryRow {
             units: self.units,
             placed_at: Timestamp(self.placed_at),
             review_reason: self.review_reason,
+            fulfilment: Fulfilment::parse(&self.fulfilment).unwrap_or(Fulfilment::Unshipped),
+            refunded: Money::new(self.refunded_minor, currency),
         }
     }
 }
@@ -449,7 +825,7 @@ impl SummaryRow {
 const SUMMARY: &str = "SELECT o.id, o.number, o.status, o.email, o.currency, o.total_minor,
         CAST(COALESCE((SELECT SUM(l.quantity) FROM order_lines l WHERE l.order_id = o.id), 0)
              AS BIGINT) AS units,
-        o.placed_at, o.review_reason
+        o.placed_at, o.review_reason, o.fulfilment, o.refunded_minor
     FROM orders o";
 
 /// A customer's orders, newest first (a page of `per_page`, and whether there are more):
@@ -495,15 +871,133 @@ fn paged(rows: Vec<SummaryRow>, per_page: i64) -> (Vec<OrderSummary>, bool) {
     )
 }
 
+/// Where an order's money stands, as the staff's list filters it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentState {
+    Unpaid,
+    /// Paid, nothing refunded.
+    Paid,
+    PartiallyRefunded,
+    Refunded,
+    /// Flagged for a person to look at.
+    Flagged,
+}
+
+impl PaymentState {
+    pub const ALL: [PaymentState; 5] = [
+        PaymentState::Unpaid,
+        PaymentState::Paid,
+        PaymentState::PartiallyRefunded,
+        PaymentState::Refunded,
+        PaymentState::Flagged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentState::Unpaid => "unpaid",
+            PaymentState::Paid => "paid",
+            PaymentState::PartiallyRefunded => "partially_refunded",
+            PaymentState::Refunded => "refunded",
+            PaymentState::Flagged => "flagged",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PaymentState::Unpaid => "Not paid",
+            PaymentState::Paid => "Paid",
+            PaymentState::PartiallyRefunded => "Partially refunded",
+            PaymentState::Refunded => "Refunded",
+            PaymentState::Flagged => "Needs review",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PaymentState> {
+        PaymentState::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    fn condition(self) -> &'static str {
+        match self {
+            PaymentState::Unpaid => "o.paid_at IS NULL",
+            PaymentState::Paid => "o.paid_at IS NOT NULL AND o.refunded_minor = 0",
+            PaymentState::PartiallyRefunded => {
+                "o.refunded_minor > 0 AND o.refunded_minor < COALESCE(o.paid_minor, 0)"
+            }
+            PaymentState::Refunded => {
+                "o.refunded_minor > 0 AND o.refunded_minor >= COALESCE(o.paid_minor, 0)"
+            }
+            PaymentState::Flagged => "o.review_reason IS NOT NULL",
+        }
+    }
+}
+
+/// The order of the staff's list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Newest,
+    Oldest,
+    TotalHighest,
+    TotalLowest,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 4] = [
+        Sort::Newest,
+        Sort::Oldest,
+        Sort::TotalHighest,
+        Sort::TotalLowest,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Newest => "newest",
+            Sort::Oldest => "oldest",
+            Sort::TotalHighest => "total_desc",
+            Sort::TotalLowest => "total_asc",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Sort::Newest => "Newest first",
+            Sort::Oldest => "Oldest first",
+            Sort::TotalHighest => "Highest total",
+            Sort::TotalLowest => "Lowest total",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Sort> {
+        Sort::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    fn order_by(self) -> &'static str {
+        match self {
+            Sort::Newest => "o.placed_at DESC, o.id DESC",
+            Sort::Oldest => "o.placed_at ASC, o.id ASC",
+            Sort::TotalHighest => "o.total_minor DESC, o.placed_at DESC, o.id DESC",
+            Sort::TotalLowest => "o.total_minor ASC, o.placed_at DESC, o.id DESC",
+        }
+    }
+}
+
 /// Which orders the staff's list shows.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     pub status: Option<OrderStatus>,
     /// An order number ("HS-10042") or part of an email address.
     pub query: Option<String>,
+    pub payment: Option<PaymentState>,
+    /// Placed at or after (milliseconds since the epoch).
+    pub from: Option<i64>,
+    /// Placed before.
+    pub to: Option<i64>,
+    pub sort: Sort,
+    /// Only paid orders holding a line of this vendor's, counting only their units.
+    pub vendor: Option<UserId>,
 }
 
-/// The staff's list of orders, newest first.
+/// The staff's list of orders (a page of `per_page`, and whether there are more).
 pub async fn list(
     db: &Db,
     filter: &Filter,
@@ -511,6 +1005,70 @@ pub async fn list(
     per_page: u32,
 ) -> Result<(Vec<OrderSummary>, bool), CheckoutError> {
     let (per_page, offset) = window(page, per_page, 200);
+    let rows = select(db, filter, per_page + 1, offset).await?;
+    Ok(paged(rows, per_page))
+}
+
+/// Every order the filter matches, at most `limit`, for an export.
+pub async fn export(
+    db: &Db,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<OrderSummary>, CheckoutError> {
+    Ok(select(db, filter, limit, 0)
+        .await?
+        .into_iter()
+        .map(SummaryRow::into_summary)
+        .collect())
+}
+
+/// The most orders one CSV export holds.
+pub const EXPORT_LIMIT: i64 = 100_000;
+
+/// The orders the filter matches as CSV with a header, for spreadsheets (text a
+/// spreadsheet would run as a formula is defused).
+pub async fn csv(db: &Db, filter: &Filter) -> Result<Vec<u8>, CheckoutError> {
+    use shop_core::spreadsheet::cell;
+    let io = |e: ::csv::Error| CheckoutError::Db(sqlx::Error::Io(std::io::Error::other(e)));
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "number",
+        "placed_at",
+        "status",
+        "fulfilment",
+        "email",
+        "units",
+        "currency",
+        "total",
+        "refunded",
+        "needs_review",
+    ])
+    .map_err(io)?;
+    for o in export(db, filter, EXPORT_LIMIT).await? {
+        w.write_record([
+            number_label(o.number),
+            o.placed_at.to_rfc3339(),
+            o.status.as_str().to_owned(),
+            o.fulfilment.as_str().to_owned(),
+            cell(&o.email),
+            o.units.to_string(),
+            o.total.currency().code().to_owned(),
+            o.total.to_decimal_string(),
+            o.refunded.to_decimal_string(),
+            cell(o.review_reason.as_deref().unwrap_or_default()),
+        ])
+        .map_err(io)?;
+    }
+    w.into_inner()
+        .map_err(|e| CheckoutError::Db(sqlx::Error::Io(std::io::Error::other(e.to_string()))))
+}
+
+async fn select(
+    db: &Db,
+    filter: &Filter,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<SummaryRow>, CheckoutError> {
     let query = filter
         .query
         .as_deref()
@@ -520,21 +1078,44 @@ pub async fn list(
     let email = query
         .filter(|_| number.is_none())
         .map(|q| format!("%{}%", shop_core::audit::escape_like(&q.to_lowercase())));
+    let payment = filter
+        .payment
+        .map_or(String::new(), |p| format!(" AND {}", p.condition()));
+    let vendor = filter.vendor.as_ref().map(UserId::as_str);
+    // A vendor counts only their own units, and sees only orders that were paid.
+    let units = if vendor.is_some() {
+        "CAST(COALESCE((SELECT SUM(l.quantity) FROM order_lines l
+               WHERE l.order_id = o.id AND l.vendor_id = $6), 0) AS BIGINT) AS units"
+    } else {
+        "CAST(COALESCE((SELECT SUM(l.quantity) FROM order_lines l WHERE l.order_id = o.id), 0)
+             AS BIGINT) AS units"
+    };
     let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
-        "{SUMMARY}
+        "SELECT o.id, o.number, o.status, o.email, o.currency, o.total_minor, {units},
+                o.placed_at, o.review_reason, o.fulfilment, o.refunded_minor
+         FROM orders o
          WHERE ($1 IS NULL OR o.status = $1)
            AND ($2 IS NULL OR o.number = $2)
            AND ($3 IS NULL OR o.email LIKE $3 ESCAPE '\\')
-         ORDER BY o.placed_at DESC, o.id DESC LIMIT $4 OFFSET $5"
+           AND ($4 IS NULL OR o.placed_at >= $4)
+           AND ($5 IS NULL OR o.placed_at < $5)
+           AND ($6 IS NULL OR (o.paid_at IS NOT NULL AND EXISTS (
+                 SELECT 1 FROM order_lines vl WHERE vl.order_id = o.id AND vl.vendor_id = $6)))
+           {payment}
+         ORDER BY {} LIMIT $7 OFFSET $8",
+        filter.sort.order_by()
     ))
     .bind(filter.status.map(OrderStatus::as_str))
     .bind(number)
     .bind(email)
-    .bind(per_page + 1)
+    .bind(filter.from)
+    .bind(filter.to)
+    .bind(vendor)
+    .bind(limit)
     .bind(offset)
     .fetch_all(db.reader())
     .await?;
-    Ok(paged(rows, per_page))
+    Ok(rows)
 }
 
 /// Appends to an order's history, in the caller's transaction.

@@ -48,6 +48,48 @@ pub struct SessionState {
     pub payment_intent: Option<String>,
 }
 
+/// Money the shop asks the provider to give back.
+#[derive(Clone, Debug)]
+pub struct RefundRequest {
+    /// The payment to refund (Stripe's PaymentIntent id).
+    pub payment_intent: String,
+    pub amount: Money,
+    pub order_id: OrderId,
+    /// The shop's own id for the refund, sent as metadata so its events find it.
+    pub refund_id: String,
+    /// The same key for every attempt at one refund: a retry never refunds twice.
+    pub idempotency_key: String,
+}
+
+/// Where a refund stands at the provider (Stripe's `status`: `pending`, `requires_action`
+/// and `succeeded`, `failed`, `canceled`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderRefundStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl ProviderRefundStatus {
+    /// Stripe's word for it.
+    pub fn parse(s: &str) -> ProviderRefundStatus {
+        match s {
+            "succeeded" => ProviderRefundStatus::Succeeded,
+            "failed" | "canceled" => ProviderRefundStatus::Failed,
+            _ => ProviderRefundStatus::Pending,
+        }
+    }
+}
+
+/// A refund the provider accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderRefund {
+    pub id: String,
+    pub status: ProviderRefundStatus,
+    /// Why it failed, when it did.
+    pub failure: Option<String>,
+}
+
 /// The provider could not be reached or refused the request.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
@@ -88,6 +130,10 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// Closes an open session so it can no longer be paid; returns its state afterwards (a
     /// session already completed stays complete: the shopper has paid).
     async fn expire_session(&self, id: &str) -> Result<SessionState, ProviderError>;
+
+    /// Gives money back on a payment (the same refund again for the same idempotency key).
+    /// The refund may still be pending: its events confirm it.
+    async fn refund(&self, req: &RefundRequest) -> Result<ProviderRefund, ProviderError>;
 }
 
 /// The offline provider: its sessions live in the shop's database and its page is
@@ -273,6 +319,34 @@ impl PaymentProvider for OfflineProvider {
             return self.expire_session(id).await;
         }
         Ok(s.state())
+    }
+
+    /// Offline refunds are accepted as pending; the checkout then confirms them with a
+    /// signed `refund.updated` event through its webhook, as Stripe would
+    /// ([`crate::Checkout::refund`]). The id follows from the idempotency key, so a retry
+    /// names the same refund.
+    async fn refund(&self, req: &RefundRequest) -> Result<ProviderRefund, ProviderError> {
+        if !req.payment_intent.starts_with("pi_cs_offline_") {
+            return Err(ProviderError::Refused(format!(
+                "no such offline payment: {}",
+                req.payment_intent
+            )));
+        }
+        if req.amount.minor() <= 0 {
+            return Err(ProviderError::Refused(
+                "a refund must be a positive amount".to_owned(),
+            ));
+        }
+        let key: String = req
+            .idempotency_key
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        Ok(ProviderRefund {
+            id: format!("re_offline_{key}"),
+            status: ProviderRefundStatus::Pending,
+            failure: None,
+        })
     }
 
     async fn expire_session(&self, id: &str) -> Result<SessionState, ProviderError> {

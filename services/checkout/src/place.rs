@@ -119,7 +119,7 @@ async fn write_order(
     .execute(&mut *conn)
     .await?;
     // All lines in one statement.
-    const COLUMNS: usize = 14;
+    const COLUMNS: usize = 15;
     let rows: Vec<String> = (0..quote.lines.len())
         .map(|row| {
             let params: Vec<String> = (1..=COLUMNS)
@@ -131,7 +131,7 @@ async fn write_order(
     let sql = format!(
         "INSERT INTO order_lines (id, order_id, position, variant_id, product_id, product_name,
                 slug, options, sku, image, quantity, unit_price_minor, line_total_minor,
-                vat_minor)
+                vat_minor, vendor_id)
          VALUES {}",
         rows.join(", ")
     );
@@ -151,7 +151,9 @@ async fn write_order(
             .bind(l.quantity)
             .bind(l.unit_price.minor())
             .bind(l.line_total.minor())
-            .bind(l.vat.minor());
+            .bind(l.vat.minor())
+            // The product's vendor, copied with the rest (vendors see their own lines).
+            .bind(l.vendor_id.as_ref().map(UserId::as_str));
     }
     lines.execute(&mut *conn).await?;
     let actor = if input.customer.is_some() {

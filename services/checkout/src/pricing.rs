@@ -6,7 +6,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
-use shop_core::{CartId, Currency, Db, Money, OrderId, ProductId, VariantId};
+use shop_core::{CartId, Currency, Db, Money, OrderId, ProductId, UserId, VariantId};
 
 use crate::CheckoutError;
 use crate::shipping::ShippingMethod;
@@ -22,6 +22,8 @@ pub struct QuoteLine {
     pub options: Vec<(String, String)>,
     /// The cover image's content hash.
     pub image: Option<String>,
+    /// The product's vendor (copied onto the order line).
+    pub vendor_id: Option<UserId>,
     pub quantity: i64,
     pub unit_price: Money,
     pub line_total: Money,
@@ -142,6 +144,7 @@ pub(crate) async fn quote_pending(
             sku: l.item.sku,
             options: l.item.options,
             image: l.item.image.map(|i| i.hash),
+            vendor_id: l.item.vendor_id,
             quantity: l.quantity,
             unit_price: l.unit_price,
             line_total: l.line_total,

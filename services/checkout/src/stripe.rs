@@ -11,11 +11,12 @@ use stripe::{
     CheckoutSession, CheckoutSessionId, CheckoutSessionMode, CheckoutSessionPaymentStatus,
     CheckoutSessionStatus, Client, CreateCheckoutSession, CreateCheckoutSessionLineItems,
     CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionLineItemsPriceDataProductData,
-    Expandable, RequestStrategy, StripeError,
+    CreateRefund, Expandable, PaymentIntentId, RequestStrategy, StripeError,
 };
 
 use crate::payment::{
-    PaymentProvider, PaymentSession, ProviderError, SessionRequest, SessionState,
+    PaymentProvider, PaymentSession, ProviderError, ProviderRefund, ProviderRefundStatus,
+    RefundRequest, SessionRequest, SessionState,
 };
 
 /// Pays through Stripe Checkout.
@@ -156,6 +157,34 @@ impl PaymentProvider for StripeProvider {
             .await
             .map_err(provider_error)?;
         Ok(state(session))
+    }
+
+    /// The Refunds API on the order's PaymentIntent, with the shop's refund id and order id
+    /// as metadata (its `refund.updated` events find the refund by them) and an idempotency
+    /// key per refund.
+    async fn refund(&self, req: &RefundRequest) -> Result<ProviderRefund, ProviderError> {
+        let intent: PaymentIntentId = req.payment_intent.parse().map_err(|_| {
+            ProviderError::Refused(format!("bad payment reference {:?}", req.payment_intent))
+        })?;
+        let mut params = CreateRefund::new();
+        params.payment_intent = Some(intent);
+        params.amount = Some(req.amount.minor());
+        params.metadata = Some(HashMap::from([
+            ("order_id".to_owned(), req.order_id.to_string()),
+            ("refund_id".to_owned(), req.refund_id.clone()),
+        ]));
+        let client = self
+            .client
+            .clone()
+            .with_strategy(RequestStrategy::Idempotent(req.idempotency_key.clone()));
+        let refund = stripe::Refund::create(&client, params)
+            .await
+            .map_err(provider_error)?;
+        Ok(ProviderRefund {
+            id: refund.id.to_string(),
+            status: ProviderRefundStatus::parse(refund.status.as_deref().unwrap_or("pending")),
+            failure: refund.failure_reason,
+        })
     }
 
     async fn expire_session(&self, id: &str) -> Result<SessionState, ProviderError> {

@@ -5,12 +5,11 @@
 use std::fmt::Write as _;
 
 use serde::Deserialize;
-use shop_core::Backend;
 use shop_core::db::Conn;
 use shop_core::{OrderId, outbox};
 
 use crate::keys::{constant_time_eq, hmac_sha256};
-use crate::orders::{self, ORDER_COLUMNS, OrderRow, OrderStatus};
+use crate::orders::{self, OrderStatus, locked_row};
 use crate::payment::{
     OfflineChoice, OfflineProvider, OfflineSession, ProviderError, SessionState, offline_session,
 };
@@ -160,6 +159,49 @@ fn session_state(object: &serde_json::Value) -> Option<(SessionState, Option<Str
     ))
 }
 
+/// The refund inside a `refund.*` event (Stripe's Refund object).
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct RefundObject {
+    pub id: String,
+    #[serde(default)]
+    pub amount: i64,
+    #[serde(default)]
+    pub currency: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub payment_intent: Option<serde_json::Value>,
+    #[serde(default)]
+    pub metadata: std::collections::HashMap<String, String>,
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+}
+
+impl RefundObject {
+    pub(crate) fn payment_intent(&self) -> Option<String> {
+        match self.payment_intent.as_ref()? {
+            serde_json::Value::String(id) => Some(id.clone()),
+            other => other.get("id")?.as_str().map(str::to_owned),
+        }
+    }
+}
+
+/// The refunds listed inside a `charge.refunded` event (Stripe's Charge object), when the
+/// event carries them.
+pub(crate) fn charge_refunds(object: &serde_json::Value) -> Vec<RefundObject> {
+    object
+        .get("refunds")
+        .and_then(|r| r.get("data"))
+        .and_then(|d| d.as_array())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| serde_json::from_value(i.clone()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A Stripe-shaped event about an offline session, as the offline page sends it.
 pub fn offline_event(kind: &str, session: &OfflineSession, created: i64) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
@@ -183,22 +225,6 @@ pub fn offline_event(kind: &str, session: &OfflineSession, created: i64) -> Vec<
         }},
     }))
     .unwrap_or_default()
-}
-
-/// Reads an order's row and, on PostgreSQL, locks it for the rest of the transaction, so
-/// that two events (or an event and the sweeper) about one order take turns. SQLite's
-/// write transactions already do.
-async fn locked_row(conn: &mut Conn, order: &OrderId) -> Result<Option<OrderRow>, sqlx::Error> {
-    let lock = match Backend::of(conn) {
-        Backend::Postgres => " FOR UPDATE",
-        Backend::Sqlite => "",
-    };
-    sqlx::query_as(&format!(
-        "SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1{lock}"
-    ))
-    .bind(order.as_str())
-    .fetch_optional(&mut *conn)
-    .await
 }
 
 impl Checkout {
@@ -229,11 +255,20 @@ impl Checkout {
         if event.id.is_empty() || event.id.len() > 255 {
             return Err(WebhookError::Rejected("bad event id".to_owned()));
         }
-        let session = session_state(&event.data.object);
+        let object = &event.data.object;
+        let is_session = event.kind.starts_with("checkout.session.");
+        let session = is_session.then(|| session_state(object)).flatten();
         let order = session
             .as_ref()
-            .and_then(|(_, o)| o.as_deref())
-            .and_then(|o| OrderId::parse(o).ok());
+            .and_then(|(_, o)| o.clone())
+            .or_else(|| {
+                object
+                    .get("metadata")
+                    .and_then(|m| m.get("order_id"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            })
+            .and_then(|o| OrderId::parse(&o).ok());
         let mut tx = self.db.begin().await?;
         let fresh = sqlx::query(
             "INSERT INTO payment_events (event_id, type, order_id, outcome, received_at)
@@ -251,10 +286,26 @@ impl Checkout {
             tracing::info!(event.id = %event.id, "duplicate webhook event ignored");
             return Ok(Receipt::Duplicate);
         }
-        let outcome = match (session, order) {
-            (Some((state, _)), Some(order)) => {
+        let outcome = match (event.kind.as_str(), session, order) {
+            (_, Some((state, _)), Some(order)) => {
                 self.apply_event(&mut tx, &event.kind, &order, &state)
                     .await?
+            }
+            (
+                "refund.created" | "refund.updated" | "refund.failed" | "charge.refund.updated",
+                ..,
+            ) => match serde_json::from_value::<RefundObject>(object.clone()) {
+                Ok(refund) => self.apply_refund_object(&mut tx, &refund).await?,
+                Err(_) => "ignored",
+            },
+            ("charge.refunded", ..) => {
+                // The charge lists its refunds (when the event carries them); each counts once
+                // whichever event brings it first.
+                let mut outcome = "noted";
+                for refund in charge_refunds(object) {
+                    outcome = self.apply_refund_object(&mut tx, &refund).await?;
+                }
+                outcome
             }
             _ => "ignored",
         };
@@ -424,14 +475,20 @@ impl Checkout {
         let held = row.stock == "held";
         let label = orders::number_label(row.number);
         let mut missing = Vec::new();
+        let mut sold = Vec::new();
         let units = orders::units(conn, order).await?;
         for (variant, quantity) in &units {
-            if !catalog::stock::sell(conn, variant, *quantity, held, &label, at).await? {
+            if catalog::stock::sell(conn, variant, *quantity, held, &label, at).await? {
+                sold.push((variant.clone(), *quantity));
+            } else {
                 missing.push(format!("{quantity} × {variant}"));
             }
         }
         let variants: Vec<_> = units.iter().map(|(v, _)| v.clone()).collect();
         catalog::stock::refresh_availability(conn, &variants).await?;
+        for low in catalog::stock::crossed_low_stock(conn, &sold).await? {
+            outbox::enqueue(conn, &self.clock, catalog::stock::STOCK_LOW, &low).await?;
+        }
         let review = (!missing.is_empty()).then(|| {
             format!(
                 "Paid after the order had {}, and these units were no longer in stock: {}. Refund or restock.",

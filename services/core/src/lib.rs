@@ -16,6 +16,7 @@ pub mod money;
 pub mod outbox;
 pub mod quantity;
 pub mod search;
+pub mod spreadsheet;
 
 pub use clock::{Clock, Timestamp};
 pub use db::{Backend, Db, DbConfig, Tx};

@@ -108,3 +108,22 @@ pub async fn people(db: &Db, clock: &Clock) -> People {
         vendor_b,
     }
 }
+
+/// A registered customer's account id.
+pub async fn customer(db: &Db, clock: &Clock, email: &str) -> shop_core::UserId {
+    let auth::users::Registered::New(account) = auth::users::register(
+        db,
+        clock,
+        auth::users::Registration {
+            email: Email::parse(email).unwrap(),
+            display_name: "Customer".to_owned(),
+            password: "customer-password-1".to_owned(),
+            ip: "10.0.1.1".to_owned(),
+        },
+    )
+    .await
+    .expect("register customer") else {
+        panic!("a new address registers a new account");
+    };
+    account.id
+}

@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::error_pages::{Denied, PageError};
 
 #[cfg(feature = "ssr")]
-mod server;
+pub(crate) mod server;
 
 /// An order in the history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,9 +44,32 @@ pub struct HistoryRow {
     pub note: String,
 }
 
+/// A parcel, as the shopper sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParcelRow {
+    pub when: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub tracking_url: Option<String>,
+    pub units: i64,
+    pub delivered: Option<String>,
+}
+
+/// Money given back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRow {
+    pub when: String,
+    pub amount: String,
+    /// Asked of the payment provider, not confirmed yet.
+    pub pending: bool,
+}
+
 /// An order's page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderView {
+    pub id: String,
+    /// The signed link's token the page was opened with (empty when signed in).
+    pub token: String,
     pub number: String,
     pub placed: String,
     pub status: String,
@@ -65,6 +88,10 @@ pub struct OrderView {
     pub history: Vec<HistoryRow>,
     /// While the order awaits payment: where to pay.
     pub pay_href: Option<String>,
+    pub shipments: Vec<ParcelRow>,
+    pub refunds: Vec<RefundRow>,
+    /// Paid and nothing shipped yet: the shopper may still cancel.
+    pub can_cancel: bool,
 }
 
 /// The signed-in customer's orders, newest first.
@@ -77,6 +104,16 @@ pub async fn my_orders(page: Option<u32>) -> Result<OrderHistory, AppError> {
 #[server(endpoint = "account/order")]
 pub async fn order_detail(id: String, t: Option<String>) -> Result<OrderView, AppError> {
     server::order_detail(id, t).await
+}
+
+/// Cancels the shopper's paid, unshipped order with a full refund.
+#[server(endpoint = "account/order-cancel")]
+pub async fn cancel_my_order(
+    id: String,
+    t: Option<String>,
+    confirm: Option<String>,
+) -> Result<(), AppError> {
+    server::cancel_my_order(id, t, confirm).await
 }
 
 /// `/account/orders`
@@ -129,9 +166,64 @@ pub fn OrdersPage() -> impl IntoView {
     }
 }
 
-/// An order's lines, addresses, totals and history.
+/// An order's lines, addresses, totals, parcels, refunds and history, and the way to cancel
+/// it while nothing has shipped.
 #[component]
-fn OrderBody(o: OrderView) -> impl IntoView {
+fn OrderBody(o: OrderView, cancel: ServerAction<CancelMyOrder>) -> impl IntoView {
+    let error = Signal::derive(move || cancel.value().get().and_then(Result::err));
+    let parcels = (!o.shipments.is_empty()).then(|| {
+        let shipments = o.shipments.clone();
+        view! {
+            <section class="card p-5" aria-labelledby="parcels-title">
+                <h2 id="parcels-title" class="text-lg font-semibold">"Shipping"</h2>
+                <ul class="mt-2 space-y-2 text-sm" data-testid="parcels">
+                    {shipments.into_iter().map(|p| view! {
+                        <li>
+                            <span class="font-medium">{format!("Sent {} with {}", p.when, p.carrier)}</span>
+                            {format!(" · {} item{}", p.units, if p.units == 1 { "" } else { "s" })}
+                            {(!p.tracking_number.is_empty()).then(|| match p.tracking_url.clone() {
+                                Some(url) => view! { <span class="block">"Tracking: "<a class="link" href=url rel="noopener noreferrer" data-testid="tracking-link">{p.tracking_number.clone()}</a></span> }.into_any(),
+                                None => view! { <span class="block" data-testid="tracking-number">{format!("Tracking: {}", p.tracking_number)}</span> }.into_any(),
+                            })}
+                            {p.delivered.map(|d| view! { <span class="block text-emerald-800">{format!("Delivered {d}")}</span> })}
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        }
+    });
+    let refunds = (!o.refunds.is_empty()).then(|| {
+        let refunds = o.refunds.clone();
+        view! {
+            <section class="card p-5" aria-labelledby="refunds-title">
+                <h2 id="refunds-title" class="text-lg font-semibold">"Refunds"</h2>
+                <ul class="mt-2 space-y-1 text-sm" data-testid="my-refunds">
+                    {refunds.into_iter().map(|r| view! {
+                        <li>{format!("{} refunded {}{}", r.amount, r.when, if r.pending { " (on its way)" } else { "" })}</li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        }
+    });
+    let cancel_form = o.can_cancel.then(|| {
+        let (id, token) = (o.id.clone(), o.token.clone());
+        view! {
+            <section class="card p-5" aria-labelledby="cancel-title">
+                <h2 id="cancel-title" class="text-lg font-semibold">"Cancel this order"</h2>
+                <p class="mt-1 text-sm text-stone-600">"Nothing has shipped yet: you can cancel, and the full amount goes back to how you paid."</p>
+                <crate::components::FormError error />
+                <ActionForm action=cancel attr:class="mt-3" attr:data-testid="my-cancel-form">
+                    <input type="hidden" name="id" value=id />
+                    <input type="hidden" name="t" value=token />
+                    <label class="flex items-center gap-2 text-sm" for="my-cancel-confirm">
+                        <input id="my-cancel-confirm" type="checkbox" name="confirm" value="yes" required />
+                        "Yes, cancel my order and refund me."
+                    </label>
+                    <button type="submit" class="btn btn-danger mt-3" data-testid="my-cancel-submit">"Cancel order"</button>
+                </ActionForm>
+            </section>
+        }
+    });
     view! {
         <div class="space-y-6" data-testid="order-detail">
             <div class="flex flex-wrap items-center gap-3">
@@ -160,6 +252,8 @@ fn OrderBody(o: OrderView) -> impl IntoView {
                     <div class="flex justify-between text-xs text-stone-500"><dt>{format!("Including VAT ({})", o.vat_label)}</dt><dd>{o.vat}</dd></div>
                 </dl>
             </section>
+            {parcels}
+            {refunds}
             <section class="grid gap-4 sm:grid-cols-3">
                 <div class="card p-5 text-sm">
                     <h2 class="font-semibold">"Ship to"</h2>
@@ -187,6 +281,7 @@ fn OrderBody(o: OrderView) -> impl IntoView {
                     }).collect_view()}
                 </ol>
             </section>
+            {cancel_form}
         </div>
     }
 }
@@ -195,9 +290,15 @@ fn OrderBody(o: OrderView) -> impl IntoView {
 #[component]
 pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();
+    let cancel = ServerAction::<CancelMyOrder>::new();
     let data = Resource::new(
-        move || params.read().get("id").unwrap_or_default(),
-        |id| order_detail(id, None),
+        move || {
+            (
+                params.read().get("id").unwrap_or_default(),
+                cancel.version().get(),
+            )
+        },
+        |(id, _)| order_detail(id, None),
     );
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -206,7 +307,7 @@ pub fn OrderPage() -> impl IntoView {
                     Err(error) => view! { <Denied error /> }.into_any(),
                     Ok(o) => view! {
                         <AccountFrame title=format!("Order {}", o.number)>
-                            <OrderBody o />
+                            <OrderBody o cancel />
                         </AccountFrame>
                     }.into_any(),
                 }
@@ -220,14 +321,16 @@ pub fn OrderPage() -> impl IntoView {
 pub fn LinkedOrderPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
+    let cancel = ServerAction::<CancelMyOrder>::new();
     let data = Resource::new(
         move || {
             (
                 params.read().get("id").unwrap_or_default(),
                 query.read().get("t"),
+                cancel.version().get(),
             )
         },
-        |(id, t)| order_detail(id, t),
+        |(id, t, _)| order_detail(id, t),
     );
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -237,7 +340,7 @@ pub fn LinkedOrderPage() -> impl IntoView {
                     Ok(o) => view! {
                         <PageTitle text=format!("Order {}", o.number) />
                         <h1 class="mb-6 text-2xl font-bold tracking-tight">{format!("Order {}", o.number)}</h1>
-                        <OrderBody o />
+                        <OrderBody o cancel />
                     }.into_any(),
                 }
             })}

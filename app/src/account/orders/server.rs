@@ -1,7 +1,7 @@
 //! The server side of the order pages: the customer's orders from the checkout service, and
 //! one order for whoever may see it.
 
-use super::{HistoryRow, OrderHistory, OrderRow, OrderView};
+use super::{HistoryRow, OrderHistory, OrderRow, OrderView, ParcelRow, RefundRow};
 use crate::checkout::server::{label_lines, line_view, shipping_label, visible_order};
 use crate::components::Tone;
 use crate::error::AppError;
@@ -35,8 +35,8 @@ pub(super) async fn my_orders(page: Option<u32>) -> Result<OrderHistory, AppErro
     })
 }
 
-/// What a history entry's kind means to the shopper.
-fn event_label(kind: &str) -> String {
+/// What a history entry's kind means to the shopper and the staff.
+pub(crate) fn event_label(kind: &str) -> String {
     match kind {
         "placed" => "Order placed",
         "payment_started" => "Payment started",
@@ -45,9 +45,24 @@ fn event_label(kind: &str) -> String {
         "expired" => "Expired unpaid",
         "cancelled" => "Cancelled",
         "payment_mismatch" => "Payment under review",
+        "shipped" => "Shipped",
+        "delivered" => "Delivered",
+        "refund_requested" => "Refund requested",
+        "cancellation_requested" => "Cancellation requested",
+        "refunded" => "Refunded",
+        "refund_failed" => "Refund failed",
         other => return crate::components::humanize(other),
     }
     .to_owned()
+}
+
+/// Whether the shopper reads an entry's note: the staff's reasons, amounts under review and
+/// the provider's errors are for the staff.
+fn note_for_shopper(kind: &str) -> bool {
+    matches!(
+        kind,
+        "shipped" | "refunded" | "cancelled" | "expired" | "paid"
+    )
 }
 
 pub(super) async fn order_detail(id: String, t: Option<String>) -> Result<OrderView, AppError> {
@@ -92,14 +107,84 @@ pub(super) async fn order_detail(id: String, t: Option<String>) -> Result<OrderV
             .map(|h| HistoryRow {
                 when: h.at.to_human(),
                 what: event_label(&h.kind),
-                // Notes for staff (amounts under review) are not the shopper's business.
-                note: if h.kind == "payment_mismatch" {
-                    String::new()
-                } else {
+                note: if note_for_shopper(&h.kind) {
                     h.note.clone()
+                } else {
+                    String::new()
                 },
             })
             .collect(),
         pay_href: pending.then(|| order.payment_url.clone()).flatten(),
+        shipments: order
+            .shipments
+            .iter()
+            .map(|s| ParcelRow {
+                when: s.at.to_human(),
+                carrier: s.carrier.clone(),
+                tracking_number: s.tracking_number.clone(),
+                tracking_url: s.tracking_url.clone(),
+                units: s.lines.iter().map(|(_, q)| q).sum(),
+                delivered: s.delivered_at.map(|t| t.to_human()),
+            })
+            .collect(),
+        refunds: order
+            .refunds
+            .iter()
+            .filter(|r| r.status != checkout::RefundStatus::Failed)
+            .map(|r| RefundRow {
+                when: r.at.to_human(),
+                amount: r.amount.to_string(),
+                pending: r.status == checkout::RefundStatus::Pending,
+            })
+            .collect(),
+        can_cancel: matches!(
+            order.status,
+            checkout::OrderStatus::Paid | checkout::OrderStatus::PartiallyRefunded
+        ) && order.fulfilment == checkout::Fulfilment::Unshipped
+            && !order
+                .refunds
+                .iter()
+                .any(|r| r.cancels && r.status == checkout::RefundStatus::Pending),
+        id: order.id.to_string(),
+        token,
     })
+}
+
+/// The shopper cancels their paid, unshipped order: a full refund, every unit back in
+/// stock. Signed in as its customer, or holding its signed link (`t`).
+pub(super) async fn cancel_my_order(
+    id: String,
+    t: Option<String>,
+    confirm: Option<String>,
+) -> Result<(), AppError> {
+    let ctx = server_context()?;
+    let token = t.unwrap_or_default();
+    let order = visible_order(&id, &token).await?;
+    if confirm.as_deref() != Some("yes") {
+        return Err(AppError::field(
+            "confirm",
+            "Tick the box to confirm that you want to cancel.",
+        ));
+    }
+    let actor = match crate::ssr::current_user().await? {
+        Some(a) if order.user_id.as_ref() == Some(&a.id) => {
+            shop_core::audit::Actor::user(&a.id, a.email.as_str())
+        }
+        // A verified customer's guest order, or the signed link: the link's holder.
+        _ => shop_core::audit::Actor::system("customer (order link)"),
+    };
+    let refund = ctx
+        .checkout
+        .cancel(
+            &checkout::fulfil::Operator::Customer(actor),
+            &order.id,
+            "cancelled by the customer",
+        )
+        .await?;
+    crate::ssr::redirect_back_with_flash(if refund.status == checkout::RefundStatus::Succeeded {
+        "my_order_cancelled"
+    } else {
+        "my_order_cancel_pending"
+    });
+    Ok(())
 }

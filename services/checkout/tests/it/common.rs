@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use cart::{CartId, Quantity};
 use checkout::payment::{
-    OfflineProvider, PaymentSession, ProviderError, SessionRequest, SessionState,
+    OfflineProvider, PaymentSession, ProviderError, ProviderRefund, ProviderRefundStatus,
+    RefundRequest, SessionRequest, SessionState,
 };
 use checkout::shipping::{self, ShippingMethodId};
 use checkout::{Checkout, Keys, PaymentProvider, PlaceOrder, Placed, PostalAddress, Settings};
@@ -98,6 +99,79 @@ impl PaymentProvider for Remote {
     async fn expire_session(&self, id: &str) -> Result<SessionState, ProviderError> {
         self.0.expire_session(id).await
     }
+
+    async fn refund(&self, req: &RefundRequest) -> Result<ProviderRefund, ProviderError> {
+        self.0.refund(req).await
+    }
+}
+
+/// How [`Flaky`] answers refund requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refunds {
+    /// As the offline provider does (accepted, confirmed by its event).
+    Work,
+    /// Accepted, then declined (Stripe's `status: failed`).
+    Decline,
+    /// Refused outright (Stripe answers 400).
+    Refuse,
+    /// The provider cannot be reached.
+    Unreachable,
+}
+
+/// The offline provider whose refunds can be made to fail; counts the refund requests.
+pub struct Flaky {
+    inner: OfflineProvider,
+    pub mode: std::sync::Mutex<Refunds>,
+    pub asked: std::sync::Mutex<Vec<RefundRequest>>,
+}
+
+#[async_trait::async_trait]
+impl PaymentProvider for Flaky {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    async fn create_session(&self, req: &SessionRequest) -> Result<PaymentSession, ProviderError> {
+        self.inner.create_session(req).await
+    }
+
+    async fn session_state(&self, id: &str) -> Result<SessionState, ProviderError> {
+        self.inner.session_state(id).await
+    }
+
+    async fn expire_session(&self, id: &str) -> Result<SessionState, ProviderError> {
+        self.inner.expire_session(id).await
+    }
+
+    async fn refund(&self, req: &RefundRequest) -> Result<ProviderRefund, ProviderError> {
+        self.asked.lock().unwrap().push(req.clone());
+        let mode = *self.mode.lock().unwrap();
+        match mode {
+            Refunds::Work => self.inner.refund(req).await,
+            Refunds::Decline => Ok(ProviderRefund {
+                id: format!("re_declined_{}", req.refund_id.replace('-', "")),
+                status: ProviderRefundStatus::Failed,
+                failure: Some("expired_or_canceled_card".to_owned()),
+            }),
+            Refunds::Refuse => Err(ProviderError::Refused(
+                "Charge has already been refunded (400)".to_owned(),
+            )),
+            Refunds::Unreachable => Err(ProviderError::Unavailable("connection reset".to_owned())),
+        }
+    }
+}
+
+/// The checkout over `shop`'s database with a [`Flaky`] provider.
+pub async fn flaky(shop: &Shop) -> (Checkout, Arc<Flaky>) {
+    let provider = Arc::new(Flaky {
+        inner: OfflineProvider::new(shop.db.clone(), shop.clock.clone(), BASE),
+        mode: std::sync::Mutex::new(Refunds::Work),
+        asked: std::sync::Mutex::new(Vec::new()),
+    });
+    (
+        with_provider(&shop.db, &shop.clock, provider.clone()).await,
+        provider,
+    )
 }
 
 pub fn address() -> PostalAddress {

@@ -3,6 +3,7 @@
 
 mod common;
 mod crash;
+mod fulfil;
 mod lapse;
 mod place;
 mod webhook;

@@ -1,0 +1,396 @@
+//! The server side of the staff's order page: who is asking (staff, or a vendor for their
+//! own lines), the order as the checkout service gives it to them, and each action as one
+//! call to the service.
+
+use std::collections::HashMap;
+
+use checkout::fulfil::{Operator, ShipItems};
+use checkout::refund::{RefundItems, RefundLine};
+use checkout::{Fulfilment, Order, OrderId, OrderStatus, RefundStatus};
+use shop_core::Money;
+use shop_core::audit::Actor;
+
+use super::{
+    AdminHistoryRow, AdminLine, AdminOrderView, DocumentView, NoteView, PaymentView, RefundView,
+    ShipmentView,
+};
+use crate::account::orders::server::event_label;
+use crate::cart::server::refuse_extra_fields;
+use crate::components::{Tone, humanize};
+use crate::error::AppError;
+use crate::ssr::{ServerContext, parse_id, redirect_back_with_flash, require_user, server_context};
+
+/// The signed-in staff member or vendor as the checkout knows them: 401 for nobody, 403
+/// for anyone else.
+async fn operator() -> Result<Operator, AppError> {
+    let account = require_user().await?;
+    let actor = Actor::user(&account.id, account.email.as_str());
+    if account.may_act_as(auth::Role::Admin) {
+        Ok(Operator::Staff(actor))
+    } else if account.may_act_as(auth::Role::Vendor) {
+        Ok(Operator::Vendor(actor))
+    } else {
+        tracing::warn!(user.id = %account.id, "refused: orders are for staff and vendors");
+        Err(AppError::Forbidden)
+    }
+}
+
+fn confirmed(confirm: Option<String>) -> Result<(), AppError> {
+    if confirm.as_deref() == Some("yes") {
+        Ok(())
+    } else {
+        Err(AppError::field(
+            "confirm",
+            "Tick the box to confirm, then send the form again.",
+        ))
+    }
+}
+
+/// The `qty_<line id>` fields with a positive quantity (and, with `restock`, whether
+/// `restock_<line id>` was ticked); any other field is refused.
+fn line_fields(
+    fields: &HashMap<String, String>,
+    restock: bool,
+) -> Result<Vec<(String, i64, bool)>, AppError> {
+    let mut other = HashMap::new();
+    let mut lines = Vec::new();
+    for (key, value) in fields {
+        if let Some(line) = key.strip_prefix("qty_") {
+            let value = value.trim();
+            let quantity: i64 = if value.is_empty() {
+                0
+            } else {
+                value
+                    .parse()
+                    .map_err(|_| AppError::field("lines", "Quantities must be whole numbers."))?
+            };
+            if quantity < 0 {
+                return Err(AppError::field("lines", "Quantities cannot be negative."));
+            }
+            if quantity > 0 {
+                let ticked = fields
+                    .get(&format!("restock_{line}"))
+                    .is_some_and(|v| v == "on");
+                lines.push((line.to_owned(), quantity, ticked));
+            }
+        } else if !(restock && key.starts_with("restock_")) {
+            other.insert(key.clone(), value.clone());
+        }
+    }
+    refuse_extra_fields(&other)?;
+    lines.sort();
+    Ok(lines)
+}
+
+fn options_label(options: &[(String, String)]) -> String {
+    options
+        .iter()
+        .map(|(k, v)| format!("{}: {v}", humanize(k)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn view(o: Order, who: &Operator, notes: Vec<NoteView>) -> AdminOrderView {
+    let staff = matches!(who, Operator::Staff(_));
+    let name_of = |line: &str| {
+        o.lines.iter().find(|l| l.id == line).map_or_else(
+            || "a line".to_owned(),
+            |l| format!("{} ({})", l.product_name, l.sku),
+        )
+    };
+    let refundable = o.refundable();
+    let to_ship = o.units_to_ship();
+    let paid_like = matches!(o.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded);
+    AdminOrderView {
+        id: o.id.to_string(),
+        number: o.number_label(),
+        status: o.status.label().to_owned(),
+        tone: Tone::of_order(o.status.as_str()),
+        fulfilment: o.fulfilment.label().to_owned(),
+        placed: o.placed_at.to_human(),
+        email: if staff {
+            o.email.clone()
+        } else {
+            String::new()
+        },
+        review_reason: if staff { o.review_reason.clone() } else { None },
+        lines: o
+            .lines
+            .iter()
+            .map(|l| AdminLine {
+                id: l.id.clone(),
+                name: l.product_name.clone(),
+                options: options_label(&l.options),
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+                unit_price: l.unit_price.to_string(),
+                line_total: l.line_total.to_string(),
+                shipped: l.shipped,
+                refunded: l.refunded,
+                to_ship: l.to_ship(),
+                refundable: l.refundable(),
+            })
+            .collect(),
+        subtotal: o.subtotal.to_string(),
+        shipping: crate::checkout::server::shipping_label(o.shipping),
+        vat_label: checkout::pricing::rate_label(o.vat_rate_bp),
+        vat: o.vat.to_string(),
+        total: o.total.to_string(),
+        method: o.shipping_method.clone(),
+        days: o.shipping_days.clone(),
+        ship_to: crate::checkout::server::label_lines(&o.shipping_address),
+        bill_to: crate::checkout::server::label_lines(&o.billing_address),
+        payment: staff.then(|| PaymentView {
+            provider: o.payment_provider.clone(),
+            session_id: o.payment_session_id.clone(),
+            payment_intent_id: o.payment_intent_id.clone(),
+            paid: o.paid.map(|m| m.to_string()),
+            paid_at: o.paid_at.map(|t| t.to_human()),
+            refunded: o.refunded.to_string(),
+            has_refunds: o.refunded.minor() > 0,
+            refundable: refundable.to_string(),
+            currency: o.currency.code().to_owned(),
+        }),
+        shipments: o
+            .shipments
+            .iter()
+            .map(|s| ShipmentView {
+                when: s.at.to_human(),
+                carrier: s.carrier.clone(),
+                tracking_number: s.tracking_number.clone(),
+                tracking_url: s.tracking_url.clone(),
+                contents: s
+                    .lines
+                    .iter()
+                    .map(|(line, q)| format!("{q} × {}", name_of(line)))
+                    .collect(),
+                delivered: s.delivered_at.map(|t| t.to_human()),
+            })
+            .collect(),
+        refunds: o
+            .refunds
+            .iter()
+            .map(|r| RefundView {
+                when: r.at.to_human(),
+                amount: r.amount.to_string(),
+                status: humanize(r.status.as_str()),
+                tone: match r.status {
+                    RefundStatus::Succeeded => Tone::Good,
+                    RefundStatus::Pending => Tone::Warning,
+                    RefundStatus::Failed => Tone::Neutral,
+                },
+                contents: r
+                    .lines
+                    .iter()
+                    .map(|(line, q, restock)| {
+                        format!(
+                            "{q} × {}{}",
+                            name_of(line),
+                            if *restock { " (restocked)" } else { "" }
+                        )
+                    })
+                    .collect(),
+                extra: (r.extra.minor() > 0).then(|| r.extra.to_string()),
+                reason: r.reason.clone(),
+                failure: r.failure.clone(),
+                actor: r.actor.clone(),
+                provider_refund_id: r.provider_refund_id.clone(),
+                cancels: r.cancels,
+            })
+            .collect(),
+        history: o
+            .history
+            .iter()
+            .map(|h| AdminHistoryRow {
+                when: h.at.to_human(),
+                what: event_label(&h.kind),
+                note: h.note.clone(),
+                actor: h.actor.clone(),
+            })
+            .collect(),
+        notes,
+        staff,
+        can_ship: paid_like && to_ship > 0,
+        can_deliver: staff && o.fulfilment == Fulfilment::Shipped,
+        can_cancel: staff && paid_like && o.fulfilment == Fulfilment::Unshipped,
+        can_refund: staff
+            && refundable.minor() > 0
+            && matches!(
+                o.status,
+                OrderStatus::Paid
+                    | OrderStatus::Fulfilled
+                    | OrderStatus::Delivered
+                    | OrderStatus::PartiallyRefunded
+            ),
+    }
+}
+
+pub(crate) async fn admin_order(id: String) -> Result<AdminOrderView, AppError> {
+    let ctx = server_context()?;
+    let who = operator().await?;
+    let id: OrderId = parse_id(&id)?;
+    let order = ctx.checkout.order_for(&who, &id).await?;
+    let notes = match who {
+        Operator::Staff(_) => ctx
+            .checkout
+            .notes(&who, &id)
+            .await?
+            .into_iter()
+            .map(|n| NoteView {
+                when: n.at.to_human(),
+                author: n.author,
+                body: n.body,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(view(order, &who, notes))
+}
+
+/// What an action on some lines starts from: who asks, which order, the lines' fields
+/// (refused when malformed), and the confirmation box ticked.
+async fn line_action(
+    order_id: &str,
+    fields: &HashMap<String, String>,
+    restock: bool,
+    confirm: Option<String>,
+) -> Result<(ServerContext, Operator, OrderId, Vec<(String, i64, bool)>), AppError> {
+    let ctx = server_context()?;
+    let who = operator().await?;
+    let id: OrderId = parse_id(order_id)?;
+    let lines = line_fields(fields, restock)?;
+    confirmed(confirm)?;
+    Ok((ctx, who, id, lines))
+}
+
+pub(crate) async fn ship_order(
+    order_id: String,
+    carrier: String,
+    tracking_number: String,
+    confirm: Option<String>,
+    fields: HashMap<String, String>,
+) -> Result<(), AppError> {
+    let (ctx, who, id, lines) = line_action(&order_id, &fields, false, confirm).await?;
+    if lines.is_empty() {
+        return Err(AppError::field(
+            "lines",
+            "Choose at least one unit to ship.",
+        ));
+    }
+    ctx.checkout
+        .ship(
+            &who,
+            &id,
+            &ShipItems {
+                lines: lines.into_iter().map(|(l, q, _)| (l, q)).collect(),
+                carrier,
+                tracking_number,
+            },
+        )
+        .await?;
+    redirect_back_with_flash("order_shipped");
+    Ok(())
+}
+
+pub(crate) async fn deliver_order(
+    order_id: String,
+    confirm: Option<String>,
+) -> Result<(), AppError> {
+    let ctx = server_context()?;
+    let who = operator().await?;
+    let id: OrderId = parse_id(&order_id)?;
+    confirmed(confirm)?;
+    ctx.checkout.deliver(&who, &id).await?;
+    redirect_back_with_flash("order_delivered");
+    Ok(())
+}
+
+pub(crate) async fn cancel_order(
+    order_id: String,
+    reason: String,
+    confirm: Option<String>,
+) -> Result<(), AppError> {
+    let ctx = server_context()?;
+    let who = operator().await?;
+    let id: OrderId = parse_id(&order_id)?;
+    confirmed(confirm)?;
+    let refund = ctx.checkout.cancel(&who, &id, &reason).await?;
+    redirect_back_with_flash(if refund.status == RefundStatus::Succeeded {
+        "order_cancelled"
+    } else {
+        "order_cancel_pending"
+    });
+    Ok(())
+}
+
+pub(crate) async fn refund_order(
+    order_id: String,
+    extra: String,
+    reason: String,
+    confirm: Option<String>,
+    fields: HashMap<String, String>,
+) -> Result<(), AppError> {
+    let (ctx, who, id, lines) = line_action(&order_id, &fields, true, confirm).await?;
+    let extra = extra.trim();
+    let extra_minor = if extra.is_empty() {
+        0
+    } else {
+        // The order's currency decides the decimals; the browser sends only the number.
+        let currency = checkout::orders::load(&ctx.db, &id).await?.currency;
+        Money::parse_decimal(extra, currency)
+            .map_err(|_| {
+                AppError::field("extra", "Enter the extra amount as a number, e.g. 4.90.")
+            })?
+            .minor()
+    };
+    let refund = ctx
+        .checkout
+        .refund(
+            &who,
+            &id,
+            &RefundItems {
+                lines: lines
+                    .into_iter()
+                    .map(|(line_id, quantity, restock)| RefundLine {
+                        line_id,
+                        quantity,
+                        restock,
+                    })
+                    .collect(),
+                extra_minor,
+                reason,
+            },
+        )
+        .await?;
+    redirect_back_with_flash(if refund.status == RefundStatus::Succeeded {
+        "order_refunded"
+    } else {
+        "order_refund_pending"
+    });
+    Ok(())
+}
+
+pub(crate) async fn note_order(order_id: String, note: String) -> Result<(), AppError> {
+    let ctx = server_context()?;
+    let who = operator().await?;
+    let id: OrderId = parse_id(&order_id)?;
+    ctx.checkout.add_note(&who, &id, &note).await?;
+    redirect_back_with_flash("order_noted");
+    Ok(())
+}
+
+pub(crate) async fn order_document(id: String) -> Result<DocumentView, AppError> {
+    let ctx = server_context()?;
+    let who = operator().await?;
+    if !matches!(who, Operator::Staff(_)) {
+        return Err(AppError::Forbidden);
+    }
+    let id: OrderId = parse_id(&id)?;
+    let order = ctx.checkout.order_for(&who, &id).await?;
+    let issued: String = ctx.clock.now().to_human();
+    Ok(DocumentView {
+        order: view(order, &who, Vec::new()),
+        shop_name: ctx.shop.name.clone(),
+        issued,
+    })
+}

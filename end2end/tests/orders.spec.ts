@@ -1,0 +1,112 @@
+import { test, expect, type Browser, type Page } from '@playwright/test';
+import { axeScan, jsOn, ready } from './helpers';
+import { MASK, addToCart, checkoutAsGuest, placeOrder } from './shopper';
+import { uniqueEmail, waitForMail } from './mail';
+
+// Order handling end to end, with JavaScript on and off: staff ship part of an order with a
+// tracking number and the customer sees it on their order page; staff refund a unit with
+// restock and the order shows it; a customer cancels an order that has not shipped.
+
+/** A guest (in a browser of their own) buys `quantity` hair masks and pays; returns the
+ * order's number, staff page and the guest's signed order link. */
+async function paidOrder(browser: Browser, js: boolean, quantity: number) {
+  const context = await browser.newContext({ javaScriptEnabled: js });
+  const guest = await context.newPage();
+  const email = uniqueEmail('orders');
+  await addToCart(guest, js, MASK, quantity);
+  await checkoutAsGuest(guest, js, email);
+  await placeOrder(guest);
+  await ready(guest, js);
+  await guest.getByTestId('offline-pay').click();
+  await expect(guest).toHaveURL(/\/checkout\/complete\//);
+  await ready(guest, js);
+  await expect(guest.getByTestId('payment-status')).toContainText('Paid');
+  const number = (await guest.getByTestId('order-number').textContent())!.trim();
+  const id = guest.url().match(/\/checkout\/complete\/([0-9a-f-]{36})/)![1];
+  const mail = await waitForMail(email, `Payment confirmed for order ${number}`);
+  const link = mail.match(/https?:\/\/[^\s"<>]+(\/orders\/[0-9a-f-]{36}\?t=[A-Za-z0-9_-]+)/)![1];
+  return { guest, context, number, staffPage: `/admin/orders/${id}`, link };
+}
+
+async function signInAsAdmin(page: Page, js: boolean, next: string) {
+  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  await ready(page, js);
+  const main = page.getByRole('main');
+  await main.getByLabel('Email address').fill('admin@example.com');
+  await main.getByLabel('Password').fill('demo-admin-password');
+  await main.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(new RegExp(next.replace(/[/]/g, '\\/')));
+  await ready(page, js);
+}
+
+test('staff ship part of an order with a tracking number, then refund a unit with restock', async ({ page, browser }, info) => {
+  const js = jsOn(info);
+  const order = await paidOrder(browser, js, 2);
+  await signInAsAdmin(page, js, order.staffPage);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(`Order ${order.number}`);
+  await expect(page.getByTestId('order-fulfilment')).toHaveText('Not shipped');
+
+  // One of the two units, by DHL.
+  const ship = page.getByTestId('ship-form');
+  await ship.locator('input[type=number]').first().fill('1');
+  await ship.getByLabel('Carrier').fill('DHL');
+  await ship.getByLabel('Tracking number').fill('JD014600006');
+  await ship.getByLabel('The parcel has left; tell the customer.').check();
+  await ship.getByRole('button', { name: 'Mark shipped' }).click();
+  await ready(page, js);
+  await expect(page.getByTestId('order-fulfilment')).toHaveText('Partially shipped');
+  await expect(page.getByTestId('shipments')).toContainText('JD014600006');
+  await expect(page.getByTestId('line-shipped').first()).toHaveText('1');
+
+  // The customer sees the parcel and its tracking link.
+  await order.guest.goto(order.link);
+  await ready(order.guest, js);
+  await expect(order.guest.getByTestId('parcels')).toContainText('DHL');
+  await expect(order.guest.getByTestId('tracking-link')).toHaveAttribute('href', /dhl\.com.*JD014600006/);
+
+  // Refund the unit still here, with restock.
+  const refund = page.getByTestId('refund-form');
+  await refund.locator('input[type=number]').first().fill('1');
+  await refund.getByLabel('Reason').fill('arrived damaged');
+  await refund.getByLabel('Give this money back to the customer.').check();
+  await refund.getByRole('button', { name: 'Refund' }).click();
+  await ready(page, js);
+  await expect(page.getByTestId('refunds')).toContainText('€22.95');
+  await expect(page.getByTestId('refunds')).toContainText('(restocked)');
+  await expect(page.getByTestId('line-refunded').first()).toHaveText('1');
+  await expect(page.getByTestId('refunded')).toHaveText('€22.95');
+  await expect(page.getByTestId('order-status')).toHaveText('Partially refunded');
+  // The rest of the order is shipped: nothing is left to ship.
+  await expect(page.getByTestId('order-fulfilment')).toHaveText('Shipped');
+  await expect(page.getByTestId('ship-form')).toHaveCount(0);
+
+  await order.guest.reload();
+  await ready(order.guest, js);
+  await expect(order.guest.getByTestId('my-refunds')).toContainText('€22.95');
+
+  // No serious accessibility problem on the order's pages (axe runs as a script).
+  if (js) {
+    for (const path of [order.staffPage, `${order.staffPage}/invoice`, `${order.staffPage}/packing-slip`, '/admin/orders']) {
+      await axeScan(page, path);
+    }
+    await axeScan(order.guest, order.link);
+  }
+  await order.context.close();
+});
+
+test('a customer cancels an order that has not shipped', async ({ browser }, info) => {
+  const js = jsOn(info);
+  const order = await paidOrder(browser, js, 1);
+  const page = order.guest;
+  await page.goto(order.link);
+  await ready(page, js);
+  await expect(page.getByTestId('order-status')).toHaveText('Paid');
+  const form = page.getByTestId('my-cancel-form');
+  await form.getByLabel('Yes, cancel my order and refund me.').check();
+  await form.getByRole('button', { name: 'Cancel order' }).click();
+  await ready(page, js);
+  await expect(page.getByTestId('order-status')).toHaveText('Cancelled');
+  await expect(page.getByTestId('my-refunds')).toContainText('€27.85');
+  await expect(page.getByTestId('my-cancel-form')).toHaveCount(0);
+  await order.context.close();
+});
