@@ -1099,7 +1099,8 @@ async fn select(
            AND ($3 IS NULL OR o.email LIKE $3 ESCAPE '\\')
            AND ($4 IS NULL OR o.placed_at >= $4)
            AND ($5 IS NULL OR o.placed_at < $5)
-           AND ($6 IS NULL OR (o.paid_at IS NOT NULL AND EXISTS (
+           AND ($6 IS NULL OR (o.status IN ('paid', 'fulfilled', 'delivered',
+                                             'partially_refunded', 'refunded') AND EXISTS (
                  SELECT 1 FROM order_lines vl WHERE vl.order_id = o.id AND vl.vendor_id = $6)))
            {payment}
          ORDER BY {} LIMIT $7 OFFSET $8",

@@ -106,7 +106,7 @@ impl Checkout {
             ));
         }
         let items = items.clone();
-        self.request_refund(who, order, move |row, lines, left| {
+        self.request_refund(who, order, false, move |row, lines, left| {
             let status = row.status();
             if !matches!(
                 status,
@@ -195,7 +195,7 @@ impl Checkout {
             Operator::Customer(a) => a.user_id.clone(),
             _ => None,
         };
-        self.request_refund(who, order, move |row, lines, left| {
+        self.request_refund(who, order, true, move |row, lines, left| {
             if let Some(customer) = &customer
                 && row.user_id.as_deref() != Some(customer.as_str())
             {
@@ -228,6 +228,12 @@ impl Checkout {
                 .collect();
             let for_lines: i64 = planned.iter().map(|(.., a)| a).sum();
             let amount = left;
+            if amount == 0 && row.paid_minor.unwrap_or(0) > 0 {
+                return Err(CheckoutError::invalid(
+                    "order",
+                    "Everything paid for this order has been refunded already.",
+                ));
+            }
             Ok(Plan {
                 extra: (amount - for_lines).max(0),
                 lines: planned,
@@ -244,6 +250,7 @@ impl Checkout {
         &self,
         who: &Operator,
         order: &OrderId,
+        cancels: bool,
         plan: impl FnOnce(&OrderRow, &[OrderLine], i64) -> Result<Plan, CheckoutError>,
     ) -> Result<orders::Refund, CheckoutError> {
         let mut tx = self.db.begin().await?;
@@ -252,6 +259,18 @@ impl Checkout {
             .ok_or(CheckoutError::NotFound)?;
         let lines = orders::lines(&mut tx, order, row.currency()).await?;
         let left = refundable(&mut tx, &row).await?;
+        let under_way: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM refunds WHERE order_id = $1 AND status = 'pending'",
+        )
+        .bind(order.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if under_way > 0 && cancels {
+            return Err(CheckoutError::invalid(
+                "order",
+                "A refund on this order is still being confirmed by the payment provider; cancel once it has gone through.",
+            ));
+        }
         let plan = plan(&row, &lines, left)?;
         let at = self.clock.now().millis();
         let id = shop_core::id::new_uuid_v7();
@@ -341,6 +360,7 @@ impl Checkout {
                 &mut tx,
                 refund,
                 "The payment has no provider reference to refund.",
+                false,
             )
             .await?;
             tx.commit().await?;
@@ -379,7 +399,7 @@ impl Checkout {
             }
             Err(e) => {
                 let mut tx = self.db.begin().await?;
-                self.fail_on(&mut tx, refund, &e.to_string()).await?;
+                self.fail_on(&mut tx, refund, &e.to_string(), false).await?;
                 tx.commit().await?;
                 Err(CheckoutError::RefundFailed(e.to_string()))
             }
@@ -393,6 +413,12 @@ impl Checkout {
         answer: &ProviderRefund,
     ) -> Result<(), CheckoutError> {
         let mut tx = self.db.begin().await?;
+        // The order first, as every writer does, so that this and the refund's event (which
+        // may arrive at the same moment) take turns instead of deadlocking on PostgreSQL.
+        let Some(r) = refund_row(&mut tx, refund).await? else {
+            return Ok(());
+        };
+        locked_row(&mut tx, &OrderId::from_db(r.order_id)).await?;
         sqlx::query(
             "UPDATE refunds SET provider_refund_id = $1, updated_at = $2
              WHERE id = $3 AND provider_refund_id IS NULL",
@@ -412,7 +438,7 @@ impl Checkout {
                     .failure
                     .clone()
                     .unwrap_or_else(|| "The provider declined the refund.".to_owned());
-                self.fail_on(&mut tx, refund, &why).await?;
+                self.fail_on(&mut tx, refund, &why, false).await?;
             }
             ProviderRefundStatus::Pending => {}
         }
@@ -461,7 +487,8 @@ impl Checkout {
 
     /// A refund goes through, exactly once: its restocked units go back on the shelf, the
     /// order's refunded amount rises, its status moves and its outbox event is written.
-    /// `already` when it had gone through before.
+    /// Only a pending refund goes through: one that went through already, or was recorded
+    /// as failed, never restocks again (see [`Checkout::apply_refund_object`]).
     pub(crate) async fn settle_on(
         &self,
         conn: &mut Conn,
@@ -481,7 +508,7 @@ impl Checkout {
         let moved = sqlx::query(
             "UPDATE refunds SET status = 'succeeded', failure = NULL,
                     provider_refund_id = COALESCE(provider_refund_id, $1), updated_at = $2
-             WHERE id = $3 AND status <> 'succeeded'",
+             WHERE id = $3 AND status = 'pending'",
         )
         .bind(provider_id)
         .bind(at)
@@ -603,6 +630,7 @@ impl Checkout {
         conn: &mut Conn,
         refund: &str,
         why: &str,
+        after_success: bool,
     ) -> Result<&'static str, CheckoutError> {
         let Some(r) = refund_row(conn, refund).await? else {
             return Ok("unknown_refund");
@@ -614,6 +642,11 @@ impl Checkout {
         let why: String = why.chars().take(500).collect();
         let at = self.clock.now().millis();
         let was = RefundStatus::parse(&r.status);
+        // Only the provider's own event may say that a refund which went through failed
+        // afterwards; an error answering a request never undoes a refund.
+        if was == Some(RefundStatus::Succeeded) && !after_success {
+            return Ok("already_refunded");
+        }
         let moved = sqlx::query(
             "UPDATE refunds SET status = 'failed', failure = $1, updated_at = $2
              WHERE id = $3 AND status = $4",
@@ -707,6 +740,17 @@ impl Checkout {
             return Ok("ignored_currency");
         }
         let status = ProviderRefundStatus::parse(&object.status);
+        if local.is_none() {
+            // Another event about the same refund may have recorded it while this one
+            // waited for the order's lock.
+            local = sqlx::query_as(
+                "SELECT id, order_id, amount_minor, status, cancels, provider_refund_id
+                 FROM refunds WHERE provider_refund_id = $1",
+            )
+            .bind(&object.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        }
         let Some(local) = local else {
             if status != ProviderRefundStatus::Succeeded {
                 return Ok("noted");
@@ -719,7 +763,8 @@ impl Checkout {
                         provider_refund_id, source, cancels, extra_minor, reason, actor,
                         created_at, updated_at)
                  VALUES ($1, $2, $3, $4, 'pending', $5, 'provider', 0, $3,
-                         'Refunded in the payment provider''s dashboard', 'provider', $6, $6)",
+                         'Refunded in the payment provider''s dashboard', 'provider', $6, $6)
+                 ON CONFLICT (provider_refund_id) DO NOTHING",
             )
             .bind(&id)
             .bind(order.as_str())
@@ -743,6 +788,20 @@ impl Checkout {
         if status == ProviderRefundStatus::Succeeded && object.amount != local.amount_minor {
             tracing::error!(order.id = %order, refund = %object.id, "provider refunded another amount than asked");
         }
+        if status == ProviderRefundStatus::Succeeded && local.status == "failed" {
+            let reason = format!(
+                "The payment provider reports refund {} as made, but the shop had recorded it as failed: check what the customer got back before refunding again.",
+                object.id
+            );
+            tracing::error!(order.id = %order, refund = %object.id, "a refund recorded as failed was made after all; flagged");
+            sqlx::query("UPDATE orders SET review_reason = $1, updated_at = $2 WHERE id = $3")
+                .bind(&reason)
+                .bind(self.clock.now().millis())
+                .bind(order.as_str())
+                .execute(&mut *conn)
+                .await?;
+            return Ok("flagged");
+        }
         match status {
             ProviderRefundStatus::Succeeded => {
                 self.settle_on(conn, &local.id, Some(&object.id), "webhook")
@@ -753,7 +812,7 @@ impl Checkout {
                     .failure_reason
                     .clone()
                     .unwrap_or_else(|| "the provider could not refund it".to_owned());
-                self.fail_on(conn, &local.id, &why).await
+                self.fail_on(conn, &local.id, &why, true).await
             }
             ProviderRefundStatus::Pending => Ok("pending"),
         }

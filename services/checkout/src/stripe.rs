@@ -54,6 +54,17 @@ fn provider_error(e: StripeError) -> ProviderError {
         StripeError::Stripe(request) => {
             if request.http_status == 404 {
                 ProviderError::UnknownSession
+            } else if request.http_status >= 500
+                || request.http_status == 429
+                || request.http_status == 409
+            {
+                // Stripe may have done it (a 5xx), is busy (429), or is still doing the same
+                // idempotent request (409): ask again later with the same key.
+                ProviderError::Unavailable(format!(
+                    "{} ({})",
+                    request.message.unwrap_or_default(),
+                    request.http_status
+                ))
             } else {
                 ProviderError::Refused(format!(
                     "{} ({})",

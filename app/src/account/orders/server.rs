@@ -144,7 +144,7 @@ pub(super) async fn order_detail(id: String, t: Option<String>) -> Result<OrderV
             && !order
                 .refunds
                 .iter()
-                .any(|r| r.cancels && r.status == checkout::RefundStatus::Pending),
+                .any(|r| r.status == checkout::RefundStatus::Pending),
         id: order.id.to_string(),
         token,
     })

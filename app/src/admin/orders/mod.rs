@@ -166,7 +166,7 @@ pub fn AdminOrdersPage() -> impl IntoView {
                             <AdminFrame title="Orders" staff>
                                 <FilterBar action="/admin/orders">
                                     <FilterSelect id="orders-status" name="status" label="Status" current=status.clone() options=p.statuses />
-                                    <FilterSelect id="orders-payment" name="payment" label="Payment" current=payment.clone() options=p.payments />
+                                    {staff.then(|| view! { <FilterSelect id="orders-payment" name="payment" label="Payment" current=payment.clone() options=p.payments.clone() /> })}
                                     <label class="text-sm" for="orders-from">"From"
                                         <input id="orders-from" type="date" name="from" value=from.clone() class="input mt-1 block" />
                                     </label>

@@ -94,6 +94,17 @@ pub(super) async fn list_orders(
     let vendor = scope().await?;
     let staff = vendor.is_none();
     let page = crate::admin::page_number(page.as_deref());
+    // A vendor searches and sorts only by what their own lines tell: not the customer's
+    // email, the payment's state or the whole order's total.
+    let (q, payment, sort) = if staff {
+        (q, payment, sort)
+    } else {
+        (
+            None,
+            None,
+            sort.filter(|s| matches!(Sort::parse(s), Some(Sort::Newest | Sort::Oldest))),
+        )
+    };
     let filter = filter(
         status.as_deref(),
         q,
@@ -113,12 +124,17 @@ pub(super) async fn list_orders(
             .into_iter()
             .map(|s| (s.as_str().to_owned(), s.label().to_owned()))
             .collect(),
-        payments: PaymentState::ALL
-            .into_iter()
-            .map(|p| (p.as_str().to_owned(), p.label().to_owned()))
-            .collect(),
+        payments: if staff {
+            PaymentState::ALL
+                .into_iter()
+                .map(|p| (p.as_str().to_owned(), p.label().to_owned()))
+                .collect()
+        } else {
+            Vec::new()
+        },
         sorts: Sort::ALL
             .into_iter()
+            .filter(|s| staff || matches!(s, Sort::Newest | Sort::Oldest))
             .map(|s| (s.as_str().to_owned(), s.label().to_owned()))
             .collect(),
     })

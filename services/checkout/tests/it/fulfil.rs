@@ -845,3 +845,84 @@ async fn staff_keep_internal_notes_on_an_order() {
             .all(|e| !e.note.contains("gift wrap"))
     );
 }
+
+#[tokio::test]
+async fn a_second_cancel_while_the_first_refund_is_pending_is_refused() {
+    let shop = setup().await;
+    let (checkout, provider) = flaky(&shop).await;
+    let before = on_hand(&shop.db, "TEE-S").await;
+    let placed = paid(&shop, &[("TEE-S", 1)]).await;
+    *provider.mode.lock().unwrap() = Refunds::Unreachable;
+    let first = checkout
+        .cancel(&staff(), &placed.order_id, "")
+        .await
+        .expect("accepted, pending");
+    assert_eq!(first.status, RefundStatus::Pending);
+    for _ in 0..2 {
+        let err = checkout
+            .cancel(&staff(), &placed.order_id, "")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("still being confirmed"), "{err}");
+    }
+    let o = order(&shop, &placed).await;
+    assert_eq!(o.status, OrderStatus::Paid);
+    assert_eq!(o.refunds.len(), 1);
+    assert_eq!(events(&shop, "order.cancelled").await, 0);
+    // The provider is back: the one cancellation goes through, once.
+    *provider.mode.lock().unwrap() = Refunds::Work;
+    assert_eq!(checkout.retry_refunds(0).await.unwrap(), 1);
+    assert_eq!(status(&shop, &placed).await, OrderStatus::Cancelled);
+    assert_eq!(on_hand(&shop.db, "TEE-S").await, before);
+    assert_eq!(events(&shop, "order.cancelled").await, 1);
+}
+
+#[tokio::test]
+async fn a_failed_refund_reported_made_afterwards_is_flagged_not_applied() {
+    let shop = setup().await;
+    let (checkout, provider) = flaky(&shop).await;
+    let placed = paid(&shop, &[("TEE-S", 2)]).await;
+    let o = order(&shop, &placed).await;
+    let tee = line_of(&o, "TEE-S");
+    let before = on_hand(&shop.db, "TEE-S").await;
+    *provider.mode.lock().unwrap() = Refunds::Decline;
+    assert!(
+        checkout
+            .refund(&staff(), &placed.order_id, &refund_of(tee.clone(), 1, true))
+            .await
+            .is_err()
+    );
+    let failed = order(&shop, &placed).await.refunds[0].clone();
+    assert_eq!(failed.status, RefundStatus::Failed);
+    let provider_id = failed.provider_refund_id.clone().unwrap();
+    // The provider later says it did make that refund: nothing is restocked or counted
+    // twice; the order is flagged for a person.
+    let (header, body) = refund_event(&shop, &o, &provider_id, None, 1500, "succeeded");
+    checkout.receive(Some(&header), &body).await.unwrap();
+    let o = order(&shop, &placed).await;
+    assert_eq!(o.refunds[0].status, RefundStatus::Failed);
+    assert_eq!(o.refunded.minor(), 0);
+    assert_eq!(on_hand(&shop.db, "TEE-S").await, before);
+    assert!(
+        o.review_reason
+            .as_deref()
+            .is_some_and(|r| r.contains(&provider_id))
+    );
+
+    // A refund that went through and is reported failed afterwards no longer counts.
+    *provider.mode.lock().unwrap() = Refunds::Work;
+    let done = checkout
+        .refund(&staff(), &placed.order_id, &refund_of(tee, 1, false))
+        .await
+        .unwrap();
+    assert_eq!(done.status, RefundStatus::Succeeded);
+    let done_id = order(&shop, &placed).await.refunds[1]
+        .provider_refund_id
+        .clone()
+        .unwrap();
+    let (header, body) = refund_event(&shop, &o, &done_id, None, 1500, "failed");
+    checkout.receive(Some(&header), &body).await.unwrap();
+    let o = order(&shop, &placed).await;
+    assert_eq!(o.refunds[1].status, RefundStatus::Failed);
+    assert_eq!(o.refunded.minor(), 0);
+}

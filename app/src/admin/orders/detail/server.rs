@@ -212,7 +212,10 @@ fn view(o: Order, who: &Operator, notes: Vec<NoteView>) -> AdminOrderView {
         staff,
         can_ship: paid_like && to_ship > 0,
         can_deliver: staff && o.fulfilment == Fulfilment::Shipped,
-        can_cancel: staff && paid_like && o.fulfilment == Fulfilment::Unshipped,
+        can_cancel: staff
+            && paid_like
+            && o.fulfilment == Fulfilment::Unshipped
+            && !o.refunds.iter().any(|r| r.status == RefundStatus::Pending),
         can_refund: staff
             && refundable.minor() > 0
             && matches!(
