@@ -98,6 +98,9 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("admin"), StaticSegment("orders"), ParamSegment("id")) view=admin::orders::detail::AdminOrderPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("orders"), ParamSegment("id"), StaticSegment("packing-slip")) view=admin::orders::detail::PackingSlipPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("orders"), ParamSegment("id"), StaticSegment("invoice")) view=admin::orders::detail::InvoicePage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("notifications")) view=admin::notifications::AdminNotificationsPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("notifications"), ParamSegment("id")) view=admin::notifications::AdminNotificationPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("mail-templates")) view=admin::notifications::AdminMailTemplatesPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("shipping")) view=admin::shipping::AdminShippingPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("shipping"), StaticSegment("new")) view=admin::shipping::AdminShippingMethodPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("shipping"), ParamSegment("id")) view=admin::shipping::AdminShippingMethodPage ssr=SsrMode::Async />

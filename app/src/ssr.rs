@@ -36,6 +36,8 @@ pub struct ShopSettings {
     pub live_reload_port: Option<u16>,
     /// The currency new products are priced in.
     pub currency: shop_core::Currency,
+    /// What the mails show (name, colour, staff address), for the template previews.
+    pub mail: notifications::ShopInfo,
 }
 
 /// The client's address as the server determined it (the peer address, or the proxy's

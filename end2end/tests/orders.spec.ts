@@ -25,7 +25,7 @@ async function paidOrder(browser: Browser, js: boolean, quantity: number) {
   const id = guest.url().match(/\/checkout\/complete\/([0-9a-f-]{36})/)![1];
   const mail = await waitForMail(email, `Payment confirmed for order ${number}`);
   const link = mail.match(/https?:\/\/[^\s"<>]+(\/orders\/[0-9a-f-]{36}\?t=[A-Za-z0-9_-]+)/)![1];
-  return { guest, context, number, staffPage: `/admin/orders/${id}`, link };
+  return { guest, context, number, email, staffPage: `/admin/orders/${id}`, link };
 }
 
 async function signInAsAdmin(page: Page, js: boolean, next: string) {
@@ -63,6 +63,11 @@ test('staff ship part of an order with a tracking number, then refund a unit wit
   await ready(order.guest, js);
   await expect(order.guest.getByTestId('parcels')).toContainText('DHL');
   await expect(order.guest.getByTestId('tracking-link')).toHaveAttribute('href', /dhl\.com.*JD014600006/);
+  // And gets the mail, with the tracking link and what is still to come.
+  const shipped = await waitForMail(order.email, `Part of your order ${order.number} is on its way`);
+  expect(shipped).toContain('Tracking number: JD014600006');
+  expect(shipped).toMatch(/https:\/\/www\.dhl\.com\/\S*JD014600006/);
+  expect(shipped).toContain('Still to come');
 
   // Refund the unit still here, with restock.
   const refund = page.getByTestId('refund-form');
@@ -109,4 +114,54 @@ test('a customer cancels an order that has not shipped', async ({ browser }, inf
   await expect(page.getByTestId('my-refunds')).toContainText('€27.85');
   await expect(page.getByTestId('my-cancel-form')).toHaveCount(0);
   await order.context.close();
+});
+
+test('the notification log shows each mail, opens it as sent, resends it and previews every template', async ({ page, browser }, info) => {
+  const js = jsOn(info);
+  const order = await paidOrder(browser, js, 1);
+  await order.context.close();
+  await signInAsAdmin(page, js, '/admin/notifications');
+
+  // Filtered to this shopper: the order's mails, sent.
+  await page.getByLabel('Recipient').fill(order.email);
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await ready(page, js);
+  const rows = page.getByTestId('notifications');
+  await expect(rows).toContainText(`Order ${order.number} received`);
+  await expect(rows).toContainText(`Payment confirmed for order ${order.number}`);
+  await expect(rows).toContainText('Sent');
+
+  // Open one as it was sent: the text part, and the HTML part in its frame.
+  await rows.getByRole('link', { name: `Payment confirmed for order ${order.number}` }).click();
+  await ready(page, js);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(`Payment confirmed for order ${order.number}`);
+  await expect(page.getByTestId('notification-to')).toHaveText(order.email);
+  await expect(page.getByTestId('notification-text')).toContainText(order.number);
+  await expect(page.frameLocator('[data-testid=notification-html]').getByRole('link', { name: 'View your order' })).toBeVisible();
+
+  // Resend it: a new message of the log, sent again.
+  const original = page.url();
+  await page.getByLabel('Send this message to the recipient again').check();
+  await page.getByRole('button', { name: 'Resend' }).click();
+  await ready(page, js);
+  await expect(page).not.toHaveURL(original);
+  await expect(page.getByRole('link', { name: 'the original message' })).toBeVisible();
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('notification-status')).toHaveText('Sent', { timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
+
+  // Every template previews with sample data.
+  await page.goto('/admin/mail-templates');
+  await ready(page, js);
+  await page.getByTestId('template-list').getByRole('link', { name: 'Order shipped' }).click();
+  await ready(page, js);
+  await expect(page.getByTestId('template-subject')).toContainText('HS-10042');
+  await expect(page.getByTestId('template-text')).toContainText('Tracking number:');
+  await expect(page.frameLocator('[data-testid=template-html]').getByRole('link', { name: 'Track your parcel' })).toBeVisible();
+  if (js) {
+    for (const path of ['/admin/notifications', '/admin/mail-templates?t=refund_issued']) {
+      await axeScan(page, path);
+    }
+  }
 });

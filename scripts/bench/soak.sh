@@ -86,6 +86,14 @@ const products = fs.readFileSync(dataset, "utf8").split("\n").filter(Boolean).ma
       lines.push(`POST /api/admin/order-refund order_id=${order}&extra=1.00&reason=soak&confirm=yes`);
       lines.push(`POST /api/admin/order-note order_id=${order}&note=soak`);
       lines.push(`POST /api/account/order-cancel id=${order}&t=forged&confirm=yes`);
+      // The notification log: lists, a message that does not exist, its frame, a resend,
+      // and the template previews.
+      lines.push("GET /admin/notifications?status=retrying&template=order_shipped&to=%40example");
+      lines.push(`GET /admin/notifications/${order}`);
+      lines.push(`GET /admin/notifications/${order}/html`);
+      lines.push(`POST /api/admin/notification-resend id=${order}&confirm=yes`);
+      lines.push("GET /admin/mail-templates?t=refund_issued");
+      lines.push("GET /admin/mail-templates/order_shipped/html");
     }
   }
   console.log(lines.join("\n"));

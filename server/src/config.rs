@@ -73,6 +73,11 @@ pub struct Config {
     pub trusted_origins: Vec<String>,
     /// `MAIL_FROM`
     pub mail_from: String,
+    /// `STAFF_EMAIL`: where staff mails go (new order, low stock, payment flagged); by
+    /// default the `MAIL_FROM` address.
+    pub staff_email: shop_core::Email,
+    /// `SHOP_BRAND_COLOUR`: the mail header and button colour, `#rrggbb`.
+    pub brand_colour: String,
     /// `SMTP_URL` or the file folder.
     pub mail: MailTransport,
     /// `LOG_FORMAT`
@@ -250,6 +255,20 @@ impl Config {
             )
         })?;
 
+        let staff_email = match var("STAFF_EMAIL") {
+            Some(address) => shop_core::Email::parse(address.trim())
+                .map_err(|_| err("STAFF_EMAIL", "must be an email address"))?,
+            None => shop_core::mail::Mailer::parse_from(&mail_from)
+                .ok()
+                .and_then(|m| shop_core::Email::parse(m.email.as_ref()).ok())
+                .ok_or_else(|| err("MAIL_FROM", "must hold a valid address"))?,
+        };
+        let brand_colour = var("SHOP_BRAND_COLOUR").unwrap_or_else(|| "#1c1917".to_owned());
+        let hex = brand_colour.strip_prefix('#').unwrap_or_default();
+        if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(err("SHOP_BRAND_COLOUR", "must be a colour like #1c1917"));
+        }
+
         let mail = match var("SMTP_URL") {
             Some(url) => {
                 if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
@@ -358,6 +377,8 @@ impl Config {
             public_url,
             trusted_origins,
             mail_from,
+            staff_email,
+            brand_colour,
             mail,
             log_format,
             run_worker: parse_bool(var, "RUN_WORKER", true)?,

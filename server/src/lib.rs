@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod housekeeping;
+pub mod mail_view;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;

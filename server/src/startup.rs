@@ -93,22 +93,31 @@ pub fn mailer(config: &Config) -> anyhow::Result<Mailer> {
     })
 }
 
+/// What the mails show.
+fn mail_shop(config: &Config) -> notifications::ShopInfo {
+    notifications::ShopInfo {
+        name: config.shop_name.clone(),
+        base_url: config.public_url.clone(),
+        colour: config.brand_colour.clone(),
+        staff_email: Some(config.staff_email.clone()),
+    }
+}
+
 /// The outbox worker with the shop's event handler.
 pub fn outbox_worker(
     config: &Config,
     db: Db,
     clock: Clock,
 ) -> anyhow::Result<Worker<notifications::EventHandler>> {
+    let worker = WorkerConfig::default();
     let handler = notifications::EventHandler::new(
         db.clone(),
         clock.clone(),
         mailer(config)?,
-        notifications::ShopInfo {
-            name: config.shop_name.clone(),
-            base_url: config.public_url.clone(),
-        },
+        mail_shop(config),
+        worker.max_attempts,
     );
-    Ok(Worker::new(db, clock, handler, WorkerConfig::default()))
+    Ok(Worker::new(db, clock, handler, worker))
 }
 
 fn leptos_options(config: &Config) -> LeptosOptions {
@@ -178,6 +187,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
     // Admin uploads read bodies up to MAX_UPLOAD_BYTES, and only after the sender is known to
     // be an admin or vendor; everything else keeps the small MAX_BODY_BYTES limit.
     let uploads = crate::uploads::routes()
+        .merge(crate::mail_view::routes())
         .layer(RequestBodyLimitLayer::new(config.max_upload_bytes))
         .layer(axum::extract::DefaultBodyLimit::max(
             config.max_upload_bytes,
@@ -328,6 +338,7 @@ impl Application {
                 behind_tls: config.behind_tls(),
                 live_reload_port: std::env::var("LEPTOS_WATCH").is_ok().then_some(3001),
                 currency: config.currency,
+                mail: mail_shop(&config),
             }),
             images: catalog::ImageStore::new(config.data_dir.join("images")),
             checkout: checkout.clone(),

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod catalog_io;
 pub mod categories;
 pub mod dashboard;
+pub mod notifications;
 pub mod orders;
 pub mod products;
 pub mod shipping;
@@ -58,6 +59,7 @@ pub(crate) fn AdminFrame(
             ("/admin/catalog", "Import and export"),
             ("/admin/shipping", "Shipping"),
             ("/admin/users", "Users"),
+            ("/admin/notifications", "Notifications"),
             ("/admin/audit", "Audit log"),
         ]
     } else {

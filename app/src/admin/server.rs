@@ -4,7 +4,7 @@
 
 use super::AuditRow;
 
-pub(super) const PER_PAGE: u32 = 25;
+pub(crate) const PER_PAGE: u32 = 25;
 
 pub(crate) fn audit_row(e: shop_core::audit::Entry) -> AuditRow {
     let target_href = match e.target_type.as_str() {

@@ -977,3 +977,210 @@ async fn a_customer_cancels_an_unshipped_order_and_strangers_cannot() {
     );
     assert!(!page.contains("Cancel order"));
 }
+
+/// The mails of an order's life reach the customer and the staff address, and the
+/// notification log shows each, opens it as sent, previews every template and resends.
+#[tokio::test]
+async fn order_mails_reach_the_customer_and_the_log_shows_opens_and_resends_them() {
+    let app = shop(vec![("STAFF_EMAIL", "orders@shop.test".to_owned())]).await;
+    let order = paid_order(&app, &[("TEE-S", "2")]).await;
+    let line: String = sqlx::query_scalar("SELECT id FROM order_lines WHERE order_id = $1")
+        .bind(&order)
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    let qty = format!("qty_{line}");
+    let page_path = format!("/admin/orders/{order}");
+    let admin = app.browser();
+    app.admin(&admin).await;
+    post(
+        &app,
+        &admin,
+        "admin/order-ship",
+        &page_path,
+        &[
+            ("order_id", &order),
+            ("carrier", "DHL"),
+            ("tracking_number", "JD014600003"),
+            ("confirm", "yes"),
+            (&qty, "1"),
+        ],
+    )
+    .await;
+    // The shipped mail goes out before anything else changes the order.
+    app.deliver_outbox().await;
+    post(
+        &app,
+        &admin,
+        "admin/order-refund",
+        &page_path,
+        &[
+            ("order_id", &order),
+            ("confirm", "yes"),
+            (&qty, "1"),
+            (&format!("restock_{line}"), "yes"),
+            ("extra", ""),
+            ("reason", "Arrived <b>damaged</b>"),
+        ],
+    )
+    .await;
+    app.deliver_outbox().await;
+    let mails = app.mails();
+    let find = |subject: &str| {
+        mails
+            .iter()
+            .find(|m| m.contains(subject))
+            .unwrap_or_else(|| panic!("no mail with {subject:?} in {mails:#?}"))
+    };
+    let shipped = find("is on its way");
+    assert!(shipped.contains("To: guest@example.com"), "{shipped}");
+    assert!(
+        shipped.contains("Tracking number: JD014600003"),
+        "{shipped}"
+    );
+    assert!(shipped.contains("https://www.dhl.com/"), "{shipped}");
+    assert!(
+        shipped.contains("Still to come"),
+        "one unit is still to ship: {shipped}"
+    );
+    let refund = find("Subject: Refund of");
+    assert!(
+        refund.contains("Arrived <b>damaged</b>"),
+        "text part as written"
+    );
+    assert!(
+        refund.contains("Arrived &lt;b&gt;damaged&lt;&#x2f;b&gt;"),
+        "HTML part escaped"
+    );
+    let staff = find("Subject: New order HS-");
+    assert!(staff.contains("To: orders@shop.test"), "{staff}");
+    for subject in ["Order HS-", "Payment confirmed for order"] {
+        find(subject);
+    }
+
+    // The log lists them, sent, and filters by template and recipient.
+    let log = app
+        .get_with(&admin, "/admin/notifications?status=sent")
+        .await;
+    for label in [
+        "Order shipped",
+        "Refund issued",
+        "Staff: new order",
+        "Payment confirmed",
+    ] {
+        assert!(log.contains(label), "{label} in {log}");
+    }
+    let only = app
+        .get_with(&admin, "/admin/notifications?template=order_shipped&to=%40")
+        .await;
+    assert!(
+        only.contains("is on its way") && !only.contains("Refund of "),
+        "{only}"
+    );
+    let id: String =
+        sqlx::query_scalar("SELECT id FROM notifications WHERE template = 'order_shipped'")
+            .fetch_one(app.db.reader())
+            .await
+            .unwrap();
+    let detail = app
+        .get_with(&admin, &format!("/admin/notifications/{id}"))
+        .await;
+    assert!(
+        detail.contains("Tracking number: JD014600003"),
+        "text part shown"
+    );
+    assert!(detail.contains(&format!("/admin/notifications/{id}/html")));
+    let frame = admin
+        .get(app.url(&format!("/admin/notifications/{id}/html")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(frame.status(), 200);
+    let csp = frame.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("sandbox") && csp.contains("frame-ancestors 'self'"),
+        "{csp}"
+    );
+    assert_eq!(frame.headers()["x-frame-options"], "SAMEORIGIN");
+    assert!(frame.text().await.unwrap().contains("JD014600003"));
+
+    // Resend, plain form: a new message, sent once more.
+    let before = app.mails().len();
+    let res = app
+        .post_form(
+            &admin,
+            "admin/notification-resend",
+            &format!("/admin/notifications/{id}"),
+            &[("id", id.as_str()), ("confirm", "yes")],
+        )
+        .await;
+    assert!(res.status().is_redirection());
+    let to = location(&res);
+    assert!(
+        to.contains("/admin/notifications/") && to.contains("flash=notification_resent"),
+        "{to}"
+    );
+    app.deliver_outbox().await;
+    assert_eq!(app.mails().len(), before + 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM notifications WHERE resend_of IS NOT NULL AND status = 'sent'"
+        )
+        .await,
+        1
+    );
+
+    // Every template previews, page and frame.
+    for t in notifications::Template::ALL {
+        let page = app
+            .get_with(&admin, &format!("/admin/mail-templates?t={}", t.name()))
+            .await;
+        assert!(page.contains("template-preview"), "{}", t.name());
+        let frame = admin
+            .get(app.url(&format!("/admin/mail-templates/{}/html", t.name())))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(frame.status(), 200, "{}", t.name());
+    }
+
+    // Nobody else reads the log, its messages or the previews.
+    let customer = app.browser();
+    app.register(&customer, "Eve", "eve@example.com", PASSWORD)
+        .await;
+    for client in [app.browser(), customer] {
+        for path in [
+            format!("/admin/notifications/{id}/html"),
+            "/admin/mail-templates/order_shipped/html".to_owned(),
+        ] {
+            let res = client.get(app.url(&path)).send().await.unwrap();
+            assert!(
+                matches!(res.status().as_u16(), 303 | 403),
+                "{path}: {}",
+                res.status()
+            );
+        }
+        let res = app
+            .call(
+                &client,
+                "admin/notification-resend",
+                &[("id", id.as_str()), ("confirm", "yes")],
+            )
+            .await;
+        assert!(
+            matches!(res.status().as_u16(), 401 | 403),
+            "{}",
+            res.status()
+        );
+        let res = app.call(&client, "admin/notifications", &[]).await;
+        assert!(
+            matches!(res.status().as_u16(), 401 | 403),
+            "{}",
+            res.status()
+        );
+    }
+}

@@ -514,6 +514,33 @@ async fn hostile_text_in_every_field_is_shown_as_text_and_injects_nothing() {
         "the mail injects nothing"
     );
     assert!(text_of(doc.root_element()).contains(&name));
+
+    // Every mail of the order's life in the notification log: the list, each message's page
+    // and its HTML part show the hostile text, escaped.
+    page(&app, &admin, "/admin/notifications").await;
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM notifications WHERE recipient = 'mallory@example.com'")
+            .fetch_all(app.db.reader())
+            .await
+            .unwrap();
+    assert!(ids.len() >= 4, "received, paid, shipped, refunded: {ids:?}");
+    let mut logged = String::new();
+    for id in ids {
+        let doc = page(&app, &admin, &format!("/admin/notifications/{id}")).await;
+        logged.push_str(&text_of(doc.root_element()));
+        let html = app
+            .get_with(&admin, &format!("/admin/notifications/{id}/html"))
+            .await;
+        let doc = Html::parse_document(&html);
+        assert!(
+            doc.select(&sel("[data-injected]")).next().is_none(),
+            "a logged mail injects nothing"
+        );
+        logged.push_str(&text_of(doc.root_element()));
+    }
+    for needle in [&name, &carrier, &tracking, &reason, &hostile("Line1")] {
+        assert!(logged.contains(needle.as_str()), "the log shows {needle}");
+    }
 }
 
 /// A field of a form as the browser would submit it.

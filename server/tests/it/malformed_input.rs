@@ -199,8 +199,9 @@ async fn every_page_route_answers_malformed_paths_and_queries_without_a_server_e
     app.seed().await;
     let admin = app.browser();
     app.admin(&admin).await;
-    let routes = shop::startup::page_paths();
+    let mut routes = shop::startup::page_paths();
     assert!(routes.len() > 20, "{routes:?}");
+    routes.extend(shop::mail_view::PATHS.map(str::to_owned));
     let params = [
         "%ff%fe".to_owned(),
         "..%2f..%2fetc%2fpasswd".to_owned(),

@@ -54,6 +54,8 @@ pub const ORDER_SHIPPED: &str = "order.shipped";
 pub const ORDER_DELIVERED: &str = "order.delivered";
 pub const ORDER_CANCELLED: &str = "order.cancelled";
 pub const ORDER_REFUNDED: &str = "order.refunded";
+/// Staff should look at an order (a payment that does not match, a refund gone wrong).
+pub const ORDER_FLAGGED: &str = "order.flagged";
 
 /// Shop-wide checkout settings from the configuration.
 #[derive(Clone, Debug)]

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use shop_core::db::Conn;
-use shop_core::{CartId, Currency, Db, Money, OrderId, Timestamp, UserId, VariantId};
+use shop_core::{CartId, Clock, Currency, Db, Money, OrderId, Timestamp, UserId, VariantId};
 
 use crate::CheckoutError;
 
@@ -1120,6 +1120,30 @@ async fn select(
 }
 
 /// Appends to an order's history, in the caller's transaction.
+/// Flags `order` for staff with `reason` and announces it (`order.flagged`), in the
+/// caller's transaction.
+pub(crate) async fn flag(
+    conn: &mut Conn,
+    clock: &Clock,
+    order: &OrderId,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE orders SET review_reason = $1, updated_at = $2 WHERE id = $3")
+        .bind(reason)
+        .bind(clock.now().millis())
+        .bind(order.as_str())
+        .execute(&mut *conn)
+        .await?;
+    shop_core::outbox::enqueue(
+        conn,
+        clock,
+        crate::ORDER_FLAGGED,
+        &serde_json::json!({ "order_id": order, "reason": reason }),
+    )
+    .await?;
+    Ok(())
+}
+
 pub(crate) async fn record(
     conn: &mut Conn,
     order: &OrderId,

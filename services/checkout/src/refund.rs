@@ -586,11 +586,7 @@ impl Checkout {
                 Money::new(refunded, row.currency()),
                 Money::new(paid, row.currency())
             );
-            sqlx::query("UPDATE orders SET review_reason = $1 WHERE id = $2")
-                .bind(&reason)
-                .bind(order.as_str())
-                .execute(&mut *conn)
-                .await?;
+            orders::flag(conn, &self.clock, &order, &reason).await?;
         }
         let money = Money::new(r.amount_minor, row.currency());
         let mut note = format!("{money} refunded");
@@ -668,15 +664,15 @@ impl Checkout {
                 "A refund of {money} that had gone through failed afterwards ({why}); the money is back with the shop."
             );
             sqlx::query(
-                "UPDATE orders SET refunded_minor = refunded_minor - $1, review_reason = $2,
-                        updated_at = $3 WHERE id = $4",
+                "UPDATE orders SET refunded_minor = refunded_minor - $1, updated_at = $2
+                 WHERE id = $3",
             )
             .bind(r.amount_minor)
-            .bind(&reason)
             .bind(at)
             .bind(order.as_str())
             .execute(&mut *conn)
             .await?;
+            orders::flag(conn, &self.clock, &order, &reason).await?;
         }
         // Units of a failed refund are owed again.
         refresh_fulfilment(conn, &row).await?;
@@ -794,12 +790,7 @@ impl Checkout {
                 object.id
             );
             tracing::error!(order.id = %order, refund = %object.id, "a refund recorded as failed was made after all; flagged");
-            sqlx::query("UPDATE orders SET review_reason = $1, updated_at = $2 WHERE id = $3")
-                .bind(&reason)
-                .bind(self.clock.now().millis())
-                .bind(order.as_str())
-                .execute(&mut *conn)
-                .await?;
+            orders::flag(conn, &self.clock, &order, &reason).await?;
             return Ok("flagged");
         }
         match status {

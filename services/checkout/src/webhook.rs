@@ -460,12 +460,7 @@ impl Checkout {
                 return Ok("flagged");
             }
             tracing::error!(order.id = %order, session = %state.id, %reason, "payment amount mismatch; flagged for review");
-            sqlx::query("UPDATE orders SET review_reason = $1, updated_at = $2 WHERE id = $3")
-                .bind(&reason)
-                .bind(at)
-                .bind(order.as_str())
-                .execute(&mut *conn)
-                .await?;
+            orders::flag(conn, &self.clock, order, &reason).await?;
             orders::record(conn, order, "payment_mismatch", from, &reason, actor, at).await?;
             return Ok("flagged");
         }
@@ -501,18 +496,20 @@ impl Checkout {
         }
         sqlx::query(
             "UPDATE orders SET stock = 'sold', paid_at = $1, paid_minor = $2,
-                    payment_intent_id = $3, review_reason = COALESCE($4, review_reason),
-                    payment_session_id = COALESCE(payment_session_id, $5), updated_at = $1
-             WHERE id = $6",
+                    payment_intent_id = $3,
+                    payment_session_id = COALESCE(payment_session_id, $4), updated_at = $1
+             WHERE id = $5",
         )
         .bind(at)
         .bind(state.amount_total)
         .bind(state.payment_intent.as_deref())
-        .bind(review.as_deref())
         .bind(&state.id)
         .bind(order.as_str())
         .execute(&mut *conn)
         .await?;
+        if let Some(reason) = &review {
+            orders::flag(conn, &self.clock, order, reason).await?;
+        }
         if let Some(cart) = row.cart_id.clone().map(shop_core::CartId::from_db) {
             cart::checkout::checkout_paid(conn, &cart, order, &units, at).await?;
         }

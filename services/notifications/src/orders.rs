@@ -1,148 +1,227 @@
-//! The order mails: "order received" after placing, "payment confirmed" after payment. Both
-//! list the lines and totals and link to the order's page by its signed link, which works
-//! for guests and customers alike.
+//! What the order mails show: the data handed to the order templates, built from an order
+//! as it stands when the mail is written, and the sample the admin previews.
 
-use checkout::{Order, OrderStatus};
-use shop_core::Email;
-use shop_core::mail::OutgoingEmail;
+use checkout::{Order, OrderLine, OrderStatus};
+use serde::Serialize;
+use shop_core::Money;
 
-use crate::ShopInfo;
-use crate::templates::esc;
-
-/// Which order mail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OrderMail {
-    Received,
-    PaymentConfirmed,
+/// A line of a mail's table.
+#[derive(Clone, Debug, Serialize)]
+pub struct LineView {
+    pub quantity: i64,
+    pub name: String,
+    /// "Size: M, Colour: Blue", or empty.
+    pub options: String,
+    /// Empty where the table does not show it (a parcel's contents).
+    pub sku: String,
+    pub unit_price: String,
+    pub total: String,
 }
 
-fn table(order: &Order) -> (Vec<String>, String) {
-    let mut text = Vec::new();
-    let mut html = String::from(
-        "<table style=\"width:100%;border-collapse:collapse;font-size:14px\" role=\"presentation\">",
-    );
-    for l in &order.lines {
-        let options = l
-            .options
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let name = if options.is_empty() {
-            l.product_name.clone()
+/// The order as the mails show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct OrderView {
+    /// `HS-10042`.
+    pub number: String,
+    /// The name on the shipping address.
+    pub name: String,
+    pub email: String,
+    pub status: String,
+    pub lines: Vec<LineView>,
+    pub subtotal: String,
+    pub shipping: String,
+    pub shipping_method: String,
+    pub shipping_days: String,
+    pub total: String,
+    pub vat: String,
+    pub vat_rate: String,
+    pub shipping_address: Vec<String>,
+    /// Refunds that went through.
+    pub refunded: String,
+}
+
+/// A parcel in the "shipped" mail.
+#[derive(Clone, Debug, Serialize)]
+pub struct ParcelView {
+    pub carrier: String,
+    pub tracking_number: String,
+    pub tracking_url: Option<String>,
+    pub lines: Vec<LineView>,
+}
+
+/// A refund in the "refund issued" and "cancelled" mails.
+#[derive(Clone, Debug, Serialize)]
+pub struct RefundView {
+    pub amount: String,
+    pub lines: Vec<LineView>,
+    /// An amount beyond the lines (shipping, a goodwill gesture).
+    pub extra: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Everything an order template may name. Fields a template does not use are simply there.
+#[derive(Clone, Debug, Serialize)]
+pub struct OrderMail {
+    pub order: OrderView,
+    /// The order's page for the shopper (signed link, works for guests).
+    pub link: String,
+    /// The order's page in the admin.
+    pub admin_link: String,
+    pub parcel: Option<ParcelView>,
+    /// Lines still to ship after this parcel.
+    pub remaining: Vec<LineView>,
+    pub refund: Option<RefundView>,
+    /// Why staff should look at the order.
+    pub reason: Option<String>,
+}
+
+/// The `stock.low` mail's data.
+#[derive(Clone, Debug, Serialize)]
+pub struct LowStockMail {
+    pub product: String,
+    pub sku: String,
+    pub on_hand: i64,
+    pub threshold: i64,
+    pub admin_link: String,
+}
+
+fn options(line: &OrderLine) -> String {
+    line.options
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn line_view(line: &OrderLine, quantity: i64, priced: bool) -> LineView {
+    let total = if quantity == line.quantity {
+        line.line_total.to_string()
+    } else {
+        line.unit_price
+            .checked_mul(quantity)
+            .map(|m| m.to_string())
+            .unwrap_or_default()
+    };
+    LineView {
+        quantity,
+        name: line.product_name.clone(),
+        options: options(line),
+        sku: if priced {
+            line.sku.clone()
         } else {
-            format!("{} ({options})", l.product_name)
-        };
-        text.push(format!(
-            "{} × {name} — {} each — {}",
-            l.quantity, l.unit_price, l.line_total
-        ));
-        html.push_str(&format!(
-            "<tr><td style=\"padding:6px 0;border-bottom:1px solid #e7e5e4\">{} × {}<br><span style=\"color:#57534e;font-size:12px\">SKU {} · {} each</span></td><td style=\"padding:6px 0;border-bottom:1px solid #e7e5e4;text-align:right\">{}</td></tr>",
-            l.quantity,
-            esc(&name),
-            esc(&l.sku),
-            esc(&l.unit_price.to_string()),
-            esc(&l.line_total.to_string())
-        ));
+            String::new()
+        },
+        unit_price: if priced {
+            line.unit_price.to_string()
+        } else {
+            String::new()
+        },
+        total: if priced { total } else { String::new() },
     }
-    let shipping = if order.shipping.minor() == 0 {
+}
+
+fn money_or_free(m: Money) -> String {
+    if m.minor() == 0 {
         "Free".to_owned()
     } else {
-        order.shipping.to_string()
-    };
-    let vat = format!(
-        "Including VAT ({}): {}",
-        checkout::pricing::rate_label(order.vat_rate_bp),
-        order.vat
-    );
-    text.push(format!("Subtotal: {}", order.subtotal));
-    text.push(format!("Shipping ({}): {shipping}", order.shipping_method));
-    text.push(format!("Total: {}", order.total));
-    text.push(vat.clone());
-    for (label, value, strong) in [
-        ("Subtotal".to_owned(), order.subtotal.to_string(), false),
-        (
-            format!("Shipping ({})", order.shipping_method),
-            shipping,
-            false,
-        ),
-        ("Total".to_owned(), order.total.to_string(), true),
-    ] {
-        let weight = if strong { "font-weight:bold;" } else { "" };
-        html.push_str(&format!(
-            "<tr><td style=\"padding:4px 0;{weight}\">{}</td><td style=\"padding:4px 0;text-align:right;{weight}\">{}</td></tr>",
-            esc(&label),
-            esc(&value)
-        ));
+        m.to_string()
     }
-    html.push_str(&format!(
-        "<tr><td colspan=\"2\" style=\"padding:4px 0;color:#57534e;font-size:12px\">{}</td></tr></table>",
-        esc(&vat)
-    ));
-    (text, html)
 }
 
-/// The mail for `order`, linking to `link` (the order's page).
-pub fn order_mail(
-    shop: &ShopInfo,
-    kind: OrderMail,
-    order: &Order,
-    link: &str,
-) -> Option<OutgoingEmail> {
-    let to = Email::parse(&order.email).ok()?;
-    let number = order.number_label();
-    let name = order.shipping_address.full_name.clone();
-    let (subject, intro) = match kind {
-        OrderMail::Received => (
-            format!("Order {number} received"),
-            format!(
-                "Thank you for your order {number}. We have reserved your items; as soon as your payment is confirmed we'll send another message and get it ready to ship."
-            ),
-        ),
-        OrderMail::PaymentConfirmed => (
-            format!("Payment confirmed for order {number}"),
-            format!(
-                "We've received your payment of {} for order {number}. We're getting it ready; it goes out by {} ({}).",
-                order.total, order.shipping_method, order.shipping_days
-            ),
-        ),
-    };
-    let address = order.shipping_address.lines().join(", ");
-    let (lines_text, lines_html) = table(order);
-    let mut text = vec![format!("Hello {name},"), intro.clone()];
-    text.extend(lines_text);
-    text.push(format!("Shipping to: {address}"));
-    text.push(format!("See your order at any time: {link}"));
-    text.push(format!("— {}", shop.name));
-    let html = format!(
-        "<!DOCTYPE html><html><body style=\"font-family:sans-serif;color:#1c1917;max-width:560px;margin:auto\">\
-         <h1 style=\"font-size:20px\">{shop}</h1><p>Hello {name},</p><p>{intro}</p>{lines_html}\
-         <p>Shipping to: {address}</p>\
-         <p><a href=\"{link}\" style=\"display:inline-block;background:#1c1917;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">View your order</a></p>\
-         <p style=\"font-size:12px;color:#57534e\">{link}</p></body></html>",
-        shop = esc(&shop.name),
-        name = esc(&name),
-        intro = esc(&intro),
-        address = esc(&address),
-        link = esc(link),
-    );
-    Some(OutgoingEmail {
-        to,
-        subject,
-        text: text.join("\n\n"),
-        html: Some(html),
-    })
+impl OrderView {
+    pub fn of(order: &Order) -> OrderView {
+        OrderView {
+            number: order.number_label(),
+            name: order.shipping_address.full_name.clone(),
+            email: order.email.clone(),
+            status: order.status.label().to_owned(),
+            lines: order
+                .lines
+                .iter()
+                .map(|l| line_view(l, l.quantity, true))
+                .collect(),
+            subtotal: order.subtotal.to_string(),
+            shipping: money_or_free(order.shipping),
+            shipping_method: order.shipping_method.clone(),
+            shipping_days: order.shipping_days.clone(),
+            total: order.total.to_string(),
+            vat: order.vat.to_string(),
+            vat_rate: checkout::pricing::rate_label(order.vat_rate_bp),
+            shipping_address: order.shipping_address.lines(),
+            refunded: order.refunded.to_string(),
+        }
+    }
 }
 
-/// Whether the mail still makes sense for the order as it stands now (a "received" mail
-/// for an order already paid is still sent: it is the first the shopper hears).
-pub fn still_relevant(kind: OrderMail, order: &Order) -> bool {
-    match kind {
-        OrderMail::Received => true,
-        OrderMail::PaymentConfirmed => !matches!(
-            order.status,
-            OrderStatus::PendingPayment | OrderStatus::Expired
-        ),
+impl OrderMail {
+    /// The data for any order mail; the parcel and refund are filled in by the mails that
+    /// show them.
+    pub fn of(order: &Order, link: String, base_url: &str) -> OrderMail {
+        OrderMail {
+            order: OrderView::of(order),
+            link,
+            admin_link: format!("{base_url}/admin/orders/{}", order.id),
+            parcel: None,
+            remaining: order
+                .lines
+                .iter()
+                .filter(|l| l.to_ship() > 0)
+                .map(|l| line_view(l, l.to_ship(), false))
+                .collect(),
+            refund: None,
+            reason: order.review_reason.clone(),
+        }
     }
+
+    /// Adds parcel `shipment`; false when the order has no such parcel.
+    pub fn with_parcel(&mut self, order: &Order, shipment: &str) -> bool {
+        let Some(s) = order.shipments.iter().find(|s| s.id == shipment) else {
+            return false;
+        };
+        self.parcel = Some(ParcelView {
+            carrier: s.carrier.clone(),
+            tracking_number: s.tracking_number.clone(),
+            tracking_url: s.tracking_url.clone(),
+            lines: s
+                .lines
+                .iter()
+                .filter_map(|(id, units)| {
+                    let line = order.lines.iter().find(|l| &l.id == id)?;
+                    Some(line_view(line, *units, false))
+                })
+                .collect(),
+        });
+        true
+    }
+
+    /// Adds refund `refund`; false when the order has no such refund.
+    pub fn with_refund(&mut self, order: &Order, refund: &str) -> bool {
+        let Some(r) = order.refunds.iter().find(|r| r.id == refund) else {
+            return false;
+        };
+        self.refund = Some(RefundView {
+            amount: r.amount.to_string(),
+            lines: r
+                .lines
+                .iter()
+                .filter_map(|(id, units, _)| {
+                    let line = order.lines.iter().find(|l| &l.id == id)?;
+                    Some(line_view(line, *units, true))
+                })
+                .collect(),
+            extra: (r.extra.minor() > 0).then(|| r.extra.to_string()),
+            reason: (!r.reason.trim().is_empty()).then(|| r.reason.clone()),
+        });
+        true
+    }
+}
+
+/// Whether the "payment confirmed" mail still makes sense for the order as it stands now
+/// (a "received" mail for an order already paid is still sent: it is the first the shopper
+/// hears).
+pub fn paid(order: &Order) -> bool {
+    !matches!(
+        order.status,
+        OrderStatus::PendingPayment | OrderStatus::Expired
+    )
 }

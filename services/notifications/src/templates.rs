@@ -1,195 +1,207 @@
-//! Message bodies: a plain-text part for every message and an HTML part with the same words.
+//! Mail templates, rendered with minijinja from the files in `templates/`.
+//!
+//! Every message has three templates: `<name>.subject`, `<name>.html` (auto-escaped, a
+//! table layout with inline styles that common mail clients show alike, no images) and
+//! `<name>.txt`. Both bodies extend a layout that carries the shop's name and colour.
+//! Undefined variables are errors, so a template that names a field its data lacks fails
+//! its test instead of sending a hole.
 
+use std::sync::OnceLock;
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
 use shop_core::Email;
 use shop_core::mail::OutgoingEmail;
 
-use auth::users::MailToken;
-
 use crate::ShopInfo;
 
-/// Escapes text for an HTML body.
-pub(crate) fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Declares the templates: the enum, their names, labels and subjects, and the sources
+/// compiled into the binary.
+macro_rules! mail_templates {
+    ($($variant:ident => $name:literal, $label:literal, $subject:literal, $audience:ident, $secret:literal;)*) => {
+        /// One kind of message.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Template { $($variant),* }
+
+        impl Template {
+            /// Every template, in the order the admin lists them.
+            pub const ALL: &'static [Template] = &[$(Template::$variant),*];
+
+            /// The stable name stored in the notification log.
+            pub fn name(self) -> &'static str {
+                match self { $(Template::$variant => $name),* }
+            }
+
+            /// What the admin shows.
+            pub fn label(self) -> &'static str {
+                match self { $(Template::$variant => $label),* }
+            }
+
+            /// Whether the message goes to the shop's staff rather than a shopper.
+            pub fn for_staff(self) -> bool {
+                match self { $(Template::$variant => Audience::$audience == Audience::Staff),* }
+            }
+
+            /// Whether the message carries a one-time link: its stored copy has the link
+            /// masked and it is never resent from the log.
+            pub fn secret(self) -> bool {
+                match self { $(Template::$variant => $secret),* }
+            }
+
+            fn sources(self) -> [(&'static str, &'static str); 3] {
+                match self {
+                    $(Template::$variant => [
+                        (concat!($name, ".subject"), $subject),
+                        (concat!($name, ".html"), include_str!(concat!("../templates/", $name, ".html"))),
+                        (concat!($name, ".txt"), include_str!(concat!("../templates/", $name, ".txt"))),
+                    ]),*
+                }
+            }
+        }
+    };
 }
 
-fn html_page(shop: &ShopInfo, paragraphs: &[String]) -> String {
-    let body: String = paragraphs
-        .iter()
-        .map(|p| format!("<p>{}</p>", esc(p)))
-        .collect();
-    format!(
-        "<!DOCTYPE html><html><body style=\"font-family:sans-serif;color:#1c1917;max-width:560px;margin:auto\">\
-         <h1 style=\"font-size:20px\">{}</h1>{body}</body></html>",
-        esc(&shop.name)
-    )
+#[derive(PartialEq, Eq)]
+enum Audience {
+    Shopper,
+    Staff,
 }
 
-/// A mail with greeting, paragraphs, and one link on its own line.
-fn with_link(
+mail_templates! {
+    Welcome => "welcome", "Welcome and address confirmation", "Confirm your email address", Shopper, true;
+    VerifyEmail => "verify_email", "Address confirmation (asked again)", "Confirm your email address", Shopper, true;
+    PasswordReset => "password_reset", "Password reset", "Reset your password", Shopper, true;
+    ConfirmNewEmail => "confirm_new_email", "New address confirmation", "Confirm your new email address", Shopper, true;
+    EmailChanged => "email_changed", "Email address changed", "Your email address was changed", Shopper, false;
+    PasswordChanged => "password_changed", "Password changed", "Your password was changed", Shopper, false;
+    RegistrationAttempted => "registration_attempted", "Sign-up with an existing address", "Someone tried to register with your address", Shopper, false;
+    NewsletterWelcome => "newsletter_welcome", "Newsletter welcome", "Welcome to the {{ shop.name }} newsletter", Shopper, false;
+    OrderReceived => "order_received", "Order received", "Order {{ order.number }} received", Shopper, false;
+    PaymentConfirmed => "payment_confirmed", "Payment confirmed", "Payment confirmed for order {{ order.number }}", Shopper, false;
+    OrderShipped => "order_shipped", "Order shipped", "{% if remaining %}Part of your order{% else %}Your order{% endif %} {{ order.number }} is on its way", Shopper, false;
+    OrderDelivered => "order_delivered", "Order delivered", "Your order {{ order.number }} was delivered", Shopper, false;
+    OrderCancelled => "order_cancelled", "Order cancelled", "Your order {{ order.number }} was cancelled", Shopper, false;
+    RefundIssued => "refund_issued", "Refund issued", "Refund of {{ refund.amount }} on order {{ order.number }}", Shopper, false;
+    StaffNewOrder => "staff_new_order", "Staff: new order", "New order {{ order.number }}: {{ order.total }}", Staff, false;
+    StaffLowStock => "staff_low_stock", "Staff: low stock", "Low stock: {{ product }} ({{ on_hand }} left)", Staff, false;
+    StaffPaymentFlagged => "staff_payment_flagged", "Staff: payment flagged for review", "Order {{ order.number }} flagged for review", Staff, false;
+}
+
+impl Template {
+    pub fn parse(name: &str) -> Option<Template> {
+        Template::ALL.iter().copied().find(|t| t.name() == name)
+    }
+}
+
+const LAYOUTS: [(&str, &str); 4] = [
+    ("layout.html", include_str!("../templates/layout.html")),
+    ("layout.txt", include_str!("../templates/layout.txt")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("macros.txt", include_str!("../templates/macros.txt")),
+];
+
+/// Why a message could not be rendered (a template defect, caught by the tests).
+#[derive(Debug, thiserror::Error)]
+#[error("mail template {template}: {detail}")]
+pub struct RenderError {
+    template: String,
+    detail: String,
+}
+
+fn environment() -> Result<&'static Environment<'static>, RenderError> {
+    static ENV: OnceLock<Result<Environment<'static>, RenderError>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        let sources = LAYOUTS
+            .into_iter()
+            .chain(Template::ALL.iter().flat_map(|t| t.sources()));
+        for (name, source) in sources {
+            env.add_template(name, source).map_err(|e| RenderError {
+                template: name.to_owned(),
+                detail: e.to_string(),
+            })?;
+        }
+        Ok(env)
+    })
+    .as_ref()
+    .map_err(|e| RenderError {
+        template: e.template.clone(),
+        detail: e.detail.clone(),
+    })
+}
+
+#[derive(Serialize)]
+struct Frame<'a, T: Serialize> {
+    shop: &'a ShopInfo,
+    subject: &'a str,
+    #[serde(flatten)]
+    data: &'a T,
+}
+
+fn render_one<T: Serialize>(name: String, frame: &Frame<'_, T>) -> Result<String, RenderError> {
+    let failed = |e: minijinja::Error| RenderError {
+        template: name.clone(),
+        detail: format!("{e:#}"),
+    };
+    environment()?
+        .get_template(&name)
+        .map_err(failed)?
+        .render(frame)
+        .map_err(failed)
+}
+
+/// Collapses the blank lines that template tags leave behind into single blank lines.
+fn tidy_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines().map(str::trim_end) {
+        if line.is_empty() {
+            blank += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if blank > 0 { "\n\n" } else { "\n" });
+        }
+        blank = 0;
+        out.push_str(line);
+    }
+    out.push('\n');
+    out
+}
+
+/// Renders `template` for `data` (whose fields the template names) to `to`.
+pub fn render<T: Serialize>(
     shop: &ShopInfo,
+    template: Template,
     to: Email,
-    subject: String,
-    name: &str,
-    before: &[String],
-    link: String,
-    after: &[String],
-) -> OutgoingEmail {
-    let mut paragraphs = vec![format!("Hello {name},")];
-    paragraphs.extend_from_slice(before);
-    let text_link = link.clone();
-    let mut text = paragraphs.clone();
-    text.push(text_link);
-    text.extend_from_slice(after);
-    text.push(format!("— {}", shop.name));
-    let mut html_paragraphs: String = paragraphs
-        .iter()
-        .map(|p| format!("<p>{}</p>", esc(p)))
-        .collect();
-    html_paragraphs.push_str(&format!(
-        "<p><a href=\"{0}\" style=\"display:inline-block;background:#1c1917;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">{1}</a></p><p style=\"font-size:12px;color:#57534e\">{0}</p>",
-        esc(&link),
-        esc(&subject)
-    ));
-    html_paragraphs.extend(after.iter().map(|p| format!("<p>{}</p>", esc(p))));
-    OutgoingEmail {
+    data: &T,
+) -> Result<OutgoingEmail, RenderError> {
+    let name = template.name();
+    let subject = render_one(
+        format!("{name}.subject"),
+        &Frame {
+            shop,
+            subject: "",
+            data,
+        },
+    )?;
+    let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    let frame = Frame {
+        shop,
+        subject: &subject,
+        data,
+    };
+    let html = render_one(format!("{name}.html"), &frame)?;
+    let text = tidy_text(&render_one(format!("{name}.txt"), &frame)?);
+    Ok(OutgoingEmail {
         to,
         subject,
-        text: text.join("\n\n"),
-        html: Some(format!(
-            "<!DOCTYPE html><html><body style=\"font-family:sans-serif;color:#1c1917;max-width:560px;margin:auto\"><h1 style=\"font-size:20px\">{}</h1>{html_paragraphs}</body></html>",
-            esc(&shop.name)
-        )),
-    }
-}
-
-fn token_link(shop: &ShopInfo, path: &str, token: &str) -> String {
-    format!("{}{path}?token={token}", shop.base_url)
-}
-
-/// After sign-up (`welcome`) or when asked again: the verification link.
-pub fn welcome_verify(shop: &ShopInfo, t: &MailToken, welcome: bool) -> OutgoingEmail {
-    let mut before = Vec::new();
-    if welcome {
-        before.push(format!(
-            "Welcome to {}! To finish creating your account, confirm that this is your email address by opening this link (it signs you in):",
-            shop.name
-        ));
-    } else {
-        before.push(
-            "Please confirm that this is your email address by opening this link:".to_owned(),
-        );
-    }
-    with_link(
-        shop,
-        t.to.clone(),
-        "Confirm your email address".to_owned(),
-        &t.display_name,
-        &before,
-        token_link(shop, "/verify-email", &t.token),
-        &["The link works once and expires in 24 hours. If you did not create an account, you can ignore this message.".to_owned()],
-    )
-}
-
-/// The password-reset link.
-pub fn password_reset(shop: &ShopInfo, t: &MailToken) -> OutgoingEmail {
-    with_link(
-        shop,
-        t.to.clone(),
-        "Reset your password".to_owned(),
-        &t.display_name,
-        &["Someone (hopefully you) asked to reset the password of your account. To choose a new password, open this link:".to_owned()],
-        token_link(shop, "/reset-password", &t.token),
-        &["The link works once and expires in 1 hour. If you did not ask for this, ignore this message: your password stays as it is.".to_owned()],
-    )
-}
-
-/// Sent to the new address when a user asks to move their account there.
-pub fn confirm_new_email(shop: &ShopInfo, t: &MailToken) -> OutgoingEmail {
-    with_link(
-        shop,
-        t.to.clone(),
-        "Confirm your new email address".to_owned(),
-        &t.display_name,
-        &[format!("You asked to use this address for your {} account. To confirm, open this link:", shop.name)],
-        token_link(shop, "/confirm-email", &t.token),
-        &["The link works once and expires in 24 hours. Until then your account keeps its old address.".to_owned()],
-    )
-}
-
-/// Sent to the old address after the account moved to a new one.
-pub fn email_changed(shop: &ShopInfo, old: Email, new_email: &str) -> OutgoingEmail {
-    let paragraphs = vec![
-        format!("The email address of your {} account was changed to {new_email}.", shop.name),
-        "From now on, sign in with the new address. If you did not make this change, reset your password and contact us straight away.".to_owned(),
-        format!("{}/forgot-password", shop.base_url),
-    ];
-    OutgoingEmail {
-        to: old,
-        subject: "Your email address was changed".to_owned(),
-        text: paragraphs.join("\n\n"),
-        html: Some(html_page(shop, &paragraphs)),
-    }
-}
-
-/// Sent after a password change or reset.
-pub fn password_changed(shop: &ShopInfo, to: Email, name: &str) -> OutgoingEmail {
-    let paragraphs = vec![
-        format!("Hello {name},"),
-        format!(
-            "The password of your {} account was just changed, and every other session was signed out.",
-            shop.name
-        ),
-        "If this was you, there is nothing to do. If not, reset your password now and contact us:"
-            .to_owned(),
-        format!("{}/forgot-password", shop.base_url),
-    ];
-    OutgoingEmail {
-        to,
-        subject: "Your password was changed".to_owned(),
-        text: paragraphs.join("\n\n"),
-        html: Some(html_page(shop, &paragraphs)),
-    }
-}
-
-/// Sent when someone tries to register with the address of an existing account.
-pub fn registration_attempted(shop: &ShopInfo, to: Email, name: &str) -> OutgoingEmail {
-    let paragraphs = vec![
-        format!("Hello {name},"),
-        format!(
-            "Someone just tried to create a {} account with this email address, which already has one: yours. No new account was made.",
-            shop.name
-        ),
-        format!("If it was you, sign in here: {}/login", shop.base_url),
-        format!(
-            "Forgotten your password? Choose a new one here: {}/forgot-password",
-            shop.base_url
-        ),
-        "If it was not you, there is nothing to do: your account is unchanged.".to_owned(),
-    ];
-    OutgoingEmail {
-        to,
-        subject: "Someone tried to register with your address".to_owned(),
-        text: paragraphs.join("\n\n"),
-        html: Some(html_page(shop, &paragraphs)),
-    }
-}
-
-/// Sent once after a newsletter sign-up.
-pub fn newsletter_welcome(shop: &ShopInfo, to: Email) -> OutgoingEmail {
-    let paragraphs = vec![
-        format!("Thanks for signing up to the {} newsletter.", shop.name),
-        "We write when there is something worth reading: new arrivals, restocks and the occasional sale.".to_owned(),
-        format!("Visit the shop: {}/", shop.base_url),
-    ];
-    OutgoingEmail {
-        to,
-        subject: format!("Welcome to the {} newsletter", shop.name),
-        text: paragraphs.join("\n\n"),
-        html: Some(html_page(shop, &paragraphs)),
-    }
+        text,
+        html: Some(html),
+    })
 }
 
 #[cfg(test)]
@@ -197,35 +209,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn html_part_escapes_the_shop_name() {
-        let shop = ShopInfo {
-            name: "A <b>& Co".into(),
-            base_url: "http://x".into(),
-        };
-        let mail = newsletter_welcome(&shop, Email::parse("a@example.com").unwrap());
-        let html = mail.html.unwrap();
-        assert!(html.contains("A &lt;b&gt;&amp; Co"));
-        assert!(!html.contains("<b>&"));
-        assert!(mail.text.contains("A <b>& Co"));
+    fn text_parts_keep_one_blank_line_between_paragraphs() {
+        assert_eq!(tidy_text("a  \n\n\n\nb\nc\n\n"), "a\n\nb\nc\n");
     }
 
     #[test]
-    fn link_mails_carry_the_token_link_in_both_parts() {
-        let shop = ShopInfo {
-            name: "Shop".into(),
-            base_url: "https://shop.example".into(),
-        };
-        let t = MailToken {
-            to: Email::parse("ada@example.com").unwrap(),
-            display_name: "Ada <3".into(),
-            token: "tok_123".into(),
-        };
-        let mail = password_reset(&shop, &t);
-        let link = "https://shop.example/reset-password?token=tok_123";
-        assert!(mail.text.contains(link));
-        assert!(mail.text.starts_with("Hello Ada <3,"));
-        let html = mail.html.unwrap();
-        assert!(html.contains(&format!("href=\"{link}\"")));
-        assert!(html.contains("Ada &lt;3"));
+    fn every_template_parses_and_names_are_unique() {
+        environment().unwrap();
+        let mut names: Vec<_> = Template::ALL.iter().map(|t| t.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Template::ALL.len());
+        for t in Template::ALL {
+            assert_eq!(Template::parse(t.name()), Some(*t));
+        }
     }
 }
