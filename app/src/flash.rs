@@ -69,6 +69,7 @@ pub fn message(code: &str) -> Option<&'static str> {
             "Refund requested: the payment provider has not confirmed it yet; this page shows it once it does."
         }
         "order_noted" => "Note added.",
+        "card_removed" => "Card removed. It can no longer be used to pay at this shop.",
         "notification_resent" => "Queued to be sent again: this is the new message.",
         "my_order_cancelled" => {
             "Your order is cancelled and refunded in full; the money is on its way back to how you paid."

@@ -82,6 +82,7 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("account"), StaticSegment("addresses")) view=account::addresses::AddressesPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("account"), StaticSegment("addresses"), StaticSegment("new")) view=account::addresses::AddressFormPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("account"), StaticSegment("addresses"), ParamSegment("id")) view=account::addresses::AddressFormPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("account"), StaticSegment("payment-methods")) view=account::payment_methods::PaymentMethodsPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("account"), StaticSegment("orders")) view=account::orders::OrdersPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("account"), StaticSegment("orders"), ParamSegment("id")) view=account::orders::OrderPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("orders"), ParamSegment("id")) view=account::orders::LinkedOrderPage ssr=SsrMode::Async />

@@ -43,7 +43,7 @@ test('a guest checks out, pays on the offline page and opens the order from the 
   await expect(page.getByTestId('order-total')).toHaveText('€27.85');
 });
 
-test('a customer checks out with a saved address and finds the order in their history', async ({ page, baseURL }, info) => {
+test('a customer checks out with a saved address, saves the card, finds the order and removes the card', async ({ page, baseURL }, info) => {
   const js = jsOn(info);
   const email = uniqueEmail('customer');
   const api = async (endpoint: string, form: Record<string, string>) => {
@@ -72,6 +72,8 @@ test('a customer checks out with a saved address and finds the order in their hi
   await expect(page.getByRole('main')).toContainText('United Kingdom');
   await expect(page.getByTestId('review-shipping')).toHaveText('€12.90');
   await placeOrder(page);
+  await ready(page, js);
+  await page.getByLabel('Save this card for next time').check();
   await page.getByTestId('offline-pay').click();
   await expect(page).toHaveURL(/\/checkout\/complete\//);
   await ready(page, js);
@@ -86,6 +88,17 @@ test('a customer checks out with a saved address and finds the order in their hi
   await ready(page, js);
   await expect(page.getByTestId('order-detail')).toContainText('Express');
   await expect(page.getByTestId('order-status')).toHaveText('Paid');
+
+  // The card saved on the payment page, and removed again.
+  await page.goto('/account/payment-methods');
+  await ready(page, js);
+  const card = page.getByTestId('card');
+  await expect(card).toContainText('Visa ending in 4242');
+  await card.getByLabel('Remove the Visa ending in 4242').check();
+  await card.getByRole('button', { name: 'Remove' }).click();
+  await ready(page, js);
+  await expect(page.getByTestId('flash')).toContainText('Card removed');
+  await expect(page.getByTestId('no-cards')).toBeVisible();
 });
 
 test('a declined payment returns to checkout with a message and the cart intact', async ({ page }, info) => {

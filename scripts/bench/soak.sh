@@ -94,6 +94,9 @@ const products = fs.readFileSync(dataset, "utf8").split("\n").filter(Boolean).ma
       lines.push(`POST /api/admin/notification-resend id=${order}&confirm=yes`);
       lines.push("GET /admin/mail-templates?t=refund_issued");
       lines.push("GET /admin/mail-templates/order_shipped/html");
+      // Saved cards: the list, and removing a card that is nobody's.
+      lines.push("GET /account/payment-methods");
+      lines.push(`POST /api/account/payment-method-remove id=pm_offline_${order}&confirm=yes`);
     }
   }
   console.log(lines.join("\n"));

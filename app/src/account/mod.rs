@@ -5,6 +5,7 @@
 pub mod access;
 pub mod addresses;
 pub mod orders;
+pub mod payment_methods;
 #[cfg(feature = "ssr")]
 mod server;
 
@@ -40,6 +41,7 @@ fn AccountFrame(#[prop(into)] title: String, children: Children) -> impl IntoVie
         ("/account/profile", "Profile and password"),
         ("/account/orders", "Orders"),
         ("/account/addresses", "Addresses"),
+        ("/account/payment-methods", "Payment methods"),
         ("/account/sessions", "Where you're signed in"),
     ];
     let location = leptos_router::hooks::use_location();

@@ -149,6 +149,8 @@ pub struct OfflinePayView {
     pub email: String,
     pub amount: String,
     pub open: bool,
+    /// The session is a signed-in shopper's: paying may save the card, as on Stripe's page.
+    pub can_save: bool,
 }
 
 /// Step 1's data.
@@ -730,6 +732,7 @@ pub fn OfflinePayPage() -> impl IntoView {
                             <p class="text-sm text-stone-600">{p.email.clone()}</p>
                             {if p.open {
                                 let session = p.session.clone();
+                                let can_save = p.can_save;
                                 view! {
                                     <FormError error />
                                     <div class="mt-6 grid gap-3">
@@ -741,6 +744,12 @@ pub fn OfflinePayPage() -> impl IntoView {
                                                 <ActionForm action>
                                                     <input type="hidden" name="session" value=session />
                                                     <input type="hidden" name="choice" value=choice />
+                                                    {(choice == "pay" && can_save).then(|| view! {
+                                                        <label class="mb-2 flex items-center gap-2 text-sm" for="save-card">
+                                                            <input id="save-card" type="checkbox" name="save_card" value="yes" data-testid="save-card" />
+                                                            "Save this card for next time"
+                                                        </label>
+                                                    })}
                                                     <button type="submit" class=format!("{class} w-full") data-testid=format!("offline-{choice}")>{label}</button>
                                                 </ActionForm>
                                             }})

@@ -654,14 +654,20 @@ pub(super) async fn offline_payment(session: String) -> Result<OfflinePayView, A
             .map(|m| m.to_string())
             .unwrap_or_else(|| format!("{} {}", s.amount_minor, s.currency)),
         open,
+        can_save: s.customer_id.is_some(),
     })
 }
 
 pub(super) async fn offline_choose(
     session: String,
     choice: String,
-    extra: HashMap<String, String>,
+    mut extra: HashMap<String, String>,
 ) -> Result<(), AppError> {
+    let save_card = match extra.remove("save_card").as_deref() {
+        None => false,
+        Some("yes") => true,
+        Some(_) => return Err(AppError::field("save_card", "Tick the box or leave it.")),
+    };
     refuse_extra_fields(&extra)?;
     let ctx = server_context()?;
     let choice = match choice.as_str() {
@@ -673,7 +679,10 @@ pub(super) async fn offline_choose(
     if session.len() > 100 {
         return Err(AppError::NotFound);
     }
-    let target = ctx.checkout.offline_choice(&session, choice).await?;
+    let target = ctx
+        .checkout
+        .offline_choice(&session, choice, save_card)
+        .await?;
     leptos_axum::redirect(&target);
     Ok(())
 }

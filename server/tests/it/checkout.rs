@@ -1184,3 +1184,242 @@ async fn order_mails_reach_the_customer_and_the_log_shows_opens_and_resends_them
         );
     }
 }
+
+/// A signed-in shopper's way to the review page: an address saved in the account book,
+/// chosen at checkout, then the first shipping method. Returns the review page.
+async fn customer_to_review(app: &TestApp, client: &reqwest::Client, sku: &str) -> String {
+    let res = app
+        .call(
+            client,
+            "account/save-address",
+            &[
+                ("full_name", "Ada Lovelace"),
+                ("line1", "12 St James's Square"),
+                ("line2", ""),
+                ("city", "London"),
+                ("region", ""),
+                ("postal_code", "SW1Y 4JH"),
+                ("country", "GB"),
+                ("phone", ""),
+                ("make_default", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    add(app, client, sku, "1").await;
+    let page = app.get_with(client, "/checkout").await;
+    let address_id = hidden_radio(&page, "address_id");
+    let next = post(
+        app,
+        client,
+        "checkout/save-details",
+        "/checkout",
+        &[("address_id", &address_id), ("billing", "same")],
+    )
+    .await;
+    assert_eq!(next, "/checkout/shipping");
+    let page = app.get_with(client, "/checkout/shipping").await;
+    let method = hidden_radio(&page, "shipping_method");
+    post(
+        app,
+        client,
+        "checkout/choose-shipping",
+        "/checkout/shipping",
+        &[("shipping_method", &method)],
+    )
+    .await;
+    app.get_with(client, "/checkout/review").await
+}
+
+/// With the offline provider and plain forms: a signed-in shopper ticks "save this card"
+/// when paying, finds it under Payment methods and removes it; a guest is not offered to
+/// save, and nobody else sees or removes the card.
+#[tokio::test]
+async fn a_customer_saves_a_card_when_paying_and_removes_it_and_nobody_else_can() {
+    let app = shop(Vec::new()).await;
+    let ada = app.browser();
+    app.register(&ada, "Ada", "ada@example.com", PASSWORD).await;
+    let review = customer_to_review(&app, &ada, "LAMP-1").await;
+    let pay_path = local(&app, &place_reviewed(&app, &ada, &review).await);
+    assert!(
+        app.get_with(&ada, &pay_path)
+            .await
+            .contains("Save this card for next time")
+    );
+    let session = pay_path.rsplit('/').next().unwrap().to_owned();
+    post(
+        &app,
+        &ada,
+        "pay/offline/choose",
+        &pay_path,
+        &[
+            ("session", &session),
+            ("choice", "pay"),
+            ("save_card", "yes"),
+        ],
+    )
+    .await;
+    let page = app.get_with(&ada, "/account/payment-methods").await;
+    assert!(page.contains("Visa ending in 4242"), "{page}");
+    let card: String = sqlx::query_scalar("SELECT id FROM offline_payment_methods")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+
+    // A guest's payment page offers nothing to save.
+    let guest = app.browser();
+    add(&app, &guest, "TEE-S", "1").await;
+    let review = to_review(&app, &guest, "Standard").await;
+    let guest_pay = local(&app, &place_reviewed(&app, &guest, &review).await);
+    assert!(
+        !app.get_with(&guest, &guest_pay)
+            .await
+            .contains("Save this card")
+    );
+
+    // Nobody else sees or removes it.
+    let res = app
+        .call(&app.browser(), "account/payment-methods", &[])
+        .await;
+    assert_eq!(res.status(), 401);
+    let eve = app.browser();
+    app.register(&eve, "Eve", "eve@example.com", PASSWORD).await;
+    assert!(
+        app.get_with(&eve, "/account/payment-methods")
+            .await
+            .contains("No saved cards")
+    );
+    let res = app
+        .call(
+            &eve,
+            "account/payment-method-remove",
+            &[("id", card.as_str()), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    // Unconfirmed: refused. Confirmed: gone.
+    let res = app
+        .call(
+            &ada,
+            "account/payment-method-remove",
+            &[("id", card.as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let back = post(
+        &app,
+        &ada,
+        "account/payment-method-remove",
+        "/account/payment-methods",
+        &[("id", &card), ("confirm", "yes")],
+    )
+    .await;
+    assert!(back.contains("flash=card_removed"), "{back}");
+    assert!(
+        app.get_with(&ada, "/account/payment-methods")
+            .await
+            .contains("No saved cards")
+    );
+}
+
+/// With Stripe: a signed-in shopper pays as a Stripe Customer (made once) on a session that
+/// offers to save the card; the saved card is read from Stripe and detached from it; a guest
+/// pays by email without saving; another customer cannot detach someone else's card.
+#[tokio::test]
+async fn stripe_customers_save_cards_on_stripes_page_and_detach_them() {
+    let fake = FakeStripe::start().await;
+    let app = shop(vec![
+        ("STRIPE_SECRET_KEY", fake_stripe::SECRET_KEY.to_owned()),
+        (
+            "STRIPE_WEBHOOK_SECRETS",
+            fake_stripe::WEBHOOK_SECRET.to_owned(),
+        ),
+        ("STRIPE_API_BASE", fake.base.clone()),
+    ])
+    .await;
+    let ada = app.browser();
+    app.register(&ada, "Ada", "ada@example.com", PASSWORD).await;
+    let review = customer_to_review(&app, &ada, "LAMP-1").await;
+    let pay_url = place_reviewed(&app, &ada, &review).await;
+    assert!(
+        pay_url.starts_with("https://checkout.stripe.com/"),
+        "{pay_url}"
+    );
+    assert_eq!(fake.customer_count(), 1);
+    let p = fake.creates()[0].params.clone();
+    assert!(p["customer"].starts_with("cus_fake"), "{p:?}");
+    assert!(
+        !p.contains_key("customer_email"),
+        "Stripe takes a customer or an email"
+    );
+    assert_eq!(
+        p["saved_payment_method_options[payment_method_save]"],
+        "enabled"
+    );
+    let customer = p["customer"].clone();
+    let stored: String = sqlx::query_scalar("SELECT customer_id FROM payment_customers")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored, customer,
+        "the shop keeps the customer id, and nothing of the card"
+    );
+
+    // Ada ticks "save" on Stripe's page; her account lists the card as Stripe reports it.
+    let session = pay_url.rsplit('/').next().unwrap().to_owned();
+    let card = fake.save_card(&session, "4444");
+    let page = app.get_with(&ada, "/account/payment-methods").await;
+    assert!(
+        page.contains("Mastercard ending in 4444") && page.contains("08/2031"),
+        "{page}"
+    );
+
+    // A guest pays by email, without a customer or saving.
+    let guest = app.browser();
+    add(&app, &guest, "TEE-S", "1").await;
+    let review = to_review(&app, &guest, "Standard").await;
+    place_reviewed(&app, &guest, &review).await;
+    let p = fake.creates().last().unwrap().params.clone();
+    assert_eq!(p["customer_email"], "guest@example.com");
+    assert!(
+        !p.contains_key("customer")
+            && !p.contains_key("saved_payment_method_options[payment_method_save]")
+    );
+
+    // Eve, a customer of her own at Stripe, cannot detach Ada's card.
+    let eve = app.browser();
+    app.register(&eve, "Eve", "eve@example.com", PASSWORD).await;
+    let review = customer_to_review(&app, &eve, "TEE-S").await;
+    place_reviewed(&app, &eve, &review).await;
+    assert_eq!(fake.customer_count(), 2);
+    let res = app
+        .call(
+            &eve,
+            "account/payment-method-remove",
+            &[("id", card.as_str()), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    assert!(
+        app.get_with(&ada, "/account/payment-methods")
+            .await
+            .contains("ending in 4444")
+    );
+
+    // Ada detaches it.
+    let back = post(
+        &app,
+        &ada,
+        "account/payment-method-remove",
+        "/account/payment-methods",
+        &[("id", &card), ("confirm", "yes")],
+    )
+    .await;
+    assert!(back.contains("flash=card_removed"), "{back}");
+    assert!(
+        app.get_with(&ada, "/account/payment-methods")
+            .await
+            .contains("No saved cards")
+    );
+}

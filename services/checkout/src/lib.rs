@@ -17,6 +17,7 @@
 //! (signatures and provider events), [`lapse`] (expiry and reconciliation), [`keys`] (the
 //! checkout's own secrets, and guests' signed order links).
 
+pub mod cards;
 pub mod fulfil;
 pub mod keys;
 pub mod lapse;

@@ -24,6 +24,21 @@ pub struct SessionRequest {
     pub cancel_url: String,
     /// The same key for every attempt for one order: a retry never opens a second session.
     pub idempotency_key: String,
+    /// The signed-in shopper's customer at the provider: the payment page then offers to
+    /// save the card for next time. `None` for a guest.
+    pub customer: Option<String>,
+}
+
+/// A card the provider keeps for a customer, as the shop may show it: never the number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedCard {
+    /// The provider's payment method id (`pm_...`).
+    pub id: String,
+    /// `visa`, `mastercard`, ... as the provider names it.
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: i64,
+    pub exp_year: i64,
 }
 
 /// A session the provider opened.
@@ -134,6 +149,24 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// Gives money back on a payment (the same refund again for the same idempotency key).
     /// The refund may still be pending: its events confirm it.
     async fn refund(&self, req: &RefundRequest) -> Result<ProviderRefund, ProviderError>;
+
+    /// A refund's current state (for one whose events were lost).
+    async fn refund_state(&self, id: &str) -> Result<ProviderRefund, ProviderError>;
+
+    /// Creates the provider's customer for a shop account (the same one again for the same
+    /// idempotency key); returns its id.
+    async fn create_customer(
+        &self,
+        email: &str,
+        user_id: &str,
+        idempotency_key: &str,
+    ) -> Result<String, ProviderError>;
+
+    /// The cards `customer` saved, newest first.
+    async fn cards(&self, customer: &str) -> Result<Vec<SavedCard>, ProviderError>;
+
+    /// Removes card `card` from `customer`; false when `customer` has no such card.
+    async fn remove_card(&self, customer: &str, card: &str) -> Result<bool, ProviderError>;
 }
 
 /// The offline provider: its sessions live in the shop's database and its page is
@@ -170,6 +203,8 @@ pub struct OfflineSession {
     pub success_url: String,
     pub cancel_url: String,
     pub expires_at: i64,
+    /// Set for a signed-in shopper: the page offers to save the card.
+    pub customer_id: Option<String>,
 }
 
 impl OfflineSession {
@@ -193,7 +228,7 @@ impl OfflineSession {
 }
 
 const OFFLINE_COLUMNS: &str = "id, order_id, order_number, email, amount_minor, currency, status,
-    payment_status, success_url, cancel_url, expires_at";
+    payment_status, success_url, cancel_url, expires_at, customer_id";
 
 /// An offline session by id (`None` for an unknown or malformed id).
 pub async fn offline_session(db: &Db, id: &str) -> Result<Option<OfflineSession>, sqlx::Error> {
@@ -207,6 +242,9 @@ pub async fn offline_session(db: &Db, id: &str) -> Result<Option<OfflineSession>
     .fetch_optional(db.reader())
     .await
 }
+
+/// The ids of the offline provider's refunds start with this.
+pub const OFFLINE_REFUND_PREFIX: &str = "re_offline_";
 
 /// What the shopper chose on the offline page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,8 +270,8 @@ impl OfflineProvider {
         let id: String = sqlx::query_scalar(
             "INSERT INTO offline_payment_sessions (id, idempotency_key, order_id, order_number,
                     email, amount_minor, currency, status, payment_status, success_url,
-                    cancel_url, expires_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', 'unpaid', $8, $9, $10, $11)
+                    cancel_url, expires_at, created_at, customer_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', 'unpaid', $8, $9, $10, $11, $12)
              ON CONFLICT (idempotency_key)
                  DO UPDATE SET idempotency_key = excluded.idempotency_key
              RETURNING id",
@@ -249,6 +287,7 @@ impl OfflineProvider {
         .bind(&req.cancel_url)
         .bind(req.expires_at)
         .bind(self.clock.now().millis())
+        .bind(req.customer.as_deref())
         .fetch_one(&mut *conn)
         .await?;
         Ok(PaymentSession {
@@ -258,12 +297,15 @@ impl OfflineProvider {
     }
 
     /// Applies the shopper's choice to an open session: paying completes it (if it has not
-    /// expired), declining or cancelling expires it. Returns the session afterwards, or
-    /// `None` when it was no longer open (paid in another tab, expired).
+    /// expired), declining or cancelling expires it. Paying with `save_card` on a session
+    /// for a customer keeps a (simulated) card for that customer, as Stripe would. Returns
+    /// the session afterwards, or `None` when it was no longer open (paid in another tab,
+    /// expired).
     pub async fn choose(
         &self,
         id: &str,
         choice: OfflineChoice,
+        save_card: bool,
     ) -> Result<Option<OfflineSession>, ProviderError> {
         let now = self.clock.now().millis() / 1000;
         let query = match choice {
@@ -281,6 +323,28 @@ impl OfflineProvider {
         };
         let mut tx = self.db.begin().await?;
         let changed = query.execute(&mut *tx).await?.rows_affected();
+        if changed == 1 && choice == OfflineChoice::Pay && save_card {
+            // The test card every offline payment uses, expiring in three years.
+            let year = self.clock.now().to_rfc3339()[..4]
+                .parse::<i64>()
+                .unwrap_or(2026)
+                + 3;
+            sqlx::query(
+                "INSERT INTO offline_payment_methods (id, customer_id, brand, last4, exp_month,
+                        exp_year, created_at)
+                 SELECT $1, customer_id, 'visa', '4242', 12, $2, $3
+                 FROM offline_payment_sessions WHERE id = $4 AND customer_id IS NOT NULL",
+            )
+            .bind(format!(
+                "pm_offline_{}",
+                shop_core::id::new_uuid_v7().replace('-', "")
+            ))
+            .bind(year)
+            .bind(self.clock.now().millis())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         if changed == 0 {
             return Ok(None);
@@ -343,10 +407,78 @@ impl PaymentProvider for OfflineProvider {
             .filter(char::is_ascii_alphanumeric)
             .collect();
         Ok(ProviderRefund {
-            id: format!("re_offline_{key}"),
+            id: format!("{OFFLINE_REFUND_PREFIX}{key}"),
             status: ProviderRefundStatus::Pending,
             failure: None,
         })
+    }
+
+    /// Offline refunds always go through (their confirming event is the shop's own).
+    async fn refund_state(&self, id: &str) -> Result<ProviderRefund, ProviderError> {
+        if !id.starts_with(OFFLINE_REFUND_PREFIX) {
+            return Err(ProviderError::Refused(format!(
+                "no such offline refund: {id}"
+            )));
+        }
+        Ok(ProviderRefund {
+            id: id.to_owned(),
+            status: ProviderRefundStatus::Succeeded,
+            failure: None,
+        })
+    }
+
+    async fn create_customer(
+        &self,
+        _email: &str,
+        _user_id: &str,
+        idempotency_key: &str,
+    ) -> Result<String, ProviderError> {
+        let key: String = idempotency_key
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        Ok(format!("cus_offline_{key}"))
+    }
+
+    async fn cards(&self, customer: &str) -> Result<Vec<SavedCard>, ProviderError> {
+        #[derive(sqlx::FromRow)]
+        struct Card {
+            id: String,
+            brand: String,
+            last4: String,
+            exp_month: i64,
+            exp_year: i64,
+        }
+        let cards: Vec<Card> = sqlx::query_as(
+            "SELECT id, brand, last4, exp_month, exp_year FROM offline_payment_methods
+             WHERE customer_id = $1 ORDER BY created_at DESC, id DESC",
+        )
+        .bind(customer)
+        .fetch_all(self.db.reader())
+        .await?;
+        Ok(cards
+            .into_iter()
+            .map(|c| SavedCard {
+                id: c.id,
+                brand: c.brand,
+                last4: c.last4,
+                exp_month: c.exp_month,
+                exp_year: c.exp_year,
+            })
+            .collect())
+    }
+
+    async fn remove_card(&self, customer: &str, card: &str) -> Result<bool, ProviderError> {
+        let mut tx = self.db.begin().await?;
+        let removed =
+            sqlx::query("DELETE FROM offline_payment_methods WHERE id = $1 AND customer_id = $2")
+                .bind(card)
+                .bind(customer)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        tx.commit().await?;
+        Ok(removed == 1)
     }
 
     async fn expire_session(&self, id: &str) -> Result<SessionState, ProviderError> {

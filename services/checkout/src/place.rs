@@ -332,7 +332,20 @@ impl Checkout {
         if let (Some(order), Some(_)) = (&pending, &pending_row) {
             self.withdraw(order).await?;
         }
-        let inserted = match self.insert(input, &key, &review).await {
+        // A signed-in shopper pays as the provider's customer, so the payment page can save
+        // the card. Saving is a convenience: a provider that cannot make the customer now
+        // does not stop the purchase.
+        let customer = match &input.customer {
+            Some(user) => match self.payment_customer(user, input.email.as_str()).await {
+                Ok(customer) => Some(customer),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no payment customer; the card cannot be saved this time");
+                    None
+                }
+            },
+            None => None,
+        };
+        let inserted = match self.insert(input, &key, &review, customer).await {
             Ok(inserted) => inserted,
             Err(e) => {
                 // Lost a race with the same attempt (a double click on PostgreSQL) or the
@@ -382,6 +395,7 @@ impl Checkout {
         input: &PlaceOrder,
         key: &str,
         review: &Review,
+        customer: Option<String>,
     ) -> Result<Inserted, CheckoutError> {
         let now = self.clock.now();
         let at = now.millis();
@@ -405,6 +419,7 @@ impl Checkout {
             review.quote.total,
             hold_until,
         );
+        request.customer = customer;
         let (input, review, key) = (input.clone(), review.clone(), key.to_owned());
         let provider = Arc::clone(&self.provider);
         let clock = self.clock.clone();
@@ -551,7 +566,11 @@ impl Checkout {
         .await?;
         let currency = row.currency();
         let money = |m| Money::new(m, currency);
-        Ok(self.request_for(
+        let customer = match row.user_id.clone().map(UserId::from_db) {
+            Some(user) => self.customer_of(&user).await?,
+            None => None,
+        };
+        let mut request = self.request_for(
             &row.order_id(),
             row.number,
             &row.email,
@@ -561,7 +580,9 @@ impl Checkout {
             Some((row.shipping_method_name.as_str(), money(row.shipping_minor))),
             money(row.total_minor),
             row.hold_until,
-        ))
+        );
+        request.customer = customer;
+        Ok(request)
     }
 
     /// What the provider is asked to collect for order `id`: each line, shipping as a line
@@ -596,6 +617,7 @@ impl Checkout {
             cancel_url: format!("{base}/cart?flash=payment_cancelled"),
             idempotency_key: format!("checkout-session-{id}"),
             order_id: id.clone(),
+            customer: None,
         }
     }
 

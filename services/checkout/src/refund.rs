@@ -387,6 +387,7 @@ impl Checkout {
                 }
                 if self.provider.name() == "offline"
                     && answer.status == ProviderRefundStatus::Pending
+                    && answer.id.starts_with(crate::payment::OFFLINE_REFUND_PREFIX)
                 {
                     self.confirm_offline_refund(row, refund, &answer.id, amount)
                         .await?;
@@ -811,9 +812,11 @@ impl Checkout {
 
     /// Asks the provider again about refunds left pending without its answer (it could not
     /// be reached), with the same idempotency key: a refund the provider did make is not
-    /// made twice. Run by the reconciler. Returns how many were asked.
+    /// made twice; and asks how refunds it accepted as pending stand, when their outcome
+    /// never arrived. Run by the reconciler. Returns how many were asked.
     pub async fn retry_refunds(&self, older_than_ms: i64) -> Result<usize, CheckoutError> {
         let before = self.clock.now().millis() - older_than_ms;
+        let polled = self.poll_refunds(before).await?;
         #[derive(sqlx::FromRow)]
         struct Stuck {
             id: String,
@@ -829,7 +832,7 @@ impl Checkout {
         .bind(before)
         .fetch_all(self.db.reader())
         .await?;
-        let mut asked = 0;
+        let mut asked = polled;
         for Stuck {
             id: refund,
             order_id: order,
@@ -842,27 +845,68 @@ impl Checkout {
                 continue;
             };
             drop(conn);
-            // Touch it first so that two reconcilers do not ask at the same moment.
-            let mut tx = self.db.begin().await?;
-            let claimed = sqlx::query(
-                "UPDATE refunds SET updated_at = $1
-                 WHERE id = $2 AND status = 'pending' AND provider_refund_id IS NULL
-                   AND updated_at <= $3",
-            )
-            .bind(self.clock.now().millis())
-            .bind(&refund)
-            .bind(before)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            tx.commit().await?;
-            if !claimed {
+            if !self.claim_pending(&refund, before).await? {
                 continue;
             }
             asked += 1;
             if let Err(e) = self.ask_provider(&row, &refund, amount).await {
                 tracing::warn!(%refund, error = %e, "refund retry did not go through");
+            }
+        }
+        Ok(asked)
+    }
+
+    /// Touches pending refund `refund` if nobody has since `before`, so that two reconcilers
+    /// do not ask about it at the same moment; false when another got there first.
+    async fn claim_pending(&self, refund: &str, before: i64) -> Result<bool, CheckoutError> {
+        let mut tx = self.db.begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE refunds SET updated_at = $1
+             WHERE id = $2 AND status = 'pending' AND updated_at <= $3",
+        )
+        .bind(self.clock.now().millis())
+        .bind(refund)
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Asks the provider how refunds it accepted but whose outcome never arrived (a lost
+    /// `refund.updated`) stand now, and applies the answer as if the event had come.
+    async fn poll_refunds(&self, before: i64) -> Result<usize, CheckoutError> {
+        #[derive(sqlx::FromRow)]
+        struct Waiting {
+            id: String,
+            provider_refund_id: String,
+        }
+        let waiting: Vec<Waiting> = sqlx::query_as(
+            "SELECT id, provider_refund_id FROM refunds
+             WHERE status = 'pending' AND provider_refund_id IS NOT NULL AND updated_at <= $1
+             ORDER BY created_at LIMIT 50",
+        )
+        .bind(before)
+        .fetch_all(self.db.reader())
+        .await?;
+        let mut asked = 0;
+        for w in waiting {
+            if !self.claim_pending(&w.id, before).await? {
+                continue;
+            }
+            asked += 1;
+            match self.provider.refund_state(&w.provider_refund_id).await {
+                Ok(answer) if answer.id == w.provider_refund_id => {
+                    self.apply_answer(&w.id, &answer).await?;
+                }
+                Ok(answer) => {
+                    tracing::error!(refund = %w.id, asked = %w.provider_refund_id, got = %answer.id, "the provider answered about another refund");
+                }
+                Err(e) => {
+                    tracing::warn!(refund = %w.id, error = %e, "could not ask the provider about a pending refund");
+                }
             }
         }
         Ok(asked)

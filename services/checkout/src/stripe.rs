@@ -7,17 +7,41 @@
 
 use std::collections::HashMap;
 
+use serde::Serialize;
 use stripe::{
     CheckoutSession, CheckoutSessionId, CheckoutSessionMode, CheckoutSessionPaymentStatus,
     CheckoutSessionStatus, Client, CreateCheckoutSession, CreateCheckoutSessionLineItems,
     CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionLineItemsPriceDataProductData,
-    CreateRefund, Expandable, PaymentIntentId, RequestStrategy, StripeError,
+    CreateCustomer, CreateRefund, Customer, CustomerId, Expandable, ListPaymentMethods,
+    PaymentIntentId, PaymentMethod, PaymentMethodId, PaymentMethodTypeFilter, RequestStrategy,
+    StripeError,
 };
 
 use crate::payment::{
     PaymentProvider, PaymentSession, ProviderError, ProviderRefund, ProviderRefundStatus,
-    RefundRequest, SessionRequest, SessionState,
+    RefundRequest, SavedCard, SessionRequest, SessionState,
 };
+
+/// A Checkout Session request with `saved_payment_method_options`, which async-stripe's
+/// generated parameters predate: with `payment_method_save=enabled` and a customer, Stripe's
+/// page shows "Save my payment details for future purchases".
+#[derive(Serialize)]
+struct SessionParams<'a> {
+    #[serde(flatten)]
+    params: CreateCheckoutSession<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saved_payment_method_options: Option<SavedPaymentMethodOptions>,
+}
+
+#[derive(Serialize)]
+struct SavedPaymentMethodOptions {
+    payment_method_save: &'static str,
+}
+
+fn customer_id(id: &str) -> Result<CustomerId, ProviderError> {
+    id.parse()
+        .map_err(|_| ProviderError::Refused(format!("bad customer reference {id:?}")))
+}
 
 /// Pays through Stripe Checkout.
 #[derive(Clone)]
@@ -143,7 +167,13 @@ impl PaymentProvider for StripeProvider {
         params.line_items = Some(line_items);
         params.client_reference_id = Some(&order_id);
         params.metadata = Some(metadata);
-        params.customer_email = Some(&req.email);
+        // Stripe takes a customer or an email, not both; the customer has the email.
+        let customer = req.customer.as_deref().map(customer_id).transpose()?;
+        if customer.is_none() {
+            params.customer_email = Some(&req.email);
+        }
+        let saving = customer.is_some();
+        params.customer = customer;
         params.expires_at = Some(req.expires_at);
         params.success_url = Some(&req.success_url);
         params.cancel_url = Some(&req.cancel_url);
@@ -151,7 +181,16 @@ impl PaymentProvider for StripeProvider {
             .client
             .clone()
             .with_strategy(RequestStrategy::Idempotent(req.idempotency_key.clone()));
-        let session = CheckoutSession::create(&client, params)
+        let session: CheckoutSession = client
+            .post_form(
+                "/checkout/sessions",
+                SessionParams {
+                    params,
+                    saved_payment_method_options: saving.then_some(SavedPaymentMethodOptions {
+                        payment_method_save: "enabled",
+                    }),
+                },
+            )
             .await
             .map_err(provider_error)?;
         let url = session.url.clone().ok_or_else(|| {
@@ -196,6 +235,90 @@ impl PaymentProvider for StripeProvider {
             status: ProviderRefundStatus::parse(refund.status.as_deref().unwrap_or("pending")),
             failure: refund.failure_reason,
         })
+    }
+
+    /// `GET /v1/refunds/{id}`.
+    async fn refund_state(&self, id: &str) -> Result<ProviderRefund, ProviderError> {
+        let refund_id: stripe::RefundId = id
+            .parse()
+            .map_err(|_| ProviderError::Refused(format!("bad refund reference {id:?}")))?;
+        let refund = stripe::Refund::retrieve(&self.client, &refund_id, &[])
+            .await
+            .map_err(provider_error)?;
+        Ok(ProviderRefund {
+            id: refund.id.to_string(),
+            status: ProviderRefundStatus::parse(refund.status.as_deref().unwrap_or("pending")),
+            failure: refund.failure_reason,
+        })
+    }
+
+    /// A Stripe Customer with the shopper's email and the shop's user id as metadata.
+    async fn create_customer(
+        &self,
+        email: &str,
+        user_id: &str,
+        idempotency_key: &str,
+    ) -> Result<String, ProviderError> {
+        let mut params = CreateCustomer::new();
+        params.email = Some(email);
+        params.metadata = Some(HashMap::from([("user_id".to_owned(), user_id.to_owned())]));
+        let client = self
+            .client
+            .clone()
+            .with_strategy(RequestStrategy::Idempotent(idempotency_key.to_owned()));
+        let customer = Customer::create(&client, params)
+            .await
+            .map_err(provider_error)?;
+        Ok(customer.id.to_string())
+    }
+
+    /// The customer's card payment methods (`GET /v1/payment_methods?customer=&type=card`).
+    async fn cards(&self, customer: &str) -> Result<Vec<SavedCard>, ProviderError> {
+        let mut params = ListPaymentMethods::new();
+        params.customer = Some(customer_id(customer)?);
+        params.type_ = Some(PaymentMethodTypeFilter::Card);
+        params.limit = Some(100);
+        let list = PaymentMethod::list(&self.client, &params)
+            .await
+            .map_err(provider_error)?;
+        Ok(list
+            .data
+            .into_iter()
+            .filter_map(|pm| {
+                let card = pm.card?;
+                Some(SavedCard {
+                    id: pm.id.to_string(),
+                    brand: card.brand,
+                    last4: card.last4,
+                    exp_month: card.exp_month,
+                    exp_year: card.exp_year,
+                })
+            })
+            .collect())
+    }
+
+    /// Detaches the payment method after checking it is this customer's (Stripe would
+    /// detach any payment method of the account).
+    async fn remove_card(&self, customer: &str, card: &str) -> Result<bool, ProviderError> {
+        let Ok(id) = card.parse::<PaymentMethodId>() else {
+            return Ok(false);
+        };
+        let pm = match PaymentMethod::retrieve(&self.client, &id, &[]).await {
+            Ok(pm) => pm,
+            Err(StripeError::Stripe(request)) if request.http_status == 404 => return Ok(false),
+            Err(e) => return Err(provider_error(e)),
+        };
+        let owner = pm.customer.map(|c| match c {
+            Expandable::Id(id) => id.to_string(),
+            Expandable::Object(c) => c.id.to_string(),
+        });
+        if owner.as_deref() != Some(customer) {
+            return Ok(false);
+        }
+        PaymentMethod::detach(&self.client, &id)
+            .await
+            .map_err(provider_error)?;
+        Ok(true)
     }
 
     async fn expire_session(&self, id: &str) -> Result<SessionState, ProviderError> {

@@ -602,6 +602,7 @@ impl Checkout {
         &self,
         session_id: &str,
         choice: OfflineChoice,
+        save_card: bool,
     ) -> Result<String, CheckoutError> {
         if self.provider.name() != "offline" {
             return Err(CheckoutError::NotFound);
@@ -615,7 +616,7 @@ impl Checkout {
             "{}/checkout/review?flash=payment_declined",
             self.settings.base_url
         );
-        let Some(session) = provider.choose(session_id, choice).await? else {
+        let Some(session) = provider.choose(session_id, choice, save_card).await? else {
             // No longer open (paid in another tab, or its window closed): say where it stands.
             let session = offline_session(&self.db, session_id)
                 .await?

@@ -1,5 +1,6 @@
-//! A fake Stripe for the tests: an HTTP server on port 0 with the Checkout Session endpoints
-//! the shop uses (create, retrieve, expire), answering with Stripe's documented JSON shapes,
+//! A fake Stripe for the tests: an HTTP server on port 0 with the endpoints the shop uses
+//! (Checkout Sessions: create, retrieve, expire; Customers: create; PaymentMethods: list,
+//! retrieve, detach), answering with Stripe's documented JSON shapes,
 //! honouring `Idempotency-Key` as Stripe does, and signing webhook events the way Stripe
 //! does (`Stripe-Signature: t=...,v1=HMAC-SHA256("t.body")`).
 
@@ -31,6 +32,9 @@ struct Inner {
     by_key: HashMap<String, String>,
     creates: Vec<CreateRequest>,
     next: u64,
+    customers: HashMap<String, Value>,
+    customers_by_key: HashMap<String, String>,
+    payment_methods: Vec<Value>,
 }
 
 /// The running fake.
@@ -113,6 +117,7 @@ async fn create(State(fake): State<FakeStripe>, headers: HeaderMap, body: String
             "after_submit": null, "shipping_address": null, "submit": null,
             "terms_of_service_acceptance": null
         },
+        "customer": params.get("customer"),
         "customer_email": params.get("customer_email"),
         "expires_at": params.get("expires_at").and_then(|e| e.parse::<i64>().ok()),
         "livemode": false,
@@ -173,6 +178,149 @@ async fn expire(
     axum::Json(s.clone()).into_response()
 }
 
+fn form(body: &str) -> HashMap<String, String> {
+    form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// `POST /v1/customers`, honouring `Idempotency-Key`.
+async fn create_customer(
+    State(fake): State<FakeStripe>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
+    }
+    let params = form(&body);
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut inner = fake.inner.lock().unwrap();
+    if let Some(id) = key.as_ref().and_then(|k| inner.customers_by_key.get(k)) {
+        return axum::Json(inner.customers[id].clone()).into_response();
+    }
+    inner.next += 1;
+    let id = format!("cus_fake{:06}", inner.next);
+    let customer = json!({
+        "id": id,
+        "object": "customer",
+        "address": null,
+        "balance": 0,
+        "created": 1_700_000_000,
+        "currency": null,
+        "default_source": null,
+        "delinquent": false,
+        "description": null,
+        "discount": null,
+        "email": params.get("email"),
+        "invoice_prefix": "FAKE0001",
+        "invoice_settings": {
+            "custom_fields": null, "default_payment_method": null, "footer": null,
+            "rendering_options": null
+        },
+        "livemode": false,
+        "metadata": { "user_id": params.get("metadata[user_id]") },
+        "name": null,
+        "next_invoice_sequence": 1,
+        "phone": null,
+        "preferred_locales": [],
+        "shipping": null,
+        "tax_exempt": "none",
+        "test_clock": null,
+    });
+    inner.customers.insert(id.clone(), customer.clone());
+    if let Some(k) = key {
+        inner.customers_by_key.insert(k, id);
+    }
+    axum::Json(customer).into_response()
+}
+
+/// `GET /v1/payment_methods?customer=...&type=card`
+async fn list_payment_methods(
+    State(fake): State<FakeStripe>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
+    }
+    let Some(customer) = q.get("customer") else {
+        return error(StatusCode::BAD_REQUEST, "Missing required param: customer.");
+    };
+    let inner = fake.inner.lock().unwrap();
+    let data: Vec<Value> = inner
+        .payment_methods
+        .iter()
+        .rev()
+        .filter(|pm| pm["customer"] == json!(customer))
+        .filter(|pm| q.get("type").is_none_or(|t| pm["type"] == json!(t)))
+        .cloned()
+        .collect();
+    axum::Json(json!({
+        "object": "list",
+        "url": "/v1/payment_methods",
+        "has_more": false,
+        "data": data,
+    }))
+    .into_response()
+}
+
+/// `GET /v1/payment_methods/{id}`
+async fn retrieve_payment_method(
+    State(fake): State<FakeStripe>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
+    }
+    let inner = fake.inner.lock().unwrap();
+    match inner
+        .payment_methods
+        .iter()
+        .find(|pm| pm["id"] == json!(id))
+    {
+        Some(pm) => axum::Json(pm.clone()).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            &format!("No such PaymentMethod: '{id}'"),
+        ),
+    }
+}
+
+/// `POST /v1/payment_methods/{id}/detach`
+async fn detach_payment_method(
+    State(fake): State<FakeStripe>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
+    }
+    let mut inner = fake.inner.lock().unwrap();
+    let Some(pm) = inner
+        .payment_methods
+        .iter_mut()
+        .find(|pm| pm["id"] == json!(id))
+    else {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("No such PaymentMethod: '{id}'"),
+        );
+    };
+    if pm["customer"].is_null() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "The payment method you provided is not attached to a customer so detachment is impossible.",
+        );
+    }
+    pm["customer"] = Value::Null;
+    axum::Json(pm.clone()).into_response()
+}
+
 impl FakeStripe {
     pub async fn start() -> FakeStripe {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -186,6 +334,13 @@ impl FakeStripe {
             .route("/v1/checkout/sessions", post(create))
             .route("/v1/checkout/sessions/{id}", get(retrieve))
             .route("/v1/checkout/sessions/{id}/expire", post(expire))
+            .route("/v1/customers", post(create_customer))
+            .route("/v1/payment_methods", get(list_payment_methods))
+            .route("/v1/payment_methods/{id}", get(retrieve_payment_method))
+            .route(
+                "/v1/payment_methods/{id}/detach",
+                post(detach_payment_method),
+            )
             .with_state(fake.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -216,6 +371,59 @@ impl FakeStripe {
         s["payment_intent"] = json!(format!("pi_{id}"));
         s["url"] = Value::Null;
         s.clone()
+    }
+
+    /// The shopper ticked "save my payment details" on Stripe's page for `session`: a card
+    /// payment method attached to the session's customer. Returns its id.
+    pub fn save_card(&self, session: &str, last4: &str) -> String {
+        let mut inner = self.inner.lock().unwrap();
+        let customer = inner.sessions[session]["customer"].clone();
+        assert!(
+            !customer.is_null(),
+            "a session without a customer saves no card"
+        );
+        inner.next += 1;
+        let id = format!("pm_fake{:06}", inner.next);
+        inner.payment_methods.push(json!({
+            "id": id,
+            "object": "payment_method",
+            "billing_details": {
+                "address": {
+                    "city": null, "country": null, "line1": null, "line2": null,
+                    "postal_code": null, "state": null
+                },
+                "email": null, "name": null, "phone": null
+            },
+            "card": {
+                "brand": "mastercard",
+                "checks": {
+                    "address_line1_check": null, "address_postal_code_check": null,
+                    "cvc_check": "pass"
+                },
+                "country": "DE",
+                "display_brand": "mastercard",
+                "exp_month": 8,
+                "exp_year": 2031,
+                "fingerprint": "Xt5EWLLDS7FJjR1c",
+                "funding": "credit",
+                "generated_from": null,
+                "last4": last4,
+                "networks": { "available": ["mastercard"], "preferred": null },
+                "three_d_secure_usage": { "supported": true },
+                "wallet": null
+            },
+            "created": 1_700_000_200,
+            "customer": customer,
+            "livemode": false,
+            "metadata": {},
+            "type": "card",
+        }));
+        id
+    }
+
+    /// The customers created so far.
+    pub fn customer_count(&self) -> usize {
+        self.inner.lock().unwrap().customers.len()
     }
 
     /// An event about `session` as Stripe posts it to a webhook endpoint.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use cart::{CartId, Quantity};
 use checkout::payment::{
     OfflineProvider, PaymentSession, ProviderError, ProviderRefund, ProviderRefundStatus,
-    RefundRequest, SessionRequest, SessionState,
+    RefundRequest, SavedCard, SessionRequest, SessionState,
 };
 use checkout::shipping::{self, ShippingMethodId};
 use checkout::{Checkout, Keys, PaymentProvider, PlaceOrder, Placed, PostalAddress, Settings};
@@ -103,6 +103,29 @@ impl PaymentProvider for Remote {
     async fn refund(&self, req: &RefundRequest) -> Result<ProviderRefund, ProviderError> {
         self.0.refund(req).await
     }
+
+    async fn refund_state(&self, id: &str) -> Result<ProviderRefund, ProviderError> {
+        self.0.refund_state(id).await
+    }
+
+    async fn create_customer(
+        &self,
+        email: &str,
+        user_id: &str,
+        idempotency_key: &str,
+    ) -> Result<String, ProviderError> {
+        self.0
+            .create_customer(email, user_id, idempotency_key)
+            .await
+    }
+
+    async fn cards(&self, customer: &str) -> Result<Vec<SavedCard>, ProviderError> {
+        self.0.cards(customer).await
+    }
+
+    async fn remove_card(&self, customer: &str, card: &str) -> Result<bool, ProviderError> {
+        self.0.remove_card(customer, card).await
+    }
 }
 
 /// How [`Flaky`] answers refund requests.
@@ -116,6 +139,8 @@ pub enum Refunds {
     Refuse,
     /// The provider cannot be reached.
     Unreachable,
+    /// Accepted as pending, and its outcome never sent (a lost event).
+    Silent,
 }
 
 /// The offline provider whose refunds can be made to fail; counts the refund requests.
@@ -157,7 +182,50 @@ impl PaymentProvider for Flaky {
                 "Charge has already been refunded (400)".to_owned(),
             )),
             Refunds::Unreachable => Err(ProviderError::Unavailable("connection reset".to_owned())),
+            Refunds::Silent => Ok(ProviderRefund {
+                id: format!("re_silent_{}", req.refund_id.replace('-', "")),
+                status: ProviderRefundStatus::Pending,
+                failure: None,
+            }),
         }
+    }
+
+    /// A silent refund stands as the mode now says: pending while silent, then made or
+    /// declined.
+    async fn refund_state(&self, id: &str) -> Result<ProviderRefund, ProviderError> {
+        if !id.starts_with("re_silent_") {
+            return self.inner.refund_state(id).await;
+        }
+        let status = match *self.mode.lock().unwrap() {
+            Refunds::Silent => ProviderRefundStatus::Pending,
+            Refunds::Decline => ProviderRefundStatus::Failed,
+            _ => ProviderRefundStatus::Succeeded,
+        };
+        Ok(ProviderRefund {
+            id: id.to_owned(),
+            status,
+            failure: (status == ProviderRefundStatus::Failed)
+                .then(|| "expired_or_canceled_card".to_owned()),
+        })
+    }
+
+    async fn create_customer(
+        &self,
+        email: &str,
+        user_id: &str,
+        idempotency_key: &str,
+    ) -> Result<String, ProviderError> {
+        self.inner
+            .create_customer(email, user_id, idempotency_key)
+            .await
+    }
+
+    async fn cards(&self, customer: &str) -> Result<Vec<SavedCard>, ProviderError> {
+        self.inner.cards(customer).await
+    }
+
+    async fn remove_card(&self, customer: &str, card: &str) -> Result<bool, ProviderError> {
+        self.inner.remove_card(customer, card).await
     }
 }
 
@@ -240,7 +308,11 @@ pub fn session_of(placed: &Placed) -> String {
 pub async fn pay(shop: &Shop, placed: &Placed) {
     let provider = OfflineProvider::new(shop.db.clone(), shop.clock.clone(), BASE);
     let session = provider
-        .choose(&session_of(placed), checkout::payment::OfflineChoice::Pay)
+        .choose(
+            &session_of(placed),
+            checkout::payment::OfflineChoice::Pay,
+            false,
+        )
         .await
         .unwrap()
         .expect("an open session");

@@ -926,3 +926,68 @@ async fn a_failed_refund_reported_made_afterwards_is_flagged_not_applied() {
     assert_eq!(o.refunds[1].status, RefundStatus::Failed);
     assert_eq!(o.refunded.minor(), 0);
 }
+
+#[tokio::test]
+async fn a_pending_refund_whose_outcome_never_arrives_is_settled_by_asking_the_provider() {
+    let shop = setup().await;
+    let (checkout, provider) = flaky(&shop).await;
+    let before = on_hand(&shop.db, "TEE-S").await;
+    let placed = paid(&shop, &[("TEE-S", 2)]).await;
+    let tee = line_of(&order(&shop, &placed).await, "TEE-S");
+    *provider.mode.lock().unwrap() = Refunds::Silent;
+    let r = checkout
+        .refund(&staff(), &placed.order_id, &refund_of(tee.clone(), 1, true))
+        .await
+        .unwrap();
+    assert_eq!(r.status, RefundStatus::Pending);
+    assert!(
+        r.provider_refund_id
+            .as_deref()
+            .is_some_and(|p| p.starts_with("re_silent_"))
+    );
+
+    // Still pending at the provider: nothing changes.
+    assert_eq!(checkout.retry_refunds(0).await.unwrap(), 1);
+    let o = order(&shop, &placed).await;
+    assert_eq!(o.refunds[0].status, RefundStatus::Pending);
+    assert_eq!(o.refunded.minor(), 0);
+    assert_eq!(on_hand(&shop.db, "TEE-S").await, before - 2);
+
+    // The provider made it: the next round applies it, once, restocking once.
+    *provider.mode.lock().unwrap() = Refunds::Work;
+    shop.clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(checkout.retry_refunds(0).await.unwrap(), 1);
+    shop.clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(checkout.retry_refunds(0).await.unwrap(), 0);
+    let o = order(&shop, &placed).await;
+    assert_eq!(o.refunds[0].status, RefundStatus::Succeeded);
+    assert_eq!(o.status, OrderStatus::PartiallyRefunded);
+    assert_eq!(o.refunded.minor(), 1500);
+    assert_eq!(on_hand(&shop.db, "TEE-S").await, before - 1);
+    assert_eq!(events(&shop, "order.refunded").await, 1);
+    assert_eq!(
+        provider
+            .asked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a.refund_id == r.id)
+            .count(),
+        1,
+        "polling asks for the state, it never refunds again"
+    );
+
+    // One the provider declined later: failed, nothing restocked.
+    *provider.mode.lock().unwrap() = Refunds::Silent;
+    let r = checkout
+        .refund(&staff(), &placed.order_id, &refund_of(tee, 1, true))
+        .await
+        .unwrap();
+    *provider.mode.lock().unwrap() = Refunds::Decline;
+    shop.clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(checkout.retry_refunds(0).await.unwrap(), 1);
+    let o = order(&shop, &placed).await;
+    let second = o.refunds.iter().find(|x| x.id == r.id).unwrap();
+    assert_eq!(second.status, RefundStatus::Failed);
+    assert_eq!(on_hand(&shop.db, "TEE-S").await, before - 1);
+}

@@ -19,7 +19,7 @@ async fn the_sweeper_and_an_expired_event_release_the_units_once() {
     shop.clock.advance(Duration::from_secs(35 * 60));
     let provider = OfflineProvider::new(shop.db.clone(), shop.clock.clone(), BASE);
     let session = provider
-        .choose(&session_of(&placed), OfflineChoice::Cancel)
+        .choose(&session_of(&placed), OfflineChoice::Cancel, false)
         .await
         .unwrap()
         .unwrap();
@@ -82,7 +82,7 @@ async fn the_reconciler_finds_a_payment_whose_event_was_lost() {
     let placed = place(&shop, &cart_with(&shop, &[("TEE-S", 2)]).await).await;
     // Paid on the provider's page; the event never reaches the shop.
     OfflineProvider::new(shop.db.clone(), shop.clock.clone(), BASE)
-        .choose(&session_of(&placed), OfflineChoice::Pay)
+        .choose(&session_of(&placed), OfflineChoice::Pay, false)
         .await
         .unwrap()
         .unwrap();
@@ -125,7 +125,7 @@ async fn a_flagged_order_is_left_to_staff_and_flagged_once() {
     let shop = setup().await;
     let placed = place(&shop, &cart_with(&shop, &[("TEE-S", 1)]).await).await;
     let mut session = OfflineProvider::new(shop.db.clone(), shop.clock.clone(), BASE)
-        .choose(&session_of(&placed), OfflineChoice::Pay)
+        .choose(&session_of(&placed), OfflineChoice::Pay, false)
         .await
         .unwrap()
         .unwrap();

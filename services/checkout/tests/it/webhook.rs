@@ -14,7 +14,7 @@ async fn session(
     choice: OfflineChoice,
 ) -> checkout::payment::OfflineSession {
     OfflineProvider::new(shop.db.clone(), shop.clock.clone(), BASE)
-        .choose(&session_of(placed), choice)
+        .choose(&session_of(placed), choice, false)
         .await
         .unwrap()
         .expect("an open session")
