@@ -133,6 +133,19 @@ pub async fn require_catalog_editor() -> Result<catalog::Editor, AppError> {
 
 /// An id from the browser (a URL, a form field). Anything that is not an id is a thing that
 /// does not exist: 404, like an id nobody has.
+/// The confirmation box of a form that changes something for good (`confirm=yes`); a
+/// clear field error when it was not ticked.
+pub fn confirmed(confirm: Option<String>) -> Result<(), AppError> {
+    if confirm.as_deref() == Some("yes") {
+        Ok(())
+    } else {
+        Err(AppError::field(
+            "confirm",
+            "Tick the box to confirm, then send the form again.",
+        ))
+    }
+}
+
 pub fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, AppError> {
     text.parse().map_err(|_| AppError::NotFound)
 }

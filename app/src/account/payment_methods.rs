@@ -90,7 +90,7 @@ pub fn PaymentMethodsPage() -> impl IntoView {
 mod server {
     use super::CardRow;
     use crate::error::AppError;
-    use crate::ssr::{redirect_with_flash, require_user, server_context};
+    use crate::ssr::{confirmed, redirect_with_flash, require_user, server_context};
 
     fn brand(name: &str) -> String {
         match name {
@@ -125,12 +125,7 @@ mod server {
     pub(super) async fn remove(id: String, confirm: Option<String>) -> Result<(), AppError> {
         let ctx = server_context()?;
         let user = require_user().await?;
-        if confirm.as_deref() != Some("yes") {
-            return Err(AppError::field(
-                "confirm",
-                "Tick the box to confirm, then send the form again.",
-            ));
-        }
+        confirmed(confirm)?;
         ctx.checkout.remove_card(&user.id, &id).await?;
         redirect_with_flash("/account/payment-methods", "card_removed");
         Ok(())

@@ -8,7 +8,9 @@ use super::{NotificationRow, NotificationView, NotificationsPage, TemplatePrevie
 use crate::admin::server::{PER_PAGE, page_number};
 use crate::components::Tone;
 use crate::error::AppError;
-use crate::ssr::{internal, parse_id, redirect_with_flash, require_role, server_context};
+use crate::ssr::{
+    confirmed, internal, parse_id, redirect_with_flash, require_role, server_context,
+};
 
 fn status_label(s: Status) -> &'static str {
     match s {
@@ -113,12 +115,7 @@ pub(crate) async fn find(id: String) -> Result<NotificationView, AppError> {
 
 pub(crate) async fn resend(id: String, confirm: Option<String>) -> Result<(), AppError> {
     let account = require_role(auth::Role::Admin).await?;
-    if confirm.as_deref() != Some("yes") {
-        return Err(AppError::field(
-            "confirm",
-            "Tick the box to confirm, then send the form again.",
-        ));
-    }
+    confirmed(confirm)?;
     let ctx = server_context()?;
     let id: NotificationId = parse_id(&id)?;
     let actor = Actor::user(&account.id, account.email.as_str());

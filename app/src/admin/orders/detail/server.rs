@@ -18,7 +18,9 @@ use crate::account::orders::server::event_label;
 use crate::cart::server::refuse_extra_fields;
 use crate::components::{Tone, humanize};
 use crate::error::AppError;
-use crate::ssr::{ServerContext, parse_id, redirect_back_with_flash, require_user, server_context};
+use crate::ssr::{
+    ServerContext, confirmed, parse_id, redirect_back_with_flash, require_user, server_context,
+};
 
 /// The signed-in staff member or vendor as the checkout knows them: 401 for nobody, 403
 /// for anyone else.
@@ -32,17 +34,6 @@ async fn operator() -> Result<Operator, AppError> {
     } else {
         tracing::warn!(user.id = %account.id, "refused: orders are for staff and vendors");
         Err(AppError::Forbidden)
-    }
-}
-
-fn confirmed(confirm: Option<String>) -> Result<(), AppError> {
-    if confirm.as_deref() == Some("yes") {
-        Ok(())
-    } else {
-        Err(AppError::field(
-            "confirm",
-            "Tick the box to confirm, then send the form again.",
-        ))
     }
 }
 
