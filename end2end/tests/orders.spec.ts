@@ -77,13 +77,24 @@ test('staff ship part of an order with a tracking number, then refund a unit wit
   await refund.getByRole('button', { name: 'Refund' }).click();
   await ready(page, js);
   await expect(page.getByTestId('refunds')).toContainText('€22.95');
-  await expect(page.getByTestId('refunds')).toContainText('(restocked)');
+  await expect(page.getByTestId('refunds')).toContainText('(1 restocked)');
   await expect(page.getByTestId('line-refunded').first()).toHaveText('1');
   await expect(page.getByTestId('refunded')).toHaveText('€22.95');
   await expect(page.getByTestId('order-status')).toHaveText('Partially refunded');
   // The rest of the order is shipped: nothing is left to ship.
   await expect(page.getByTestId('order-fulfilment')).toHaveText('Shipped');
   await expect(page.getByTestId('ship-form')).toHaveCount(0);
+
+  // The shipped unit comes back: refunded as a return, it leaves nothing owed.
+  await refund.getByLabel('of 1 shipped (returned or kept)').fill('1');
+  await refund.getByLabel('Reason').fill('returned');
+  await refund.getByLabel('Give this money back to the customer.').check();
+  await refund.getByRole('button', { name: 'Refund' }).click();
+  await ready(page, js);
+  await expect(page.getByTestId('refunds')).toContainText('(1 shipped, 1 restocked)');
+  await expect(page.getByTestId('line-refunded').first()).toHaveText('2');
+  await expect(page.getByTestId('line-to-ship').first()).toHaveText('0');
+  await expect(page.getByTestId('refunded')).toHaveText('€45.90');
 
   await order.guest.reload();
   await ready(order.guest, js);

@@ -913,6 +913,47 @@ async fn staff_ship_refund_and_export_orders_with_plain_forms() {
         slip.contains("Packing slip HS-10001") && !slip.contains(">Unit price<"),
         "{slip}"
     );
+
+    // The shipped unit comes back: refunded as a return (`sent_`), restocked; nothing is
+    // left to ship and the form offers no more units of the line.
+    let sent = format!("sent_{line}");
+    for bad in ["lots", "-1", "2"] {
+        let res = app
+            .call(
+                &admin,
+                "admin/order-refund",
+                &[
+                    ("order_id", order.as_str()),
+                    ("extra", ""),
+                    ("reason", ""),
+                    ("confirm", "yes"),
+                    (sent.as_str(), bad),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 422, "{sent}={bad}");
+    }
+    let before = on_hand(&app, "TEE-S").await;
+    let back = post(
+        &app,
+        &admin,
+        "admin/order-refund",
+        &page_path,
+        &[
+            ("order_id", &order),
+            ("extra", ""),
+            ("reason", "returned"),
+            ("confirm", "yes"),
+            (&sent, "1"),
+            (&restock, "on"),
+        ],
+    )
+    .await;
+    assert!(back.contains("flash=order_refunded"), "{back}");
+    assert_eq!(on_hand(&app, "TEE-S").await, before + 1);
+    let page = app.get_with(&admin, &page_path).await;
+    assert!(page.contains("(1 shipped, 1 restocked)"), "{page}");
+    assert!(!page.contains(&format!("name=\"{sent}\"")), "{page}");
 }
 
 #[tokio::test]

@@ -214,17 +214,36 @@ pub struct OrderLine {
     pub shipped: i64,
     /// Units refunded or being refunded.
     pub refunded: i64,
+    /// Of the refunded units, those that had already been shipped (returned, or kept by
+    /// the customer); the others will not be sent.
+    pub refunded_sent: i64,
+    /// Units put back on the shelf by refunds.
+    pub restocked: i64,
+    /// Units paid for that were never taken from stock (a late payment found them gone).
+    pub unsold: i64,
 }
 
 impl OrderLine {
-    /// Units still to send: bought, not sent, not refunded.
+    /// Units still to send: bought, not sent, not refunded before they went.
     pub fn to_ship(&self) -> i64 {
-        (self.quantity - self.shipped - self.refunded).max(0)
+        (self.quantity - self.shipped - (self.refunded - self.refunded_sent)).max(0)
     }
 
     /// Units that may still be refunded.
     pub fn refundable(&self) -> i64 {
         (self.quantity - self.refunded).max(0)
+    }
+
+    /// Shipped units that may still be refunded (a return, or a parcel that arrived
+    /// damaged).
+    pub fn refundable_sent(&self) -> i64 {
+        (self.shipped - self.refunded_sent).max(0)
+    }
+
+    /// Units a refund may still put back on the shelf: those taken from stock for this
+    /// line and not restocked yet.
+    pub fn restockable(&self) -> i64 {
+        (self.quantity - self.unsold - self.restocked).max(0)
     }
 }
 
@@ -283,14 +302,25 @@ pub struct Refund {
     pub source: String,
     /// The refund of a cancellation.
     pub cancels: bool,
-    /// (line id, units, restocked) refunded.
-    pub lines: Vec<(String, i64, bool)>,
+    /// The units refunded, line by line.
+    pub lines: Vec<RefundedUnits>,
     /// An amount beyond the lines (shipping, a goodwill gesture).
     pub extra: Money,
     pub reason: String,
     pub failure: Option<String>,
     pub actor: String,
     pub at: Timestamp,
+}
+
+/// The units of one order line a refund gives back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundedUnits {
+    pub line_id: String,
+    pub quantity: i64,
+    /// Of those, units that had already been shipped.
+    pub sent: i64,
+    /// Units put back on the shelf.
+    pub restocked: i64,
 }
 
 /// One entry of an order's history.
@@ -492,18 +522,26 @@ struct LineRow {
     vat_minor: i64,
     shipped: i64,
     refunded: i64,
+    refunded_sent: i64,
+    restocked: i64,
+    unsold: i64,
 }
 
 /// An order's lines, with the units refunded or being refunded (failed refunds do not
-/// count).
+/// count), how many of those had shipped, and how many went back on the shelf.
 const LINES: &str = "SELECT l.id, l.variant_id, l.product_id, l.vendor_id, l.product_name,
         l.slug, l.sku, l.options, l.image, l.quantity, l.unit_price_minor,
-        l.line_total_minor, l.vat_minor, l.shipped,
-        CAST(COALESCE((SELECT SUM(rl.quantity) FROM refund_lines rl
-                       JOIN refunds r ON r.id = rl.refund_id
-                       WHERE rl.line_id = l.id AND r.status <> 'failed'), 0) AS BIGINT)
-            AS refunded
-    FROM order_lines l WHERE l.order_id = $1 ORDER BY l.position";
+        l.line_total_minor, l.vat_minor, l.shipped, l.unsold,
+        CAST(COALESCE(r.refunded, 0) AS BIGINT) AS refunded,
+        CAST(COALESCE(r.sent, 0) AS BIGINT) AS refunded_sent,
+        CAST(COALESCE(r.restocked, 0) AS BIGINT) AS restocked
+    FROM order_lines l
+    LEFT JOIN (SELECT rl.line_id, SUM(rl.quantity) AS refunded, SUM(rl.sent) AS sent,
+                      SUM(rl.restock) AS restocked
+               FROM refund_lines rl JOIN refunds f ON f.id = rl.refund_id
+               WHERE f.order_id = $1 AND f.status <> 'failed'
+               GROUP BY rl.line_id) r ON r.line_id = l.id
+    WHERE l.order_id = $1 ORDER BY l.position";
 
 impl LineRow {
     fn into_line(self, currency: Currency) -> OrderLine {
@@ -524,6 +562,9 @@ impl LineRow {
             vat: money(self.vat_minor),
             shipped: self.shipped,
             refunded: self.refunded,
+            refunded_sent: self.refunded_sent,
+            restocked: self.restocked,
+            unsold: self.unsold,
         }
     }
 }
@@ -556,6 +597,7 @@ struct PartRow {
     parent: String,
     line_id: String,
     quantity: i64,
+    sent: i64,
     restock: i64,
 }
 
@@ -584,7 +626,8 @@ async fn shipments(conn: &mut Conn, order: &OrderId) -> Result<Vec<Shipment>, sq
     .fetch_all(&mut *conn)
     .await?;
     let parts: Vec<PartRow> = sqlx::query_as(
-        "SELECT sl.shipment_id AS parent, sl.line_id, sl.quantity, CAST(0 AS BIGINT) AS restock
+        "SELECT sl.shipment_id AS parent, sl.line_id, sl.quantity, CAST(0 AS BIGINT) AS sent,
+                CAST(0 AS BIGINT) AS restock
          FROM shipment_lines sl JOIN shipments s ON s.id = sl.shipment_id
          WHERE s.order_id = $1",
     )
@@ -625,7 +668,7 @@ pub(crate) async fn refunds(
     .fetch_all(&mut *conn)
     .await?;
     let parts: Vec<PartRow> = sqlx::query_as(
-        "SELECT rl.refund_id AS parent, rl.line_id, rl.quantity, rl.restock
+        "SELECT rl.refund_id AS parent, rl.line_id, rl.quantity, rl.sent, rl.restock
          FROM refund_lines rl JOIN refunds r ON r.id = rl.refund_id
          WHERE r.order_id = $1",
     )
@@ -640,7 +683,12 @@ pub(crate) async fn refunds(
             lines: parts
                 .iter()
                 .filter(|p| p.parent == r.id)
-                .map(|p| (p.line_id.clone(), p.quantity, p.restock != 0))
+                .map(|p| RefundedUnits {
+                    line_id: p.line_id.clone(),
+                    quantity: p.quantity,
+                    sent: p.sent,
+                    restocked: p.restock,
+                })
                 .collect(),
             id: r.id,
             provider_refund_id: r.provider_refund_id,

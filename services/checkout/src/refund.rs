@@ -27,8 +27,12 @@ use crate::{Checkout, CheckoutError, ORDER_CANCELLED, ORDER_REFUNDED};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefundLine {
     pub line_id: String,
+    /// Units not shipped yet: refunded, they will not be sent.
     pub quantity: i64,
-    /// Put the units back on the shelf when the refund goes through.
+    /// Units already shipped (returned, or kept by the customer).
+    pub sent: i64,
+    /// Put the units back on the shelf when the refund goes through (at most as many as
+    /// were taken from stock for the line and not restocked yet).
     pub restock: bool,
 }
 
@@ -43,9 +47,19 @@ pub struct RefundItems {
 
 pub const MAX_REASON: usize = 500;
 
+/// One line of a refund as planned.
+struct PlannedLine {
+    line_id: String,
+    /// Every unit refunded, sent or not.
+    quantity: i64,
+    sent: i64,
+    restock: i64,
+    amount: i64,
+}
+
 /// A refund as planned, before it is written.
 struct Plan {
-    lines: Vec<(String, i64, bool, i64)>,
+    lines: Vec<PlannedLine>,
     extra: i64,
     amount: i64,
     cancels: bool,
@@ -120,37 +134,62 @@ impl Checkout {
                     to: OrderStatus::Refunded,
                 });
             }
-            let mut planned: Vec<(String, i64, bool, i64)> = Vec::new();
-            for l in items.lines.iter().filter(|l| l.quantity != 0) {
+            let mut planned: Vec<PlannedLine> = Vec::new();
+            for l in items
+                .lines
+                .iter()
+                .filter(|l| l.quantity != 0 || l.sent != 0)
+            {
                 let line = lines.iter().find(|x| x.id == l.line_id).ok_or_else(|| {
                     CheckoutError::invalid("lines", "That line is not part of this order.")
                 })?;
-                if planned.iter().any(|(id, ..)| id == &line.id) {
+                if planned.iter().any(|p| p.line_id == line.id) {
                     return Err(CheckoutError::invalid(
                         "lines",
                         "Each line may appear once in a refund.",
                     ));
                 }
-                if l.quantity < 0 || l.quantity > line.refundable() {
+                if l.quantity < 0 || l.quantity > line.to_ship() {
                     return Err(CheckoutError::invalid(
                         "lines",
                         format!(
-                            "{}: at most {} units can still be refunded.",
+                            "{}: at most {} unit(s) not yet shipped can be refunded.",
                             line.product_name,
-                            line.refundable()
+                            line.to_ship()
                         ),
                     ));
                 }
+                if l.sent < 0 || l.sent > line.refundable_sent() {
+                    return Err(CheckoutError::invalid(
+                        "lines",
+                        format!(
+                            "{}: at most {} shipped unit(s) can be refunded.",
+                            line.product_name,
+                            line.refundable_sent()
+                        ),
+                    ));
+                }
+                let quantity = l.quantity + l.sent;
                 let amount = line
                     .unit_price
                     .minor()
-                    .checked_mul(l.quantity)
+                    .checked_mul(quantity)
                     .ok_or(CheckoutError::TotalTooLarge)?;
-                planned.push((line.id.clone(), l.quantity, l.restock, amount));
+                planned.push(PlannedLine {
+                    line_id: line.id.clone(),
+                    quantity,
+                    sent: l.sent,
+                    restock: if l.restock {
+                        quantity.min(line.restockable())
+                    } else {
+                        0
+                    },
+                    amount,
+                });
             }
             let amount = planned
                 .iter()
-                .try_fold(items.extra_minor, |sum, (.., a)| sum.checked_add(*a))
+                .try_fold(items.extra_minor, |sum, p| sum.checked_add(p.amount))
                 .ok_or(CheckoutError::TotalTooLarge)?;
             if amount <= 0 {
                 return Err(CheckoutError::invalid(
@@ -214,19 +253,18 @@ impl Checkout {
                     "This order has already shipped, so it can no longer be cancelled; it can be returned and refunded instead.",
                 ));
             }
-            let planned: Vec<(String, i64, bool, i64)> = lines
+            let planned: Vec<PlannedLine> = lines
                 .iter()
                 .filter(|l| l.refundable() > 0)
-                .map(|l| {
-                    (
-                        l.id.clone(),
-                        l.refundable(),
-                        true,
-                        l.unit_price.minor().saturating_mul(l.refundable()),
-                    )
+                .map(|l| PlannedLine {
+                    line_id: l.id.clone(),
+                    quantity: l.refundable(),
+                    sent: 0,
+                    restock: l.refundable().min(l.restockable()),
+                    amount: l.unit_price.minor().saturating_mul(l.refundable()),
                 })
                 .collect();
-            let for_lines: i64 = planned.iter().map(|(.., a)| a).sum();
+            let for_lines: i64 = planned.iter().map(|p| p.amount).sum();
             let amount = left;
             if amount == 0 && row.paid_minor.unwrap_or(0) > 0 {
                 return Err(CheckoutError::invalid(
@@ -291,16 +329,18 @@ impl Checkout {
         .bind(at)
         .execute(&mut *tx)
         .await?;
-        for (line, quantity, restock, amount) in &plan.lines {
+        for l in &plan.lines {
             sqlx::query(
-                "INSERT INTO refund_lines (refund_id, line_id, quantity, restock, amount_minor)
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO refund_lines (refund_id, line_id, quantity, sent, restock,
+                        amount_minor)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&id)
-            .bind(line)
-            .bind(quantity)
-            .bind(i64::from(*restock))
-            .bind(amount)
+            .bind(&l.line_id)
+            .bind(l.quantity)
+            .bind(l.sent)
+            .bind(l.restock)
+            .bind(l.amount)
             .execute(&mut *tx)
             .await?;
         }
@@ -329,8 +369,9 @@ impl Checkout {
             },
             order,
             json!({ "refund": id, "amount_minor": plan.amount, "extra_minor": plan.extra,
-                    "lines": plan.lines.iter().map(|(l, q, r, a)| json!({
-                        "line": l, "quantity": q, "restock": r, "amount_minor": a
+                    "lines": plan.lines.iter().map(|l| json!({
+                        "line": l.line_id, "quantity": l.quantity, "sent": l.sent,
+                        "restock": l.restock, "amount_minor": l.amount
                     })).collect::<Vec<_>>() }),
         )
         .await?;
@@ -529,9 +570,9 @@ impl Checkout {
             quantity: i64,
         }
         let back: Vec<Back> = sqlx::query_as(
-            "SELECT l.variant_id, rl.quantity FROM refund_lines rl
+            "SELECT l.variant_id, rl.restock AS quantity FROM refund_lines rl
              JOIN order_lines l ON l.id = rl.line_id
-             WHERE rl.refund_id = $1 AND rl.restock <> 0 ORDER BY l.variant_id",
+             WHERE rl.refund_id = $1 AND rl.restock > 0 ORDER BY l.variant_id",
         )
         .bind(refund)
         .fetch_all(&mut *conn)

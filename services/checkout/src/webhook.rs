@@ -476,6 +476,14 @@ impl Checkout {
             if catalog::stock::sell(conn, variant, *quantity, held, &label, at).await? {
                 sold.push((variant.clone(), *quantity));
             } else {
+                // Never taken from stock: a refund must not put these units back.
+                sqlx::query(
+                    "UPDATE order_lines SET unsold = quantity WHERE order_id = $1 AND variant_id = $2",
+                )
+                .bind(order.as_str())
+                .bind(variant.as_str())
+                .execute(&mut *conn)
+                .await?;
                 missing.push(format!("{quantity} × {variant}"));
             }
         }

@@ -204,9 +204,9 @@ impl OrderMail {
             lines: r
                 .lines
                 .iter()
-                .filter_map(|(id, units, _)| {
-                    let line = order.lines.iter().find(|l| &l.id == id)?;
-                    Some(line_view(line, *units, true))
+                .filter_map(|u| {
+                    let line = order.lines.iter().find(|l| l.id == u.line_id)?;
+                    Some(line_view(line, u.quantity, true))
                 })
                 .collect(),
             extra: (r.extra.minor() > 0).then(|| r.extra.to_string()),

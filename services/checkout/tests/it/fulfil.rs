@@ -55,6 +55,7 @@ fn refund_of(line: String, quantity: i64, restock: bool) -> RefundItems {
         lines: vec![RefundLine {
             line_id: line,
             quantity,
+            sent: 0,
             restock,
         }],
         extra_minor: 0,
@@ -339,6 +340,78 @@ async fn illegal_moves_are_refused_with_a_clear_error_and_change_nothing() {
         shop.checkout.refund(&staff(), &nobody, &extra(1)).await,
         Err(CheckoutError::NotFound)
     ));
+}
+
+#[tokio::test]
+async fn refunding_shipped_units_leaves_the_unshipped_ones_to_ship() {
+    let shop = setup().await;
+    let before = on_hand(&shop.db, "TEE-M").await;
+    let placed = paid(&shop, &[("TEE-M", 4)]).await;
+    let tee = line_of(&order(&shop, &placed).await, "TEE-M");
+    shop.checkout
+        .ship(
+            &staff(),
+            &placed.order_id,
+            &ShipItems {
+                lines: vec![(tee.clone(), 2)],
+                ..dhl()
+            },
+        )
+        .await
+        .expect("ship two");
+    let units = |quantity: i64, sent: i64, restock: bool| RefundItems {
+        lines: vec![RefundLine {
+            line_id: tee.clone(),
+            quantity,
+            sent,
+            restock,
+        }],
+        extra_minor: 0,
+        reason: "returned".to_owned(),
+    };
+    // One shipped unit comes back: the two not shipped are still owed.
+    shop.checkout
+        .refund(&staff(), &placed.order_id, &units(0, 1, true))
+        .await
+        .expect("refund a returned unit");
+    let o = order(&shop, &placed).await;
+    let line = o.lines[0].clone();
+    assert_eq!(
+        (line.refunded, line.refunded_sent, line.to_ship()),
+        (1, 1, 2)
+    );
+    assert_eq!(o.fulfilment, Fulfilment::Partial);
+    assert_eq!(on_hand(&shop.db, "TEE-M").await, before - 4 + 1);
+    // More shipped units than are left, or more unshipped units than are owed: refused.
+    for bad in [units(0, 2, false), units(3, 0, false), units(-1, 1, false)] {
+        assert!(matches!(
+            shop.checkout.refund(&staff(), &placed.order_id, &bad).await,
+            Err(CheckoutError::Invalid { .. })
+        ));
+    }
+    // One unshipped unit will not be sent, and the other shipped one is kept by the
+    // customer (damaged): one left to ship, one restocked.
+    let r = shop
+        .checkout
+        .refund(&staff(), &placed.order_id, &units(1, 1, false))
+        .await
+        .expect("refund one of each");
+    assert_eq!((r.lines[0].quantity, r.lines[0].sent), (2, 1));
+    assert_eq!(r.amount.minor(), 2 * 1700);
+    let o = order(&shop, &placed).await;
+    assert_eq!(o.lines[0].to_ship(), 1);
+    assert_eq!(o.units_to_ship(), 1);
+    assert_eq!(on_hand(&shop.db, "TEE-M").await, before - 3);
+    // The last unit ships: the order is fulfilled.
+    shop.checkout
+        .ship(&staff(), &placed.order_id, &dhl())
+        .await
+        .expect("ship the last one");
+    let o = order(&shop, &placed).await;
+    assert_eq!(o.fulfilment, Fulfilment::Shipped);
+    assert_eq!(o.lines[0].shipped, 3);
+    assert_eq!(o.lines[0].refundable(), 1);
+    assert_eq!(o.lines[0].refundable_sent(), 1);
 }
 
 #[tokio::test]

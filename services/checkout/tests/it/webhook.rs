@@ -178,6 +178,33 @@ async fn expired_then_completed_keeps_the_payment_and_flags_missing_stock() {
         "the other buyer's hold is intact"
     );
     assert_eq!(on_hand(&shop.db, "LAMP-1").await, 5);
+
+    // Staff refund the units that were never there, ticking "restock": the money goes
+    // back, but no lamp that was never taken from the shelf is put back on it.
+    let line = order.lines[0].clone();
+    assert_eq!((line.unsold, line.restockable()), (5, 0));
+    let refund = shop
+        .checkout
+        .refund(
+            &checkout::fulfil::Operator::Staff(shop_core::audit::Actor::system("boss@example.com")),
+            &b.order_id,
+            &checkout::refund::RefundItems {
+                lines: vec![checkout::refund::RefundLine {
+                    line_id: line.id.clone(),
+                    quantity: 5,
+                    sent: 0,
+                    restock: true,
+                }],
+                extra_minor: 0,
+                reason: "out of stock".to_owned(),
+            },
+        )
+        .await
+        .expect("refund the missing lamps");
+    assert_eq!(refund.status, checkout::RefundStatus::Succeeded);
+    assert_eq!(refund.lines[0].restocked, 0);
+    assert_eq!(on_hand(&shop.db, "LAMP-1").await, 5, "nothing restocked");
+    assert_eq!(reserved(&shop.db, "LAMP-1").await, 5);
 }
 
 #[tokio::test]

@@ -34,6 +34,10 @@ pub struct AdminLine {
     pub refunded: i64,
     pub to_ship: i64,
     pub refundable: i64,
+    /// Shipped units not refunded yet (returns).
+    pub refundable_sent: i64,
+    /// Units a refund may still put back on the shelf.
+    pub restockable: i64,
 }
 
 /// A parcel.
@@ -167,7 +171,8 @@ pub async fn cancel_order(
     server::cancel_order(order_id, reason, confirm).await
 }
 
-/// Refunds the units given as `qty_<line id>` (with `restock_<line id>`) and/or `extra`
+/// Refunds the units given as `qty_<line id>` (not shipped) and `sent_<line id>`
+/// (shipped), with `restock_<line id>`, and/or `extra`
 /// (a decimal amount in the order's currency).
 #[server(endpoint = "admin/order-refund")]
 pub async fn refund_order(
@@ -197,9 +202,11 @@ fn confirm_box(id: &'static str, text: &'static str) -> impl IntoView {
 
 #[component]
 fn Lines(lines: Vec<AdminLine>) -> impl IntoView {
-    let columns = ["Item", "SKU", "Qty", "Unit", "Total", "Shipped", "Refunded"]
-        .map(Column::new)
-        .to_vec();
+    let columns = [
+        "Item", "SKU", "Qty", "Unit", "Total", "Shipped", "Refunded", "To ship",
+    ]
+    .map(Column::new)
+    .to_vec();
     view! {
         <DataTable columns testid="order-lines">
             {lines.into_iter().map(|l| { let sku = l.sku.clone(); view! {
@@ -214,6 +221,7 @@ fn Lines(lines: Vec<AdminLine>) -> impl IntoView {
                     <td class="whitespace-nowrap px-3 py-2 tabular-nums">{l.line_total}</td>
                     <td class="px-3 py-2 tabular-nums" data-testid="line-shipped">{l.shipped}</td>
                     <td class="px-3 py-2 tabular-nums" data-testid="line-refunded">{l.refunded}</td>
+                    <td class="px-3 py-2 tabular-nums" data-testid="line-to-ship">{l.to_ship}</td>
                 </tr>
             }}).collect_view()}
         </DataTable>
@@ -284,16 +292,34 @@ fn RefundForm(order: AdminOrderView, action: ServerAction<RefundOrder>) -> impl 
                 <ul class="space-y-2">
                     {lines.into_iter().map(|l| {
                         let qty = format!("refund-qty-{}", l.id);
+                        let sent = format!("refund-sent-{}", l.id);
                         let restock = format!("refund-restock-{}", l.id);
                         let restock_for = restock.clone();
+                        let may_restock = l.restockable > 0;
+                        let restock_note = (l.restockable < l.refundable).then(|| {
+                            format!("(at most {} can go back on the shelf)", l.restockable)
+                        });
                         view! {
                             <li class="flex flex-wrap items-center gap-3">
-                                <label for=qty.clone() class="w-64 text-sm">{format!("{} ({}) at {}", l.name, l.sku, l.unit_price)}</label>
-                                <input id=qty type="number" min="0" max=l.refundable.to_string() value="0"
-                                    name=format!("qty_{}", l.id) class="input w-24" data-sku=l.sku.clone() />
+                                <span class="w-64 text-sm">{format!("{} ({}) at {}", l.name, l.sku, l.unit_price)}</span>
+                                {(l.to_ship > 0).then(|| view! {
+                                    <label for=qty.clone() class="flex items-center gap-1 text-sm">
+                                        <input id=qty.clone() type="number" min="0" max=l.to_ship.to_string() value="0"
+                                            name=format!("qty_{}", l.id) class="input w-20" data-sku=l.sku.clone() />
+                                        {format!("of {} not shipped", l.to_ship)}
+                                    </label>
+                                })}
+                                {(l.refundable_sent > 0).then(|| view! {
+                                    <label for=sent.clone() class="flex items-center gap-1 text-sm">
+                                        <input id=sent.clone() type="number" min="0" max=l.refundable_sent.to_string() value="0"
+                                            name=format!("sent_{}", l.id) class="input w-20" data-sku=l.sku.clone() data-sent="yes" />
+                                        {format!("of {} shipped (returned or kept)", l.refundable_sent)}
+                                    </label>
+                                })}
                                 <label class="flex items-center gap-1 text-sm" for=restock_for>
-                                    <input id=restock type="checkbox" name=format!("restock_{}", l.id) value="on" checked />
+                                    <input id=restock type="checkbox" name=format!("restock_{}", l.id) value="on" checked=may_restock disabled=!may_restock />
                                     "Restock"
+                                    {restock_note.map(|n| view! { <span class="text-xs text-stone-600">{n}</span> })}
                                 </label>
                             </li>
                         }

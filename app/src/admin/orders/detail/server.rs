@@ -37,35 +37,60 @@ async fn operator() -> Result<Operator, AppError> {
     }
 }
 
-/// The `qty_<line id>` fields with a positive quantity (and, with `restock`, whether
-/// `restock_<line id>` was ticked); any other field is refused.
-fn line_fields(
-    fields: &HashMap<String, String>,
+/// The units chosen for one line of a shipment or a refund.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct LineField {
+    line: String,
+    /// `qty_<line id>`: units not shipped yet.
+    quantity: i64,
+    /// `sent_<line id>` (refunds): units already shipped.
+    sent: i64,
+    /// `restock_<line id>` ticked (refunds).
     restock: bool,
-) -> Result<Vec<(String, i64, bool)>, AppError> {
+}
+
+fn units_field(fields: &HashMap<String, String>, key: &str) -> Result<i64, AppError> {
+    let value = fields.get(key).map_or("", |v| v.trim());
+    if value.is_empty() {
+        return Ok(0);
+    }
+    let units: i64 = value
+        .parse()
+        .map_err(|_| AppError::field("lines", "Quantities must be whole numbers."))?;
+    if units < 0 {
+        return Err(AppError::field("lines", "Quantities cannot be negative."));
+    }
+    Ok(units)
+}
+
+/// The lines with a positive `qty_<line id>` (and, for a refund, `sent_<line id>`, with
+/// `restock_<line id>` ticked or not); any other field is refused.
+fn line_fields(fields: &HashMap<String, String>, refund: bool) -> Result<Vec<LineField>, AppError> {
     let mut other = HashMap::new();
     let mut lines = Vec::new();
-    for (key, value) in fields {
-        if let Some(line) = key.strip_prefix("qty_") {
-            let value = value.trim();
-            let quantity: i64 = if value.is_empty() {
-                0
-            } else {
-                value
-                    .parse()
-                    .map_err(|_| AppError::field("lines", "Quantities must be whole numbers."))?
-            };
-            if quantity < 0 {
-                return Err(AppError::field("lines", "Quantities cannot be negative."));
+    for key in fields.keys() {
+        let line = key
+            .strip_prefix("qty_")
+            .or_else(|| refund.then(|| key.strip_prefix("sent_")).flatten());
+        if let Some(line) = line {
+            if lines.iter().any(|l: &LineField| l.line == line) {
+                continue;
             }
-            if quantity > 0 {
-                let ticked = fields
+            let quantity = units_field(fields, &format!("qty_{line}"))?;
+            let sent = units_field(fields, &format!("sent_{line}"))?;
+            if quantity > 0 || sent > 0 {
+                let restock = fields
                     .get(&format!("restock_{line}"))
                     .is_some_and(|v| v == "on");
-                lines.push((line.to_owned(), quantity, ticked));
+                lines.push(LineField {
+                    line: line.to_owned(),
+                    quantity,
+                    sent,
+                    restock,
+                });
             }
-        } else if !(restock && key.starts_with("restock_")) {
-            other.insert(key.clone(), value.clone());
+        } else if !(refund && key.starts_with("restock_")) {
+            other.insert(key.clone(), fields[key].clone());
         }
     }
     refuse_extra_fields(&other)?;
@@ -120,6 +145,8 @@ fn view(o: Order, who: &Operator, notes: Vec<NoteView>) -> AdminOrderView {
                 refunded: l.refunded,
                 to_ship: l.to_ship(),
                 refundable: l.refundable(),
+                refundable_sent: l.refundable_sent(),
+                restockable: l.restockable(),
             })
             .collect(),
         subtotal: o.subtotal.to_string(),
@@ -173,12 +200,24 @@ fn view(o: Order, who: &Operator, notes: Vec<NoteView>) -> AdminOrderView {
                 contents: r
                     .lines
                     .iter()
-                    .map(|(line, q, restock)| {
-                        format!(
-                            "{q} × {}{}",
-                            name_of(line),
-                            if *restock { " (restocked)" } else { "" }
-                        )
+                    .map(|u| {
+                        let mut notes = Vec::new();
+                        if u.sent > 0 {
+                            notes.push(format!("{} shipped", u.sent));
+                        }
+                        if u.restocked > 0 {
+                            notes.push(format!("{} restocked", u.restocked));
+                        }
+                        if notes.is_empty() {
+                            format!("{} × {}", u.quantity, name_of(&u.line_id))
+                        } else {
+                            format!(
+                                "{} × {} ({})",
+                                u.quantity,
+                                name_of(&u.line_id),
+                                notes.join(", ")
+                            )
+                        }
                     })
                     .collect(),
                 extra: (r.extra.minor() > 0).then(|| r.extra.to_string()),
@@ -246,13 +285,13 @@ pub(crate) async fn admin_order(id: String) -> Result<AdminOrderView, AppError> 
 async fn line_action(
     order_id: &str,
     fields: &HashMap<String, String>,
-    restock: bool,
+    refund: bool,
     confirm: Option<String>,
-) -> Result<(ServerContext, Operator, OrderId, Vec<(String, i64, bool)>), AppError> {
+) -> Result<(ServerContext, Operator, OrderId, Vec<LineField>), AppError> {
     let ctx = server_context()?;
     let who = operator().await?;
     let id: OrderId = parse_id(order_id)?;
-    let lines = line_fields(fields, restock)?;
+    let lines = line_fields(fields, refund)?;
     confirmed(confirm)?;
     Ok((ctx, who, id, lines))
 }
@@ -276,7 +315,7 @@ pub(crate) async fn ship_order(
             &who,
             &id,
             &ShipItems {
-                lines: lines.into_iter().map(|(l, q, _)| (l, q)).collect(),
+                lines: lines.into_iter().map(|l| (l.line, l.quantity)).collect(),
                 carrier,
                 tracking_number,
             },
@@ -345,10 +384,11 @@ pub(crate) async fn refund_order(
             &RefundItems {
                 lines: lines
                     .into_iter()
-                    .map(|(line_id, quantity, restock)| RefundLine {
-                        line_id,
-                        quantity,
-                        restock,
+                    .map(|l| RefundLine {
+                        line_id: l.line,
+                        quantity: l.quantity,
+                        sent: l.sent,
+                        restock: l.restock,
                     })
                     .collect(),
                 extra_minor,
