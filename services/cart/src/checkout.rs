@@ -3,7 +3,7 @@
 //! Each runs in the checkout's own transaction.
 
 use shop_core::db::Conn;
-use shop_core::{CartId, Db, OrderId, VariantId};
+use shop_core::{Batch, CartId, Db, OrderId, VariantId};
 
 /// The order a cart is being checked out as, if one awaits payment.
 pub async fn pending_order(db: &Db, cart: &CartId) -> Result<Option<OrderId>, sqlx::Error> {
@@ -22,16 +22,19 @@ pub async fn start_checkout(
     order: &OrderId,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let marked = sqlx::query(
-        "UPDATE carts SET order_id = $1, updated_at = $3 WHERE id = $2 AND order_id IS NULL",
-    )
-    .bind(order.as_str())
-    .bind(cart.as_str())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(marked == 1)
+    let mut batch = Batch::new(conn);
+    start_checkout_into(&mut batch, cart, order, now);
+    Ok(batch.execute(conn).await? == 1)
+}
+
+/// [`start_checkout`] as one statement of a [`Batch`]: it changes one row, or none when the
+/// cart is already being checked out (then the caller's transaction must roll back).
+pub fn start_checkout_into(batch: &mut Batch, cart: &CartId, order: &OrderId, now: i64) {
+    batch
+        .add("UPDATE carts SET order_id = $1, updated_at = $3 WHERE id = $2 AND order_id IS NULL")
+        .bind(order.as_str().to_owned())
+        .bind(cart.as_str().to_owned())
+        .bind(now);
 }
 
 /// The order lapsed (expired, cancelled, declined): the cart is as the shopper left it and

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use shop_core::db::Conn;
-use shop_core::{Clock, Db, UserId};
+use shop_core::{Batch, Clock, Db, UserId};
 
 use crate::editor::{Editor, audit_product, check_access, too_long, variant_product};
 use crate::{Catalog, CatalogError, MAX_STOCK, ProductId, VariantId, index};
@@ -256,48 +256,49 @@ pub async fn refresh_availability(
 
 /// [`refresh_availability`] for callers that know the variants' products already.
 pub async fn refresh_products(conn: &mut Conn, products: &[ProductId]) -> Result<(), sqlx::Error> {
+    let mut batch = Batch::new(conn);
+    refresh_products_into(&mut batch, products);
+    batch.execute(conn).await?;
+    Ok(())
+}
+
+/// [`refresh_products`] as statements of a [`Batch`] (one per product, each changing its
+/// product's row).
+pub fn refresh_products_into(batch: &mut Batch, products: &[ProductId]) {
     let mut products: Vec<&ProductId> = products.iter().collect();
     // Product id order, so two writers on PostgreSQL lock them in the same order.
     products.sort();
     products.dedup();
     for product in products {
-        sqlx::query(
-            "UPDATE products SET available = COALESCE((
-                 SELECT SUM(v.on_hand - v.reserved) FROM product_variants v
-                 WHERE v.product_id = products.id AND v.status = 'active'), 0)
-             WHERE id = $1",
-        )
-        .bind(product.as_str())
-        .execute(&mut *conn)
-        .await?;
+        batch
+            .add(
+                "UPDATE products SET available = COALESCE((
+                     SELECT SUM(v.on_hand - v.reserved) FROM product_variants v
+                     WHERE v.product_id = products.id AND v.status = 'active'), 0)
+                 WHERE id = $1",
+            )
+            .bind(product.as_str().to_owned());
     }
-    Ok(())
 }
 
-/// Holds `quantity` units of a variant for an order, in the caller's transaction: one
-/// conditional update, so two buyers can never hold the same unit. Hold in variant id order
-/// and call [`refresh_availability`] after. `false` when fewer than
-/// `quantity` are available or the variant is not on sale (archived, unpublished, deleted).
-pub async fn reserve(
-    conn: &mut Conn,
-    variant: &VariantId,
-    quantity: i64,
-    at: i64,
-) -> Result<bool, sqlx::Error> {
-    let held = sqlx::query(
-        "UPDATE product_variants SET reserved = reserved + $1, updated_at = $3
-         WHERE id = $2 AND status = 'active' AND on_hand - reserved >= $1
-           AND EXISTS (SELECT 1 FROM products p
-                       WHERE p.id = product_variants.product_id AND p.status = 'active')",
-    )
-    .bind(quantity)
-    .bind(variant.as_str())
-    .bind(at)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
-    Ok(held)
+/// Holds `quantity` units of a variant for an order, as one statement of the caller's
+/// [`Batch`] (in its transaction): one conditional update, so two buyers can never hold the
+/// same unit. It returns the variant's id when the units are held, and no row when fewer
+/// than `quantity` are available or the variant is not on sale (archived, unpublished,
+/// deleted). Hold in variant id order and refresh the products' availability after
+/// ([`refresh_products_into`]).
+pub fn reserve_into(batch: &mut Batch, variant: &VariantId, quantity: i64, at: i64) {
+    batch
+        .add(
+            "UPDATE product_variants SET reserved = reserved + $1, updated_at = $3
+             WHERE id = $2 AND status = 'active' AND on_hand - reserved >= $1
+               AND EXISTS (SELECT 1 FROM products p
+                           WHERE p.id = product_variants.product_id AND p.status = 'active')
+             RETURNING id",
+        )
+        .bind(quantity)
+        .bind(variant.as_str().to_owned())
+        .bind(at);
 }
 
 /// Gives back units held by [`reserve`] (an order expired or was cancelled unpaid), in the

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use shop_core::db::Conn;
-use shop_core::{CartId, Clock, Currency, Db, Money, OrderId, Timestamp, UserId, VariantId};
+use shop_core::{Batch, CartId, Clock, Currency, Db, Money, OrderId, Timestamp, UserId, VariantId};
 
 use crate::CheckoutError;
 
@@ -1212,8 +1212,23 @@ pub(crate) async fn record_all(
     entries: &[(&str, &str, &str)],
     at: i64,
 ) -> Result<(), sqlx::Error> {
+    let mut batch = Batch::new(conn);
+    record_all_into(&mut batch, order, status, entries, at);
+    batch.execute(conn).await?;
+    Ok(())
+}
+
+/// [`record_all`] as one statement of a [`Batch`] (it changes a row per entry; none and
+/// no statement for no entries).
+pub(crate) fn record_all_into(
+    batch: &mut Batch,
+    order: &OrderId,
+    status: OrderStatus,
+    entries: &[(&str, &str, &str)],
+    at: i64,
+) {
     if entries.is_empty() {
-        return Ok(());
+        return;
     }
     let rows: Vec<String> = (0..entries.len())
         .map(|i| {
@@ -1231,19 +1246,18 @@ pub(crate) async fn record_all(
         "INSERT INTO order_events (id, order_id, kind, status, note, actor, created_at) VALUES {}",
         rows.join(", ")
     );
-    let mut query = sqlx::query(&sql)
-        .bind(order.as_str())
+    batch
+        .add(&sql)
+        .bind(order.as_str().to_owned())
         .bind(status.as_str())
         .bind(at);
     for (kind, note, actor) in entries {
-        query = query
+        batch
             .bind(shop_core::id::new_uuid_v7())
-            .bind(*kind)
-            .bind(*note)
-            .bind(*actor);
+            .bind((*kind).to_owned())
+            .bind((*note).to_owned())
+            .bind((*actor).to_owned());
     }
-    query.execute(&mut *conn).await?;
-    Ok(())
 }
 
 /// Moves an order from `from` to `to` if it is still `from` (one conditional update, so of

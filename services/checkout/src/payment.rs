@@ -4,7 +4,8 @@
 //! through a signed event at the webhook.
 
 use shop_core::db::Conn;
-use shop_core::{Clock, Currency, Db, Money, OrderId};
+use shop_core::{Batch, Clock, Currency, Db, Money, OrderId};
+use sqlx::Row;
 
 /// What the shop asks the provider to collect.
 #[derive(Clone, Debug)]
@@ -127,15 +128,16 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// Opens a hosted payment session (the same one again for the same idempotency key).
     async fn create_session(&self, req: &SessionRequest) -> Result<PaymentSession, ProviderError>;
 
-    /// Opens the session on `conn`, inside the caller's transaction, when the provider keeps
-    /// its sessions in the shop's own database (the offline provider): an order and its
-    /// session are then written in one commit. `None` for a provider behind an API
-    /// (Stripe), whose session the shop opens once the order has committed.
-    async fn create_session_in(
+    /// Opens the session as a statement of the caller's [`Batch`] (inside its transaction,
+    /// changing one row) when the provider keeps its sessions in the shop's own database
+    /// (the offline provider): an order and its session are then written in one commit.
+    /// `None` for a provider behind an API (Stripe), whose session the shop opens once the
+    /// order has committed.
+    fn create_session_into(
         &self,
-        _conn: &mut Conn,
+        _batch: &mut Batch,
         _req: &SessionRequest,
-    ) -> Option<Result<PaymentSession, ProviderError>> {
+    ) -> Option<PaymentSession> {
         None
     }
 
@@ -262,38 +264,61 @@ impl OfflineProvider {
         conn: &mut Conn,
         req: &SessionRequest,
     ) -> Result<PaymentSession, ProviderError> {
+        // The first request with this key made the session; a retry gets that one.
+        let mut batch = Batch::new(conn);
+        self.open_into(
+            &mut batch,
+            req,
+            " ON CONFLICT (idempotency_key)
+                 DO UPDATE SET idempotency_key = excluded.idempotency_key
+              RETURNING id",
+        );
+        let id: String = batch
+            .fetch_all(conn)
+            .await?
+            .first()
+            .ok_or(sqlx::Error::RowNotFound)?
+            .try_get("id")?;
+        Ok(PaymentSession {
+            url: self.session_url(&id),
+            id,
+        })
+    }
+
+    fn session_url(&self, id: &str) -> String {
+        format!("{}/pay/offline/{id}", self.base_url)
+    }
+
+    /// Adds the insert of a new session for `req` to `batch`, followed by `tail` (a conflict
+    /// clause); the session it would be.
+    fn open_into(&self, batch: &mut Batch, req: &SessionRequest, tail: &str) -> PaymentSession {
         let id = format!(
             "cs_offline_{}",
             shop_core::id::new_uuid_v7().replace('-', "")
         );
-        // The first request with this key made the session; a retry gets that one.
-        let id: String = sqlx::query_scalar(
-            "INSERT INTO offline_payment_sessions (id, idempotency_key, order_id, order_number,
-                    email, amount_minor, currency, status, payment_status, success_url,
-                    cancel_url, expires_at, created_at, customer_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', 'unpaid', $8, $9, $10, $11, $12)
-             ON CONFLICT (idempotency_key)
-                 DO UPDATE SET idempotency_key = excluded.idempotency_key
-             RETURNING id",
-        )
-        .bind(&id)
-        .bind(&req.idempotency_key)
-        .bind(req.order_id.as_str())
-        .bind(&req.order_number)
-        .bind(&req.email)
-        .bind(req.total.minor())
-        .bind(req.currency.code())
-        .bind(&req.success_url)
-        .bind(&req.cancel_url)
-        .bind(req.expires_at)
-        .bind(self.clock.now().millis())
-        .bind(req.customer.as_deref())
-        .fetch_one(&mut *conn)
-        .await?;
-        Ok(PaymentSession {
-            url: format!("{}/pay/offline/{id}", self.base_url),
+        batch
+            .add(&format!(
+                "INSERT INTO offline_payment_sessions (id, idempotency_key, order_id, order_number,
+                        email, amount_minor, currency, status, payment_status, success_url,
+                        cancel_url, expires_at, created_at, customer_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', 'unpaid', $8, $9, $10, $11, $12){tail}"
+            ))
+            .bind(id.clone())
+            .bind(req.idempotency_key.clone())
+            .bind(req.order_id.as_str().to_owned())
+            .bind(req.order_number.clone())
+            .bind(req.email.clone())
+            .bind(req.total.minor())
+            .bind(req.currency.code())
+            .bind(req.success_url.clone())
+            .bind(req.cancel_url.clone())
+            .bind(req.expires_at)
+            .bind(self.clock.now().millis())
+            .bind(req.customer.clone());
+        PaymentSession {
+            url: self.session_url(&id),
             id,
-        })
+        }
     }
 
     /// Applies the shopper's choice to an open session: paying completes it (if it has not
@@ -366,12 +391,13 @@ impl PaymentProvider for OfflineProvider {
         Ok(session)
     }
 
-    async fn create_session_in(
+    fn create_session_into(
         &self,
-        conn: &mut Conn,
+        batch: &mut Batch,
         req: &SessionRequest,
-    ) -> Option<Result<PaymentSession, ProviderError>> {
-        Some(self.open(conn, req).await)
+    ) -> Option<PaymentSession> {
+        // A new order's key: no session has it yet.
+        Some(self.open_into(batch, req, ""))
     }
 
     async fn session_state(&self, id: &str) -> Result<SessionState, ProviderError> {

@@ -11,7 +11,8 @@
 use std::sync::Arc;
 
 use shop_core::db::Conn;
-use shop_core::{CartId, Clock, Db, Email, Money, OrderId, ProductId, UserId, outbox};
+use shop_core::{Batch, CartId, Clock, Db, Email, Money, OrderId, ProductId, UserId, outbox};
+use sqlx::Row;
 
 use crate::orders::{self, OrderStatus, PostalAddress};
 use crate::payment::{PaymentSession, SessionRequest};
@@ -63,10 +64,12 @@ struct Inserted {
 }
 
 /// Writes the order, its lines, its first history entries, the cart's mark, the attempt's
-/// key and `order.placed`, on the placing transaction's connection.
+/// key and `order.placed`, after what `batch` holds already (the payment session's insert),
+/// on the placing transaction's connection.
 #[allow(clippy::too_many_arguments)]
 async fn write_order(
     conn: &mut Conn,
+    mut batch: Batch,
     input: &PlaceOrder,
     key: &str,
     review: &Review,
@@ -85,39 +88,42 @@ async fn write_order(
     let shipping = quote
         .shipping
         .unwrap_or(shop_core::Money::zero(quote.currency));
-    sqlx::query(
-        "INSERT INTO orders (id, number, status, stock, user_id, email, cart_id, currency,
-                subtotal_minor, shipping_minor, vat_minor, total_minor, vat_rate_bp,
-                shipping_method_id, shipping_method_name, shipping_days, shipping_address,
-                billing_address, fingerprint, hold_until, payment_provider, placed_at,
-                updated_at, payment_session_id, payment_url)
-         VALUES ($1, $2, 'pending_payment', 'held', $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22)",
-    )
-    .bind(id.as_str())
-    .bind(number)
-    .bind(input.customer.as_ref().map(UserId::as_str))
-    .bind(input.email.as_str())
-    .bind(input.cart.as_str())
-    .bind(quote.currency.code())
-    .bind(quote.subtotal.minor())
-    .bind(shipping.minor())
-    .bind(quote.vat.minor())
-    .bind(quote.total.minor())
-    .bind(quote.vat_rate_bp)
-    .bind(review.method.id.as_str())
-    .bind(&review.method.name)
-    .bind(review.method.days_label())
-    .bind(json(ship))
-    .bind(json(bill))
-    .bind(&review.fingerprint)
-    .bind(hold_until)
-    .bind(provider)
-    .bind(at)
-    .bind(session.map(|s| s.id.as_str()))
-    .bind(session.map(|s| s.url.as_str()))
-    .execute(&mut *conn)
-    .await?;
+    // Everything in one batch (one round trip on SQLite), after the payment session's
+    // insert when the provider keeps it here. Each statement changes a known number of rows
+    // but the cart's mark, which changes none when another tab placed the cart a moment
+    // ago: the total tells.
+    batch
+        .add(
+            "INSERT INTO orders (id, number, status, stock, user_id, email, cart_id, currency,
+                    subtotal_minor, shipping_minor, vat_minor, total_minor, vat_rate_bp,
+                    shipping_method_id, shipping_method_name, shipping_days, shipping_address,
+                    billing_address, fingerprint, hold_until, payment_provider, placed_at,
+                    updated_at, payment_session_id, payment_url)
+             VALUES ($1, $2, 'pending_payment', 'held', $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                    $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22)",
+        )
+        .bind(id.as_str().to_owned())
+        .bind(number)
+        .bind(input.customer.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(input.email.as_str().to_owned())
+        .bind(input.cart.as_str().to_owned())
+        .bind(quote.currency.code())
+        .bind(quote.subtotal.minor())
+        .bind(shipping.minor())
+        .bind(quote.vat.minor())
+        .bind(quote.total.minor())
+        .bind(quote.vat_rate_bp)
+        .bind(review.method.id.as_str().to_owned())
+        .bind(review.method.name.clone())
+        .bind(review.method.days_label())
+        .bind(json(ship))
+        .bind(json(bill))
+        .bind(review.fingerprint.clone())
+        .bind(hold_until)
+        .bind(provider.to_owned())
+        .bind(at)
+        .bind(session.map(|s| s.id.clone()))
+        .bind(session.map(|s| s.url.clone()));
     // All lines in one statement.
     const COLUMNS: usize = 15;
     let rows: Vec<String> = (0..quote.lines.len())
@@ -128,34 +134,32 @@ async fn write_order(
             format!("({})", params.join(", "))
         })
         .collect();
-    let sql = format!(
+    batch.add(&format!(
         "INSERT INTO order_lines (id, order_id, position, variant_id, product_id, product_name,
                 slug, options, sku, image, quantity, unit_price_minor, line_total_minor,
                 vat_minor, vendor_id)
          VALUES {}",
         rows.join(", ")
-    );
-    let mut lines = sqlx::query(&sql);
+    ));
     for (position, l) in quote.lines.iter().enumerate() {
-        lines = lines
+        batch
             .bind(shop_core::id::new_uuid_v7())
-            .bind(id.as_str())
+            .bind(id.as_str().to_owned())
             .bind(i64::try_from(position).unwrap_or(i64::MAX))
-            .bind(l.variant_id.as_str())
-            .bind(l.product_id.as_str())
-            .bind(l.product_name.as_str())
-            .bind(l.slug.as_str())
+            .bind(l.variant_id.as_str().to_owned())
+            .bind(l.product_id.as_str().to_owned())
+            .bind(l.product_name.clone())
+            .bind(l.slug.clone())
             .bind(serde_json::to_string(&l.options).unwrap_or_else(|_| "[]".to_owned()))
-            .bind(l.sku.as_str())
-            .bind(l.image.as_deref())
+            .bind(l.sku.clone())
+            .bind(l.image.clone())
             .bind(l.quantity)
             .bind(l.unit_price.minor())
             .bind(l.line_total.minor())
             .bind(l.vat.minor())
             // The product's vendor, copied with the rest (vendors see their own lines).
-            .bind(l.vendor_id.as_ref().map(UserId::as_str));
+            .bind(l.vendor_id.as_ref().map(|v| v.as_str().to_owned()));
     }
-    lines.execute(&mut *conn).await?;
     let actor = if input.customer.is_some() {
         "customer"
     } else {
@@ -167,28 +171,30 @@ async fn write_order(
     if session.is_some() {
         history.push(("payment_started", provider, "system"));
     }
-    orders::record_all(conn, id, OrderStatus::PendingPayment, &history, at).await?;
-    if !cart::checkout::start_checkout(conn, &input.cart, id, at).await? {
-        // Another tab placed this cart a moment ago; the caller finds its order.
-        return Err(CheckoutError::Changed);
-    }
-    sqlx::query(
-        "INSERT INTO checkout_attempts (idempotency_key, cart_id, order_id, created_at)
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(key)
-    .bind(input.cart.as_str())
-    .bind(id.as_str())
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    outbox::enqueue(
-        conn,
+    orders::record_all_into(&mut batch, id, OrderStatus::PendingPayment, &history, at);
+    cart::checkout::start_checkout_into(&mut batch, &input.cart, id, at);
+    batch
+        .add(
+            "INSERT INTO checkout_attempts (idempotency_key, cart_id, order_id, created_at)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(key.to_owned())
+        .bind(input.cart.as_str().to_owned())
+        .bind(id.as_str().to_owned())
+        .bind(at);
+    outbox::enqueue_into(
+        &mut batch,
         clock,
         ORDER_PLACED,
         &serde_json::json!({ "order_id": id, "number": number }),
-    )
-    .await?;
+    )?;
+    // The session, the order, its lines, the history, the cart, the attempt and the event.
+    let expected =
+        usize::from(session.is_some()) + 1 + quote.lines.len() + history.len() + 1 + 1 + 1;
+    if batch.execute(conn).await? < expected as u64 {
+        // Another tab placed this cart a moment ago; the caller finds its order.
+        return Err(CheckoutError::Changed);
+    }
     Ok(())
 }
 
@@ -427,32 +433,50 @@ impl Checkout {
             .write(move |conn| {
                 Box::pin(async move {
                     let quote = &review.quote;
-                    // Hold the units first, in variant order (two orders for the same
-                    // variants lock them in the same order, so PostgreSQL never deadlocks).
+                    // The order's number, then the units, in variant order (two orders for
+                    // the same variants lock them in the same order, so PostgreSQL never
+                    // deadlocks), then the products' availability: one batch, one round
+                    // trip on SQLite. Each held line returns its variant; one missing means
+                    // sold out, and the job's writes roll back.
                     let mut holds: Vec<&pricing::QuoteLine> = quote.lines.iter().collect();
                     holds.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
+                    let mut batch = Batch::new(conn);
+                    batch.add(
+                        "UPDATE order_numbers SET last = last + 1 WHERE id = 1 RETURNING last",
+                    );
                     for line in &holds {
-                        if !catalog::stock::reserve(conn, &line.variant_id, line.quantity, at)
-                            .await?
-                        {
-                            return Err(CheckoutError::SoldOut(line.product_name.clone()));
-                        }
+                        catalog::stock::reserve_into(
+                            &mut batch,
+                            &line.variant_id,
+                            line.quantity,
+                            at,
+                        );
                     }
                     let products: Vec<ProductId> =
                         holds.iter().map(|l| l.product_id.clone()).collect();
-                    catalog::stock::refresh_products(conn, &products).await?;
-                    let number: i64 = sqlx::query_scalar(
-                        "UPDATE order_numbers SET last = last + 1 WHERE id = 1 RETURNING last",
-                    )
-                    .fetch_one(&mut *conn)
-                    .await?;
+                    catalog::stock::refresh_products_into(&mut batch, &products);
+                    let rows = batch.fetch_all(conn).await?;
+                    let number: i64 = rows
+                        .first()
+                        .ok_or_else(|| sqlx::Error::RowNotFound)?
+                        .try_get("last")?;
+                    let held: Vec<String> = rows
+                        .iter()
+                        .skip(1)
+                        .map(|r| r.try_get::<String, _>("id"))
+                        .collect::<Result<_, _>>()?;
+                    if let Some(gone) = holds
+                        .iter()
+                        .find(|l| !held.iter().any(|v| v == l.variant_id.as_str()))
+                    {
+                        return Err(CheckoutError::SoldOut(gone.product_name.clone()));
+                    }
                     request.order_number = orders::number_label(number);
-                    let session = match provider.create_session_in(conn, &request).await {
-                        Some(opened) => Some(opened?),
-                        None => None,
-                    };
+                    let mut batch = Batch::new(conn);
+                    let session = provider.create_session_into(&mut batch, &request);
                     write_order(
                         conn,
+                        batch,
                         &input,
                         &key,
                         &review,

@@ -5,6 +5,7 @@
 //! [`outbox`] and the [`mail`] transport. Nothing here knows about HTTP or Leptos.
 
 pub mod audit;
+pub mod batch;
 pub mod clock;
 pub mod db;
 pub mod email;
@@ -18,6 +19,7 @@ pub mod quantity;
 pub mod search;
 pub mod spreadsheet;
 
+pub use batch::Batch;
 pub use clock::{Clock, Timestamp};
 pub use db::{Backend, Db, DbConfig, Tx};
 pub use email::Email;

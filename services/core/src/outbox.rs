@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::batch::Batch;
 use crate::clock::{Clock, Timestamp};
 use crate::db::{Backend, Conn, Db};
 
@@ -58,19 +59,31 @@ pub async fn enqueue(
     kind: &str,
     payload: &impl Serialize,
 ) -> Result<EventId, sqlx::Error> {
+    let mut batch = Batch::new(conn);
+    let id = enqueue_into(&mut batch, clock, kind, payload)?;
+    batch.execute(conn).await?;
+    Ok(id)
+}
+
+/// [`enqueue`] as one statement of a [`Batch`] (it changes one row).
+pub fn enqueue_into(
+    batch: &mut Batch,
+    clock: &Clock,
+    kind: &str,
+    payload: &impl Serialize,
+) -> Result<EventId, sqlx::Error> {
     let id = EventId::new();
     let payload = serde_json::to_string(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let now = clock.now().millis();
-    sqlx::query(
-        "INSERT INTO outbox_events (id, kind, payload, status, attempts, available_at, created_at)
-         VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
-    )
-    .bind(id.as_str())
-    .bind(kind)
-    .bind(payload)
-    .bind(now)
-    .execute(conn)
-    .await?;
+    batch
+        .add(
+            "INSERT INTO outbox_events (id, kind, payload, status, attempts, available_at, created_at)
+             VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+        )
+        .bind(id.as_str().to_owned())
+        .bind(kind.to_owned())
+        .bind(payload)
+        .bind(now);
     Ok(id)
 }
 

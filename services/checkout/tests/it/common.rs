@@ -78,7 +78,7 @@ async fn with_provider(db: &Db, clock: &Clock, provider: Arc<dyn PaymentProvider
     )
 }
 
-/// The offline provider without [`PaymentProvider::create_session_in`]: it opens its
+/// The offline provider without [`PaymentProvider::create_session_into`]: it opens its
 /// sessions the way a provider behind an API does.
 pub struct Remote(OfflineProvider);
 

@@ -139,3 +139,73 @@ async fn a_job_that_fails_alone_leaves_nothing_and_the_next_one_commits() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+/// A batch runs its statements in order on the caller's connection, with each statement's
+/// own `$N` parameters (repeated ones too), adds up the rows they change, returns their rows
+/// in order, and stops at the first failing statement (the transaction then rolls back).
+#[tokio::test]
+async fn a_batch_runs_its_statements_in_order_with_their_own_parameters() {
+    use shop_core::Batch;
+    use sqlx::Row;
+
+    let (db, _dir) = fresh_db().await;
+    let mut tx = db.begin().await.unwrap();
+    let mut batch = Batch::new(&tx);
+    for (id, kind) in [("b1", "one"), ("b2", "two"), ("b3", "it's $1")] {
+        batch
+            .add(
+                "INSERT INTO outbox_events (id, kind, payload, status, attempts, available_at, created_at)
+                 VALUES ($1, $2, '{}', 'pending', 0, $3, $3)",
+            )
+            .bind(id.to_owned())
+            .bind(kind.to_owned())
+            .bind(7_i64);
+    }
+    batch
+        .add("UPDATE outbox_events SET attempts = attempts + $1 WHERE id <> $2")
+        .bind(2_i64)
+        .bind("b1".to_owned());
+    assert_eq!(batch.execute(&mut tx).await.unwrap(), 3 + 2);
+
+    let mut batch = Batch::new(&tx);
+    batch
+        .add("UPDATE outbox_events SET attempts = attempts + 1 WHERE id = $1 RETURNING kind")
+        .bind("b3".to_owned());
+    batch
+        .add("UPDATE outbox_events SET attempts = attempts + 1 WHERE id = $1 RETURNING kind")
+        .bind("nope".to_owned());
+    batch
+        .add("SELECT id FROM outbox_events WHERE created_at = $1 AND id < $2 ORDER BY id")
+        .bind(7_i64)
+        .bind("b3".to_owned());
+    let rows = batch.fetch_all(&mut tx).await.unwrap();
+    let got: Vec<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
+    assert_eq!(got, ["it's $1", "b1", "b2"]);
+    let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM outbox_events WHERE id = 'b3'")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 3);
+
+    // A failing statement (a duplicate id) fails the batch; nothing after it runs.
+    let mut batch = Batch::new(&tx);
+    batch
+        .add("UPDATE outbox_events SET attempts = 100 WHERE id = $1")
+        .bind("b1".to_owned());
+    batch
+        .add(
+            "INSERT INTO outbox_events (id, kind, payload, status, attempts, available_at, created_at)
+             VALUES ($1, 'dup', '{}', 'pending', 0, 0, 0)",
+        )
+        .bind("b2".to_owned());
+    batch
+        .add("UPDATE outbox_events SET attempts = 200 WHERE id = $1")
+        .bind("b3".to_owned());
+    assert!(batch.execute(&mut tx).await.is_err());
+    drop(tx);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events")
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "rolled back with the transaction");
+}
