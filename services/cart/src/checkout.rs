@@ -14,21 +14,9 @@ pub async fn pending_order(db: &Db, cart: &CartId) -> Result<Option<OrderId>, sq
     Ok(id.flatten().map(OrderId::from_db))
 }
 
-/// Marks `cart` as being checked out as `order`. `false` when the cart is already being
-/// checked out as another order (or is gone): the caller's transaction must roll back.
-pub async fn start_checkout(
-    conn: &mut Conn,
-    cart: &CartId,
-    order: &OrderId,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    let mut batch = Batch::new(conn);
-    start_checkout_into(&mut batch, cart, order, now);
-    Ok(batch.execute(conn).await? == 1)
-}
-
-/// [`start_checkout`] as one statement of a [`Batch`]: it changes one row, or none when the
-/// cart is already being checked out (then the caller's transaction must roll back).
+/// Marks `cart` as being checked out as `order`, as one statement of the caller's
+/// [`Batch`]: it changes one row, or none when the cart is already being checked out as
+/// another order (or is gone; then the caller's transaction must roll back).
 pub fn start_checkout_into(batch: &mut Batch, cart: &CartId, order: &OrderId, now: i64) {
     batch
         .add("UPDATE carts SET order_id = $1, updated_at = $3 WHERE id = $2 AND order_id IS NULL")

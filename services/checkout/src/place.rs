@@ -458,7 +458,7 @@ impl Checkout {
                     let rows = batch.fetch_all(conn).await?;
                     let number: i64 = rows
                         .first()
-                        .ok_or_else(|| sqlx::Error::RowNotFound)?
+                        .ok_or(sqlx::Error::RowNotFound)?
                         .try_get("last")?;
                     let held: Vec<String> = rows
                         .iter()

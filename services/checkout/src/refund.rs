@@ -149,25 +149,19 @@ impl Checkout {
                         "Each line may appear once in a refund.",
                     ));
                 }
-                if l.quantity < 0 || l.quantity > line.to_ship() {
-                    return Err(CheckoutError::invalid(
-                        "lines",
-                        format!(
-                            "{}: at most {} unit(s) not yet shipped can be refunded.",
-                            line.product_name,
-                            line.to_ship()
-                        ),
-                    ));
-                }
-                if l.sent < 0 || l.sent > line.refundable_sent() {
-                    return Err(CheckoutError::invalid(
-                        "lines",
-                        format!(
-                            "{}: at most {} shipped unit(s) can be refunded.",
-                            line.product_name,
-                            line.refundable_sent()
-                        ),
-                    ));
+                for (units, most, which) in [
+                    (l.quantity, line.to_ship(), "not yet shipped"),
+                    (l.sent, line.refundable_sent(), "shipped"),
+                ] {
+                    if units < 0 || units > most {
+                        return Err(CheckoutError::invalid(
+                            "lines",
+                            format!(
+                                "{}: at most {most} {which} unit(s) can be refunded.",
+                                line.product_name
+                            ),
+                        ));
+                    }
                 }
                 let quantity = l.quantity + l.sent;
                 let amount = line

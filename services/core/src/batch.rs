@@ -47,11 +47,6 @@ impl Batch {
         }
     }
 
-    /// Whether nothing was added.
-    pub fn is_empty(&self) -> bool {
-        self.joined.is_empty() && self.statements.is_empty()
-    }
-
     /// Adds a statement; its parameters follow with [`Batch::bind`].
     pub fn add(&mut self, sql: &str) -> &mut Self {
         if self.sqlite {
