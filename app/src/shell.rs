@@ -4,20 +4,11 @@
 use leptos::prelude::*;
 
 /// The document shell: `<head>` with styles, hydration scripts and meta tags, then the app.
-/// Also sets the Content-Security-Policy for the page, with this response's script nonce.
+/// The page's Content-Security-Policy is written by the server's middleware, which also
+/// hands this render its script nonce (see [`content_security_policy`]).
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    use leptos::nonce::use_nonce;
     use leptos_meta::{HashedStylesheet, MetaTags};
-
-    if let (Some(res), Some(nonce)) = (use_context::<leptos_axum::ResponseOptions>(), use_nonce()) {
-        let settings = use_context::<crate::ssr::ServerContext>().map(|c| c.shop);
-        if let Ok(value) =
-            http::HeaderValue::from_str(&content_security_policy(&nonce, settings.as_deref()))
-        {
-            res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-        }
-    }
 
     view! {
         <!DOCTYPE html>

@@ -26,6 +26,11 @@ function watch(page: Page): string[] {
   page.on('requestfailed', (request) => note(`request failed: ${request.url()} ${request.failure()?.errorText}`));
   page.on('response', (response) => {
     if (response.status() >= 400) note(`HTTP ${response.status()}: ${response.url()}`);
+    // A page whose CSP has no script nonce cannot hydrate: say which policy it came with.
+    if (response.request().resourceType() === 'document') {
+      const csp = response.headers()['content-security-policy'] ?? '(none)';
+      if (!csp.includes("'nonce-")) note(`page ${response.url()} (HTTP ${response.status()}) came with CSP ${csp}`);
+    }
   });
   reports.set(page, entries);
   return entries;

@@ -178,8 +178,8 @@ pub struct HeaderPolicy {
     pub hsts: bool,
 }
 
-/// Adds the baseline security headers to every response. Pages set their own CSP (with the
-/// script nonce); anything else gets a CSP that allows nothing.
+/// Adds the baseline security headers to every response. Pages have their own CSP (with the
+/// script nonce, from [`page_policy`]); anything else gets a CSP that allows nothing.
 pub async fn security_headers(
     State(policy): State<Arc<HeaderPolicy>>,
     req: Request,
@@ -274,21 +274,57 @@ pub async fn cross_origin_guard(
     }
 }
 
+/// Whether a response is an HTML document.
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+}
+
 /// Pages are rendered for one shopper (the header shows who is signed in and their cart):
 /// a page that sets no caching of its own is marked `private, no-cache`, so no shared cache
 /// keeps one shopper's page for another and the browser asks again before reusing it.
 pub async fn private_pages(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
-    let html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if html && !response.headers().contains_key(header::CACHE_CONTROL) {
+    if is_html(&response) && !response.headers().contains_key(header::CACHE_CONTROL) {
         response.headers_mut().insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-cache"),
         );
+    }
+    response
+}
+
+/// The script nonce of one page request, made by [`page_policy`]; the render takes it from
+/// the request, so its hydration scripts carry it.
+#[derive(Clone, Debug)]
+pub struct PageNonce(pub leptos::nonce::Nonce);
+
+/// Pages: a fresh script nonce per request, handed to the render in the request's extensions,
+/// and the page's Content-Security-Policy with that nonce on every HTML response (pages, the
+/// 404 and error pages). The header and the scripts' nonce come from this one place, so they
+/// always agree, whatever the render did with its own response options.
+pub async fn page_policy(
+    State(settings): State<Arc<app::ssr::ShopSettings>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let nonce = leptos::nonce::Nonce::new();
+    req.extensions_mut().insert(PageNonce(nonce.clone()));
+    let mut response = next.run(req).await;
+    if is_html(&response)
+        && !response
+            .headers()
+            .contains_key(header::CONTENT_SECURITY_POLICY)
+    {
+        let policy = app::shell::content_security_policy(&nonce, Some(&settings));
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, value);
+        }
     }
     response
 }

@@ -8,7 +8,7 @@ use app::ssr::{ServerContext, ShopSettings};
 use axum::Router;
 use axum::routing::get;
 use leptos::config::LeptosOptions;
-use leptos::prelude::provide_context;
+use leptos::prelude::{provide_context, with_context};
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use shop_core::mail::Mailer;
 use shop_core::outbox::{Worker, WorkerConfig};
@@ -183,7 +183,21 @@ pub fn router(config: &Config, state: AppState) -> Router {
         // sets the timeout of the user's role.
         .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
 
-    let context = move || provide_context(ctx.clone());
+    let settings = ctx.shop.clone();
+    let context = move || {
+        provide_context(ctx.clone());
+        // The script nonce that `page_policy` put in the page's CSP header.
+        if let Some(nonce) = with_context::<http::request::Parts, _>(|parts| {
+            parts
+                .extensions
+                .get::<middleware::PageNonce>()
+                .map(|n| n.0.clone())
+        })
+        .flatten()
+        {
+            provide_context(nonce);
+        }
+    };
     // Admin uploads read bodies up to MAX_UPLOAD_BYTES, and only after the sender is known to
     // be an admin or vendor; everything else keeps the small MAX_BODY_BYTES limit.
     let uploads = crate::uploads::routes()
@@ -208,6 +222,10 @@ pub fn router(config: &Config, state: AppState) -> Router {
             middleware::server_fn_body,
         ))
         .layer(axum::middleware::from_fn(middleware::private_pages))
+        .layer(axum::middleware::from_fn_with_state(
+            settings,
+            middleware::page_policy,
+        ))
         .layer(axum::middleware::from_fn(middleware::long_page_paths))
         .merge(uploads);
 

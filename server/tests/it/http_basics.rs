@@ -75,6 +75,20 @@ async fn pages_carry_strict_security_headers_and_a_nonce_csp() {
     let not_found = app.get("/no-such-page").await;
     assert_eq!(not_found.status(), 404);
     assert_eq!(not_found.headers()["cache-control"], "private, no-cache");
+    let not_found_csp = not_found.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let not_found_body = not_found.text().await.unwrap();
+    let not_found_nonce = not_found_csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("the 404 page has a script nonce too");
+    assert!(
+        not_found_body.contains(&format!("nonce=\"{not_found_nonce}\"")),
+        "the 404 page's scripts carry its header's nonce"
+    );
     assert!(
         h.get("strict-transport-security").is_none(),
         "no HSTS over plain http"
