@@ -114,6 +114,10 @@ impl Db {
                         .max_connections(max)
                         .min_connections(1)
                         .acquire_timeout(config.acquire_timeout)
+                        // A connection to a local file does not go stale the way a network
+                        // one does; pinging it before each use would double the round trips
+                        // to its thread.
+                        .test_before_acquire(false)
                         .after_connect(move |conn, _meta| {
                             Box::pin(async move {
                                 for pragma in SQLITE_PRAGMAS.iter().chain(extra) {

@@ -160,26 +160,35 @@ impl Drop for Leader<'_> {
 }
 
 /// One batch: one transaction, a savepoint per job (none for a job alone), one commit.
+/// Between two jobs, ending one job's savepoint (undoing the job if it failed) and opening
+/// the next one's is a single round trip to the connection's thread; the commit releases
+/// the last one.
 async fn run(writer: &AnyPool, jobs: Vec<Job>) {
     let alone = jobs.len() == 1;
-    let mut outcomes: Vec<Outcome> = Vec::with_capacity(jobs.len());
+    let count = jobs.len();
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(count);
+    let started = std::time::Instant::now();
     let fate: Result<(), sqlx::Error> = async {
-        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-        for job in jobs {
-            if !alone {
-                tx.execute("SAVEPOINT job").await?;
-            }
+        let mut tx = writer
+            .begin_with(if alone {
+                "BEGIN IMMEDIATE"
+            } else {
+                "BEGIN IMMEDIATE; SAVEPOINT job"
+            })
+            .await?;
+        for (n, job) in jobs.into_iter().enumerate() {
             let (ok, outcome) = job(&mut tx).await;
             outcomes.push(outcome);
-            if alone {
-                if !ok {
-                    return tx.rollback().await;
-                }
-            } else if ok {
-                tx.execute("RELEASE job").await?;
-            } else {
-                tx.execute("ROLLBACK TO job").await?;
-                tx.execute("RELEASE job").await?;
+            let last = n + 1 == count;
+            let between = match (alone, ok, last) {
+                (true, false, _) => return tx.rollback().await,
+                (true, true, _) | (false, true, true) => None,
+                (false, true, false) => Some("RELEASE job; SAVEPOINT job"),
+                (false, false, false) => Some("ROLLBACK TO job; RELEASE job; SAVEPOINT job"),
+                (false, false, true) => Some("ROLLBACK TO job; RELEASE job"),
+            };
+            if let Some(sql) = between {
+                tx.execute(sql).await?;
             }
         }
         tx.commit().await
@@ -187,6 +196,12 @@ async fn run(writer: &AnyPool, jobs: Vec<Job>) {
     .await;
     if let Err(e) = &fate {
         tracing::error!(error = %e, jobs = outcomes.len(), "a group commit failed; its writes were rolled back");
+    } else {
+        tracing::debug!(
+            jobs = count,
+            micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "group commit"
+        );
     }
     let fate = fate.map_err(|e| e.to_string());
     for outcome in outcomes {
