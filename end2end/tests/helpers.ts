@@ -27,7 +27,7 @@ function watch(page: Page): string[] {
   page.on('response', (response) => {
     if (response.status() >= 400) note(`HTTP ${response.status()}: ${response.url()}`);
     // A page whose CSP has no script nonce cannot hydrate: say which policy it came with.
-    if (response.request().resourceType() === 'document') {
+    if (response.request().resourceType() === 'document' && response.status() === 200 && response.frame() === page.mainFrame()) {
       const csp = response.headers()['content-security-policy'] ?? '(none)';
       if (!csp.includes("'nonce-")) note(`page ${response.url()} (HTTP ${response.status()}) came with CSP ${csp}`);
     }

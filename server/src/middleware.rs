@@ -304,8 +304,8 @@ pub struct PageNonce(pub leptos::nonce::Nonce);
 
 /// Pages: a fresh script nonce per request, handed to the render in the request's extensions,
 /// and the page's Content-Security-Policy with that nonce on every HTML response (pages, the
-/// 404 and error pages). The header and the scripts' nonce come from this one place, so they
-/// always agree, whatever the render did with its own response options.
+/// 404 and error pages) that has none yet. The header and the scripts' nonce come from this
+/// one place, so they always agree; nothing in the render sets a CSP of its own.
 pub async fn page_policy(
     State(settings): State<Arc<app::ssr::ShopSettings>>,
     mut req: Request,

@@ -169,13 +169,12 @@ async fn run(writer: &AnyPool, jobs: Vec<Job>) {
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(count);
     let started = std::time::Instant::now();
     let fate: Result<(), sqlx::Error> = async {
-        let mut tx = writer
-            .begin_with(if alone {
-                "BEGIN IMMEDIATE"
-            } else {
-                "BEGIN IMMEDIATE; SAVEPOINT job"
-            })
-            .await?;
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+        // Apart from the BEGIN: were the savepoint to fail in the same call, sqlx would not
+        // know the transaction had begun and would hand the connection back still in it.
+        if !alone {
+            tx.execute("SAVEPOINT job").await?;
+        }
         for (n, job) in jobs.into_iter().enumerate() {
             let (ok, outcome) = job(&mut tx).await;
             outcomes.push(outcome);
