@@ -33,9 +33,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The page's CSP: scripts only with this response's nonce (plus what they load, and wasm),
 /// everything else from this origin, forms may also go to Stripe Checkout, no framing.
 #[cfg(feature = "ssr")]
-pub fn content_security_policy(nonce: &str, settings: Option<&crate::ssr::ShopSettings>) -> String {
+pub fn content_security_policy(nonce: &str, settings: &crate::ssr::ShopSettings) -> String {
     let mut connect = String::from("'self'");
-    if let Some(port) = settings.and_then(|s| s.live_reload_port) {
+    if let Some(port) = settings.live_reload_port {
         connect.push_str(&format!(" ws://127.0.0.1:{port} ws://localhost:{port}"));
     }
     let mut csp = format!(
@@ -46,7 +46,7 @@ pub fn content_security_policy(nonce: &str, settings: Option<&crate::ssr::ShopSe
          form-action 'self' https://checkout.stripe.com; \
          frame-ancestors 'none'"
     );
-    if settings.is_some_and(|s| s.behind_tls) {
+    if settings.behind_tls {
         csp.push_str("; upgrade-insecure-requests");
     }
     csp

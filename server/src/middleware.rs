@@ -319,7 +319,7 @@ pub async fn page_policy(
             .headers()
             .contains_key(header::CONTENT_SECURITY_POLICY)
     {
-        let policy = app::shell::content_security_policy(&nonce, Some(&settings));
+        let policy = app::shell::content_security_policy(&nonce, &settings);
         if let Ok(value) = HeaderValue::from_str(&policy) {
             response
                 .headers_mut()

@@ -301,7 +301,7 @@ pub fn reserve_into(batch: &mut Batch, variant: &VariantId, quantity: i64, at: i
         .bind(at);
 }
 
-/// Gives back units held by [`reserve`] (an order expired or was cancelled unpaid), in the
+/// Gives back units held by [`reserve_into`] (an order expired or was cancelled unpaid), in the
 /// caller's transaction. The caller makes sure it happens once per hold.
 pub async fn release(
     conn: &mut Conn,
@@ -323,7 +323,7 @@ pub async fn release(
 }
 
 /// Sells `quantity` units of a variant when an order is paid, in the caller's transaction:
-/// stock on hand goes down, and so does the hold when the units were `held` by [`reserve`];
+/// stock on hand goes down, and so does the hold when the units were `held` by [`reserve_into`];
 /// units not held (a payment that arrived after the hold was released) sell only if that
 /// many are still free. The stock ledger records the sale with `note` (the order number).
 /// `false` when the units were not there: nothing changed. The caller makes sure it happens
