@@ -18,7 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use shop_core::db::Conn;
-use shop_core::{Clock, Db, Timestamp};
+use shop_core::{Batch, Clock, Db, Timestamp};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
@@ -270,27 +270,31 @@ impl SessionStore for DbStore {
         } = self.columns(record)?;
         let now = self.clock.now().millis();
         for _ in 0..3 {
-            let mut tx = self.db.begin().await.map_err(backend)?;
-            let inserted = sqlx::query(
-                "INSERT INTO sessions (id, user_id, data, expires_at, user_agent, ip, created_at,
-                                       updated_at, anchor)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(storage_key(&record.id))
-            .bind(signed_in.as_ref().map(|s| s.user_id.as_str().to_owned()))
-            .bind(&data)
-            .bind(self.expires_at(record))
-            .bind(signed_in.as_ref().and_then(|s| s.user_agent.clone()))
-            .bind(signed_in.as_ref().and_then(|s| s.ip.clone()))
-            .bind(now)
-            .bind(anchor.as_deref())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-            tx.commit().await.map_err(backend)?;
-            if inserted == 1 {
+            // Through the group commit: on SQLite a new session shares its commit with the
+            // other writes of the same moment.
+            let mut batch = Batch::for_db(&self.db);
+            batch
+                .add(
+                    "INSERT INTO sessions (id, user_id, data, expires_at, user_agent, ip,
+                            created_at, updated_at, anchor)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
+                     ON CONFLICT (id) DO NOTHING
+                     RETURNING id",
+                )
+                .bind(storage_key(&record.id))
+                .bind(signed_in.as_ref().map(|s| s.user_id.as_str().to_owned()))
+                .bind(data.clone())
+                .bind(self.expires_at(record))
+                .bind(signed_in.as_ref().and_then(|s| s.user_agent.clone()))
+                .bind(signed_in.as_ref().and_then(|s| s.ip.clone()))
+                .bind(now)
+                .bind(anchor.clone());
+            let inserted = self
+                .db
+                .write(move |mut w| Box::pin(async move { w.fetch_all(batch).await }))
+                .await
+                .map_err(backend)?;
+            if !inserted.is_empty() {
                 return Ok(());
             }
             // A 128-bit random id collided: astronomically unlikely, but pick another.
@@ -308,26 +312,26 @@ impl SessionStore for DbStore {
             anchor,
         } = self.columns(record)?;
         // Update only: a session deleted meanwhile (signed out elsewhere, password changed)
-        // must stay deleted, even if a request that loaded it earlier finishes now.
-        let mut tx = self.db.begin().await.map_err(backend)?;
-        sqlx::query(
-            "UPDATE sessions SET user_id = $1, data = $2, expires_at = $3,
-                    user_agent = COALESCE($4, user_agent), ip = COALESCE($5, ip), updated_at = $6,
-                    anchor = $8
-             WHERE id = $7",
-        )
-        .bind(signed_in.as_ref().map(|s| s.user_id.as_str().to_owned()))
-        .bind(&data)
-        .bind(self.expires_at(record))
-        .bind(signed_in.as_ref().and_then(|s| s.user_agent.clone()))
-        .bind(signed_in.as_ref().and_then(|s| s.ip.clone()))
-        .bind(self.clock.now().millis())
-        .bind(storage_key(&record.id))
-        .bind(anchor.as_deref())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        // must stay deleted, even if a request that loaded it earlier finishes now. Every
+        // request of a shopper saves (the idle expiry moves on), so the save goes through the
+        // group commit.
+        let mut batch = Batch::for_db(&self.db);
+        batch
+            .add(
+                "UPDATE sessions SET user_id = $1, data = $2, expires_at = $3,
+                        user_agent = COALESCE($4, user_agent), ip = COALESCE($5, ip),
+                        updated_at = $6, anchor = $8
+                 WHERE id = $7",
+            )
+            .bind(signed_in.as_ref().map(|s| s.user_id.as_str().to_owned()))
+            .bind(data)
+            .bind(self.expires_at(record))
+            .bind(signed_in.as_ref().and_then(|s| s.user_agent.clone()))
+            .bind(signed_in.as_ref().and_then(|s| s.ip.clone()))
+            .bind(self.clock.now().millis())
+            .bind(storage_key(&record.id))
+            .bind(anchor);
+        self.db.write_batch(batch).await.map_err(backend)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
@@ -353,13 +357,11 @@ impl SessionStore for DbStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        let mut tx = self.db.begin().await.map_err(backend)?;
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(storage_key(id))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        let mut batch = Batch::for_db(&self.db);
+        batch
+            .add("DELETE FROM sessions WHERE id = $1")
+            .bind(storage_key(id));
+        self.db.write_batch(batch).await.map_err(backend)
     }
 }
 

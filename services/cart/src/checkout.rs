@@ -15,11 +15,15 @@ pub async fn pending_order(db: &Db, cart: &CartId) -> Result<Option<OrderId>, sq
 }
 
 /// Marks `cart` as being checked out as `order`, as one statement of the caller's
-/// [`Batch`]: it changes one row, or none when the cart is already being checked out as
-/// another order (or is gone; then the caller's transaction must roll back).
+/// [`Batch`]: it returns the cart's id (column `checkout_started`), or no row when the cart
+/// is already being checked out as another order (or is gone; then the caller's transaction
+/// must roll back).
 pub fn start_checkout_into(batch: &mut Batch, cart: &CartId, order: &OrderId, now: i64) {
     batch
-        .add("UPDATE carts SET order_id = $1, updated_at = $3 WHERE id = $2 AND order_id IS NULL")
+        .add(
+            "UPDATE carts SET order_id = $1, updated_at = $3 WHERE id = $2 AND order_id IS NULL
+             RETURNING id AS checkout_started",
+        )
         .bind(order.as_str().to_owned())
         .bind(cart.as_str().to_owned())
         .bind(now);

@@ -283,7 +283,7 @@ pub fn refresh_products_into(batch: &mut Batch, products: &[ProductId]) {
 
 /// Holds `quantity` units of a variant for an order, as one statement of the caller's
 /// [`Batch`] (in its transaction): one conditional update, so two buyers can never hold the
-/// same unit. It returns the variant's id when the units are held, and no row when fewer
+/// same unit. It returns the variant's id (column `held`) when the units are held, and no row when fewer
 /// than `quantity` are available or the variant is not on sale (archived, unpublished,
 /// deleted). Hold in variant id order and refresh the products' availability after
 /// ([`refresh_products_into`]).
@@ -294,7 +294,7 @@ pub fn reserve_into(batch: &mut Batch, variant: &VariantId, quantity: i64, at: i
              WHERE id = $2 AND status = 'active' AND on_hand - reserved >= $1
                AND EXISTS (SELECT 1 FROM products p
                            WHERE p.id = product_variants.product_id AND p.status = 'active')
-             RETURNING id",
+             RETURNING id AS held",
         )
         .bind(quantity)
         .bind(variant.as_str().to_owned())

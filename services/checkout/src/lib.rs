@@ -107,6 +107,9 @@ pub struct Checkout {
     settings: Arc<Settings>,
     keys: Arc<Keys>,
     fail_at: Option<FailPoint>,
+    /// The last order number given out (SQLite), to number the next one without a round
+    /// trip of its own.
+    numbers: Arc<place::LastNumber>,
 }
 
 impl std::fmt::Debug for Checkout {
@@ -134,6 +137,7 @@ impl Checkout {
             settings: Arc::new(settings),
             keys: Arc::new(keys),
             fail_at: None,
+            numbers: Arc::default(),
         }
     }
 

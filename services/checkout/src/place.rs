@@ -10,8 +10,9 @@
 
 use std::sync::Arc;
 
-use shop_core::db::Conn;
-use shop_core::{Batch, CartId, Clock, Db, Email, Money, OrderId, ProductId, UserId, outbox};
+use shop_core::{
+    Backend, Batch, CartId, Clock, Db, Email, Money, OrderId, ProductId, UserId, Writer, outbox,
+};
 use sqlx::Row;
 
 use crate::orders::{self, OrderStatus, PostalAddress};
@@ -63,13 +64,13 @@ struct Inserted {
     session: Option<PaymentSession>,
 }
 
-/// Writes the order, its lines, its first history entries, the cart's mark, the attempt's
-/// key and `order.placed`, after what `batch` holds already (the payment session's insert),
-/// on the placing transaction's connection.
+/// Adds the order, its lines, its first history entries, the cart's mark, the attempt's key
+/// and `order.placed` to `batch`, after what it holds already (the holds, the payment
+/// session's insert). The cart's mark returns a `checkout_started` row, or none when
+/// another tab placed this cart a moment ago.
 #[allow(clippy::too_many_arguments)]
-async fn write_order(
-    conn: &mut Conn,
-    mut batch: Batch,
+fn order_into(
+    batch: &mut Batch,
     input: &PlaceOrder,
     key: &str,
     review: &Review,
@@ -88,10 +89,6 @@ async fn write_order(
     let shipping = quote
         .shipping
         .unwrap_or(shop_core::Money::zero(quote.currency));
-    // Everything in one batch (one round trip on SQLite), after the payment session's
-    // insert when the provider keeps it here. Each statement changes a known number of rows
-    // but the cart's mark, which changes none when another tab placed the cart a moment
-    // ago: the total tells.
     batch
         .add(
             "INSERT INTO orders (id, number, status, stock, user_id, email, cart_id, currency,
@@ -171,8 +168,8 @@ async fn write_order(
     if session.is_some() {
         history.push(("payment_started", provider, "system"));
     }
-    orders::record_all_into(&mut batch, id, OrderStatus::PendingPayment, &history, at);
-    cart::checkout::start_checkout_into(&mut batch, &input.cart, id, at);
+    orders::record_all_into(batch, id, OrderStatus::PendingPayment, &history, at);
+    cart::checkout::start_checkout_into(batch, &input.cart, id, at);
     batch
         .add(
             "INSERT INTO checkout_attempts (idempotency_key, cart_id, order_id, created_at)
@@ -183,18 +180,11 @@ async fn write_order(
         .bind(id.as_str().to_owned())
         .bind(at);
     outbox::enqueue_into(
-        &mut batch,
+        batch,
         clock,
         ORDER_PLACED,
         &serde_json::json!({ "order_id": id, "number": number }),
     )?;
-    // The session, the order, its lines, the history, the cart, the attempt and the event.
-    let expected =
-        usize::from(session.is_some()) + 1 + quote.lines.len() + history.len() + 1 + 1 + 1;
-    if batch.execute(conn).await? < expected as u64 {
-        // Another tab placed this cart a moment ago; the caller finds its order.
-        return Err(CheckoutError::Changed);
-    }
     Ok(())
 }
 
@@ -216,6 +206,160 @@ const MIN_SESSION: std::time::Duration = std::time::Duration::from_secs(31 * 60)
 struct Attempt {
     cart_id: String,
     order_id: String,
+}
+
+/// The last order number this process gave out on SQLite, where one connection writes and
+/// orders are numbered one after another: the next order guesses the number after it and
+/// checks the guess in the same round trip as the rest of its writes. `None` until the
+/// first order (or after a wrong guess): then the number is counted in a round trip of its
+/// own.
+#[derive(Debug, Default)]
+pub(crate) struct LastNumber(std::sync::Mutex<Option<i64>>);
+
+impl LastNumber {
+    fn get(&self) -> Option<i64> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set(&self, last: Option<i64>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = last;
+    }
+}
+
+/// Why a placing job did not write its order.
+#[derive(Debug)]
+enum JobError {
+    Failed(CheckoutError),
+    /// The guessed number was not the next one; nothing was written. Try again, counting.
+    Misnumbered(CheckoutError),
+}
+
+impl JobError {
+    fn into_error(self) -> CheckoutError {
+        match self {
+            JobError::Failed(e) | JobError::Misnumbered(e) => e,
+        }
+    }
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(e: sqlx::Error) -> Self {
+        JobError::Failed(e.into())
+    }
+}
+
+impl From<CheckoutError> for JobError {
+    fn from(e: CheckoutError) -> Self {
+        JobError::Failed(e)
+    }
+}
+
+/// Everything the placing job writes, prepared before it takes the write connection.
+struct PlaceJob {
+    input: PlaceOrder,
+    key: String,
+    review: Review,
+    id: OrderId,
+    request: SessionRequest,
+    hold_until: i64,
+    at: i64,
+    provider: Arc<dyn crate::payment::PaymentProvider>,
+    clock: Clock,
+    numbers: Arc<LastNumber>,
+}
+
+impl PlaceJob {
+    /// Numbers the order, holds its units (in variant order: two orders for the same
+    /// variants lock them in the same order, so PostgreSQL never deadlocks), refreshes the
+    /// products' availability, opens the payment session when the provider keeps it here,
+    /// and writes the order: one batch, so one round trip on SQLite when `guess` and the last
+    /// number is known. Each held line returns its variant; one missing means sold out, and
+    /// the job's writes roll back.
+    async fn run(&self, mut w: Writer<'_>, guess: bool) -> Result<Inserted, JobError> {
+        let guessed = if guess { self.numbers.get() } else { None };
+        let number = match guessed {
+            Some(last) => last + 1,
+            None => {
+                let mut count = w.batch();
+                count.add("UPDATE order_numbers SET last = last + 1 WHERE id = 1 RETURNING last");
+                let rows = w.fetch_all(count).await?;
+                rows.first()
+                    .ok_or(sqlx::Error::RowNotFound)?
+                    .try_get::<i64, _>("last")?
+            }
+        };
+        let mut batch = w.batch();
+        if let Some(last) = guessed {
+            batch
+                .add(
+                    "UPDATE order_numbers SET last = $1 WHERE id = 1 AND last = $2
+                     RETURNING last AS numbered",
+                )
+                .bind(number)
+                .bind(last);
+        }
+        let quote = &self.review.quote;
+        let mut holds: Vec<&pricing::QuoteLine> = quote.lines.iter().collect();
+        holds.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
+        for line in &holds {
+            catalog::stock::reserve_into(&mut batch, &line.variant_id, line.quantity, self.at);
+        }
+        let products: Vec<ProductId> = holds.iter().map(|l| l.product_id.clone()).collect();
+        catalog::stock::refresh_products_into(&mut batch, &products);
+        let mut request = self.request.clone();
+        request.order_number = orders::number_label(number);
+        let session = self.provider.create_session_into(&mut batch, &request);
+        order_into(
+            &mut batch,
+            &self.input,
+            &self.key,
+            &self.review,
+            &self.id,
+            number,
+            self.hold_until,
+            self.at,
+            self.provider.name(),
+            session.as_ref(),
+            &self.clock,
+        )?;
+        let rows = match w.fetch_all(batch).await {
+            Ok(rows) => rows,
+            // A wrong guess can collide with an order numbered elsewhere.
+            Err(e) if guessed.is_some() => {
+                self.numbers.set(None);
+                return Err(JobError::Misnumbered(e.into()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // Rows from several statements: each kind is told by its column.
+        let texts = |column: &'static str| {
+            rows.iter()
+                .filter_map(move |r| r.try_get::<String, _>(column).ok())
+        };
+        if guessed.is_some() && !rows.iter().any(|r| r.try_get::<i64, _>("numbered").is_ok()) {
+            self.numbers.set(None);
+            return Err(JobError::Misnumbered(CheckoutError::Changed));
+        }
+        let held: Vec<String> = texts("held").collect();
+        if let Some(gone) = holds
+            .iter()
+            .find(|l| !held.iter().any(|v| v == l.variant_id.as_str()))
+        {
+            return Err(CheckoutError::SoldOut(gone.product_name.clone()).into());
+        }
+        if texts("checkout_started").next().is_none() {
+            // Another tab placed this cart a moment ago; the caller finds its order.
+            return Err(CheckoutError::Changed.into());
+        }
+        if guess {
+            self.numbers.set(Some(number));
+        }
+        Ok(Inserted {
+            id: self.id.clone(),
+            number,
+            session,
+        })
+    }
 }
 
 impl Checkout {
@@ -395,7 +539,8 @@ impl Checkout {
 
     /// Writes the order in one transaction (see the module's documentation), with its
     /// payment session when the provider keeps sessions in the shop's database. Goes through
-    /// [`Db::write`]: on SQLite, orders placed at the same moment share one commit.
+    /// [`Db::write`]: on SQLite, orders placed at the same moment share one commit, and each
+    /// order is one round trip to the database once the last number given out is known.
     async fn insert(
         &self,
         input: &PlaceOrder,
@@ -426,77 +571,37 @@ impl Checkout {
             hold_until,
         );
         request.customer = customer;
-        let (input, review, key) = (input.clone(), review.clone(), key.to_owned());
-        let provider = Arc::clone(&self.provider);
-        let clock = self.clock.clone();
-        self.db
-            .write(move |conn| {
-                Box::pin(async move {
-                    let quote = &review.quote;
-                    // The order's number, then the units, in variant order (two orders for
-                    // the same variants lock them in the same order, so PostgreSQL never
-                    // deadlocks), then the products' availability: one batch, one round
-                    // trip on SQLite. Each held line returns its variant; one missing means
-                    // sold out, and the job's writes roll back.
-                    let mut holds: Vec<&pricing::QuoteLine> = quote.lines.iter().collect();
-                    holds.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
-                    let mut batch = Batch::new(conn);
-                    batch.add(
-                        "UPDATE order_numbers SET last = last + 1 WHERE id = 1 RETURNING last",
-                    );
-                    for line in &holds {
-                        catalog::stock::reserve_into(
-                            &mut batch,
-                            &line.variant_id,
-                            line.quantity,
-                            at,
-                        );
-                    }
-                    let products: Vec<ProductId> =
-                        holds.iter().map(|l| l.product_id.clone()).collect();
-                    catalog::stock::refresh_products_into(&mut batch, &products);
-                    let rows = batch.fetch_all(conn).await?;
-                    let number: i64 = rows
-                        .first()
-                        .ok_or(sqlx::Error::RowNotFound)?
-                        .try_get("last")?;
-                    let held: Vec<String> = rows
-                        .iter()
-                        .skip(1)
-                        .map(|r| r.try_get::<String, _>("id"))
-                        .collect::<Result<_, _>>()?;
-                    if let Some(gone) = holds
-                        .iter()
-                        .find(|l| !held.iter().any(|v| v == l.variant_id.as_str()))
-                    {
-                        return Err(CheckoutError::SoldOut(gone.product_name.clone()));
-                    }
-                    request.order_number = orders::number_label(number);
-                    let mut batch = Batch::new(conn);
-                    let session = provider.create_session_into(&mut batch, &request);
-                    write_order(
-                        conn,
-                        batch,
-                        &input,
-                        &key,
-                        &review,
-                        &id,
-                        number,
-                        hold_until,
-                        at,
-                        provider.name(),
-                        session.as_ref(),
-                        &clock,
-                    )
-                    .await?;
-                    Ok(Inserted {
-                        id,
-                        number,
-                        session,
-                    })
-                })
-            })
+        let job = Arc::new(PlaceJob {
+            input: input.clone(),
+            key: key.to_owned(),
+            review: review.clone(),
+            id,
+            request,
+            hold_until,
+            at,
+            provider: Arc::clone(&self.provider),
+            clock: self.clock.clone(),
+            numbers: Arc::clone(&self.numbers),
+        });
+        // SQLite: the first try takes the number after the last one this process gave out;
+        // if that guess was wrong (another process placed an order), the second counts.
+        let guess = self.db.backend() == Backend::Sqlite;
+        let first = Arc::clone(&job);
+        match self
+            .db
+            .write(move |w| Box::pin(async move { first.run(w, guess).await }))
             .await
+        {
+            Ok(inserted) => Ok(inserted),
+            Err(JobError::Failed(e)) => Err(e),
+            Err(JobError::Misnumbered(why)) => {
+                tracing::debug!(error = %why, "order number guessed wrong; numbering afresh");
+                self.db
+                    .write(move |w| Box::pin(async move { job.run(w, false).await }))
+                    .await
+                    .map_err(JobError::into_error)
+            }
+        }
     }
 
     /// Where the shopper pays for `order`: its session, opened now if it has none yet (after

@@ -38,8 +38,17 @@ impl std::fmt::Debug for Batch {
 impl Batch {
     /// An empty batch for `conn`'s database.
     pub fn new(conn: &Conn) -> Batch {
+        Batch::with_backend(conn.backend_name().eq_ignore_ascii_case("sqlite"))
+    }
+
+    /// An empty batch for `db`'s database, to hand to [`crate::Db::write_batch`].
+    pub fn for_db(db: &crate::Db) -> Batch {
+        Batch::with_backend(db.backend() == crate::Backend::Sqlite)
+    }
+
+    fn with_backend(sqlite: bool) -> Batch {
         Batch {
-            sqlite: conn.backend_name().eq_ignore_ascii_case("sqlite"),
+            sqlite,
             joined: String::new(),
             args: AnyArguments::default(),
             statements: Vec::new(),
@@ -57,6 +66,22 @@ impl Batch {
         } else {
             self.statements
                 .push((sql.to_owned(), AnyArguments::default()));
+        }
+        self
+    }
+
+    /// Puts `sql`, statements without parameters, in front of those added so far.
+    pub fn prepend(&mut self, sql: &str) -> &mut Self {
+        if self.sqlite {
+            // No parameters: the others keep their numbers.
+            self.joined = if self.joined.is_empty() {
+                sql.to_owned()
+            } else {
+                format!("{sql};\n{}", self.joined)
+            };
+        } else {
+            self.statements
+                .insert(0, (sql.to_owned(), AnyArguments::default()));
         }
         self
     }

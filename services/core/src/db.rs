@@ -21,7 +21,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 
 use crate::error::DbError;
-use crate::group_commit::{GroupCommit, Job, Outcome, WriteFuture};
+use crate::group_commit::{GroupCommit, Job, Outcome, Owed, WriteFuture, Writer};
 
 /// A write transaction. Commit it, or drop it to roll back.
 pub type Tx = sqlx::Transaction<'static, Any>;
@@ -186,25 +186,28 @@ impl Db {
     /// touches another's writes. On PostgreSQL each job is a transaction of its own (the
     /// server commits concurrent transactions together by itself).
     ///
-    /// The job must write only through the connection it is given (never [`Db::begin`]
+    /// The job must write only through the [`Writer`] it is given (never [`Db::begin`]
     /// or another `write` from inside: the batch holds SQLite's only write connection), and
-    /// should read what it can before, outside the write lock.
+    /// should read what it can before, outside the write lock. Sending its statements as one
+    /// [`crate::Batch`] through [`Writer::fetch_all`] or [`Writer::execute`] costs one round
+    /// trip, savepoints included.
     pub async fn write<T, E, F>(&self, job: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<sqlx::Error> + Send + 'static,
-        F: for<'c> FnOnce(&'c mut Conn) -> WriteFuture<'c, Result<T, E>> + Send + 'static,
+        F: for<'c> FnOnce(Writer<'c>) -> WriteFuture<'c, Result<T, E>> + Send + 'static,
     {
         if self.backend == Backend::Postgres {
             let mut tx = self.begin().await?;
-            let value = job(&mut tx).await?;
+            let mut owed = Owed::default();
+            let value = job(Writer::new(&mut tx, &mut owed)).await?;
             tx.commit().await?;
             return Ok(value);
         }
         let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, E>>();
-        let erased: Job = Box::new(move |conn: &mut Conn| {
+        let erased: Job = Box::new(move |writer: Writer<'_>| {
             Box::pin(async move {
-                let result = job(conn).await;
+                let result = job(writer).await;
                 let ok = result.is_ok();
                 let outcome: Outcome = Box::new(move |fate: Result<(), String>| {
                     let reply = match (result, fate) {
@@ -224,6 +227,13 @@ impl Db {
                 "the write was interrupted before it committed".to_owned(),
             )))
         })
+    }
+
+    /// Runs `batch` as a [`Db::write`] job of its own: a small write that needs no answer
+    /// but success, sharing a commit with the writes of the same moment on SQLite.
+    pub async fn write_batch(&self, batch: crate::Batch) -> Result<(), sqlx::Error> {
+        self.write(move |mut w| Box::pin(async move { w.execute(batch).await }))
+            .await
     }
 
     /// Applies pending migrations. Safe to run from several instances at once on

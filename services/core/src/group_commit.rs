@@ -11,6 +11,16 @@
 //! still commit. A job's success is reported only after the commit: if the commit fails,
 //! every job in the batch gets the error and none of their changes exist.
 //!
+//! The savepoint statements cost no round trip of their own: what the batch owes before a
+//! job writes (closing the previous job's savepoint, releasing or undoing it, and opening this
+//! one's) goes in front of the job's first statement ([`Writer`]). Savepoints alternate
+//! between two names, so an owed prefix that failed half-way can never make the batch undo
+//! the wrong job: rolling back to a savepoint that was not opened is an error, and the whole
+//! batch then fails instead.
+//!
+//! While jobs keep coming, the leader keeps the write connection from one batch to the next
+//! (for 50 ms at most, then it queues for it again behind any other writer).
+//!
 //! The leader is a spawned task, so a caller that gives up (a closed connection drops its
 //! request) never leaves a batch half-run. If the leader itself dies (a job panics, the
 //! runtime shuts down), its transaction rolls back and every job it had not answered gets an
@@ -20,10 +30,82 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use sqlx::{AnyConnection as Conn, AnyPool, Executor};
+use std::time::{Duration, Instant};
+
+use sqlx::any::AnyRow;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection as Conn, AnyPool, Connection, Executor};
+
+use crate::Batch;
 
 /// A boxed future borrowing the connection it writes on.
 pub type WriteFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
+
+/// The connection a [`crate::Db::write`] job writes on. Inside a group commit it carries the
+/// savepoint statements the batch owes before the job's first write, and sends them with it.
+pub struct Writer<'c> {
+    conn: &'c mut Conn,
+    owed: &'c mut Owed,
+}
+
+/// What a batch owes before the next write: the savepoint statements, and whether the job
+/// has sent them (it wrote, or tried to).
+#[derive(Debug, Default)]
+pub(crate) struct Owed {
+    sql: String,
+    sent: bool,
+}
+
+impl<'c> Writer<'c> {
+    /// A writer that owes nothing: a transaction of the job's own (PostgreSQL).
+    pub(crate) fn new(conn: &'c mut Conn, owed: &'c mut Owed) -> Writer<'c> {
+        Writer { conn, owed }
+    }
+
+    /// The connection, for statements of the job's own, once what is owed has been sent
+    /// (a round trip of its own: prefer [`Writer::execute`] and [`Writer::fetch_all`]).
+    pub async fn conn(&mut self) -> Result<&mut Conn, sqlx::Error> {
+        if let Some(sql) = self.owed.take() {
+            self.conn.execute(sql.as_str()).await?;
+        }
+        Ok(&mut *self.conn)
+    }
+
+    /// Runs `batch` after what is owed, in the same round trip. It does not count the rows
+    /// changed (SQLite reports the last count again for a savepoint statement): a job that
+    /// needs to know uses `RETURNING` and [`Writer::fetch_all`].
+    pub async fn execute(&mut self, mut batch: Batch) -> Result<(), sqlx::Error> {
+        if let Some(sql) = self.owed.take() {
+            batch.prepend(&sql);
+        }
+        batch.execute(self.conn).await.map(|_| ())
+    }
+
+    /// Runs `batch` after what is owed, in the same round trip; every row it returned.
+    pub async fn fetch_all(&mut self, mut batch: Batch) -> Result<Vec<AnyRow>, sqlx::Error> {
+        if let Some(sql) = self.owed.take() {
+            batch.prepend(&sql);
+        }
+        batch.fetch_all(self.conn).await
+    }
+
+    /// An empty batch for this connection's database.
+    pub fn batch(&self) -> Batch {
+        Batch::new(self.conn)
+    }
+}
+
+impl Owed {
+    /// The statements to send now, if any; from here on they count as sent (if sending fails,
+    /// the savepoint they open may not exist, and undoing to it fails the whole batch).
+    fn take(&mut self) -> Option<String> {
+        if self.sent || self.sql.is_empty() {
+            return None;
+        }
+        self.sent = true;
+        Some(self.sql.clone())
+    }
+}
 
 /// Called once the batch's fate is known: `Ok` when it committed, else why it did not.
 pub(crate) type Outcome = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -31,7 +113,7 @@ pub(crate) type Outcome = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// A type-erased job: runs on the batch's connection, says whether it succeeded and how to
 /// answer its caller once the batch has committed (or not).
 pub(crate) type Job =
-    Box<dyn for<'c> FnOnce(&'c mut Conn) -> WriteFuture<'c, (bool, Outcome)> + Send>;
+    Box<dyn for<'c> FnOnce(Writer<'c>) -> WriteFuture<'c, (bool, Outcome)> + Send>;
 
 /// The most jobs one transaction takes: the write lock is held for the whole batch, and
 /// other writers (a cart, a sign-in) wait behind it.
@@ -126,6 +208,10 @@ impl GroupCommit {
             queue: &self,
             done: false,
         };
+        // The write connection, kept from one batch to the next while jobs keep coming (the
+        // pool tests a connection handed back with a round trip of its own), for `HOLD` at
+        // most, so writers outside the queue (`Db::begin`) still get their turn.
+        let mut held: Option<(PoolConnection<Any>, Instant)> = None;
         loop {
             let batch = {
                 let mut state = self.state();
@@ -137,10 +223,33 @@ impl GroupCommit {
                 let take = state.queue.len().min(MAX_BATCH);
                 state.queue.drain(..take).collect::<Vec<_>>()
             };
-            run(&writer, batch).await;
+            if held
+                .as_ref()
+                .is_some_and(|(_, since)| since.elapsed() > HOLD)
+            {
+                held = None;
+            }
+            let conn = match &mut held {
+                Some((conn, _)) => conn,
+                None => match writer.acquire().await {
+                    Ok(conn) => &mut held.insert((conn, Instant::now())).0,
+                    Err(e) => {
+                        // Dropping the jobs answers each caller with an error.
+                        tracing::error!(error = %e, jobs = batch.len(), "no write connection for a group commit");
+                        continue;
+                    }
+                },
+            };
+            if !run(conn, batch).await {
+                // Back to the pool, which tests it before it is used again.
+                held = None;
+            }
         }
     }
 }
+
+/// How long a leader keeps the write connection across batches.
+const HOLD: Duration = Duration::from_millis(50);
 
 /// Hands leadership back if the leading task ends early (a panic, a runtime shutting
 /// down): the jobs still queued are dropped, so their callers get an error at once.
@@ -159,51 +268,80 @@ impl Drop for Leader<'_> {
     }
 }
 
-/// One batch: one transaction, a savepoint per job (none for a job alone), one commit.
-/// Between two jobs, ending one job's savepoint (undoing the job if it failed) and opening
-/// the next one's is a single round trip to the connection's thread; the commit releases
-/// the last one.
-async fn run(writer: &AnyPool, jobs: Vec<Job>) {
+/// The two savepoint names, taken in turn.
+const SAVEPOINTS: [&str; 2] = ["job_a", "job_b"];
+
+/// One batch on `conn`: one transaction, a savepoint per job (none for a job alone), one
+/// commit. The savepoint statements travel in front of each job's first write; only a job
+/// that failed last costs a round trip of its own before the commit. Whether it committed.
+async fn run(conn: &mut Conn, jobs: Vec<Job>) -> bool {
     let alone = jobs.len() == 1;
     let count = jobs.len();
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(count);
     let started = std::time::Instant::now();
+    // Time inside the jobs (their statements and savepoints) and in the commit, for the
+    // debug line.
+    let mut in_jobs = std::time::Duration::ZERO;
+    let mut committing = std::time::Duration::ZERO;
     let fate: Result<(), sqlx::Error> = async {
-        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-        // Apart from the BEGIN: were the savepoint to fail in the same call, sqlx would not
-        // know the transaction had begun and would hand the connection back still in it.
-        if !alone {
-            tx.execute("SAVEPOINT job").await?;
-        }
-        for (n, job) in jobs.into_iter().enumerate() {
-            let (ok, outcome) = job(&mut tx).await;
-            outcomes.push(outcome);
-            let last = n + 1 == count;
-            let between = match (alone, ok, last) {
-                (true, false, _) => return tx.rollback().await,
-                (true, true, _) | (false, true, true) => None,
-                (false, true, false) => Some("RELEASE job; SAVEPOINT job"),
-                (false, false, false) => Some("ROLLBACK TO job; RELEASE job; SAVEPOINT job"),
-                (false, false, true) => Some("ROLLBACK TO job; RELEASE job"),
-            };
-            if let Some(sql) = between {
-                tx.execute(sql).await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        // The savepoint the next job writes in (its name's index), and what must close the
+        // one before it: its release, or its undoing when its job failed.
+        let mut next = 0;
+        let mut close = String::new();
+        for job in jobs {
+            let mut owed = Owed::default();
+            if !alone {
+                owed.sql = format!("{close}SAVEPOINT {}", SAVEPOINTS[next]);
             }
+            let job_started = std::time::Instant::now();
+            let (ok, outcome) = job(Writer::new(&mut tx, &mut owed)).await;
+            in_jobs += job_started.elapsed();
+            outcomes.push(outcome);
+            if alone {
+                if !ok {
+                    return tx.rollback().await;
+                }
+                continue;
+            }
+            if owed.sent {
+                // The job wrote in its savepoint: the next job's prefix keeps or undoes it.
+                let name = SAVEPOINTS[next];
+                close = if ok {
+                    format!("RELEASE {name}; ")
+                } else {
+                    format!("ROLLBACK TO {name}; RELEASE {name}; ")
+                };
+                next = 1 - next;
+            }
+            // A job that wrote nothing leaves the prefix as it was, for the next one.
         }
-        tx.commit().await
+        // The commit releases a kept savepoint; an undone one must be undone first.
+        let commit_started = std::time::Instant::now();
+        if close.starts_with("ROLLBACK") {
+            tx.execute(close.trim_end().trim_end_matches(';')).await?;
+        }
+        let committed = tx.commit().await;
+        committing = commit_started.elapsed();
+        committed
     }
     .await;
     if let Err(e) = &fate {
         tracing::error!(error = %e, jobs = outcomes.len(), "a group commit failed; its writes were rolled back");
     } else {
+        let micros = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         tracing::debug!(
             jobs = count,
-            micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            micros = micros(started.elapsed()),
+            in_jobs = micros(in_jobs),
+            commit = micros(committing),
             "group commit"
         );
     }
     let fate = fate.map_err(|e| e.to_string());
+    let committed = fate.is_ok();
     for outcome in outcomes {
         outcome(fate.clone());
     }
+    committed
 }

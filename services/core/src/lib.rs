@@ -24,6 +24,7 @@ pub use clock::{Clock, Timestamp};
 pub use db::{Backend, Db, DbConfig, Tx};
 pub use email::Email;
 pub use error::{DbError, DbResultExt, UniqueField};
+pub use group_commit::Writer;
 pub use id::{AddressId, CartId, CategoryId, LineId, OrderId, ProductId, UserId, VariantId};
 pub use money::{Currency, Money, MoneyError};
 pub use quantity::{BadQuantity, BadSku, Quantity, Sku};

@@ -222,14 +222,27 @@ impl<H: Handler> Worker<H> {
              WHERE id IN ({candidates}{lock})
              RETURNING id, kind, payload, attempts, created_at"
         );
-        let mut tx = self.db.begin().await?;
-        let rows: Vec<ClaimedRow> = sqlx::query_as(&sql)
-            .bind(lease_until.millis())
-            .bind(now.millis())
-            .bind(self.config.batch_size)
-            .fetch_all(&mut *tx)
+        let batch_size = self.config.batch_size;
+        // Through the group commit: on SQLite the claim shares a commit with the orders
+        // placed at the same moment instead of taking the writer for a commit of its own.
+        let rows = self
+            .db
+            .write(move |mut w| {
+                Box::pin(async move {
+                    let mut batch = w.batch();
+                    batch
+                        .add(&sql)
+                        .bind(lease_until.millis())
+                        .bind(now.millis())
+                        .bind(batch_size);
+                    w.fetch_all(batch).await
+                })
+            })
             .await?;
-        tx.commit().await?;
+        let rows = rows
+            .iter()
+            .map(<ClaimedRow as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let mut events: Vec<Event> = rows
             .into_iter()
             .map(|r| Event {
@@ -271,21 +284,20 @@ impl<H: Handler> Worker<H> {
                 }
             }
         };
-        let mut tx = self.db.begin().await?;
-        sqlx::query(
-            "UPDATE outbox_events
-             SET status = $1, available_at = $2, last_error = $3, locked_until = NULL,
-                 processed_at = $4
-             WHERE id = $5",
-        )
-        .bind(status)
-        .bind(available_at.millis())
-        .bind(error.map(|e| truncate(&e, 2000)))
-        .bind(now.millis())
-        .bind(event.id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let mut batch = Batch::for_db(&self.db);
+        batch
+            .add(
+                "UPDATE outbox_events
+                 SET status = $1, available_at = $2, last_error = $3, locked_until = NULL,
+                     processed_at = $4
+                 WHERE id = $5",
+            )
+            .bind(status)
+            .bind(available_at.millis())
+            .bind(error.map(|e| truncate(&e, 2000)))
+            .bind(now.millis())
+            .bind(event.id.as_str().to_owned());
+        self.db.write_batch(batch).await?;
         Ok(outcome)
     }
 }

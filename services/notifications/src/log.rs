@@ -182,25 +182,24 @@ pub(crate) async fn queue(
     };
     let id = NotificationId::new();
     let now = clock.now().millis();
-    let mut tx = db.begin().await?;
-    sqlx::query(
-        "INSERT INTO notifications (id, event_id, template, recipient, subject, text_body,
-                html_body, secret, status, attempts, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9)
-         ON CONFLICT (event_id, template) DO NOTHING",
-    )
-    .bind(id.as_str())
-    .bind(event.as_str())
-    .bind(template.name())
-    .bind(mail.to.as_str())
-    .bind(&mail.subject)
-    .bind(masked(&mail.text))
-    .bind(masked(mail.html.as_deref().unwrap_or_default()))
-    .bind(i64::from(template.secret()))
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    let mut batch = shop_core::Batch::for_db(db);
+    batch
+        .add(
+            "INSERT INTO notifications (id, event_id, template, recipient, subject, text_body,
+                    html_body, secret, status, attempts, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9)
+             ON CONFLICT (event_id, template) DO NOTHING",
+        )
+        .bind(id.as_str().to_owned())
+        .bind(event.as_str().to_owned())
+        .bind(template.name())
+        .bind(mail.to.as_str().to_owned())
+        .bind(mail.subject.clone())
+        .bind(masked(&mail.text))
+        .bind(masked(mail.html.as_deref().unwrap_or_default()))
+        .bind(i64::from(template.secret()))
+        .bind(now);
+    db.write_batch(batch).await?;
     for_event(db, event, template)
         .await?
         .ok_or(sqlx::Error::RowNotFound)
@@ -220,21 +219,20 @@ pub(crate) async fn attempted(
         Err(e) if last => (Status::Failed, Some(e), None),
         Err(e) => (Status::Retrying, Some(e), None),
     };
-    let mut tx = db.begin().await?;
-    sqlx::query(
-        "UPDATE notifications SET status = $1, attempts = attempts + 1,
-                last_error = COALESCE($2, last_error), sent_at = COALESCE($3, sent_at),
-                updated_at = $4
-         WHERE id = $5 AND status <> 'sent'",
-    )
-    .bind(status.as_str())
-    .bind(error.map(|e| e.chars().take(500).collect::<String>()))
-    .bind(sent_at)
-    .bind(now)
-    .bind(id.as_str())
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
+    let mut batch = shop_core::Batch::for_db(db);
+    batch
+        .add(
+            "UPDATE notifications SET status = $1, attempts = attempts + 1,
+                    last_error = COALESCE($2, last_error), sent_at = COALESCE($3, sent_at),
+                    updated_at = $4
+             WHERE id = $5 AND status <> 'sent'",
+        )
+        .bind(status.as_str())
+        .bind(error.map(|e| e.chars().take(500).collect::<String>()))
+        .bind(sent_at)
+        .bind(now)
+        .bind(id.as_str().to_owned());
+    db.write_batch(batch).await
 }
 
 /// Why a message cannot be resent.

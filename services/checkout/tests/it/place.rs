@@ -93,6 +93,44 @@ async fn a_small_order_pays_for_shipping_and_numbers_follow_on() {
     assert_eq!(express.method.days_label(), "1–2 business days");
 }
 
+/// On SQLite an order guesses its number from the last one this process gave out; orders
+/// numbered meanwhile by another process (or a restored counter) make the guess wrong, and
+/// the order is numbered afresh instead of failing or taking a number twice.
+#[tokio::test]
+async fn numbers_follow_on_after_orders_numbered_elsewhere() {
+    let shop = setup().await;
+    let first = place(&shop, &cart_with(&shop, &[("TEE-S", 1)]).await).await;
+    let second = place(&shop, &cart_with(&shop, &[("TEE-M", 1)]).await).await;
+    assert_eq!((first.number, second.number), (10001, 10002));
+    // Another process numbers eight orders.
+    let mut tx = shop.db.begin().await.unwrap();
+    sqlx::query("UPDATE order_numbers SET last = last + 8 WHERE id = 1")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let third = place(&shop, &cart_with(&shop, &[("TEE-S", 1)]).await).await;
+    let fourth = place(&shop, &cart_with(&shop, &[("TEE-M", 1)]).await).await;
+    assert_eq!((third.number, fourth.number), (10011, 10012));
+    // And a fresh process (nothing guessed yet) continues from there.
+    let restarted = common::restart(&shop.db, &shop.clock).await;
+    let cart = cart_with(&shop, &[("TEE-S", 1)]).await;
+    let fifth = restarted
+        .place(&order_form(&shop, &cart).await)
+        .await
+        .unwrap();
+    assert_eq!(fifth.number, 10013);
+    assert_eq!(count(&shop.db, "SELECT COUNT(*) FROM orders").await, 5);
+    assert_eq!(
+        count(
+            &shop.db,
+            "SELECT COUNT(*) FROM outbox_events WHERE kind = 'order.placed'"
+        )
+        .await,
+        5
+    );
+}
+
 #[tokio::test]
 async fn a_double_click_a_replay_and_a_second_tab_place_one_order() {
     let shop = setup().await;
@@ -243,10 +281,10 @@ async fn fifty_buyers_for_the_last_five_units_make_exactly_five_orders() {
             checkout.place(&form).await
         }));
     }
-    let (mut placed, mut sold_out) = (0, 0);
+    let (mut numbers, mut sold_out) = (Vec::new(), 0);
     for t in tasks {
         match t.await.unwrap() {
-            Ok(_) => placed += 1,
+            Ok(placed) => numbers.push(placed.number),
             Err(CheckoutError::SoldOut(name)) => {
                 assert_eq!(name, "Harbour Lamp");
                 sold_out += 1;
@@ -254,7 +292,10 @@ async fn fifty_buyers_for_the_last_five_units_make_exactly_five_orders() {
             Err(e) => panic!("unexpected: {e:?}"),
         }
     }
-    assert_eq!((placed, sold_out), (5, 45));
+    assert_eq!((numbers.len(), sold_out), (5, 45));
+    // The refused orders used up no number: the five follow on from the first.
+    numbers.sort_unstable();
+    assert_eq!(numbers, (10001..=10005).collect::<Vec<_>>());
     assert_eq!(reserved(&shop.db, "LAMP-1").await, 5);
     assert_eq!(
         count(

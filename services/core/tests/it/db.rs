@@ -51,13 +51,73 @@ impl From<sqlx::Error> for JobError {
     }
 }
 
-/// A write job: enqueues event `i`, then refuses (after writing) when `i` is a multiple of 3.
+/// How job `i` behaves, covering each way a job meets the savepoint statements its batch
+/// owes: sent in front of its batch, sent on their own before a statement of its own, never
+/// sent (it wrote nothing), or sent in front of a batch that then fails.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    /// Writes event `i` in a batch, then refuses: its write must be undone.
+    WritesThenRefuses,
+    /// Refuses before writing anything.
+    RefusesFirst,
+    /// A batch whose second statement fails (a duplicate id): its first must be undone.
+    FailsMidBatch,
+    /// Writes through the connection itself (the owed statements go on their own first).
+    WritesOnConnection,
+    /// Succeeds without writing.
+    WritesNothing,
+    /// Writes event `i` in a batch.
+    Writes,
+}
+
+fn kind(i: i64) -> Kind {
+    match i {
+        _ if i % 3 == 0 => Kind::WritesThenRefuses,
+        _ if i % 5 == 0 => Kind::RefusesFirst,
+        _ if i % 7 == 0 => Kind::FailsMidBatch,
+        _ if i % 4 == 0 => Kind::WritesOnConnection,
+        _ if i % 11 == 0 => Kind::WritesNothing,
+        _ => Kind::Writes,
+    }
+}
+
+/// Whether job `i` leaves its event behind.
+fn kept(i: i64) -> bool {
+    matches!(kind(i), Kind::Writes | Kind::WritesOnConnection)
+}
+
+/// Write job `i` (see [`Kind`]).
 async fn job(db: &shop_core::Db, clock: &Clock, i: i64) -> Result<i64, JobError> {
     let clock = clock.clone();
-    db.write(move |conn| {
+    db.write(move |mut w| {
         Box::pin(async move {
-            outbox::enqueue(conn, &clock, "group.test", &serde_json::json!({ "i": i })).await?;
-            if i % 3 == 0 {
+            let payload = serde_json::json!({ "i": i });
+            match kind(i) {
+                Kind::RefusesFirst => return Err(JobError::Refused(i)),
+                Kind::WritesNothing => return Ok(i),
+                Kind::WritesOnConnection => {
+                    outbox::enqueue(w.conn().await?, &clock, "group.test", &payload).await?;
+                }
+                Kind::FailsMidBatch => {
+                    let mut batch = w.batch();
+                    let id = outbox::enqueue_into(&mut batch, &clock, "group.test", &payload)?;
+                    batch
+                        .add(
+                            "INSERT INTO outbox_events (id, kind, payload, status, attempts,
+                                    available_at, created_at)
+                             VALUES ($1, 'dup', '{}', 'pending', 0, 0, 0)",
+                        )
+                        .bind(id.to_string());
+                    w.execute(batch).await?;
+                    unreachable!("a duplicate id is refused");
+                }
+                Kind::Writes | Kind::WritesThenRefuses => {
+                    let mut batch = w.batch();
+                    outbox::enqueue_into(&mut batch, &clock, "group.test", &payload)?;
+                    w.execute(batch).await?;
+                }
+            }
+            if kind(i) == Kind::WritesThenRefuses {
                 return Err(JobError::Refused(i));
             }
             Ok(i)
@@ -66,43 +126,8 @@ async fn job(db: &shop_core::Db, clock: &Clock, i: i64) -> Result<i64, JobError>
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grouped_writes_commit_together_and_a_failing_job_rolls_back_alone() {
-    let (db, _dir) = fresh_db().await;
-    let clock = Clock::system();
-    // The first job holds the write connection until the others are queued behind it, so
-    // they run as one batch (on SQLite) with failing jobs among them.
-    let (release, released) = tokio::sync::oneshot::channel::<()>();
-    let first = {
-        let (db, clock) = (db.clone(), clock.clone());
-        tokio::spawn(async move {
-            db.write(move |conn| {
-                Box::pin(async move {
-                    outbox::enqueue(conn, &clock, "group.test", &serde_json::json!({ "i": 100 }))
-                        .await?;
-                    let _ = released.await;
-                    Ok::<i64, JobError>(100)
-                })
-            })
-            .await
-        })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    let mut tasks = Vec::new();
-    for i in 1..=30 {
-        let (db, clock) = (db.clone(), clock.clone());
-        tasks.push(tokio::spawn(async move { job(&db, &clock, i).await }));
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    release.send(()).unwrap();
-    assert_eq!(first.await.unwrap().unwrap(), 100);
-    for (i, task) in (1..=30).zip(tasks) {
-        match task.await.unwrap() {
-            Ok(n) => assert!(n == i && i % 3 != 0, "job {i} answered {n}"),
-            Err(JobError::Refused(n)) => assert!(n == i && i % 3 == 0, "job {i} refused as {n}"),
-            Err(e) => panic!("job {i}: {e:?}"),
-        }
-    }
+/// The `i` of each `group.test` event kept, in order.
+async fn kept_events(db: &shop_core::Db) -> Vec<i64> {
     let kept: Vec<String> =
         sqlx::query_scalar("SELECT payload FROM outbox_events WHERE kind = 'group.test'")
             .fetch_all(db.reader())
@@ -117,11 +142,109 @@ async fn grouped_writes_commit_together_and_a_failing_job_rolls_back_alone() {
         })
         .collect();
     kept.sort_unstable();
-    let expected: Vec<i64> = (1..=30).filter(|i| i % 3 != 0).chain([100]).collect();
+    kept
+}
+
+/// Starts a job that holds the write connection until the returned sender fires, so the jobs
+/// submitted meanwhile queue behind it and run as one batch (on SQLite).
+async fn hold_writer(
+    db: &shop_core::Db,
+    clock: &Clock,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<i64, JobError>>,
+) {
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let first = {
+        let (db, clock) = (db.clone(), clock.clone());
+        tokio::spawn(async move {
+            db.write(move |mut w| {
+                Box::pin(async move {
+                    let payload = serde_json::json!({ "i": 100 });
+                    let mut batch = w.batch();
+                    outbox::enqueue_into(&mut batch, &clock, "group.test", &payload)?;
+                    w.execute(batch).await?;
+                    let _ = released.await;
+                    Ok::<i64, JobError>(100)
+                })
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    (release, first)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grouped_writes_commit_together_and_a_failing_job_rolls_back_alone() {
+    let (db, _dir) = fresh_db().await;
+    let clock = Clock::system();
+    let (release, first) = hold_writer(&db, &clock).await;
+    let mut tasks = Vec::new();
+    for i in 1..=30 {
+        let (db, clock) = (db.clone(), clock.clone());
+        tasks.push(tokio::spawn(async move { job(&db, &clock, i).await }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    release.send(()).unwrap();
+    assert_eq!(first.await.unwrap().unwrap(), 100);
+    for (i, task) in (1..=30).zip(tasks) {
+        match (kind(i), task.await.unwrap()) {
+            (Kind::Writes | Kind::WritesOnConnection | Kind::WritesNothing, Ok(n)) => {
+                assert_eq!(n, i)
+            }
+            (Kind::WritesThenRefuses | Kind::RefusesFirst, Err(JobError::Refused(n))) => {
+                assert_eq!(n, i)
+            }
+            (Kind::FailsMidBatch, Err(JobError::Db(_))) => {}
+            (k, other) => panic!("job {i} ({k:?}) answered {other:?}"),
+        }
+    }
+    let expected: Vec<i64> = (1..=30).filter(|i| kept(*i)).chain([100]).collect();
     assert_eq!(
-        kept, expected,
-        "each refused job's write is gone, every other is there"
+        kept_events(&db).await,
+        expected,
+        "each failed job's write is gone, every other is there"
     );
+}
+
+/// The last job of a batch fails after writing: its write is undone before the commit, and
+/// the jobs before it (including one that refused without writing) keep theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_whose_last_job_fails_keeps_the_others() {
+    let (db, _dir) = fresh_db().await;
+    let clock = Clock::system();
+    for last in [3, 7] {
+        let (release, first) = hold_writer(&db, &clock).await;
+        // One at a time, so they queue in this order.
+        let mut tasks = Vec::new();
+        for i in [1 + last * 10, 5, last] {
+            let (db, clock) = (db.clone(), clock.clone());
+            tasks.push(tokio::spawn(async move { job(&db, &clock, i).await }));
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        }
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap().unwrap(), 100);
+        let answers: Vec<_> = futures_join(tasks).await;
+        assert!(
+            matches!(answers[0], Ok(n) if n == 1 + last * 10),
+            "{answers:?}"
+        );
+        assert!(
+            matches!(answers[1], Err(JobError::Refused(5))),
+            "{answers:?}"
+        );
+        assert!(answers[2].is_err(), "{answers:?}");
+    }
+    assert_eq!(kept_events(&db).await, [31, 71, 100, 100]);
+}
+
+async fn futures_join<T: std::fmt::Debug>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
 }
 
 #[tokio::test]
