@@ -312,9 +312,8 @@ impl SessionStore for DbStore {
             anchor,
         } = self.columns(record)?;
         // Update only: a session deleted meanwhile (signed out elsewhere, password changed)
-        // must stay deleted, even if a request that loaded it earlier finishes now. Every
-        // request of a shopper saves (the idle expiry moves on), so the save goes through the
-        // group commit.
+        // must stay deleted, even if a request that loaded it earlier finishes now. Through
+        // the group commit: on SQLite saves share commits with the other writes of the moment.
         let mut batch = Batch::for_db(&self.db);
         batch
             .add(

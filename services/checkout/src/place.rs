@@ -325,11 +325,19 @@ impl PlaceJob {
         let rows = match w.fetch_all(batch).await {
             Ok(rows) => rows,
             // A wrong guess can collide with an order numbered elsewhere.
-            Err(e) if guessed.is_some() => {
+            Err(e)
+                if guessed.is_some()
+                    && shop_core::error::violated_unique(&e).as_deref()
+                        == Some("orders.number") =>
+            {
                 self.numbers.set(None);
                 return Err(JobError::Misnumbered(e.into()));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                // Whatever the batch did is undone: the last number given out is not known.
+                self.numbers.set(None);
+                return Err(e.into());
+            }
         };
         // Rows from several statements: each kind is told by its column.
         let texts = |column: &'static str| {
@@ -593,7 +601,13 @@ impl Checkout {
             .await
         {
             Ok(inserted) => Ok(inserted),
-            Err(JobError::Failed(e)) => Err(e),
+            Err(JobError::Failed(e)) => {
+                if matches!(e, CheckoutError::Db(_)) {
+                    // The batch may not have committed after the job counted its number.
+                    self.numbers.set(None);
+                }
+                Err(e)
+            }
             Err(JobError::Misnumbered(why)) => {
                 tracing::debug!(error = %why, "order number guessed wrong; numbering afresh");
                 self.db

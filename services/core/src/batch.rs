@@ -106,6 +106,11 @@ impl Batch {
         self
     }
 
+    /// The error a parameter met while being bound, if any (the batch then runs nothing).
+    pub(crate) fn take_error(&mut self) -> Option<sqlx::error::BoxDynError> {
+        self.error.take()
+    }
+
     /// Runs the statements; the rows they changed, added up.
     pub async fn execute(self, conn: &mut Conn) -> Result<u64, sqlx::Error> {
         if let Some(e) = self.error {

@@ -12,11 +12,12 @@
 //! every job in the batch gets the error and none of their changes exist.
 //!
 //! The savepoint statements cost no round trip of their own: what the batch owes before a
-//! job writes (closing the previous job's savepoint, releasing or undoing it, and opening this
-//! one's) goes in front of the job's first statement ([`Writer`]). Savepoints alternate
-//! between two names, so an owed prefix that failed half-way can never make the batch undo
-//! the wrong job: rolling back to a savepoint that was not opened is an error, and the whole
-//! batch then fails instead.
+//! job writes (releasing the previous job's savepoint and opening this one's) goes in front of
+//! the job's first statement ([`Writer`]). A job that succeeded ran its prefix in full (a
+//! failing statement fails the job). A job that failed after sending is undone at once, in a
+//! round trip of its own, to its own savepoint; if that savepoint does not exist (its prefix
+//! failed half-way), the whole batch fails, so an older job's writes can never be undone
+//! while that job is told they committed.
 //!
 //! While jobs keep coming, the leader keeps the write connection from one batch to the next
 //! (for 50 ms at most, then it queues for it again behind any other writer).
@@ -75,6 +76,9 @@ impl<'c> Writer<'c> {
     /// changed (SQLite reports the last count again for a savepoint statement): a job that
     /// needs to know uses `RETURNING` and [`Writer::fetch_all`].
     pub async fn execute(&mut self, mut batch: Batch) -> Result<(), sqlx::Error> {
+        if let Some(e) = batch.take_error() {
+            return Err(sqlx::Error::Encode(e));
+        }
         if let Some(sql) = self.owed.take() {
             batch.prepend(&sql);
         }
@@ -83,6 +87,9 @@ impl<'c> Writer<'c> {
 
     /// Runs `batch` after what is owed, in the same round trip; every row it returned.
     pub async fn fetch_all(&mut self, mut batch: Batch) -> Result<Vec<AnyRow>, sqlx::Error> {
+        if let Some(e) = batch.take_error() {
+            return Err(sqlx::Error::Encode(e));
+        }
         if let Some(sql) = self.owed.take() {
             batch.prepend(&sql);
         }
@@ -97,7 +104,7 @@ impl<'c> Writer<'c> {
 
 impl Owed {
     /// The statements to send now, if any; from here on they count as sent (if sending fails,
-    /// the savepoint they open may not exist, and undoing to it fails the whole batch).
+    /// the savepoint they open may not exist, and undoing the job fails the whole batch).
     fn take(&mut self) -> Option<String> {
         if self.sent || self.sql.is_empty() {
             return None;
@@ -273,7 +280,7 @@ const SAVEPOINTS: [&str; 2] = ["job_a", "job_b"];
 
 /// One batch on `conn`: one transaction, a savepoint per job (none for a job alone), one
 /// commit. The savepoint statements travel in front of each job's first write; only a job
-/// that failed last costs a round trip of its own before the commit. Whether it committed.
+/// that failed after writing costs a round trip of its own. Whether it committed.
 async fn run(conn: &mut Conn, jobs: Vec<Job>) -> bool {
     let alone = jobs.len() == 1;
     let count = jobs.len();
@@ -285,8 +292,8 @@ async fn run(conn: &mut Conn, jobs: Vec<Job>) -> bool {
     let mut committing = std::time::Duration::ZERO;
     let fate: Result<(), sqlx::Error> = async {
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        // The savepoint the next job writes in (its name's index), and what must close the
-        // one before it: its release, or its undoing when its job failed.
+        // The savepoint the next job writes in (its name's index), and the release of the one
+        // before it, owed until the next job writes.
         let mut next = 0;
         let mut close = String::new();
         for job in jobs {
@@ -305,22 +312,23 @@ async fn run(conn: &mut Conn, jobs: Vec<Job>) -> bool {
                 continue;
             }
             if owed.sent {
-                // The job wrote in its savepoint: the next job's prefix keeps or undoes it.
                 let name = SAVEPOINTS[next];
-                close = if ok {
-                    format!("RELEASE {name}; ")
+                if ok {
+                    // Released in front of the next job's statements, or by the commit.
+                    close = format!("RELEASE {name}; ");
                 } else {
-                    format!("ROLLBACK TO {name}; RELEASE {name}; ")
-                };
+                    // Undone now (a failed job is rare). Were its savepoint missing because
+                    // its prefix failed half-way, this fails and so does the whole batch.
+                    tx.execute(format!("ROLLBACK TO {name}; RELEASE {name}").as_str())
+                        .await?;
+                    close = String::new();
+                }
                 next = 1 - next;
             }
             // A job that wrote nothing leaves the prefix as it was, for the next one.
         }
-        // The commit releases a kept savepoint; an undone one must be undone first.
+        // The commit releases the last savepoint.
         let commit_started = std::time::Instant::now();
-        if close.starts_with("ROLLBACK") {
-            tx.execute(close.trim_end().trim_end_matches(';')).await?;
-        }
         let committed = tx.commit().await;
         committing = commit_started.elapsed();
         committed
