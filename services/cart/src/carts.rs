@@ -1,7 +1,8 @@
 //! Finding a cart: a customer's (one per account, created on first use) or a guest's.
 
 use shop_core::db::Conn;
-use shop_core::{CartId, Clock, Db, UserId};
+use shop_core::{Batch, CartId, Clock, Db, UserId};
+use sqlx::Row;
 
 use crate::CartError;
 
@@ -21,35 +22,38 @@ pub async fn for_user(db: &Db, clock: &Clock, user: &UserId) -> Result<CartId, C
         return Ok(id);
     }
     let now = clock.now().millis();
-    let mut tx = db.begin().await?;
     // Two first requests at once: the unique user_id lets one insert win, both read it.
-    sqlx::query(
-        "INSERT INTO carts (id, user_id, created_at, updated_at) VALUES ($1, $2, $3, $3)
-         ON CONFLICT (user_id) DO NOTHING",
-    )
-    .bind(CartId::new().as_str())
-    .bind(user.as_str())
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    let id: String = sqlx::query_scalar("SELECT id FROM carts WHERE user_id = $1")
-        .bind(user.as_str())
-        .fetch_one(&mut *tx)
+    let mut batch = Batch::for_db(db);
+    batch
+        .add(
+            "INSERT INTO carts (id, user_id, created_at, updated_at) VALUES ($1, $2, $3, $3)
+             ON CONFLICT (user_id) DO NOTHING",
+        )
+        .bind(CartId::new().as_str().to_owned())
+        .bind(user.as_str().to_owned())
+        .bind(now);
+    batch
+        .add("SELECT id FROM carts WHERE user_id = $1")
+        .bind(user.as_str().to_owned());
+    let rows = db
+        .write(move |mut w| Box::pin(async move { w.fetch_all(batch).await }))
         .await?;
-    tx.commit().await?;
+    let id: String = rows
+        .first()
+        .ok_or(sqlx::Error::RowNotFound)?
+        .try_get("id")?;
     Ok(CartId::from_db(id))
 }
 
 /// A new guest cart (its id goes into the guest's session).
 pub async fn create_guest(db: &Db, clock: &Clock) -> Result<CartId, CartError> {
     let id = CartId::new();
-    let mut tx = db.begin().await?;
-    sqlx::query("INSERT INTO carts (id, created_at, updated_at) VALUES ($1, $2, $2)")
-        .bind(id.as_str())
-        .bind(clock.now().millis())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    let mut batch = Batch::for_db(db);
+    batch
+        .add("INSERT INTO carts (id, created_at, updated_at) VALUES ($1, $2, $2)")
+        .bind(id.as_str().to_owned())
+        .bind(clock.now().millis());
+    db.write_batch(batch).await?;
     Ok(id)
 }
 

@@ -2,7 +2,7 @@
 //! quantity, remove a line, empty the cart. A line id only counts within the caller's cart.
 
 use shop_core::db::Conn;
-use shop_core::{CartId, Clock, Db, LineId, Quantity, VariantId};
+use shop_core::{Batch, CartId, Clock, Db, LineId, Quantity, VariantId};
 
 use crate::contents::Item;
 use crate::{CartError, MAX_LINES, MAX_QUANTITY};
@@ -49,10 +49,12 @@ pub async fn add(
     quantity: Quantity,
 ) -> Result<Added, CartError> {
     let v = item(db, variant_id).await?;
-    let mut tx = db.begin().await?;
-    let added = add_on(&mut tx, clock.now().millis(), cart, &v, quantity.get()).await?;
-    tx.commit().await?;
-    Ok(added)
+    let (now, cart) = (clock.now().millis(), cart.clone());
+    // Through the group commit: on SQLite adds at the same moment share one commit.
+    db.write(move |mut w| {
+        Box::pin(async move { add_on(w.conn().await?, now, &cart, &v, quantity.get()).await })
+    })
+    .await
 }
 
 /// [`add`] inside the caller's transaction, for an item already looked up.
@@ -123,6 +125,14 @@ fn foreign_key(e: sqlx::Error, instead: CartError) -> CartError {
     if violation { instead } else { e.into() }
 }
 
+/// [`touch`] as one statement of a [`Batch`].
+fn touch_into(batch: &mut Batch, cart: &CartId, now: i64) {
+    batch
+        .add("UPDATE carts SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(cart.as_str().to_owned());
+}
+
 pub(crate) async fn touch(conn: &mut Conn, cart: &CartId, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE carts SET updated_at = $1 WHERE id = $2")
         .bind(now)
@@ -157,23 +167,28 @@ pub async fn set_quantity(
     }
     let quantity = quantity.get().min(v.available);
     let now = clock.now().millis();
-    let mut tx = db.begin().await?;
-    let changed = sqlx::query(
-        "UPDATE cart_lines SET quantity = $1, updated_at = $2 WHERE id = $3 AND cart_id = $4",
-    )
-    .bind(quantity)
-    .bind(now)
-    .bind(line_id.as_str())
-    .bind(cart.as_str())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if changed == 0 {
-        return Err(CartError::UnknownLine);
-    }
-    touch(&mut tx, cart, now).await?;
-    tx.commit().await?;
-    Ok(quantity)
+    let (cart, line_id) = (cart.clone(), line_id.clone());
+    db.write(move |mut w| {
+        Box::pin(async move {
+            let conn = w.conn().await?;
+            let changed = sqlx::query(
+                "UPDATE cart_lines SET quantity = $1, updated_at = $2 WHERE id = $3 AND cart_id = $4",
+            )
+            .bind(quantity)
+            .bind(now)
+            .bind(line_id.as_str())
+            .bind(cart.as_str())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                return Err(CartError::UnknownLine);
+            }
+            touch(conn, &cart, now).await?;
+            Ok(quantity)
+        })
+    })
+    .await
 }
 
 /// Removes a line from `cart`.
@@ -184,29 +199,33 @@ pub async fn remove(
     line_id: &LineId,
 ) -> Result<(), CartError> {
     let now = clock.now().millis();
-    let mut tx = db.begin().await?;
-    let removed = sqlx::query("DELETE FROM cart_lines WHERE id = $1 AND cart_id = $2")
-        .bind(line_id.as_str())
-        .bind(cart.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if removed == 0 {
-        return Err(CartError::UnknownLine);
-    }
-    touch(&mut tx, cart, now).await?;
-    tx.commit().await?;
-    Ok(())
+    let (cart, line_id) = (cart.clone(), line_id.clone());
+    db.write(move |mut w| {
+        Box::pin(async move {
+            let conn = w.conn().await?;
+            let removed = sqlx::query("DELETE FROM cart_lines WHERE id = $1 AND cart_id = $2")
+                .bind(line_id.as_str())
+                .bind(cart.as_str())
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            if removed == 0 {
+                return Err(CartError::UnknownLine);
+            }
+            touch(conn, &cart, now).await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// Empties `cart`.
 pub async fn clear(db: &Db, clock: &Clock, cart: &CartId) -> Result<(), CartError> {
-    let mut tx = db.begin().await?;
-    sqlx::query("DELETE FROM cart_lines WHERE cart_id = $1")
-        .bind(cart.as_str())
-        .execute(&mut *tx)
-        .await?;
-    touch(&mut tx, cart, clock.now().millis()).await?;
-    tx.commit().await?;
+    let mut batch = Batch::for_db(db);
+    batch
+        .add("DELETE FROM cart_lines WHERE cart_id = $1")
+        .bind(cart.as_str().to_owned());
+    touch_into(&mut batch, cart, clock.now().millis());
+    db.write_batch(batch).await?;
     Ok(())
 }
