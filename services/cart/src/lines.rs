@@ -167,28 +167,18 @@ pub async fn set_quantity(
     }
     let quantity = quantity.get().min(v.available);
     let now = clock.now().millis();
-    let (cart, line_id) = (cart.clone(), line_id.clone());
-    db.write(move |mut w| {
-        Box::pin(async move {
-            let conn = w.conn().await?;
-            let changed = sqlx::query(
-                "UPDATE cart_lines SET quantity = $1, updated_at = $2 WHERE id = $3 AND cart_id = $4",
-            )
-            .bind(quantity)
-            .bind(now)
-            .bind(line_id.as_str())
-            .bind(cart.as_str())
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-            if changed == 0 {
-                return Err(CartError::UnknownLine);
-            }
-            touch(conn, &cart, now).await?;
-            Ok(quantity)
-        })
-    })
-    .await
+    let mut batch = Batch::for_db(db);
+    batch
+        .add(
+            "UPDATE cart_lines SET quantity = $1, updated_at = $2 WHERE id = $3 AND cart_id = $4
+             RETURNING id",
+        )
+        .bind(quantity)
+        .bind(now)
+        .bind(line_id.as_str().to_owned())
+        .bind(cart.as_str().to_owned());
+    change_line(db, cart, now, batch).await?;
+    Ok(quantity)
 }
 
 /// Removes a line from `cart`.
@@ -198,21 +188,24 @@ pub async fn remove(
     cart: &CartId,
     line_id: &LineId,
 ) -> Result<(), CartError> {
-    let now = clock.now().millis();
-    let (cart, line_id) = (cart.clone(), line_id.clone());
+    let mut batch = Batch::for_db(db);
+    batch
+        .add("DELETE FROM cart_lines WHERE id = $1 AND cart_id = $2 RETURNING id")
+        .bind(line_id.as_str().to_owned())
+        .bind(cart.as_str().to_owned());
+    change_line(db, cart, clock.now().millis(), batch).await
+}
+
+/// Runs `change`, a statement on one line of `cart` that returns the line's id, and marks the
+/// cart changed, in one round trip. A line that is not in `cart` changes nothing.
+async fn change_line(db: &Db, cart: &CartId, now: i64, mut change: Batch) -> Result<(), CartError> {
+    touch_into(&mut change, cart, now);
     db.write(move |mut w| {
         Box::pin(async move {
-            let conn = w.conn().await?;
-            let removed = sqlx::query("DELETE FROM cart_lines WHERE id = $1 AND cart_id = $2")
-                .bind(line_id.as_str())
-                .bind(cart.as_str())
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if removed == 0 {
+            // Only the change returns a row; without one its job (the touch) rolls back.
+            if w.fetch_all(change).await?.is_empty() {
                 return Err(CartError::UnknownLine);
             }
-            touch(conn, &cart, now).await?;
             Ok(())
         })
     })

@@ -333,11 +333,8 @@ impl PlaceJob {
                 self.numbers.set(None);
                 return Err(JobError::Misnumbered(e.into()));
             }
-            Err(e) => {
-                // Whatever the batch did is undone: the last number given out is not known.
-                self.numbers.set(None);
-                return Err(e.into());
-            }
+            // `Checkout::insert` forgets the last number on any database error.
+            Err(e) => return Err(e.into()),
         };
         // Rows from several statements: each kind is told by its column.
         let texts = |column: &'static str| {
