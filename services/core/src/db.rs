@@ -22,6 +22,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 
 use crate::error::DbError;
 use crate::group_commit::{GroupCommit, Job, Outcome, Owed, WriteFuture, Writer};
+use crate::readers::Readers;
 
 /// A write transaction. Commit it, or drop it to roll back.
 pub type Tx = sqlx::Transaction<'static, Any>;
@@ -89,7 +90,7 @@ impl DbConfig {
 /// The database handle every service takes. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Db {
-    reader: AnyPool,
+    reader: Readers,
     writer: AnyPool,
     backend: Backend,
     group: Arc<GroupCommit>,
@@ -130,7 +131,13 @@ impl Db {
                 };
                 // The writer first: it switches the file to WAL before readers open it.
                 let writer = pool(1, SQLITE_WRITER_PRAGMAS).await?;
-                let reader = pool(config.max_connections.max(1), &[]).await?;
+                let reader = Readers::local(
+                    options,
+                    SQLITE_PRAGMAS,
+                    config.max_connections,
+                    config.acquire_timeout,
+                )
+                .await?;
                 Ok(Db {
                     reader,
                     writer,
@@ -151,7 +158,7 @@ impl Db {
                     .connect_with(options)
                     .await?;
                 Ok(Db {
-                    reader: pool.clone(),
+                    reader: Readers::pool(pool.clone()),
                     writer: pool,
                     backend,
                     group: Arc::default(),
@@ -165,8 +172,8 @@ impl Db {
         self.backend
     }
 
-    /// The pool for reads outside a transaction.
-    pub fn reader(&self) -> &AnyPool {
+    /// Where reads outside a transaction go (`&Readers` runs queries like a pool).
+    pub fn reader(&self) -> &Readers {
         &self.reader
     }
 

@@ -16,6 +16,7 @@ pub mod mail;
 pub mod money;
 pub mod outbox;
 pub mod quantity;
+pub mod readers;
 pub mod search;
 pub mod spreadsheet;
 

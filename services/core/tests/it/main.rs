@@ -2,3 +2,4 @@
 
 mod db;
 mod outbox;
+mod readers;
