@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 /// The document shell: `<head>` with styles, hydration scripts and meta tags, then the app.
-/// The page's Content-Security-Policy is written by the server's middleware, which also
-/// hands this render its script nonce (see [`content_security_policy`]).
+/// The page's Content-Security-Policy is written by the server's middleware from the finished
+/// page (see [`content_security_policy`]).
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     use leptos_meta::{HashedStylesheet, MetaTags};
@@ -30,17 +30,23 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The page's CSP: scripts only with this response's nonce (plus what they load, and wasm),
-/// everything else from this origin, forms may also go to Stripe Checkout, no framing.
+/// The page's CSP: scripts from this origin and the page's own inline scripts, named by their
+/// `'sha256-…'` hashes (`inline_scripts`), and wasm; everything else from this origin, forms
+/// may also go to Stripe Checkout, no framing. Nothing inline runs that the server did not
+/// render, and the policy needs nothing per request, so a cached page keeps its own.
 #[cfg(feature = "ssr")]
-pub fn content_security_policy(nonce: &str, settings: &crate::ssr::ShopSettings) -> String {
+pub fn content_security_policy(
+    inline_scripts: &[String],
+    settings: &crate::ssr::ShopSettings,
+) -> String {
     let mut connect = String::from("'self'");
     if let Some(port) = settings.live_reload_port {
         connect.push_str(&format!(" ws://127.0.0.1:{port} ws://localhost:{port}"));
     }
+    let hashes: String = inline_scripts.iter().map(|h| format!(" {h}")).collect();
     let mut csp = format!(
         "default-src 'self'; \
-         script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         script-src 'self'{hashes} 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src {connect}; \
          object-src 'none'; base-uri 'none'; \
          form-action 'self' https://checkout.stripe.com; \

@@ -26,10 +26,11 @@ function watch(page: Page): string[] {
   page.on('requestfailed', (request) => note(`request failed: ${request.url()} ${request.failure()?.errorText}`));
   page.on('response', (response) => {
     if (response.status() >= 400) note(`HTTP ${response.status()}: ${response.url()}`);
-    // A page whose CSP has no script nonce cannot hydrate: say which policy it came with.
+    // A page without the page policy (scripts from this origin, its inline ones by hash)
+    // cannot hydrate: say which policy it came with.
     if (response.request().resourceType() === 'document' && response.status() === 200 && response.frame() === page.mainFrame()) {
       const csp = response.headers()['content-security-policy'] ?? '(none)';
-      if (!csp.includes("'nonce-")) note(`page ${response.url()} (HTTP ${response.status()}) came with CSP ${csp}`);
+      if (!csp.includes("script-src 'self' 'sha256-")) note(`page ${response.url()} (HTTP ${response.status()}) came with CSP ${csp}`);
     }
   });
   reports.set(page, entries);

@@ -101,8 +101,9 @@ pub struct Config {
     /// `RATE_LIMIT_PER_MINUTE`: requests a client may make per minute (bursts up to a sixth of
     /// it at once) before getting 429; 0 turns the limit off.
     pub rate_limit_per_minute: u32,
-    /// `CATALOG_CACHE_SECS`: how long listings, searches and product pages are served from
-    /// memory (also how long another instance's catalog change may take to show); 0 is off.
+    /// `CATALOG_CACHE_SECS`: the most a catalog page may be behind the database (how long
+    /// another instance's catalog change may take to show): the page cache keeps rendered
+    /// pages for half of it, the catalog's read cache its data for the other half; 0 is off.
     pub catalog_cache_ttl: Duration,
     /// `SHOP_VAT_RATE`: the VAT every price includes, in basis points (20% is 2000).
     pub vat_rate_bp: i64,

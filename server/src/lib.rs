@@ -1,10 +1,12 @@
 //! The shop server: configuration, HTTP stack, background worker and command-line tasks.
 
 pub mod config;
+pub mod csp;
 pub mod housekeeping;
 pub mod mail_view;
 pub mod metrics;
 pub mod middleware;
+pub mod page_cache;
 pub mod routes;
 pub mod seed;
 pub mod startup;

@@ -178,8 +178,8 @@ pub struct HeaderPolicy {
     pub hsts: bool,
 }
 
-/// Adds the baseline security headers to every response. Pages have their own CSP (with the
-/// script nonce, from [`page_policy`]); anything else gets a CSP that allows nothing.
+/// Adds the baseline security headers to every response. Pages have their own CSP (naming
+/// their inline scripts, from [`page_policy`]); anything else gets a CSP that allows nothing.
 pub async fn security_headers(
     State(policy): State<Arc<HeaderPolicy>>,
     req: Request,
@@ -297,37 +297,41 @@ pub async fn private_pages(req: Request, next: Next) -> Response {
     response
 }
 
-/// The script nonce of one page request, made by [`page_policy`]; the render takes it from
-/// the request, so its hydration scripts carry it.
-#[derive(Clone, Debug)]
-pub struct PageNonce(pub leptos::nonce::Nonce);
-
-/// Pages: a fresh script nonce per request, handed to the render in the request's extensions,
-/// and the page's Content-Security-Policy with that nonce on every HTML response (pages, the
-/// 404 and error pages) that has none yet. The header and the scripts' nonce come from this
-/// one place, so they always agree; nothing in the render sets a CSP of its own.
+/// Pages: the page's Content-Security-Policy on every HTML response of the page router
+/// (pages, the 404 and error pages) that has none yet, allowing by hash exactly the inline
+/// scripts the render wrote into it (see [`crate::csp`]). The body is read whole for that
+/// (every page is rendered whole before it is sent) and passed on unchanged.
 pub async fn page_policy(
     State(settings): State<Arc<app::ssr::ShopSettings>>,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
-    let nonce = leptos::nonce::Nonce::new();
-    req.extensions_mut().insert(PageNonce(nonce.clone()));
-    let mut response = next.run(req).await;
-    if is_html(&response)
-        && !response
+    let response = next.run(req).await;
+    if !is_html(&response)
+        || response
             .headers()
             .contains_key(header::CONTENT_SECURITY_POLICY)
     {
-        let policy = app::shell::content_security_policy(&nonce, &settings);
-        if let Ok(value) = HeaderValue::from_str(&policy) {
-            response
-                .headers_mut()
-                .insert(header::CONTENT_SECURITY_POLICY, value);
-        }
+        return response;
     }
-    response
+    let (mut parts, body) = response.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!(error = %e, "a page could not be read for its policy");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let hashes = crate::csp::inline_script_hashes(&body);
+    let policy = app::shell::content_security_policy(&hashes, &settings);
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        parts.headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
+
+/// The largest page the server renders (far above any real one: a listing page is ~100 KB).
+pub const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Static files: a path with a name no file system can hold (over 255 bytes) is not a file
 /// here, 404, where the file server would fail with a 500.

@@ -8,7 +8,7 @@ use app::ssr::{ServerContext, ShopSettings};
 use axum::Router;
 use axum::routing::get;
 use leptos::config::LeptosOptions;
-use leptos::prelude::{provide_context, with_context};
+use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use shop_core::mail::Mailer;
 use shop_core::outbox::{Worker, WorkerConfig};
@@ -168,13 +168,14 @@ pub fn router(config: &Config, state: AppState) -> Router {
     // cart, the session that held it ends too.
     let store = auth::sessions::DbStore::new(ctx.db.clone(), ctx.clock.clone())
         .anchored_by(app::cart::GUEST_CART_KEY);
+    // The __Host- prefix makes browsers insist on Secure, Path=/ and no Domain.
+    let session_cookie = if config.behind_tls() {
+        "__Host-shop_session"
+    } else {
+        "shop_session"
+    };
     let sessions = SessionManagerLayer::new(store)
-        .with_name(if config.behind_tls() {
-            // The __Host- prefix makes browsers insist on Secure, Path=/ and no Domain.
-            "__Host-shop_session"
-        } else {
-            "shop_session"
-        })
+        .with_name(session_cookie)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.behind_tls())
@@ -184,19 +185,13 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
 
     let settings = ctx.shop.clone();
+    let page_cache = crate::page_cache::PageCache::new(
+        config.catalog_cache_ttl / 2,
+        ctx.catalog.clone(),
+        session_cookie,
+    );
     let context = move || {
         provide_context(ctx.clone());
-        // The script nonce that `page_policy` put in the page's CSP header.
-        if let Some(nonce) = with_context::<http::request::Parts, _>(|parts| {
-            parts
-                .extensions
-                .get::<middleware::PageNonce>()
-                .map(|n| n.0.clone())
-        })
-        .flatten()
-        {
-            provide_context(nonce);
-        }
     };
     // Admin uploads read bodies up to MAX_UPLOAD_BYTES, and only after the sender is known to
     // be an admin or vendor; everything else keeps the small MAX_BODY_BYTES limit.
@@ -227,6 +222,10 @@ pub fn router(config: &Config, state: AppState) -> Router {
             middleware::page_policy,
         ))
         .layer(axum::middleware::from_fn(middleware::long_page_paths))
+        .layer(axum::middleware::from_fn_with_state(
+            page_cache,
+            crate::page_cache::serve,
+        ))
         .merge(uploads);
 
     let assets = Router::new()
@@ -348,7 +347,12 @@ impl Application {
         let checkout = checkout_service(&config, &db, &clock).await?;
         let ctx = ServerContext {
             db: db.clone(),
-            catalog: catalog::Catalog::new(db.clone(), clock.clone(), config.catalog_cache_ttl),
+            catalog: catalog::Catalog::new(
+                db.clone(),
+                clock.clone(),
+                // The other half is the page cache's (see `page_cache`).
+                config.catalog_cache_ttl / 2,
+            ),
             clock: clock.clone(),
             shop: Arc::new(ShopSettings {
                 name: config.shop_name.clone(),

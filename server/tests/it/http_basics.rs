@@ -59,8 +59,45 @@ async fn metrics_count_requests_by_route_and_status_with_latency_histograms() {
     );
 }
 
+/// The `'sha256-…'` source of every inline script of `body`, read by an HTML parser.
+fn inline_script_sources(body: &str) -> Vec<String> {
+    use base64::Engine;
+    use sha2::Digest;
+    let doc = scraper::Html::parse_document(body);
+    let scripts = scraper::Selector::parse("script:not([src])").unwrap();
+    let mut sources: Vec<String> = doc
+        .select(&scripts)
+        .map(|s| {
+            let text: String = s.text().collect();
+            format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text))
+            )
+        })
+        .collect();
+    sources.sort();
+    sources.dedup();
+    sources
+}
+
+/// The `'sha256-…'` sources a policy names for scripts.
+fn policy_hashes(csp: &str) -> Vec<String> {
+    let script_src = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src "))
+        .unwrap_or_else(|| panic!("no script-src in {csp}"));
+    let mut hashes: Vec<String> = script_src
+        .split_whitespace()
+        .filter(|s| s.starts_with("'sha256-"))
+        .map(str::to_owned)
+        .collect();
+    hashes.sort();
+    hashes
+}
+
 #[tokio::test]
-async fn pages_carry_strict_security_headers_and_a_nonce_csp() {
+async fn pages_carry_strict_security_headers_and_a_csp_naming_their_inline_scripts() {
     let app = TestApp::spawn().await;
     let res = app.get("/").await;
     assert_eq!(res.status(), 200);
@@ -71,23 +108,6 @@ async fn pages_carry_strict_security_headers_and_a_nonce_csp() {
     assert_eq!(
         h["cache-control"], "private, no-cache",
         "a page is for one shopper: never kept by a shared cache"
-    );
-    let not_found = app.get("/no-such-page").await;
-    assert_eq!(not_found.status(), 404);
-    assert_eq!(not_found.headers()["cache-control"], "private, no-cache");
-    let not_found_csp = not_found.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let not_found_body = not_found.text().await.unwrap();
-    let not_found_nonce = not_found_csp
-        .split("'nonce-")
-        .nth(1)
-        .and_then(|rest| rest.split('\'').next())
-        .expect("the 404 page has a script nonce too");
-    assert!(
-        not_found_body.contains(&format!("nonce=\"{not_found_nonce}\"")),
-        "the 404 page's scripts carry its header's nonce"
     );
     assert!(
         h.get("strict-transport-security").is_none(),
@@ -100,26 +120,30 @@ async fn pages_carry_strict_security_headers_and_a_nonce_csp() {
         "{csp}"
     );
     assert!(csp.contains("object-src 'none'"));
-    assert!(!csp.contains("unsafe-inline"));
-    let nonce = csp
-        .split("'nonce-")
-        .nth(1)
-        .and_then(|rest| rest.split('\'').next())
-        .expect("script nonce in CSP")
-        .to_owned();
-    assert!(nonce.len() >= 16);
+    assert!(csp.contains("script-src 'self' 'sha256-"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(!csp.contains("'nonce-"), "{csp}");
     let body = res.text().await.unwrap();
-    assert!(
-        body.contains(&format!("nonce=\"{nonce}\"")),
-        "hydration script carries the nonce"
+    let inline = inline_script_sources(&body);
+    assert!(!inline.is_empty(), "the hydration bootstrap is inline");
+    assert_eq!(
+        policy_hashes(&csp),
+        inline,
+        "the policy names exactly the page's inline scripts"
     );
-    let again = app.get("/").await;
-    assert!(
-        !again.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains(&nonce),
-        "a fresh nonce per response"
+
+    // The 404 page (another render) gets its own.
+    let not_found = app.get("/no-such-page").await;
+    assert_eq!(not_found.status(), 404);
+    assert_eq!(not_found.headers()["cache-control"], "private, no-cache");
+    let not_found_csp = not_found.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let not_found_body = not_found.text().await.unwrap();
+    assert_eq!(
+        policy_hashes(&not_found_csp),
+        inline_script_sources(&not_found_body)
     );
 }
 

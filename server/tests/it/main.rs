@@ -19,6 +19,7 @@ mod hostile_text;
 mod http_basics;
 mod mail;
 mod malformed_input;
+mod page_cache;
 mod pages;
 mod process;
 mod structure;

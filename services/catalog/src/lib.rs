@@ -36,6 +36,7 @@ pub mod stock;
 pub mod variants;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use shop_core::{Clock, Db, Money};
@@ -165,6 +166,8 @@ struct Inner {
     searches: cache::ReadCache<SearchResult>,
     products: cache::ReadCache<Option<ProductDetail>>,
     cards: cache::ReadCache<Vec<ProductCard>>,
+    /// Bumped by every change ([`Catalog::changes`]).
+    changes: AtomicU64,
 }
 
 impl Catalog {
@@ -181,12 +184,20 @@ impl Catalog {
                 searches: cache::ReadCache::new(read_ttl),
                 products: cache::ReadCache::new(read_ttl),
                 cards: cache::ReadCache::new(read_ttl),
+                changes: AtomicU64::new(0),
             }),
         }
     }
 
     pub fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// How many changes this instance has made to the catalog since it started: whatever
+    /// keeps something drawn from the catalog (the server's page cache) keys it by this, so
+    /// a change drops it at once.
+    pub fn changes(&self) -> u64 {
+        self.inner.changes.load(Ordering::SeqCst)
     }
 
     pub fn clock(&self) -> &Clock {
@@ -201,6 +212,7 @@ impl Catalog {
     /// Drops cached data after a change to the catalog. Every write method calls it; nothing
     /// outside the catalog needs to.
     pub(crate) fn changed(&self) {
+        self.inner.changes.fetch_add(1, Ordering::SeqCst);
         self.inner.tree.invalidate();
         self.inner.listings.invalidate();
         self.inner.searches.invalidate();
@@ -313,6 +325,19 @@ impl Catalog {
             );
         }
         Ok((*result).clone())
+    }
+
+    /// Logs a search answered without running it (a search page served again from the
+    /// server's page cache): `raw` as typed, with the number of results it had.
+    pub fn log_search(&self, raw: &str, results: i64) {
+        if let Some(terms) = SearchTerms::parse(raw) {
+            self.inner.search_log.record(
+                &self.inner.clock,
+                &terms,
+                results,
+                std::time::Duration::ZERO,
+            );
+        }
     }
 
     async fn run_search(

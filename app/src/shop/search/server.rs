@@ -45,6 +45,10 @@ pub(super) async fn search_products(query: String) -> Result<SearchPage, AppErro
     if params.page > 1 && params.page > result.listing.pages {
         return Err(AppError::NotFound);
     }
+    if params.page == 1 {
+        // The catalog logged this search; a copy of this page served later logs it again.
+        crate::ssr::note_search(&q, result.listing.total);
+    }
     let fewer_words = result
         .suggestions
         .into_iter()

@@ -1,0 +1,202 @@
+//! The inline scripts of a rendered page, for its Content-Security-Policy.
+//!
+//! A page's policy allows scripts from this origin and, by hash, exactly the inline scripts
+//! the server rendered into it (the hydration bootstrap and the page's serialized data). The
+//! hashes are worked out from the finished HTML, so a page kept in the page cache carries a
+//! policy as strict as a fresh one and its body never changes per request (it is compressed
+//! once). Anything else inline (an injected `<script>` that got through, an `onclick`) does
+//! not run.
+//!
+//! The scan follows the HTML tokenizer as far as the renderer's output needs: markup is read
+//! tag by tag, quoted attribute values are skipped whole, comments are skipped, and the text
+//! of raw-text elements (`script`, `style`, `textarea`, `title`, and `noscript`, which a
+//! browser running scripts reads as text) runs to its own end tag. So a
+//! `<script>` written inside an attribute value or inside a textarea's text is text, as a
+//! browser reads it, and never gets a hash.
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// The `'sha256-…'` source of every inline script (a `<script>` element without `src`) in
+/// `html`, in document order, without repeats.
+pub fn inline_script_hashes(html: &[u8]) -> Vec<String> {
+    let mut hashes: Vec<String> = Vec::new();
+    let mut at = 0;
+    while let Some(offset) = memchr(b'<', &html[at..]) {
+        let start = at + offset;
+        let rest = &html[start..];
+        if rest.starts_with(b"<!--") {
+            at = find(rest, b"-->").map_or(html.len(), |end| start + end + 3);
+            continue;
+        }
+        let Some(name) = tag_name(&rest[1..]) else {
+            // A `<` that starts no tag (`a < b` in text) is text.
+            at = start + 1;
+            continue;
+        };
+        let (end_of_tag, has_src) = scan_tag(html, start + 1 + name.len());
+        let lower = name.to_ascii_lowercase();
+        at = end_of_tag;
+        if !matches!(
+            lower.as_slice(),
+            b"script" | b"style" | b"textarea" | b"title" | b"noscript"
+        ) {
+            continue;
+        }
+        let (text_end, after) = raw_text_end(html, end_of_tag, &lower);
+        if lower == b"script" && !has_src {
+            let digest = Sha256::digest(&html[end_of_tag..text_end]);
+            let source = format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            );
+            if !hashes.contains(&source) {
+                hashes.push(source);
+            }
+        }
+        at = after;
+    }
+    hashes
+}
+
+fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&b| b == needle)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The name of a start tag that begins right after a `<` (an ASCII letter, then anything up
+/// to whitespace, `/` or `>`), or `None` (an end tag, a doctype, or text).
+fn tag_name(after_lt: &[u8]) -> Option<&[u8]> {
+    if !after_lt.first()?.is_ascii_alphabetic() {
+        return None;
+    }
+    let len = after_lt
+        .iter()
+        .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
+        .unwrap_or(after_lt.len());
+    Some(&after_lt[..len])
+}
+
+/// Reads a start tag's attributes from `at` to its `>`: returns the index after the `>` and
+/// whether one of the attributes is `src`. Quoted values are skipped whole.
+fn scan_tag(html: &[u8], mut at: usize) -> (usize, bool) {
+    let mut has_src = false;
+    while at < html.len() {
+        match html[at] {
+            b'>' => return (at + 1, has_src),
+            b if b.is_ascii_whitespace() || b == b'/' => at += 1,
+            _ => {
+                let name_start = at;
+                while at < html.len()
+                    && !html[at].is_ascii_whitespace()
+                    && !matches!(html[at], b'=' | b'>' | b'/')
+                {
+                    at += 1;
+                }
+                if html[name_start..at].eq_ignore_ascii_case(b"src") {
+                    has_src = true;
+                }
+                while at < html.len() && html[at].is_ascii_whitespace() {
+                    at += 1;
+                }
+                if at < html.len() && html[at] == b'=' {
+                    at += 1;
+                    while at < html.len() && html[at].is_ascii_whitespace() {
+                        at += 1;
+                    }
+                    match html.get(at) {
+                        Some(&quote @ (b'"' | b'\'')) => {
+                            at = memchr(quote, &html[at + 1..]).map_or(html.len(), |i| at + 2 + i);
+                        }
+                        _ => {
+                            while at < html.len()
+                                && !html[at].is_ascii_whitespace()
+                                && html[at] != b'>'
+                            {
+                                at += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (html.len(), has_src)
+}
+
+/// Where the text of raw-text element `name` (lowercase) that starts at `at` ends: the index
+/// of its end tag `</name` (case-insensitive, followed by whitespace, `/` or `>`) and the index
+/// after that end tag's `>`. Without an end tag the text runs to the end of the document.
+fn raw_text_end(html: &[u8], at: usize, name: &[u8]) -> (usize, usize) {
+    let mut from = at;
+    while let Some(offset) = find(&html[from..], b"</") {
+        let end = from + offset;
+        let after_name = end + 2 + name.len();
+        if html.len() >= after_name
+            && html[end + 2..after_name].eq_ignore_ascii_case(name)
+            && html
+                .get(after_name)
+                .is_none_or(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
+        {
+            let close =
+                memchr(b'>', &html[after_name..]).map_or(html.len(), |i| after_name + i + 1);
+            return (end, close);
+        }
+        from = end + 2;
+    }
+    (html.len(), html.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(script: &str) -> String {
+        format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(script.as_bytes()))
+        )
+    }
+
+    #[test]
+    fn every_inline_script_is_hashed_once_and_external_ones_not_at_all() {
+        let html = r#"<!DOCTYPE html><html><head>
+            <script type="module" nonce="x">import('/pkg/a.js')</script>
+            <SCRIPT>window.a = 1</SCRIPT >
+            <script src="/pkg/b.js"></script>
+            <script defer src=/pkg/c.js>ignored</script>
+            </head><body><script>window.a = 1</script><script></script></body></html>"#;
+        assert_eq!(
+            inline_script_hashes(html.as_bytes()),
+            vec![hash("import('/pkg/a.js')"), hash("window.a = 1"), hash(""),]
+        );
+    }
+
+    #[test]
+    fn script_tags_inside_attributes_text_comments_and_raw_text_are_not_scripts() {
+        let html = r#"<html><body>
+            <img alt="<script>alert(1)</script>" title='<script>alert(2)</script>'>
+            <!-- <script>alert(3)</script> -->
+            <textarea><script>alert(4)</script></textarea>
+            <title>a <script>alert(5)</script></title>
+            <style>p::after { content: "<script>alert(6)</script>" }</style>
+            <p>1 < 2 and <b>bold</b></p>
+            <script>ok()</script>
+        </body></html>"#;
+        assert_eq!(inline_script_hashes(html.as_bytes()), vec![hash("ok()")]);
+    }
+
+    #[test]
+    fn a_script_runs_to_its_own_end_tag_only() {
+        let html = "<script>if (a </scripts && b) {}</script><p>x</p>";
+        assert_eq!(
+            inline_script_hashes(html.as_bytes()),
+            vec![hash("if (a </scripts && b) {}")]
+        );
+        // Unterminated: the rest of the document is the script's text, as a browser reads it.
+        assert_eq!(inline_script_hashes(b"<script>tail"), vec![hash("tail")]);
+    }
+}

@@ -1,0 +1,380 @@
+//! Rendered pages for visitors without a session, kept in memory.
+//!
+//! Most traffic (first visits, crawlers) has no session cookie, and for them a catalog page is
+//! the same for everyone: the home page, categories, product pages and searches are rendered
+//! once and then served from here, already compressed (brotli and gzip, made once per body),
+//! with their own Content-Security-Policy (which names the page's inline scripts by hash, so
+//! the body needs nothing per request).
+//!
+//! Freshness: an entry lives for half of `CATALOG_CACHE_SECS`, and the catalog's own read cache
+//! (which a render reads from) keeps its entries for the other half, so what a visitor sees is
+//! never older than `CATALOG_CACHE_SECS` in all. A change made through this instance's catalog
+//! empties both at once (the catalog's change counter is part of every key).
+//!
+//! Only `200` HTML answers without cookies are kept. Anyone with a session (a cart, a signed-in
+//! account, a flash message) gets a page rendered for them. A page requested by many visitors
+//! at once while it is missing is rendered once; the others wait for that render.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, StatusCode};
+use sha2::{Digest, Sha256};
+
+/// Bodies kept at most, in bytes (three encodings each).
+const CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
+/// The largest page kept; anything bigger is served as rendered.
+const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
+
+/// Whether a page came from the cache (`hit`) or was rendered and kept (`miss`); absent on
+/// pages the cache does not keep.
+pub const X_CACHE: &str = "x-cache";
+
+/// The page cache (cheap to clone).
+#[derive(Clone)]
+pub struct PageCache {
+    entries: Option<moka::future::Cache<String, Arc<Page>>>,
+    catalog: catalog::Catalog,
+    session_cookie: &'static str,
+}
+
+impl std::fmt::Debug for PageCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageCache")
+            .field("entries", &self.entries.as_ref().map(|e| e.entry_count()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// One rendered page.
+struct Page {
+    /// The headers the render set (type, policy, caching), with `ETag` and `Vary` added.
+    headers: HeaderMap,
+    /// The search the render logged (results, query as typed): logged again at every serving.
+    searched: Option<(i64, String)>,
+    etag: HeaderValue,
+    identity: Bytes,
+    gzip: Bytes,
+    brotli: Bytes,
+}
+
+impl Page {
+    fn weight(&self) -> u32 {
+        let bytes = self.identity.len() + self.gzip.len() + self.brotli.len() + 1024;
+        u32::try_from(bytes).unwrap_or(u32::MAX)
+    }
+}
+
+impl PageCache {
+    /// Pages kept for `ttl` (half of `CATALOG_CACHE_SECS`; zero keeps nothing), keyed by the
+    /// catalog's change counter and the URL; `session_cookie` is the session cookie's name.
+    pub fn new(ttl: Duration, catalog: catalog::Catalog, session_cookie: &'static str) -> Self {
+        let entries = (!ttl.is_zero()).then(|| {
+            moka::future::Cache::builder()
+                .max_capacity(CAPACITY_BYTES)
+                .weigher(|_key: &String, page: &Arc<Page>| page.weight())
+                .time_to_live(ttl)
+                .build()
+        });
+        Self {
+            entries,
+            catalog,
+            session_cookie,
+        }
+    }
+
+    /// The cache key of a request that may be answered from the cache: a `GET` or `HEAD` of a
+    /// catalog page from a visitor without a session cookie.
+    fn key(&self, req: &Request) -> Option<String> {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return None;
+        }
+        let path = req.uri().path();
+        let catalog_page = path == "/"
+            || path == "/search"
+            || path
+                .strip_prefix("/p/")
+                .is_some_and(|rest| !rest.is_empty())
+            || path
+                .strip_prefix("/c/")
+                .is_some_and(|rest| !rest.is_empty());
+        if !catalog_page || self.has_session(req.headers()) {
+            return None;
+        }
+        let target = req.uri().path_and_query().map_or(path, |p| p.as_str());
+        Some(format!("{}|{target}", self.catalog.changes()))
+    }
+
+    fn has_session(&self, headers: &HeaderMap) -> bool {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .any(|pair| {
+                pair.trim()
+                    .split_once('=')
+                    .is_some_and(|(name, _)| name.trim() == self.session_cookie)
+            })
+    }
+}
+
+/// Middleware around the page router: answers from the cache when it can, renders (once for
+/// all who ask at the same moment) and keeps the page when it may.
+pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> Response {
+    let (Some(entries), Some(key)) = (&cache.entries, cache.key(&req)) else {
+        let mut response = next.run(req).await;
+        response.headers_mut().remove(app::ssr::SEARCHED_HEADER);
+        return response;
+    };
+    let encoding = Encoding::accepted(req.headers());
+    let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
+    let mut pending = Some((req, next));
+    let mut uncached = None;
+    let found = entries
+        .optionally_get_with(key, async {
+            let (req, next) = pending.take()?;
+            match keep(next.run(req).await).await {
+                Ok(page) => Some(Arc::new(page)),
+                Err(response) => {
+                    uncached = Some(response);
+                    None
+                }
+            }
+        })
+        .await;
+    match (found, uncached, pending) {
+        (Some(page), _, not_rendered) => {
+            // Served without the render that logs the search: log it here.
+            if let (Some((results, query)), Some(_)) = (&page.searched, &not_rendered) {
+                cache.catalog.log_search(query, *results);
+            }
+            let mut response = answer(&page, encoding, if_none_match.as_ref());
+            let status = if not_rendered.is_some() {
+                "hit"
+            } else {
+                "miss"
+            };
+            response
+                .headers_mut()
+                .insert(X_CACHE, HeaderValue::from_static(status));
+            response
+        }
+        (None, Some(response), _) => response,
+        // Not rendered here (another caller's render was not kept): render for this one.
+        (None, None, Some((req, next))) => {
+            let mut response = next.run(req).await;
+            response.headers_mut().remove(app::ssr::SEARCHED_HEADER);
+            response
+        }
+        (None, None, None) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// The search a render noted (see [`app::ssr::SEARCHED_HEADER`]), taken off the headers.
+fn take_searched(headers: &mut HeaderMap) -> Option<(i64, String)> {
+    let value = headers.remove(app::ssr::SEARCHED_HEADER)?;
+    let (results, query) = value.to_str().ok()?.split_once(' ')?;
+    let query = form_urlencoded::parse(format!("q={query}").as_bytes())
+        .next()
+        .map(|(_, q)| q.into_owned())?;
+    Some((results.parse().ok()?, query))
+}
+
+/// The page to keep from a rendered response, or the response itself (its body read into
+/// memory) when it may not be kept: anything but a `200` HTML page, or one that sets a cookie.
+async fn keep(response: Response) -> Result<Page, Response> {
+    let (mut parts, body) = response.into_parts();
+    let searched = take_searched(&mut parts.headers);
+    let keepable = parts.status == StatusCode::OK
+        && parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"))
+        && !parts.headers.contains_key(header::SET_COOKIE)
+        && !parts.headers.contains_key(header::CONTENT_ENCODING);
+    if !keepable {
+        return Err(Response::from_parts(parts, body));
+    }
+    let identity = match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::warn!(error = %e, "a page could not be read for the page cache");
+            return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        }
+    };
+    let digest = Sha256::digest(&identity);
+    let etag = format!(
+        "W/\"{}\"",
+        digest[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let etag = HeaderValue::from_str(&etag)
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
+    let mut headers = parts.headers;
+    headers.remove(header::CONTENT_LENGTH);
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    headers.insert(header::ETAG, etag.clone());
+    let (gzip, brotli) = compress(&identity);
+    Ok(Page {
+        headers,
+        searched,
+        etag,
+        identity,
+        gzip,
+        brotli,
+    })
+}
+
+/// The body compressed both ways, once (gzip level 6, brotli quality 6: a few milliseconds for
+/// a large page, then served many times).
+fn compress(body: &[u8]) -> (Bytes, Bytes) {
+    use std::io::Write;
+    let mut gzip = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::new(6),
+    );
+    let gzip = gzip
+        .write_all(body)
+        .and_then(|()| gzip.finish())
+        .unwrap_or_default();
+    let mut brotli = Vec::with_capacity(body.len() / 5);
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 6,
+        lgwin: 22,
+        ..Default::default()
+    };
+    if brotli::BrotliCompress(&mut &body[..], &mut brotli, &params).is_err() {
+        brotli.clear();
+    }
+    (Bytes::from(gzip), Bytes::from(brotli))
+}
+
+/// The encodings a client takes, best first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+impl Encoding {
+    fn accepted(headers: &HeaderMap) -> Encoding {
+        let mut brotli = false;
+        let mut gzip = false;
+        for value in headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            for item in value.split(',') {
+                let mut parts = item.split(';');
+                let name = parts.next().unwrap_or("").trim();
+                let refused = parts.any(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                });
+                if refused {
+                    continue;
+                }
+                if name.eq_ignore_ascii_case("br") {
+                    brotli = true;
+                } else if name.eq_ignore_ascii_case("gzip") {
+                    gzip = true;
+                }
+            }
+        }
+        if brotli {
+            Encoding::Brotli
+        } else if gzip {
+            Encoding::Gzip
+        } else {
+            Encoding::Identity
+        }
+    }
+}
+
+/// A kept page as the client takes it: `304` when its copy is current, else the body in the
+/// best encoding it accepts.
+fn answer(page: &Page, encoding: Encoding, if_none_match: Option<&HeaderValue>) -> Response {
+    // Weak comparison (RFC 9110, 13.1.2): the tag names the page, whatever its encoding.
+    let ours = page.etag.to_str().unwrap_or("").trim_start_matches("W/");
+    let current = if_none_match
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t.trim_start_matches("W/") == ours)
+        });
+    let mut headers = page.headers.clone();
+    if current {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        headers.remove(header::CONTENT_TYPE);
+        *response.headers_mut() = headers;
+        return response;
+    }
+    let (body, coding) = match encoding {
+        Encoding::Brotli if !page.brotli.is_empty() => (page.brotli.clone(), Some("br")),
+        Encoding::Gzip | Encoding::Brotli if !page.gzip.is_empty() => {
+            (page.gzip.clone(), Some("gzip"))
+        }
+        _ => (page.identity.clone(), None),
+    };
+    if let Some(coding) = coding {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    let mut response = Response::new(Body::from(body));
+    *response.headers_mut() = headers;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> Encoding {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
+        Encoding::accepted(&headers)
+    }
+
+    #[test]
+    fn the_best_accepted_encoding_is_chosen() {
+        assert_eq!(accept("gzip, deflate, br, zstd"), Encoding::Brotli);
+        assert_eq!(accept("gzip"), Encoding::Gzip);
+        assert_eq!(accept("br;q=0, gzip;q=0.5"), Encoding::Gzip);
+        assert_eq!(accept("identity"), Encoding::Identity);
+        assert_eq!(accept("BR"), Encoding::Brotli);
+        assert_eq!(Encoding::accepted(&HeaderMap::new()), Encoding::Identity);
+    }
+
+    #[test]
+    fn compressed_bodies_come_back_as_the_page() {
+        use std::io::Read;
+        let body = "<p>a page</p>".repeat(500);
+        let (gzip, brotli) = compress(body.as_bytes());
+        let mut unzipped = String::new();
+        flate2::read::GzDecoder::new(&gzip[..])
+            .read_to_string(&mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, body);
+        let mut unbrotli = Vec::new();
+        brotli::BrotliDecompress(&mut &brotli[..], &mut unbrotli).unwrap();
+        assert_eq!(unbrotli, body.as_bytes());
+        assert!(brotli.len() < body.len() / 10);
+    }
+}

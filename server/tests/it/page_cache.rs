@@ -1,0 +1,215 @@
+//! The page cache: catalog pages for visitors without a session are rendered once and served
+//! compressed, a catalog change shows at once, searches served from it are still logged, and
+//! nobody with a session gets a page rendered for someone else.
+
+use std::io::Read;
+
+use crate::common::{TestApp, TestOptions};
+
+const CATALOG: &str = r#"{"sku":"PAN-1","name":"Cast Iron Pan","slug":"cast-iron-pan","description":"A seasoned pan.","category":"Home & Kitchen > Cookware > Pans","price_minor":3000,"currency":"EUR","stock":5,"brand":"Nordhavn","attributes":{"color":"Black"}}
+{"sku":"KET-1","name":"Copperleaf Kettle","slug":"copperleaf-kettle","description":"Whistles.","category":"Home & Kitchen > Cookware > Kettles","price_minor":4500,"currency":"EUR","stock":2,"brand":"Copperleaf","attributes":{"color":"Copper"}}"#;
+
+async fn get(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = client.get(app.url(path)).header("accept", "text/html");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.expect("GET")
+}
+
+fn header(res: &reqwest::Response, name: &str) -> String {
+    res.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn catalog_pages_for_visitors_without_a_session_are_rendered_once_and_served_compressed() {
+    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
+    let visitor = app.browser();
+    let first = get(&app, &visitor, "/p/cast-iron-pan", &[]).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(header(&first, "x-cache"), "miss");
+    assert!(
+        header(&first, "set-cookie").is_empty(),
+        "no session for a visit"
+    );
+    let etag = header(&first, "etag");
+    let policy = header(&first, "content-security-policy");
+    assert!(etag.starts_with("W/\""), "{etag}");
+    assert!(policy.contains("script-src 'self' 'sha256-"), "{policy}");
+    let page = first.text().await.unwrap();
+    assert!(page.contains("Cast Iron Pan"));
+
+    let again = get(&app, &visitor, "/p/cast-iron-pan", &[]).await;
+    assert_eq!(header(&again, "x-cache"), "hit");
+    assert_eq!(header(&again, "etag"), etag);
+    assert_eq!(
+        header(&again, "content-security-policy"),
+        policy,
+        "the page keeps the policy naming its own scripts"
+    );
+    assert_eq!(header(&again, "cache-control"), "private, no-cache");
+    assert_eq!(header(&again, "x-content-type-options"), "nosniff");
+    assert_eq!(again.text().await.unwrap(), page);
+
+    // Compressed once, in both encodings, each the same page.
+    let br = get(
+        &app,
+        &visitor,
+        "/p/cast-iron-pan",
+        &[("accept-encoding", "gzip, deflate, br")],
+    )
+    .await;
+    assert_eq!(header(&br, "content-encoding"), "br");
+    assert_eq!(header(&br, "vary"), "accept-encoding");
+    let body = br.bytes().await.unwrap();
+    let mut unpacked = Vec::new();
+    brotli::BrotliDecompress(&mut &body[..], &mut unpacked).unwrap();
+    assert_eq!(String::from_utf8(unpacked).unwrap(), page);
+    let gzip = get(
+        &app,
+        &visitor,
+        "/p/cast-iron-pan",
+        &[("accept-encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(header(&gzip, "content-encoding"), "gzip");
+    let body = gzip.bytes().await.unwrap();
+    let mut unpacked = String::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_string(&mut unpacked)
+        .unwrap();
+    assert_eq!(unpacked, page);
+
+    // A browser revalidating its copy gets 304 and no body.
+    let revalidated = get(
+        &app,
+        &visitor,
+        "/p/cast-iron-pan",
+        &[("if-none-match", &etag)],
+    )
+    .await;
+    assert_eq!(revalidated.status(), 304);
+    assert_eq!(header(&revalidated, "etag"), etag);
+    assert!(revalidated.bytes().await.unwrap().is_empty());
+
+    // What is not a catalog page, or not a 200, is rendered every time.
+    for path in ["/p/no-such-pan", "/cart", "/login"] {
+        let res = get(&app, &visitor, path, &[]).await;
+        assert_eq!(header(&res, "x-cache"), "", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_change_through_the_catalog_shows_at_once_and_a_shopper_with_a_session_gets_their_own_page()
+ {
+    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
+    let visitor = app.browser();
+    let page = |res: reqwest::Response| async move { res.text().await.unwrap() };
+    assert!(
+        page(get(&app, &visitor, "/p/cast-iron-pan", &[]).await)
+            .await
+            .contains("€30.00")
+    );
+    let cached = get(&app, &visitor, "/p/cast-iron-pan", &[]).await;
+    assert_eq!(header(&cached, "x-cache"), "hit");
+
+    // The admin changes the price: the very next visit sees it.
+    let admin = app.browser();
+    app.admin(&admin).await;
+    let product = shop_testkit::product_id(&app.db, "cast-iron-pan").await;
+    let variant = shop_testkit::variant_id(&app.db, "PAN-1").await;
+    let res = app
+        .call(
+            &admin,
+            "admin/variant-save",
+            &[
+                ("product_id", product.as_str()),
+                ("variant_id", variant.as_str()),
+                ("variant[sku]", "PAN-1"),
+                ("variant[price]", "45.00"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    let after = get(&app, &visitor, "/p/cast-iron-pan", &[]).await;
+    assert_eq!(header(&after, "x-cache"), "miss");
+    let after = page(after).await;
+    assert!(after.contains("€45.00"), "the new price at once");
+    assert!(!after.contains("€30.00"));
+
+    // A shopper with a cart has a session: their pages are their own (the header counts
+    // their cart), never the visitors' copy, and never kept for anyone else.
+    let shopper = app.browser();
+    let res = app
+        .call(
+            &shopper,
+            "cart/add",
+            &[("variant_id", variant.as_str()), ("quantity", "2")],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    let theirs = get(&app, &shopper, "/p/cast-iron-pan", &[]).await;
+    assert_eq!(header(&theirs, "x-cache"), "");
+    let theirs = page(theirs).await;
+    let visitors = page(get(&app, &visitor, "/p/cast-iron-pan", &[]).await).await;
+    assert_ne!(theirs, visitors);
+    let cart_count = |html: &str| {
+        let doc = scraper::Html::parse_document(html);
+        let sel = scraper::Selector::parse("[data-testid=cart-count]").unwrap();
+        doc.select(&sel)
+            .next()
+            .map(|e| e.text().collect::<String>().trim().to_owned())
+    };
+    assert_eq!(cart_count(&theirs).as_deref(), Some("2"), "{theirs}");
+    assert_ne!(cart_count(&visitors).as_deref(), Some("2"));
+}
+
+#[tokio::test]
+async fn a_search_served_from_the_cache_is_logged_every_time() {
+    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
+    let visitor = app.browser();
+    for expected in ["miss", "hit", "hit"] {
+        let res = get(&app, &visitor, "/search?q=Cast+Iron", &[]).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(header(&res, "x-cache"), expected);
+        assert!(
+            header(&res, "x-shop-searched").is_empty(),
+            "the note stays inside"
+        );
+    }
+    // A later page of results is not a new search.
+    let res = get(
+        &app,
+        &visitor,
+        "/search?q=Cast+Iron&page=1&sort=price_asc",
+        &[],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let mut logged = Vec::new();
+    for _ in 0..50 {
+        logged = sqlx::query_as::<_, (String, String, i64)>(
+            "SELECT query, normalized, result_count FROM search_queries ORDER BY created_at, id",
+        )
+        .fetch_all(app.db.reader())
+        .await
+        .unwrap();
+        if logged.len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        logged,
+        vec![("Cast Iron".to_owned(), "cast iron".to_owned(), 1); 4],
+        "three visits and one sorted first page, each logged as typed"
+    );
+}
