@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Catalog benchmark: builds the release server, imports a catalog into a fresh SQLite database
-# (printing the import time), then load-tests the home page, a category page (pages 1 and 5),
-# a product page and searches on loopback, printing requests/s, p50 and p99 for each: first
-# with the page cache as shipped, then with it off (CATALOG_CACHE_SECS=0) and one request at
-# a time, which measures what each page costs when its queries run (no queueing).
+# (printing the import time), then load-tests the home page, a category page, a product page
+# and a search on loopback with wrk (-t2, CONNECTIONS connections, SECONDS s each after a 2 s
+# warm-up), beside nginx (Debian's package) serving a static 13 KB page in the same run, and
+# prints one table: requests/s, p99 and the ratio to nginx for each page as
+#   - a visitor without a session (most traffic, and every crawler),
+#   - a shopper with a cart (a guest session),
+#   - a signed-in shopper (an account's session),
+# then each page once more with the caches off (CATALOG_CACHE_SECS=0) and one connection,
+# which measures what it costs when its queries run.
 #
 #   scripts/bench/catalog.sh [CONNECTIONS] [SECONDS] [PRODUCTS]
 #
@@ -21,22 +26,67 @@ seconds=${2:-10}
 products=${3:-10000}
 CATALOG_DATASET=$(bench_dataset "$products")
 export CATALOG_DATASET
+bench_tools
 bench_serve_catalog
+bench_nginx
 
 # A product from the category used for listing benchmarks.
 product=$(node -e '
 const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n");
 const p = lines.map(l => l && JSON.parse(l)).find(p => p && p.category === "Home & Kitchen > Cookware > Pans");
 console.log(p.slug);' "$CATALOG_DATASET")
-pages=("/" "/c/pans" "/c/pans?page=5" "/c/home-and-kitchen" "/p/$product" "/search?q=cast+iron+pan" "/search?q=shirt")
+pages=("/" "/c/pans" "/search?q=cast+iron+pan" "/p/$product")
+names=("home" "category page 1" "search" "product page")
 
-step "cached: $connections connections, $seconds s per page (after 2 s warm-up)"
-for path in "${pages[@]}"; do
-  "$loadgen" "$base$path" "$connections" "$seconds" 2
+# A shopper with a cart: one add to cart makes the guest session.
+cart_cookie=$(node -e '
+const base = process.argv[1];
+(async () => {
+  const html = await (await fetch(base + "/c/pans", { headers: { accept: "text/html" } })).text();
+  const id = html.match(/name="variant_id" value="([0-9a-f-]{36})"/)[1];
+  const res = await fetch(base + "/api/cart/add", { method: "POST", body: `variant_id=${id}&quantity=1`,
+    headers: { origin: base, "sec-fetch-site": "same-origin", accept: "application/json",
+               "content-type": "application/x-www-form-urlencoded" } });
+  if (res.status !== 200) { console.error("add to cart:", res.status); process.exit(1); }
+  console.log(res.headers.get("set-cookie").split(";")[0]);
+})();' "$base")
+# A signed-in shopper: an account made from the command line, signed in through the form.
+ADMIN_PASSWORD=bench-password-1 "$CARGO_TARGET_DIR/release/shop" create-admin \
+  --email bench@example.com --name "Bench Shopper" >/dev/null
+signed_cookie=$(node -e '
+const base = process.argv[1];
+(async () => {
+  const res = await fetch(base + "/api/account/login", { method: "POST",
+    body: "email=bench%40example.com&password=bench-password-1",
+    headers: { origin: base, "sec-fetch-site": "same-origin", accept: "application/json",
+               "content-type": "application/x-www-form-urlencoded" } });
+  if (res.status !== 200) { console.error("sign in:", res.status); process.exit(1); }
+  console.log(res.headers.get("set-cookie").split(";")[0]);
+})();' "$base")
+
+step "wrk -t2 -c$connections, $seconds s per run (after 2 s warm-up)"
+read -r static_rps static_p99 < <(bench_wrk "$static_url")
+printf '%-34s %10s %9s %8s\n' "page" "req/s" "p99 ms" "x nginx"
+row() {
+  local label=$1 rps p99
+  shift
+  read -r rps p99 < <(bench_wrk "$@")
+  printf '%-34s %10s %9s %8s\n' "$label" "$rps" "$p99" \
+    "$(awk -v a="$rps" -v b="$static_rps" 'BEGIN { printf "%.2f", a / b }')"
+}
+printf '%-34s %10s %9s %8s\n' "nginx: static 13 KB page" "$static_rps" "$static_p99" "1.00"
+for i in "${!pages[@]}"; do
+  row "${names[$i]} (visitor)" "$base${pages[$i]}"
+done
+for i in "${!pages[@]}"; do
+  row "${names[$i]} (with a cart)" "$base${pages[$i]}" -H "Cookie: $cart_cookie"
+done
+for i in "${!pages[@]}"; do
+  row "${names[$i]} (signed in)" "$base${pages[$i]}" -H "Cookie: $signed_cookie"
 done
 
 bench_restart CATALOG_CACHE_SECS=0
 step "uncached (CATALOG_CACHE_SECS=0): one connection, $seconds s per page"
-for path in "${pages[@]}"; do
+for path in "${pages[@]}" "/c/pans?page=5" "/c/home-and-kitchen" "/search?q=shirt"; do
   "$loadgen" "$base$path" 1 "$seconds" 1
 done

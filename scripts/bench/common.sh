@@ -77,7 +77,81 @@ bench_dataset() {
   echo "$file"
 }
 
+# wrk and nginx from Debian's packages (installed once), for the page benchmarks' harness.
+bench_tools() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    step "installing apt packages: ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# Starts nginx on a free loopback port serving one static 13 KB HTML page, the yardstick the
+# page figures are compared with; sets $static_url. Stopped with the server.
+bench_nginx() {
+  local port root=$work/static
+  mkdir -p "$root" "$work/nginx"
+  node -e '
+const rows = Array.from({ length: 120 }, (_, i) => `<li><a href="/p/item-${i}">Item ${i}</a> <span>€${(i * 1.37).toFixed(2)}</span></li>`);
+let html = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Static</title></head><body><ul>${rows.join("\n")}</ul></body></html>`;
+while (Buffer.byteLength(html) < 13 * 1024) html = html.replace("</body>", "<p>padding padding padding padding</p></body>");
+process.stdout.write(html);' > "$root/index.html"
+  # nginx's workers run as another user when started by root: let them read the page.
+  chmod o+x "$work"
+  chmod -R o+rX "$root"
+  port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 2;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx;
+  proxy_temp_path $work/nginx;
+  fastcgi_temp_path $work/nginx;
+  uwsgi_temp_path $work/nginx;
+  scgi_temp_path $work/nginx;
+  default_type text/html;
+  server { listen 127.0.0.1:$port; root $root; index index.html; }
+}
+CONF
+  /usr/sbin/nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" & nginx_pid=$!
+  static_url="http://127.0.0.1:$port/"
+  for _ in $(seq 1 50); do
+    { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null && { exec 3<&- 3>&-; return 0; }
+    sleep 0.1
+  done
+  die "nginx did not start"
+}
+
+# Loads URL with wrk (-t2, $connections connections, $seconds s, after a 2 s warm-up; any
+# further arguments go to wrk, e.g. -H 'Cookie: ...') and prints "REQ_PER_S P99_MS". Fails
+# on any error or non-2xx/3xx answer.
+bench_wrk() {
+  local url=$1 out
+  shift
+  wrk -t2 -c"$connections" -d2s -H "Accept: text/html" "$@" "$url" >/dev/null
+  out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Accept: text/html" "$@" "$url")
+  if grep -qE "Non-2xx|Socket errors" <<<"$out"; then
+    echo "$out" >&2
+    die "errors while loading $url"
+  fi
+  awk '
+    /Requests\/sec:/ { rps = $2 }
+    $1 == "99%" {
+      v = $2; unit = v; sub(/[0-9.]+/, "", unit); sub(/[a-z]+$/, "", v)
+      p99 = (unit == "us") ? v / 1000 : (unit == "s") ? v * 1000 : (unit == "m") ? v * 60000 : v
+    }
+    END { printf "%.0f %.1f\n", rps, p99 }' <<<"$out"
+}
+
 bench_stop() {
+  [ -n "${nginx_pid:-}" ] && kill -TERM "$nginx_pid" 2>/dev/null
   [ -n "${bench_pid:-}" ] && kill -TERM "$bench_pid" 2>/dev/null
   wait 2>/dev/null
   [ -n "${work:-}" ] && rm -rf "$work"

@@ -128,12 +128,18 @@ impl PageCache {
 /// all who ask at the same moment) and keeps the page when it may.
 pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> Response {
     let (Some(entries), Some(key)) = (&cache.entries, cache.key(&req)) else {
-        let mut response = next.run(req).await;
-        response.headers_mut().remove(app::ssr::SEARCHED_HEADER);
-        return response;
+        return rendered(req, next).await;
     };
     let encoding = Encoding::accepted(req.headers());
     let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
+    if req.method() == Method::HEAD {
+        // Answered from a kept page when there is one; a page rendered for `HEAD` is not
+        // kept (what reaches a client of `HEAD` is no body at all).
+        return match entries.get(&key).await {
+            Some(page) => answer(&page, encoding, if_none_match.as_ref(), "hit"),
+            None => rendered(req, next).await,
+        };
+    }
     let mut pending = Some((req, next));
     let mut uncached = None;
     let found = entries
@@ -149,31 +155,27 @@ pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> 
         })
         .await;
     match (found, uncached, pending) {
-        (Some(page), _, not_rendered) => {
-            // Served without the render that logs the search: log it here.
-            if let (Some((results, query)), Some(_)) = (&page.searched, &not_rendered) {
+        // Kept by another request's render: this request is served without one, so the
+        // search that render logged is logged again here.
+        (Some(page), _, Some(_)) => {
+            if let Some((results, query)) = &page.searched {
                 cache.catalog.log_search(query, *results);
             }
-            let mut response = answer(&page, encoding, if_none_match.as_ref());
-            let status = if not_rendered.is_some() {
-                "hit"
-            } else {
-                "miss"
-            };
-            response
-                .headers_mut()
-                .insert(X_CACHE, HeaderValue::from_static(status));
-            response
+            answer(&page, encoding, if_none_match.as_ref(), "hit")
         }
+        (Some(page), _, None) => answer(&page, encoding, if_none_match.as_ref(), "miss"),
         (None, Some(response), _) => response,
         // Not rendered here (another caller's render was not kept): render for this one.
-        (None, None, Some((req, next))) => {
-            let mut response = next.run(req).await;
-            response.headers_mut().remove(app::ssr::SEARCHED_HEADER);
-            response
-        }
+        (None, None, Some((req, next))) => rendered(req, next).await,
         (None, None, None) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+/// A page rendered for this request alone, without the render's note to the cache.
+async fn rendered(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    response.headers_mut().remove(app::ssr::SEARCHED_HEADER);
+    response
 }
 
 /// The search a render noted (see [`app::ssr::SEARCHED_HEADER`]), taken off the headers.
@@ -305,8 +307,13 @@ impl Encoding {
 }
 
 /// A kept page as the client takes it: `304` when its copy is current, else the body in the
-/// best encoding it accepts.
-fn answer(page: &Page, encoding: Encoding, if_none_match: Option<&HeaderValue>) -> Response {
+/// best encoding it accepts; `X-Cache` says whether it was kept before (`hit`) or just now.
+fn answer(
+    page: &Page,
+    encoding: Encoding,
+    if_none_match: Option<&HeaderValue>,
+    cache: &'static str,
+) -> Response {
     // Weak comparison (RFC 9110, 13.1.2): the tag names the page, whatever its encoding.
     let ours = page.etag.to_str().unwrap_or("").trim_start_matches("W/");
     let current = if_none_match
@@ -317,6 +324,7 @@ fn answer(page: &Page, encoding: Encoding, if_none_match: Option<&HeaderValue>) 
                 .any(|t| t == "*" || t.trim_start_matches("W/") == ours)
         });
     let mut headers = page.headers.clone();
+    headers.insert(X_CACHE, HeaderValue::from_static(cache));
     if current {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         headers.remove(header::CONTENT_TYPE);

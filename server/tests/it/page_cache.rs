@@ -33,6 +33,14 @@ fn header(res: &reqwest::Response, name: &str) -> String {
 async fn catalog_pages_for_visitors_without_a_session_are_rendered_once_and_served_compressed() {
     let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
     let visitor = app.browser();
+    // A HEAD before anything is kept is rendered and not kept: the GET after it renders.
+    let head = visitor
+        .head(app.url("/p/cast-iron-pan"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(header(&head, "x-cache"), "");
     let first = get(&app, &visitor, "/p/cast-iron-pan", &[]).await;
     assert_eq!(first.status(), 200);
     assert_eq!(header(&first, "x-cache"), "miss");
@@ -58,6 +66,22 @@ async fn catalog_pages_for_visitors_without_a_session_are_rendered_once_and_serv
     assert_eq!(header(&again, "cache-control"), "private, no-cache");
     assert_eq!(header(&again, "x-content-type-options"), "nosniff");
     assert_eq!(again.text().await.unwrap(), page);
+    let head = visitor
+        .head(app.url("/p/cast-iron-pan"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&head, "x-cache"), "hit");
+    assert_eq!(header(&head, "etag"), etag);
+    assert_eq!(
+        get(&app, &visitor, "/p/cast-iron-pan", &[])
+            .await
+            .text()
+            .await
+            .unwrap(),
+        page,
+        "a HEAD leaves the kept page whole"
+    );
 
     // Compressed once, in both encodings, each the same page.
     let br = get(
