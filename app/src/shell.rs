@@ -30,8 +30,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The page's CSP: scripts from this origin and the page's own inline scripts, named by their
-/// `'sha256-…'` hashes (`inline_scripts`), and wasm; everything else from this origin, forms
+/// The page's CSP: scripts from this origin and the inline scripts the render wrote (marked
+/// with its nonce), named by their `'sha256-…'` hashes (`inline_scripts`), and wasm; everything else from this origin, forms
 /// may also go to Stripe Checkout, no framing. Nothing inline runs that the server did not
 /// render, and the policy needs nothing per request, so a cached page keeps its own.
 #[cfg(feature = "ssr")]

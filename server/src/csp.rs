@@ -1,11 +1,13 @@
 //! The inline scripts of a rendered page, for its Content-Security-Policy.
 //!
 //! A page's policy allows scripts from this origin and, by hash, exactly the inline scripts
-//! the server rendered into it (the hydration bootstrap and the page's serialized data). The
-//! hashes are worked out from the finished HTML, so a page kept in the page cache carries a
-//! policy as strict as a fresh one and its body never changes per request (it is compressed
-//! once). Anything else inline (an injected `<script>` that got through, an `onclick`) does
-//! not run.
+//! the render itself wrote (the hydration bootstrap and the page's serialized data). The
+//! render marks those with a nonce made for it alone (the page's `nonce` attribute), which
+//! stored content written before the render cannot know; only scripts carrying it are
+//! hashed. The hashes are worked out from the finished HTML, so a page kept in the page cache
+//! carries a policy as strict as a fresh one and its body never changes per request (it is
+//! compressed once; the nonce in it is worth nothing after the render, as the policy names
+//! no nonce). Anything else inline (an injected `<script>`, an `onclick`) does not run.
 //!
 //! The scan follows the HTML tokenizer as far as the renderer's output needs: markup is read
 //! tag by tag, quoted attribute values are skipped whole, comments are skipped, and the text
@@ -18,8 +20,8 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 /// The `'sha256-…'` source of every inline script (a `<script>` element without `src`) in
-/// `html`, in document order, without repeats.
-pub fn inline_script_hashes(html: &[u8]) -> Vec<String> {
+/// `html` whose `nonce` attribute is `nonce`, in document order, without repeats.
+pub fn inline_script_hashes(html: &[u8], nonce: &str) -> Vec<String> {
     let mut hashes: Vec<String> = Vec::new();
     let mut at = 0;
     while let Some(offset) = memchr(b'<', &html[at..]) {
@@ -34,7 +36,8 @@ pub fn inline_script_hashes(html: &[u8]) -> Vec<String> {
             at = start + 1;
             continue;
         };
-        let (end_of_tag, has_src) = scan_tag(html, start + 1 + name.len());
+        let tag = scan_tag(html, start + 1 + name.len());
+        let end_of_tag = tag.end;
         let lower = name.to_ascii_lowercase();
         at = end_of_tag;
         if !matches!(
@@ -44,7 +47,7 @@ pub fn inline_script_hashes(html: &[u8]) -> Vec<String> {
             continue;
         }
         let (text_end, after) = raw_text_end(html, end_of_tag, &lower);
-        if lower == b"script" && !has_src {
+        if lower == b"script" && !tag.has_src && tag.nonce == Some(nonce.as_bytes()) {
             let digest = Sha256::digest(&html[end_of_tag..text_end]);
             let source = format!(
                 "'sha256-{}'",
@@ -80,13 +83,27 @@ fn tag_name(after_lt: &[u8]) -> Option<&[u8]> {
     Some(&after_lt[..len])
 }
 
-/// Reads a start tag's attributes from `at` to its `>`: returns the index after the `>` and
-/// whether one of the attributes is `src`. Quoted values are skipped whole.
-fn scan_tag(html: &[u8], mut at: usize) -> (usize, bool) {
+/// What a start tag says that matters here.
+struct Tag<'a> {
+    /// The index after its `>`.
+    end: usize,
+    has_src: bool,
+    nonce: Option<&'a [u8]>,
+}
+
+/// Reads a start tag's attributes from `at` to its `>`. Quoted values are skipped whole.
+fn scan_tag(html: &[u8], mut at: usize) -> Tag<'_> {
     let mut has_src = false;
+    let mut nonce = None;
     while at < html.len() {
         match html[at] {
-            b'>' => return (at + 1, has_src),
+            b'>' => {
+                return Tag {
+                    end: at + 1,
+                    has_src,
+                    nonce,
+                };
+            }
             b if b.is_ascii_whitespace() || b == b'/' => at += 1,
             _ => {
                 let name_start = at;
@@ -96,7 +113,8 @@ fn scan_tag(html: &[u8], mut at: usize) -> (usize, bool) {
                 {
                     at += 1;
                 }
-                if html[name_start..at].eq_ignore_ascii_case(b"src") {
+                let name = &html[name_start..at];
+                if name.eq_ignore_ascii_case(b"src") {
                     has_src = true;
                 }
                 while at < html.len() && html[at].is_ascii_whitespace() {
@@ -107,24 +125,38 @@ fn scan_tag(html: &[u8], mut at: usize) -> (usize, bool) {
                     while at < html.len() && html[at].is_ascii_whitespace() {
                         at += 1;
                     }
+                    let value_start;
+                    let value_end;
                     match html.get(at) {
                         Some(&quote @ (b'"' | b'\'')) => {
-                            at = memchr(quote, &html[at + 1..]).map_or(html.len(), |i| at + 2 + i);
+                            value_start = at + 1;
+                            value_end =
+                                memchr(quote, &html[at + 1..]).map_or(html.len(), |i| at + 1 + i);
+                            at = (value_end + 1).min(html.len());
                         }
                         _ => {
+                            value_start = at;
                             while at < html.len()
                                 && !html[at].is_ascii_whitespace()
                                 && html[at] != b'>'
                             {
                                 at += 1;
                             }
+                            value_end = at;
                         }
+                    }
+                    if name.eq_ignore_ascii_case(b"nonce") {
+                        nonce = Some(&html[value_start..value_end]);
                     }
                 }
             }
         }
     }
-    (html.len(), has_src)
+    Tag {
+        end: html.len(),
+        has_src,
+        nonce,
+    }
 }
 
 /// Where the text of raw-text element `name` (lowercase) that starts at `at` ends: the index
@@ -162,41 +194,59 @@ mod tests {
     }
 
     #[test]
-    fn every_inline_script_is_hashed_once_and_external_ones_not_at_all() {
+    fn every_inline_script_of_the_render_is_hashed_once_and_external_ones_not_at_all() {
         let html = r#"<!DOCTYPE html><html><head>
-            <script type="module" nonce="x">import('/pkg/a.js')</script>
-            <SCRIPT>window.a = 1</SCRIPT >
-            <script src="/pkg/b.js"></script>
-            <script defer src=/pkg/c.js>ignored</script>
-            </head><body><script>window.a = 1</script><script></script></body></html>"#;
+            <script type="module" nonce="n0nce+/=">import('/pkg/a.js')</script>
+            <SCRIPT NONCE='n0nce+/='>window.a = 1</SCRIPT >
+            <script nonce=n0nce+/= src="/pkg/b.js"></script>
+            <script defer nonce="n0nce+/=" src=/pkg/c.js>ignored</script>
+            </head><body><script nonce="n0nce+/=">window.a = 1</script><script nonce="n0nce+/="></script></body></html>"#;
         assert_eq!(
-            inline_script_hashes(html.as_bytes()),
+            inline_script_hashes(html.as_bytes(), "n0nce+/="),
             vec![hash("import('/pkg/a.js')"), hash("window.a = 1"), hash(""),]
+        );
+    }
+
+    #[test]
+    fn scripts_without_the_renders_nonce_are_left_out() {
+        let html = r#"<p>stored text</p><script>alert(1)</script>
+            <script nonce="guess">alert(2)</script><script nonce="">alert(3)</script>
+            <script nonce="n0nce-longer">alert(4)</script><script nonce="n0nce">ok()</script>"#;
+        assert_eq!(
+            inline_script_hashes(html.as_bytes(), "n0nce"),
+            vec![hash("ok()")]
         );
     }
 
     #[test]
     fn script_tags_inside_attributes_text_comments_and_raw_text_are_not_scripts() {
         let html = r#"<html><body>
-            <img alt="<script>alert(1)</script>" title='<script>alert(2)</script>'>
-            <!-- <script>alert(3)</script> -->
-            <textarea><script>alert(4)</script></textarea>
-            <title>a <script>alert(5)</script></title>
-            <style>p::after { content: "<script>alert(6)</script>" }</style>
+            <img alt="<script nonce=n>alert(1)</script>" title='<script nonce="n">alert(2)</script>'>
+            <!-- <script nonce="n">alert(3)</script> -->
+            <textarea><script nonce="n">alert(4)</script></textarea>
+            <title>a <script nonce="n">alert(5)</script></title>
+            <style>p::after { content: "<script nonce='n'>alert(6)</script>" }</style>
+            <noscript><script nonce="n">alert(7)</script></noscript>
             <p>1 < 2 and <b>bold</b></p>
-            <script>ok()</script>
+            <script nonce="n">ok()</script>
         </body></html>"#;
-        assert_eq!(inline_script_hashes(html.as_bytes()), vec![hash("ok()")]);
+        assert_eq!(
+            inline_script_hashes(html.as_bytes(), "n"),
+            vec![hash("ok()")]
+        );
     }
 
     #[test]
     fn a_script_runs_to_its_own_end_tag_only() {
-        let html = "<script>if (a </scripts && b) {}</script><p>x</p>";
+        let html = r#"<script nonce="n">if (a </scripts && b) {}</script><p>x</p>"#;
         assert_eq!(
-            inline_script_hashes(html.as_bytes()),
+            inline_script_hashes(html.as_bytes(), "n"),
             vec![hash("if (a </scripts && b) {}")]
         );
         // Unterminated: the rest of the document is the script's text, as a browser reads it.
-        assert_eq!(inline_script_hashes(b"<script>tail"), vec![hash("tail")]);
+        assert_eq!(
+            inline_script_hashes(br#"<script nonce="n">tail"#, "n"),
+            vec![hash("tail")]
+        );
     }
 }

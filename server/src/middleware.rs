@@ -297,15 +297,23 @@ pub async fn private_pages(req: Request, next: Next) -> Response {
     response
 }
 
-/// Pages: the page's Content-Security-Policy on every HTML response of the page router
-/// (pages, the 404 and error pages) that has none yet, allowing by hash exactly the inline
-/// scripts the render wrote into it (see [`crate::csp`]). The body is read whole for that
+/// The script nonce of one page render, made by [`page_policy`]; the render takes it from
+/// the request, so the inline scripts it writes carry it.
+#[derive(Clone, Debug)]
+pub struct PageNonce(pub leptos::nonce::Nonce);
+
+/// Pages: a fresh nonce per render, handed to it in the request's extensions, then the page's
+/// Content-Security-Policy on every HTML response of the page router (pages, the 404 and error
+/// pages) that has none yet, allowing by hash exactly the inline scripts that carry that
+/// nonce, the ones the render wrote (see [`crate::csp`]). The body is read whole for that
 /// (every page is rendered whole before it is sent) and passed on unchanged.
 pub async fn page_policy(
     State(settings): State<Arc<app::ssr::ShopSettings>>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
+    let nonce = leptos::nonce::Nonce::new();
+    req.extensions_mut().insert(PageNonce(nonce.clone()));
     let response = next.run(req).await;
     if !is_html(&response)
         || response
@@ -322,7 +330,7 @@ pub async fn page_policy(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let hashes = crate::csp::inline_script_hashes(&body);
+    let hashes = crate::csp::inline_script_hashes(&body, &nonce);
     let policy = app::shell::content_security_policy(&hashes, &settings);
     if let Ok(value) = HeaderValue::from_str(&policy) {
         parts.headers.insert(header::CONTENT_SECURITY_POLICY, value);

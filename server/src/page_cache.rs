@@ -30,6 +30,9 @@ use sha2::{Digest, Sha256};
 const CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
 /// The largest page kept; anything bigger is served as rendered.
 const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
+/// The longest URL (path and query) kept: real catalog URLs are far shorter, and a long one
+/// made up to fill the cache is rendered for its asker alone.
+const MAX_TARGET_BYTES: usize = 512;
 
 /// Whether a page came from the cache (`hit`) or was rendered and kept (`miss`); absent on
 /// pages the cache does not keep.
@@ -40,7 +43,6 @@ pub const X_CACHE: &str = "x-cache";
 pub struct PageCache {
     entries: Option<moka::future::Cache<String, Arc<Page>>>,
     catalog: catalog::Catalog,
-    session_cookie: &'static str,
 }
 
 impl std::fmt::Debug for PageCache {
@@ -72,24 +74,25 @@ impl Page {
 
 impl PageCache {
     /// Pages kept for `ttl` (half of `CATALOG_CACHE_SECS`; zero keeps nothing), keyed by the
-    /// catalog's change counter and the URL; `session_cookie` is the session cookie's name.
-    pub fn new(ttl: Duration, catalog: catalog::Catalog, session_cookie: &'static str) -> Self {
+    /// catalog's change counter and the URL.
+    pub fn new(ttl: Duration, catalog: catalog::Catalog) -> Self {
         let entries = (!ttl.is_zero()).then(|| {
             moka::future::Cache::builder()
                 .max_capacity(CAPACITY_BYTES)
-                .weigher(|_key: &String, page: &Arc<Page>| page.weight())
+                .weigher(|key: &String, page: &Arc<Page>| {
+                    page.weight()
+                        .saturating_add(u32::try_from(key.len()).unwrap_or(u32::MAX))
+                })
                 .time_to_live(ttl)
                 .build()
         });
-        Self {
-            entries,
-            catalog,
-            session_cookie,
-        }
+        Self { entries, catalog }
     }
 
     /// The cache key of a request that may be answered from the cache: a `GET` or `HEAD` of a
-    /// catalog page from a visitor without a session cookie.
+    /// catalog page (URL at most [`MAX_TARGET_BYTES`]) from a visitor without a session, as the
+    /// session layer itself reads the request's cookies (a cookie this code would parse
+    /// otherwise cannot smuggle a session past it).
     fn key(&self, req: &Request) -> Option<String> {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return None;
@@ -103,24 +106,18 @@ impl PageCache {
             || path
                 .strip_prefix("/c/")
                 .is_some_and(|rest| !rest.is_empty());
-        if !catalog_page || self.has_session(req.headers()) {
+        if !catalog_page {
+            return None;
+        }
+        let session = req.extensions().get::<tower_sessions::Session>()?;
+        if session.id().is_some() {
             return None;
         }
         let target = req.uri().path_and_query().map_or(path, |p| p.as_str());
+        if target.len() > MAX_TARGET_BYTES {
+            return None;
+        }
         Some(format!("{}|{target}", self.catalog.changes()))
-    }
-
-    fn has_session(&self, headers: &HeaderMap) -> bool {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .any(|pair| {
-                pair.trim()
-                    .split_once('=')
-                    .is_some_and(|(name, _)| name.trim() == self.session_cookie)
-            })
     }
 }
 
@@ -140,12 +137,20 @@ pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> 
             None => rendered(req, next).await,
         };
     }
+    let session = req.extensions().get::<tower_sessions::Session>().cloned();
     let mut pending = Some((req, next));
     let mut uncached = None;
     let found = entries
         .optionally_get_with(key, async {
             let (req, next) = pending.take()?;
-            match keep(next.run(req).await).await {
+            let response = next.run(req).await;
+            // A render that started a session (its cookie is set by the session layer, outside
+            // this one) made a page for that session alone.
+            if session.as_ref().is_none_or(|s| s.is_modified()) {
+                uncached = Some(response);
+                return None;
+            }
+            match keep(response).await {
                 Ok(page) => Some(Arc::new(page)),
                 Err(response) => {
                     uncached = Some(response);
@@ -201,7 +206,10 @@ async fn keep(response: Response) -> Result<Page, Response> {
             .is_some_and(|v| v.starts_with("text/html"))
         && !parts.headers.contains_key(header::SET_COOKIE)
         && !parts.headers.contains_key(header::CONTENT_ENCODING);
-    if !keepable {
+    let too_big = axum::body::HttpBody::size_hint(&body)
+        .exact()
+        .is_none_or(|len| len > MAX_PAGE_BYTES as u64);
+    if !keepable || too_big {
         return Err(Response::from_parts(parts, body));
     }
     let identity = match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
@@ -225,7 +233,12 @@ async fn keep(response: Response) -> Result<Page, Response> {
     headers.remove(header::CONTENT_LENGTH);
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     headers.insert(header::ETAG, etag.clone());
-    let (gzip, brotli) = compress(&identity);
+    let (gzip, brotli) = {
+        let identity = identity.clone();
+        tokio::task::spawn_blocking(move || compress(&identity))
+            .await
+            .unwrap_or_default()
+    };
     Ok(Page {
         headers,
         searched,

@@ -8,7 +8,7 @@ use app::ssr::{ServerContext, ShopSettings};
 use axum::Router;
 use axum::routing::get;
 use leptos::config::LeptosOptions;
-use leptos::prelude::provide_context;
+use leptos::prelude::{provide_context, with_context};
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use shop_core::mail::Mailer;
 use shop_core::outbox::{Worker, WorkerConfig};
@@ -185,13 +185,22 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
 
     let settings = ctx.shop.clone();
-    let page_cache = crate::page_cache::PageCache::new(
-        config.catalog_cache_ttl / 2,
-        ctx.catalog.clone(),
-        session_cookie,
-    );
+    let page_cache =
+        crate::page_cache::PageCache::new(config.catalog_cache_ttl / 2, ctx.catalog.clone());
     let context = move || {
         provide_context(ctx.clone());
+        // The render's script nonce from `page_policy`, after leptos_axum's own: the page's
+        // policy allows the inline scripts that carry it.
+        if let Some(nonce) = with_context::<http::request::Parts, _>(|parts| {
+            parts
+                .extensions
+                .get::<middleware::PageNonce>()
+                .map(|n| n.0.clone())
+        })
+        .flatten()
+        {
+            provide_context(nonce);
+        }
     };
     // Admin uploads read bodies up to MAX_UPLOAD_BYTES, and only after the sender is known to
     // be an admin or vendor; everything else keeps the small MAX_BODY_BYTES limit.

@@ -237,3 +237,66 @@ async fn a_search_served_from_the_cache_is_logged_every_time() {
         "three visits and one sorted first page, each logged as typed"
     );
 }
+
+/// However a session cookie is written (after a cookie that is not ASCII, or with its name
+/// percent-encoded), if the session layer reads a session from it, the page is that
+/// session's and is never kept for visitors.
+#[tokio::test]
+async fn a_session_cookie_written_oddly_never_puts_a_shoppers_page_in_the_cache() {
+    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
+    let shopper = app.browser();
+    let variant = shop_testkit::variant_id(&app.db, "PAN-1").await;
+    let res = app
+        .call(
+            &shopper,
+            "cart/add",
+            &[("variant_id", variant.as_str()), ("quantity", "3")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let (name, id) = cookie.split_once('=').unwrap();
+    let bare = reqwest::Client::new();
+    let mut oddly: Vec<Vec<u8>> = vec![
+        [b"x=\xe9; ".as_slice(), cookie.as_bytes()].concat(),
+        format!("{}={id}", name.replace('_', "%5F")).into_bytes(),
+        cookie.clone().into_bytes(),
+    ];
+    for written in oddly.drain(..) {
+        let res = bare
+            .get(app.url("/p/cast-iron-pan"))
+            .header("accept", "text/html")
+            .header(
+                "cookie",
+                reqwest::header::HeaderValue::from_bytes(&written).unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let kept = header(&res, "x-cache");
+        let html = res.text().await.unwrap();
+        if html.contains("data-testid=\"mini-cart\"") {
+            assert_eq!(kept, "", "a page with this session's cart is not kept");
+        }
+    }
+    // Whatever happened above, a visitor gets a page without anyone's cart.
+    for _ in 0..2 {
+        let visitor = app.browser();
+        let html = get(&app, &visitor, "/p/cast-iron-pan", &[])
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !html.contains("data-testid=\"mini-cart\""),
+            "a visitor sees no one's cart"
+        );
+    }
+}

@@ -212,12 +212,13 @@ impl Catalog {
     /// Drops cached data after a change to the catalog. Every write method calls it; nothing
     /// outside the catalog needs to.
     pub(crate) fn changed(&self) {
-        self.inner.changes.fetch_add(1, Ordering::SeqCst);
         self.inner.tree.invalidate();
         self.inner.listings.invalidate();
         self.inner.searches.invalidate();
         self.inner.products.invalidate();
         self.inner.cards.invalidate();
+        // After the caches are emptied: a render keyed by the new count reads fresh data.
+        self.inner.changes.fetch_add(1, Ordering::SeqCst);
     }
 
     /// A product by its slug, whatever its status (cached; see [`READ_TTL`]).
