@@ -9,9 +9,29 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 
-/// What the server hands to every render and every server function.
+/// What the server hands to every render and every server function: one shared allocation,
+/// so the many lookups of a request (each takes a copy from the render's context) cost one
+/// reference count each, not one per service handle inside.
 #[derive(Clone, Debug)]
-pub struct ServerContext {
+pub struct ServerContext(Arc<Services>);
+
+impl ServerContext {
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for ServerContext {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The shop's services and settings, as [`ServerContext`] holds them.
+#[derive(Debug)]
+pub struct Services {
     pub db: shop_core::Db,
     /// The catalog (the same database, plus its caches).
     pub catalog: catalog::Catalog,

@@ -354,7 +354,7 @@ impl Application {
             None
         };
         let checkout = checkout_service(&config, &db, &clock).await?;
-        let ctx = ServerContext {
+        let ctx = ServerContext::new(app::ssr::Services {
             db: db.clone(),
             catalog: catalog::Catalog::new(
                 db.clone(),
@@ -373,7 +373,7 @@ impl Application {
             }),
             images: catalog::ImageStore::new(config.data_dir.join("images")),
             checkout: checkout.clone(),
-        };
+        });
         let state = AppState {
             ctx,
             leptos_options: leptos_options(&config),

@@ -15,6 +15,13 @@
 //! another starting line). A broken connection is opened again. It prints how many requests
 //! got which class of status, how many got no answer within 30 s, and the longest one, and
 //! fails on any 5xx or unanswered request.
+//!
+//!     loadgen --once FILE URL [CONNECTIONS]
+//!
+//! `--once FILE` posts each line of FILE exactly once, CONNECTIONS at a time: a line is
+//! `COOKIE BODY` (one shopper's session cookie and form), for requests that can only be made
+//! once each, such as placing an order. It prints requests/s, latency percentiles and how
+//! many got which status, and fails on any 5xx or unanswered request.
 
 use std::time::{Duration, Instant};
 
@@ -29,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
     let mut session = false;
     while let Some(flag) = args
         .first()
-        .filter(|a| a.starts_with("--") && *a != "--mix")
+        .filter(|a| a.starts_with("--") && *a != "--mix" && *a != "--once")
         .cloned()
     {
         args.remove(0);
@@ -53,8 +60,10 @@ async fn main() -> anyhow::Result<()> {
             other => bail!("unknown option {other}"),
         }
     }
-    if args.first().map(String::as_str) == Some("--mix") {
-        return mix::run(&args[1..]).await;
+    match args.first().map(String::as_str) {
+        Some("--mix") => return mix::run(&args[1..]).await,
+        Some("--once") => return once::run(&args[1..]).await,
+        _ => {}
     }
     let Some(url) = args.first() else {
         bail!(
@@ -411,5 +420,123 @@ mod mix {
             }
         }
         tally
+    }
+}
+
+/// Requests made once each: one shopper's post per line, many shoppers at a time.
+mod once {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    use anyhow::{Context as _, bail};
+    use tokio::io::{AsyncWriteExt, BufReader};
+    use tokio::net::TcpStream;
+
+    const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+    pub async fn run(args: &[String]) -> anyhow::Result<()> {
+        let (Some(file), Some(url)) = (args.first(), args.get(1)) else {
+            bail!("usage: loadgen --once FILE URL [CONNECTIONS]");
+        };
+        let connections: usize = args.get(2).map_or(Ok(50), |s| s.parse())?;
+        let rest = url
+            .strip_prefix("http://")
+            .context("only http:// URLs are supported")?;
+        let (host, path) = match rest.find('/') {
+            Some(i) => (rest[..i].to_owned(), rest[i..].to_owned()),
+            None => bail!("the URL needs a path"),
+        };
+        if !(host.starts_with("127.0.0.1:") || host.starts_with("localhost:")) {
+            bail!("refusing to load anything but a loopback address ({host})");
+        }
+        let text = std::fs::read_to_string(file).with_context(|| file.clone())?;
+        let requests: Vec<String> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let (cookie, body) = l.split_once(' ').unwrap_or((l, ""));
+                format!(
+                    "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: shop-loadgen\r\nOrigin: http://{host}\r\nAccept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nCookie: {cookie}\r\n\r\n{body}",
+                    body.len()
+                )
+            })
+            .collect();
+        if requests.is_empty() {
+            bail!("{file} has no lines");
+        }
+        // Connections are open before the clock starts, as a browser's would be.
+        let mut streams = Vec::with_capacity(connections);
+        for _ in 0..connections.min(requests.len()) {
+            let stream = TcpStream::connect(&host).await?;
+            stream.set_nodelay(true)?;
+            streams.push(BufReader::new(stream));
+        }
+        let requests = Arc::new(requests);
+        let next = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        let tasks: Vec<_> = streams
+            .into_iter()
+            .map(|mut stream| {
+                let (requests, next) = (requests.clone(), next.clone());
+                tokio::spawn(async move {
+                    let mut body = Vec::new();
+                    let mut done: Vec<(u16, u32)> = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(request) = requests.get(i) else {
+                            break;
+                        };
+                        let t = Instant::now();
+                        let exchange = async {
+                            stream.get_mut().write_all(request.as_bytes()).await?;
+                            super::read_response(&mut stream, &mut body).await
+                        };
+                        match tokio::time::timeout(ANSWER_TIMEOUT, exchange).await {
+                            Ok(Ok((status, _))) => done.push((
+                                status,
+                                u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX),
+                            )),
+                            // No answer: counted, and this connection stops.
+                            Ok(Err(_)) | Err(_) => break,
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        let mut results = Vec::with_capacity(requests.len());
+        for task in tasks {
+            results.extend(task.await?);
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let unanswered = requests.len() - results.len();
+        let mut by_status = std::collections::BTreeMap::<u16, usize>::new();
+        for (status, _) in &results {
+            *by_status.entry(*status).or_default() += 1;
+        }
+        let mut latencies: Vec<u32> = results.iter().map(|(_, l)| *l).collect();
+        latencies.sort_unstable();
+        let n = latencies.len();
+        let pct = |p: f64| -> f64 {
+            if n == 0 {
+                return 0.0;
+            }
+            let idx = ((p / 100.0) * n as f64).ceil() as usize;
+            f64::from(latencies[idx.clamp(1, n) - 1]) / 1000.0
+        };
+        let statuses: Vec<String> = by_status.iter().map(|(s, c)| format!("{c} {s}")).collect();
+        println!(
+            "POST {path}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({n} requests in {seconds:.2} s, {connections} connections; status: {}; {unanswered} unanswered)",
+            n as f64 / seconds,
+            pct(50.0),
+            pct(99.0),
+            pct(100.0),
+            statuses.join(", "),
+        );
+        if unanswered > 0 || by_status.keys().any(|s| *s >= 500) {
+            std::process::exit(1);
+        }
+        Ok(())
     }
 }
