@@ -23,6 +23,41 @@ use sha2::{Digest, Sha256};
 /// `html` whose `nonce` attribute is `nonce`, in document order, without repeats.
 pub fn inline_script_hashes(html: &[u8], nonce: &str) -> Vec<String> {
     let mut hashes: Vec<String> = Vec::new();
+    walk(html, |name, tag, text| {
+        let Some(text) = text else {
+            return;
+        };
+        if name == b"script" && !tag.has_src && tag.nonce == Some(nonce.as_bytes()) {
+            let digest = Sha256::digest(&html[text]);
+            let source = format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            );
+            if !hashes.contains(&source) {
+                hashes.push(source);
+            }
+        }
+    });
+    hashes
+}
+
+/// The slots of the page frame in `html` (start tags with a `data-frame` attribute, which
+/// only the layout writes): each slot's name and the index right after its start tag, in
+/// document order. Read with the same tokenizer rules, so text that merely looks like such a
+/// tag (in an attribute value, a script, a comment) is not a slot.
+pub fn frame_slots(html: &[u8]) -> Vec<(String, usize)> {
+    let mut slots = Vec::new();
+    walk(html, |_, tag, _| {
+        if let Some(name) = tag.frame {
+            slots.push((String::from_utf8_lossy(name).into_owned(), tag.end));
+        }
+    });
+    slots
+}
+
+/// Calls `visit` with every start tag of `html` in document order: its lowercase name, what
+/// it says, and for a raw-text element the range of its text.
+fn walk(html: &[u8], mut visit: impl FnMut(&[u8], &Tag<'_>, Option<std::ops::Range<usize>>)) {
     let mut at = 0;
     while let Some(offset) = memchr(b'<', &html[at..]) {
         let start = at + offset;
@@ -44,22 +79,13 @@ pub fn inline_script_hashes(html: &[u8], nonce: &str) -> Vec<String> {
             lower.as_slice(),
             b"script" | b"style" | b"textarea" | b"title" | b"noscript"
         ) {
+            visit(&lower, &tag, None);
             continue;
         }
         let (text_end, after) = raw_text_end(html, end_of_tag, &lower);
-        if lower == b"script" && !tag.has_src && tag.nonce == Some(nonce.as_bytes()) {
-            let digest = Sha256::digest(&html[end_of_tag..text_end]);
-            let source = format!(
-                "'sha256-{}'",
-                base64::engine::general_purpose::STANDARD.encode(digest)
-            );
-            if !hashes.contains(&source) {
-                hashes.push(source);
-            }
-        }
+        visit(&lower, &tag, Some(end_of_tag..text_end));
         at = after;
     }
-    hashes
 }
 
 fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
@@ -89,12 +115,15 @@ struct Tag<'a> {
     end: usize,
     has_src: bool,
     nonce: Option<&'a [u8]>,
+    /// The `data-frame` attribute's value.
+    frame: Option<&'a [u8]>,
 }
 
 /// Reads a start tag's attributes from `at` to its `>`. Quoted values are skipped whole.
 fn scan_tag(html: &[u8], mut at: usize) -> Tag<'_> {
     let mut has_src = false;
     let mut nonce = None;
+    let mut frame = None;
     while at < html.len() {
         match html[at] {
             b'>' => {
@@ -102,6 +131,7 @@ fn scan_tag(html: &[u8], mut at: usize) -> Tag<'_> {
                     end: at + 1,
                     has_src,
                     nonce,
+                    frame,
                 };
             }
             b if b.is_ascii_whitespace() || b == b'/' => at += 1,
@@ -147,6 +177,8 @@ fn scan_tag(html: &[u8], mut at: usize) -> Tag<'_> {
                     }
                     if name.eq_ignore_ascii_case(b"nonce") {
                         nonce = Some(&html[value_start..value_end]);
+                    } else if name.eq_ignore_ascii_case(b"data-frame") {
+                        frame = Some(&html[value_start..value_end]);
                     }
                 }
             }
@@ -156,6 +188,7 @@ fn scan_tag(html: &[u8], mut at: usize) -> Tag<'_> {
         end: html.len(),
         has_src,
         nonce,
+        frame,
     }
 }
 

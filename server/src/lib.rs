@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod csp;
+pub mod frame;
 pub mod housekeeping;
 pub mod mail_view;
 pub mod metrics;

@@ -275,7 +275,7 @@ pub async fn cross_origin_guard(
 }
 
 /// Whether a response is an HTML document.
-fn is_html(response: &Response) -> bool {
+pub fn is_html(response: &Response) -> bool {
     response
         .headers()
         .get(header::CONTENT_TYPE)

@@ -11,9 +11,14 @@
 //! never older than `CATALOG_CACHE_SECS` in all. A change made through this instance's catalog
 //! empties both at once (the catalog's change counter is part of every key).
 //!
-//! Only `200` HTML answers without cookies are kept. Anyone with a session (a cart, a signed-in
-//! account, a flash message) gets a page rendered for them. A page requested by many visitors
-//! at once while it is missing is rendered once; the others wait for that render.
+//! Only `200` HTML answers without cookies are kept, and only pages whose render did not touch
+//! the session. A page requested by many visitors at once while it is missing is rendered once;
+//! the others wait for that render.
+//!
+//! Shoppers with a session (a cart, a signed-in account) get the same kept page with their own
+//! part of the page frame (header links, cart, reminders: see `crate::frame`) put in its
+//! place, compressed for them; a page rendered for a shopper is kept with a visitor's frame
+//! in place of theirs. A request carrying a failed form's error is rendered for its asker.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +30,10 @@ use axum::response::{IntoResponse, Response};
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
 use sha2::{Digest, Sha256};
+
+use app::layout::Frame;
+
+use crate::frame::{RenderChangedSession, Slots};
 
 /// Bodies kept at most, in bytes (three encodings each).
 const CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
@@ -42,7 +51,7 @@ pub const X_CACHE: &str = "x-cache";
 #[derive(Clone)]
 pub struct PageCache {
     entries: Option<moka::future::Cache<String, Arc<Page>>>,
-    catalog: catalog::Catalog,
+    ctx: app::ssr::ServerContext,
 }
 
 impl std::fmt::Debug for PageCache {
@@ -60,7 +69,10 @@ struct Page {
     /// The search the render logged (results, query as typed): logged again at every serving.
     searched: Option<(i64, String)>,
     etag: HeaderValue,
+    /// The page with a visitor's frame.
     identity: Bytes,
+    /// Where that frame is in `identity`.
+    slots: Slots,
     gzip: Bytes,
     brotli: Bytes,
 }
@@ -75,7 +87,7 @@ impl Page {
 impl PageCache {
     /// Pages kept for `ttl` (half of `CATALOG_CACHE_SECS`; zero keeps nothing), keyed by the
     /// catalog's change counter and the URL.
-    pub fn new(ttl: Duration, catalog: catalog::Catalog) -> Self {
+    pub fn new(ttl: Duration, ctx: app::ssr::ServerContext) -> Self {
         let entries = (!ttl.is_zero()).then(|| {
             moka::future::Cache::builder()
                 .max_capacity(CAPACITY_BYTES)
@@ -86,13 +98,11 @@ impl PageCache {
                 .time_to_live(ttl)
                 .build()
         });
-        Self { entries, catalog }
+        Self { entries, ctx }
     }
 
     /// The cache key of a request that may be answered from the cache: a `GET` or `HEAD` of a
-    /// catalog page (URL at most [`MAX_TARGET_BYTES`]) from a visitor without a session, as the
-    /// session layer itself reads the request's cookies (a cookie this code would parse
-    /// otherwise cannot smuggle a session past it).
+    /// catalog page (URL at most [`MAX_TARGET_BYTES`]).
     fn key(&self, req: &Request) -> Option<String> {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return None;
@@ -109,15 +119,11 @@ impl PageCache {
         if !catalog_page {
             return None;
         }
-        let session = req.extensions().get::<tower_sessions::Session>()?;
-        if session.id().is_some() {
-            return None;
-        }
         let target = req.uri().path_and_query().map_or(path, |p| p.as_str());
         if target.len() > MAX_TARGET_BYTES {
             return None;
         }
-        Some(format!("{}|{target}", self.catalog.changes()))
+        Some(format!("{}|{target}", self.ctx.catalog.changes()))
     }
 }
 
@@ -127,6 +133,12 @@ pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> 
     let (Some(entries), Some(key)) = (&cache.entries, cache.key(&req)) else {
         return rendered(req, next).await;
     };
+    // Whether the asker has a session, as the session layer itself read the request's cookies
+    // (a cookie this code would parse otherwise cannot smuggle a session past it).
+    let session = req.extensions().get::<tower_sessions::Session>().cloned();
+    if session.as_ref().is_none_or(|s| s.id().is_some()) {
+        return for_shopper(&cache, entries, key, req, next).await;
+    }
     let encoding = Encoding::accepted(req.headers());
     let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
     if req.method() == Method::HEAD {
@@ -137,7 +149,6 @@ pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> 
             None => rendered(req, next).await,
         };
     }
-    let session = req.extensions().get::<tower_sessions::Session>().cloned();
     let mut pending = Some((req, next));
     let mut uncached = None;
     let found = entries
@@ -150,8 +161,8 @@ pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> 
                 uncached = Some(response);
                 return None;
             }
-            match keep(response).await {
-                Ok(page) => Some(Arc::new(page)),
+            match keep(response, None).await {
+                Ok((page, _)) => Some(Arc::new(page)),
                 Err(response) => {
                     uncached = Some(response);
                     None
@@ -163,9 +174,7 @@ pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> 
         // Kept by another request's render: this request is served without one, so the
         // search that render logged is logged again here.
         (Some(page), _, Some(_)) => {
-            if let Some((results, query)) = &page.searched {
-                cache.catalog.log_search(query, *results);
-            }
+            cache.log_search_again(&page);
             answer(&page, encoding, if_none_match.as_ref(), "hit")
         }
         (Some(page), _, None) => answer(&page, encoding, if_none_match.as_ref(), "miss"),
@@ -174,6 +183,80 @@ pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> 
         (None, None, Some((req, next))) => rendered(req, next).await,
         (None, None, None) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+impl PageCache {
+    /// Logs the search a kept page's render logged, for a serving of it without a render.
+    fn log_search_again(&self, page: &Page) {
+        if let Some((results, query)) = &page.searched {
+            self.ctx.catalog.log_search(query, *results);
+        }
+    }
+}
+
+/// A catalog page for a shopper with a session: the kept page with their frame, or rendered
+/// for them (and kept with a visitor's frame when the render is everyone's).
+async fn for_shopper(
+    cache: &PageCache,
+    entries: &moka::future::Cache<String, Arc<Page>>,
+    key: String,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.method() == Method::HEAD
+        || req
+            .extensions()
+            .get::<app::layout::FormErrorFlash>()
+            .is_some()
+    {
+        return rendered(req, next).await;
+    }
+    let encoding = Encoding::accepted(req.headers());
+    if let Some(page) = entries.get(&key).await {
+        cache.log_search_again(&page);
+        let (head, _) = req.into_parts();
+        let frame = crate::frame::for_request(&cache.ctx, head).await;
+        let (body, _) = crate::frame::splice(&page.identity, &page.slots, &frame);
+        return personal(page.headers.clone(), body, encoding, "hit");
+    }
+    let visitor = app::layout::render_frame(app::layout::Shopper::default(), false);
+    let response = next.run(req).await;
+    match keep(response, Some(&visitor)).await {
+        Ok((page, mine)) => {
+            let headers = page.headers.clone();
+            entries.insert(key, Arc::new(page)).await;
+            personal(headers, mine.to_vec(), encoding, "miss")
+        }
+        Err(response) => response,
+    }
+}
+
+/// A kept page's headers with a body made for one shopper: compressed for them (quickly), no
+/// `ETag` (the tag names the kept page, not this one).
+fn personal(
+    mut headers: HeaderMap,
+    body: Vec<u8>,
+    encoding: Encoding,
+    cache: &'static str,
+) -> Response {
+    headers.remove(header::ETAG);
+    headers.insert(X_CACHE, HeaderValue::from_static(cache));
+    let compressed = match encoding {
+        Encoding::Brotli => Some((compress_brotli(&body, 2), "br")),
+        Encoding::Gzip => Some((compress_gzip(&body, 1), "gzip")),
+        Encoding::Identity => None,
+    };
+    let (body, coding) = match compressed {
+        Some((c, coding)) if !c.is_empty() => (c, Some(coding)),
+        _ => (body, None),
+    };
+    if let Some(coding) = coding {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    let mut response = Response::new(Body::from(body));
+    *response.headers_mut() = headers;
+    response
 }
 
 /// A page rendered for this request alone, without the render's note to the cache.
@@ -194,11 +277,20 @@ fn take_searched(headers: &mut HeaderMap) -> Option<(i64, String)> {
 }
 
 /// The page to keep from a rendered response, or the response itself (its body read into
-/// memory) when it may not be kept: anything but a `200` HTML page, or one that sets a cookie.
-async fn keep(response: Response) -> Result<Page, Response> {
+/// memory) when it may not be kept: anything but a `200` HTML page with its frame, one that
+/// sets a cookie, or one whose render changed the session. With `visitor`, the response was
+/// rendered for a shopper: the page kept has the visitor's frame in place of theirs, and
+/// their body comes back with it.
+async fn keep(response: Response, visitor: Option<&Frame>) -> Result<(Page, Bytes), Response> {
     let (mut parts, body) = response.into_parts();
     let searched = take_searched(&mut parts.headers);
+    let slots = parts.extensions.get::<Slots>().cloned();
+    let everyones = parts
+        .extensions
+        .get::<RenderChangedSession>()
+        .is_some_and(|c| !c.0);
     let keepable = parts.status == StatusCode::OK
+        && everyones
         && parts
             .headers
             .get(header::CONTENT_TYPE)
@@ -209,15 +301,22 @@ async fn keep(response: Response) -> Result<Page, Response> {
     let too_big = axum::body::HttpBody::size_hint(&body)
         .exact()
         .is_none_or(|len| len > MAX_PAGE_BYTES as u64);
-    if !keepable || too_big {
+    let Some(slots) = slots.filter(|_| keepable && !too_big) else {
         return Err(Response::from_parts(parts, body));
-    }
-    let identity = match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
+    };
+    let rendered = match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
         Ok(bytes) => bytes,
         Err(e) => {
             tracing::warn!(error = %e, "a page could not be read for the page cache");
             return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
         }
+    };
+    let (identity, slots) = match visitor {
+        Some(frame) => {
+            let (body, slots) = crate::frame::splice(&rendered, &slots, frame);
+            (Bytes::from(body), slots)
+        }
+        None => (rendered.clone(), slots),
     };
     let digest = Sha256::digest(&identity);
     let etag = format!(
@@ -239,38 +338,53 @@ async fn keep(response: Response) -> Result<Page, Response> {
             .await
             .unwrap_or_default()
     };
-    Ok(Page {
-        headers,
-        searched,
-        etag,
-        identity,
-        gzip,
-        brotli,
-    })
+    Ok((
+        Page {
+            headers,
+            searched,
+            etag,
+            identity,
+            slots,
+            gzip,
+            brotli,
+        },
+        rendered,
+    ))
 }
 
 /// The body compressed both ways, once (gzip level 6, brotli quality 6: a few milliseconds for
 /// a large page, then served many times).
 fn compress(body: &[u8]) -> (Bytes, Bytes) {
+    (
+        Bytes::from(compress_gzip(body, 6)),
+        Bytes::from(compress_brotli(body, 6)),
+    )
+}
+
+/// `body` gzipped at `level` (empty if that failed).
+fn compress_gzip(body: &[u8], level: u32) -> Vec<u8> {
     use std::io::Write;
     let mut gzip = flate2::write::GzEncoder::new(
         Vec::with_capacity(body.len() / 4),
-        flate2::Compression::new(6),
+        flate2::Compression::new(level),
     );
-    let gzip = gzip
-        .write_all(body)
+    gzip.write_all(body)
         .and_then(|()| gzip.finish())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// `body` in brotli at `quality` (empty if that failed).
+fn compress_brotli(body: &[u8], quality: i32) -> Vec<u8> {
     let mut brotli = Vec::with_capacity(body.len() / 5);
     let params = brotli::enc::BrotliEncoderParams {
-        quality: 6,
+        quality,
         lgwin: 22,
         ..Default::default()
     };
     if brotli::BrotliCompress(&mut &body[..], &mut brotli, &params).is_err() {
         brotli.clear();
     }
-    (Bytes::from(gzip), Bytes::from(brotli))
+    brotli
 }
 
 /// The encodings a client takes, best first.

@@ -185,8 +185,8 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
 
     let settings = ctx.shop.clone();
-    let page_cache =
-        crate::page_cache::PageCache::new(config.catalog_cache_ttl / 2, ctx.catalog.clone());
+    let page_cache = crate::page_cache::PageCache::new(config.catalog_cache_ttl / 2, ctx.clone());
+    let frame_ctx = ctx.clone();
     let context = move || {
         provide_context(ctx.clone());
         // The render's script nonce from `page_policy`, after leptos_axum's own: the page's
@@ -229,6 +229,10 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             settings,
             middleware::page_policy,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            frame_ctx,
+            crate::frame::fill,
         ))
         .layer(axum::middleware::from_fn(middleware::long_page_paths))
         .layer(axum::middleware::from_fn_with_state(

@@ -243,7 +243,13 @@ pub fn AddToCartForm(
 /// The header's cart link with its count, and a summary that opens on hover or focus (no
 /// JavaScript needed).
 #[component]
-pub fn CartNav(cart: MiniCart) -> impl IntoView {
+pub fn CartNav(
+    cart: MiniCart,
+    /// On the cart page the preview only covers the cart itself: it stays shut there (after
+    /// a click on this link, the link keeps the focus that would otherwise hold it open).
+    #[prop(into)]
+    on_cart_page: Signal<bool>,
+) -> impl IntoView {
     let MiniCart {
         items,
         subtotal,
@@ -252,11 +258,8 @@ pub fn CartNav(cart: MiniCart) -> impl IntoView {
     } = cart;
     // Read as "Cart 3 items": the visible words and count, then what the count counts.
     let unit = if items == 1 { " item" } else { " items" };
-    // On the cart page the preview only covers the cart itself: it stays shut there (after a
-    // click on this link, the link keeps the focus that would otherwise hold it open).
-    let location = leptos_router::hooks::use_location();
     let class = move || {
-        if location.pathname.get() == "/cart" {
+        if on_cart_page.get() {
             "relative"
         } else {
             "group relative"

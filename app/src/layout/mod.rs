@@ -17,15 +17,11 @@ pub struct NavCategory {
     pub slug: String,
 }
 
-/// What the frame needs from the server.
+/// What the frame needs from the server, the same for every shopper.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShellData {
     pub shop_name: String,
     pub categories: Vec<NavCategory>,
-    /// Who is signed in, if anyone.
-    pub viewer: Option<crate::viewer::Viewer>,
-    /// The header's cart count and summary.
-    pub cart: crate::cart::MiniCart,
 }
 
 /// Loads the frame's data.
@@ -33,6 +29,46 @@ pub struct ShellData {
 pub async fn get_shell_data() -> Result<ShellData, AppError> {
     server::get_shell_data().await
 }
+
+/// The frame's parts that belong to one shopper: who is signed in, and their cart.
+///
+/// A page is rendered without them: its header holds two empty slots (`data-frame="nav"`
+/// and `data-frame="notice"`), which the server fills for whoever asked ([`frame`]) after the
+/// render. So a catalog page renders the same for everyone and the server's page cache can
+/// keep one copy of it for visitors and shoppers alike. In the browser, hydration leaves the
+/// slots alone (they have no children in the view); the layout then renders them itself
+/// from the data the server left in them and keeps them current.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shopper {
+    /// Who is signed in, if anyone.
+    pub viewer: Option<crate::viewer::Viewer>,
+    /// The header's cart count and summary.
+    pub cart: crate::cart::MiniCart,
+}
+
+/// The asker's part of the frame (reloaded after actions that change it).
+#[server(endpoint = "shopper")]
+pub async fn get_shopper() -> Result<Shopper, AppError> {
+    server::shopper().await
+}
+
+/// The attribute that marks the frame's slots.
+pub const FRAME_SLOT_ATTRIBUTE: &str = "data-frame";
+/// The attribute on the filled nav slot's content that carries the [`Shopper`] as JSON.
+pub const SHOPPER_ATTRIBUTE: &str = "data-shopper";
+
+/// The frame's filled slots for one shopper, as HTML.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// For `data-frame="nav"`: account links and the cart.
+    pub nav: String,
+    /// For `data-frame="notice"`: the reminder to confirm the email address.
+    pub notice: String,
+}
+
+#[cfg(feature = "ssr")]
+pub use server::{frame, render_frame};
 
 pub type ShellResource = Resource<Result<ShellData, AppError>>;
 
@@ -73,6 +109,8 @@ pub fn Layout(children: Children) -> impl IntoView {
     // Effects run only in the browser, after hydration: the attribute tells scripts and
     // end-to-end tests that the page is interactive.
     let hydrated = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    client::take_over_the_frame();
     Effect::new(move || hydrated.set(true));
     let form_error = provide_form_error();
     // The admin has a frame of its own: no department bar and no newsletter footer, which
@@ -90,7 +128,8 @@ pub fn Layout(children: Children) -> impl IntoView {
             "Skip to content"
         </a>
         <Header admin />
-        <VerifyBanner />
+        // Filled by the server for whoever asked (see `Shopper`).
+        <div data-frame="notice"></div>
         <main
             id="main"
             class="mx-auto w-full max-w-6xl flex-1 px-4 py-8 sm:px-6"
@@ -146,38 +185,12 @@ fn Header(admin: Memo<bool>) -> impl IntoView {
                         "Search"
                     </button>
                 </form>
-                <nav aria-label="Account" class="ml-auto flex items-center gap-4 text-sm font-medium">
-                    <Transition fallback=|| view! { <a href="/login" class="nav-link">"Sign in"</a> }>
-                        {move || Suspend::new(async move {
-                            match data.await.ok().and_then(|d| d.viewer) {
-                                Some(viewer) => view! {
-                                    {if viewer.is_admin {
-                                        Some(view! { <a href="/admin" class="nav-link" data-testid="admin-link">"Admin"</a> }.into_any())
-                                    } else if viewer.is_vendor {
-                                        Some(view! { <a href="/admin/products" class="nav-link" data-testid="vendor-link">"Your products"</a> }.into_any())
-                                    } else {
-                                        None
-                                    }}
-                                    <a href="/account" class="nav-link" data-testid="account-link">
-                                        <span class="sr-only">"Your account: "</span>
-                                        {viewer.name}
-                                    </a>
-                                    <crate::account::access::LogoutButton />
-                                }.into_any(),
-                                None => view! {
-                                    <a href="/login" class="nav-link" data-testid="sign-in-link">"Sign in"</a>
-                                    <a href="/register" class="nav-link">"Create account"</a>
-                                }.into_any(),
-                            }
-                        })}
-                    </Transition>
-                    <Transition fallback=|| view! { <a href="/cart" class="nav-link" data-testid="cart-link">"Cart"</a> }>
-                        {move || Suspend::new(async move {
-                            let cart = data.await.map(|d| d.cart).unwrap_or_default();
-                            view! { <crate::cart::CartNav cart /> }
-                        })}
-                    </Transition>
-                </nav>
+                // Filled by the server for whoever asked (see `Shopper`).
+                <nav
+                    aria-label="Account"
+                    class="ml-auto flex items-center gap-4 text-sm font-medium"
+                    data-frame="nav"
+                ></nav>
             </div>
             {move || (!admin.get()).then(|| view! { <CategoryBar /> })}
         </header>
@@ -217,27 +230,115 @@ fn CategoryBar() -> impl IntoView {
     }
 }
 
-/// Reminds a signed-in user whose address is not confirmed yet, with a button to resend.
+/// The nav slot's content for `shopper`: the admin or vendor link, the account link and the
+/// sign-out button (or the sign-in and register links), and the cart.
 #[component]
-fn VerifyBanner() -> impl IntoView {
-    let data = shell_resource();
+pub fn ShopperNav(shopper: Shopper, #[prop(into)] on_cart_page: Signal<bool>) -> impl IntoView {
+    let Shopper { viewer, cart } = shopper;
+    let account = match viewer {
+        Some(viewer) => view! {
+            {if viewer.is_admin {
+                Some(view! { <a href="/admin" class="nav-link" data-testid="admin-link">"Admin"</a> }.into_any())
+            } else if viewer.is_vendor {
+                Some(view! { <a href="/admin/products" class="nav-link" data-testid="vendor-link">"Your products"</a> }.into_any())
+            } else {
+                None
+            }}
+            <a href="/account" class="nav-link" data-testid="account-link">
+                <span class="sr-only">"Your account: "</span>
+                {viewer.name}
+            </a>
+            <crate::account::access::LogoutButton />
+        }
+        .into_any(),
+        None => view! {
+            <a href="/login" class="nav-link" data-testid="sign-in-link">"Sign in"</a>
+            <a href="/register" class="nav-link">"Create account"</a>
+        }
+        .into_any(),
+    };
     view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                data.await
+        {account}
+        <crate::cart::CartNav cart on_cart_page />
+    }
+}
+
+/// The notice slot's content: reminds a signed-in user whose address is not confirmed yet,
+/// with a button to send the link again.
+#[component]
+pub fn VerifyNotice(shopper: Shopper) -> impl IntoView {
+    shopper.viewer.filter(|v| !v.verified).map(|v| {
+        view! {
+            <div class="border-b border-amber-200 bg-amber-50" data-testid="verify-banner">
+                <div class="mx-auto flex max-w-6xl flex-wrap items-center gap-3 px-4 py-2 text-sm text-amber-950 sm:px-6">
+                    <p>{format!("Please confirm your email address: we sent a link to {}.", v.email)}</p>
+                    <crate::account::access::ResendVerification class="btn btn-secondary py-1" />
+                </div>
+            </div>
+        }
+    })
+}
+
+/// The browser's side of the frame: after hydration, the slots the server filled are rendered
+/// again by the app from the data the server left in them (so their forms work as actions and
+/// the cart count follows the cart), and reloaded whenever the frame's refresh counter moves.
+#[cfg(feature = "hydrate")]
+mod client {
+    use leptos::prelude::*;
+    use leptos::tachys::view::{Mountable, Render};
+
+    use super::{SHOPPER_ATTRIBUTE, Shopper, ShopperNav, VerifyNotice};
+
+    pub(super) fn take_over_the_frame() {
+        let refresh = expect_context::<crate::viewer::ShellRefresh>().0;
+        let location = leptos_router::hooks::use_location();
+        let on_cart_page = Signal::derive(move || location.pathname.get() == "/cart");
+        // Effects run once the page is hydrated, in order: this one before the layout marks
+        // the page interactive.
+        Effect::new(move |_| {
+            let slot = |name: &str| {
+                document()
+                    .query_selector(&format!("[data-frame=\"{name}\"]"))
                     .ok()
-                    .and_then(|d| d.viewer)
-                    .filter(|v| !v.verified)
-                    .map(|v| view! {
-                        <div class="border-b border-amber-200 bg-amber-50" data-testid="verify-banner">
-                            <div class="mx-auto flex max-w-6xl flex-wrap items-center gap-3 px-4 py-2 text-sm text-amber-950 sm:px-6">
-                                <p>{format!("Please confirm your email address: we sent a link to {}.", v.email)}</p>
-                                <crate::account::access::ResendVerification class="btn btn-secondary py-1" />
-                            </div>
-                        </div>
-                    })
-            })}
-        </Transition>
+                    .flatten()
+            };
+            let (Some(nav), Some(notice)) = (slot("nav"), slot("notice")) else {
+                return;
+            };
+            let initial = nav
+                .query_selector(&format!("[{SHOPPER_ATTRIBUTE}]"))
+                .ok()
+                .flatten()
+                .and_then(|e| e.get_attribute(SHOPPER_ATTRIBUTE))
+                .and_then(|json| serde_json::from_str::<Shopper>(&json).ok())
+                .unwrap_or_default();
+            let shopper = RwSignal::new(initial);
+            // Reloaded after actions that change it (not at first: the server's is current).
+            Effect::new(move |seen: Option<u64>| {
+                let n = refresh.get();
+                if seen.is_some() {
+                    leptos::task::spawn_local(async move {
+                        if let Ok(now) = super::get_shopper().await {
+                            shopper.set(now);
+                        }
+                    });
+                }
+                n
+            });
+            let states = untrack(|| {
+                nav.set_inner_html("");
+                notice.set_inner_html("");
+                let mut nav_state =
+                    (move || view! { <ShopperNav shopper=shopper.get() on_cart_page /> }).build();
+                nav_state.mount(&nav, None);
+                let mut notice_state =
+                    (move || view! { <VerifyNotice shopper=shopper.get() /> }).build();
+                notice_state.mount(&notice, None);
+                (nav_state, notice_state)
+            });
+            // The frame lives as long as the page: its views are never taken down.
+            std::mem::forget(states);
+        });
     }
 }
 
