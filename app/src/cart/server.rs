@@ -74,33 +74,6 @@ pub(crate) async fn existing_cart(
     }
 }
 
-/// The cart to add to, created on first use (a guest's id goes into the session).
-async fn cart_to_fill() -> Result<CartId, AppError> {
-    let ctx = server_context()?;
-    if let Some(account) = current_user().await? {
-        return cart::for_user(&ctx.db, &ctx.clock, &account.id)
-            .await
-            .map_err(internal);
-    }
-    let session = session()?;
-    if let Some(id) = session
-        .get::<CartId>(GUEST_CART_KEY)
-        .await
-        .map_err(internal)?
-        && cart::guest_exists(&ctx.db, &id).await.map_err(internal)?
-    {
-        return Ok(id);
-    }
-    let id = cart::create_guest(&ctx.db, &ctx.clock)
-        .await
-        .map_err(internal)?;
-    session
-        .insert(GUEST_CART_KEY, &id)
-        .await
-        .map_err(internal)?;
-    Ok(id)
-}
-
 /// The cart a line action works on. Without one, no line can be the asker's.
 async fn cart_to_change(field: &str) -> Result<CartId, AppError> {
     let account = current_user().await?;
@@ -266,12 +239,34 @@ pub(crate) async fn add(
     let variant = VariantId::parse(variant_id)
         .map_err(|_| AppError::field(&field, CartError::UnknownVariant.to_string()))?;
     let ctx = server_context()?;
-    let cart_id = cart_to_fill().await?;
-    changing(&cart_id).await?;
-    let added = cart::add(&ctx.db, &ctx.clock, &cart_id, &variant, quantity)
-        .await
-        .map_err(|e| AppError::from(e).on_field(&field))?;
-    let items = cart::units(&ctx.db, &cart_id).await.map_err(internal)?;
+    let to = match current_user().await? {
+        Some(account) => cart::CartOf::User(
+            cart::for_user(&ctx.db, &ctx.clock, &account.id)
+                .await
+                .map_err(internal)?,
+        ),
+        None => cart::CartOf::Guest(
+            session()?
+                .get::<CartId>(GUEST_CART_KEY)
+                .await
+                .map_err(internal)?,
+        ),
+    };
+    // A cart being checked out is changing: its unpaid order is withdrawn first (see
+    // `changing`), then the add goes ahead.
+    let mut done = cart::add_to(&ctx.db, &ctx.clock, &to, &variant, quantity).await;
+    if let Err(CartError::CheckingOut(order)) = &done {
+        ctx.checkout.cart_changing_from(order).await?;
+        done = cart::add_to(&ctx.db, &ctx.clock, &to, &variant, quantity).await;
+    }
+    let done = done.map_err(|e| AppError::from(e).on_field(&field))?;
+    if done.created {
+        session()?
+            .insert(GUEST_CART_KEY, &done.cart)
+            .await
+            .map_err(internal)?;
+    }
+    let (added, items) = (done.added, done.units);
     let message = if !added.capped {
         "Added to your cart.".to_owned()
     } else if added.quantity >= MAX_QUANTITY {

@@ -263,6 +263,41 @@ async fn a_guest_checks_out_pays_offline_and_opens_the_order_by_its_link() {
     );
 }
 
+/// Changing the cart while its order awaits payment withdraws that order first: its units
+/// go back, and the add goes into the cart as usual.
+#[tokio::test]
+async fn adding_to_a_cart_whose_order_awaits_payment_withdraws_the_order() {
+    let app = shop(Vec::new()).await;
+    let guest = app.browser();
+    add(&app, &guest, "TEE-S", "2").await;
+    let review = to_review(&app, &guest, "Standard").await;
+    let pay = place_reviewed(&app, &guest, &review).await;
+    assert!(pay.starts_with("/pay/offline/"), "{pay}");
+    assert_eq!(reserved(&app, "TEE-S").await, 2);
+    add(&app, &guest, "LAMP-1", "1").await;
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM orders WHERE status = 'cancelled'"
+        )
+        .await,
+        1,
+        "the unpaid order is withdrawn"
+    );
+    assert_eq!(reserved(&app, "TEE-S").await, 0, "its units are back");
+    let cart = app.get_with(&guest, "/cart").await;
+    assert!(cart.contains("Fernhill Tee") && cart.contains("Harbour Lamp"));
+    // The same cart, checked out again.
+    let review = to_review(&app, &guest, "Standard").await;
+    assert!(
+        place_reviewed(&app, &guest, &review)
+            .await
+            .starts_with("/pay/offline/")
+    );
+    assert_eq!(reserved(&app, "TEE-S").await, 2);
+    assert_eq!(reserved(&app, "LAMP-1").await, 1);
+}
+
 #[tokio::test]
 async fn a_declined_payment_returns_to_checkout_with_the_cart_intact() {
     let app = shop(Vec::new()).await;

@@ -27,7 +27,7 @@ pub mod merge;
 pub use carts::{create_guest, find_for_user, for_user, guest_exists};
 pub use cleanup::delete_stale_guest_carts;
 pub use contents::{Cart, Item, Line, Problem, load, load_holding, units};
-pub use lines::{Added, add, clear, remove, set_quantity};
+pub use lines::{Added, AddedTo, CartOf, add, add_to, clear, remove, set_quantity};
 pub use merge::{Merged, merge_into_user};
 pub use shop_core::{CartId, LineId, Quantity};
 
@@ -51,6 +51,10 @@ pub enum CartError {
     Full,
     #[error("The cart total is too large.")]
     TotalTooLarge,
+    /// The cart is being checked out as this order (still unpaid): the caller withdraws it
+    /// and tries again.
+    #[error("This cart is being checked out.")]
+    CheckingOut(shop_core::OrderId),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]

@@ -2,7 +2,7 @@
 //! quantity, remove a line, empty the cart. A line id only counts within the caller's cart.
 
 use shop_core::db::Conn;
-use shop_core::{Batch, CartId, Clock, Db, LineId, Quantity, VariantId};
+use shop_core::{Batch, CartId, Clock, Db, LineId, OrderId, Quantity, VariantId};
 
 use crate::contents::Item;
 use crate::{CartError, MAX_LINES, MAX_QUANTITY};
@@ -57,6 +57,140 @@ pub async fn add(
     .await
 }
 
+/// Whose cart a shopper's add goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CartOf {
+    /// A guest's: the one their session names, if it still is a guest cart; else a new one.
+    Guest(Option<CartId>),
+    /// A customer's own cart (see [`crate::for_user`]).
+    User(CartId),
+}
+
+/// What [`add_to`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddedTo {
+    pub added: Added,
+    /// The cart added to.
+    pub cart: CartId,
+    /// The cart is a new guest cart (its id goes into the guest's session).
+    pub created: bool,
+    /// Units in the cart now (the header's count).
+    pub units: i64,
+}
+
+/// The cart as an add finds it, in one read: whether it is a guest's, the order it is being
+/// checked out as, and its lines' occupancy (as [`Occupancy`]).
+#[derive(sqlx::FromRow)]
+struct Found {
+    guest: i64,
+    order_id: Option<String>,
+    others: i64,
+    before: i64,
+}
+
+/// A shopper's add to cart in one write and one read (of the variant): finds the cart (for a
+/// guest, makes one if theirs is gone), refuses a cart being checked out (with the order, for
+/// the caller to withdraw first: [`CartError::CheckingOut`]), adds as [`add`] does and counts
+/// the cart's units, all in one job of the group commit.
+pub async fn add_to(
+    db: &Db,
+    clock: &Clock,
+    to: &CartOf,
+    variant_id: &VariantId,
+    quantity: Quantity,
+) -> Result<AddedTo, CartError> {
+    let v = item(db, variant_id).await?;
+    sellable(&v)?;
+    let (now, to) = (clock.now().millis(), to.clone());
+    db.write(move |mut w| {
+        Box::pin(async move {
+            let conn = w.conn().await?;
+            let existing = match &to {
+                CartOf::Guest(None) => None,
+                CartOf::Guest(Some(id)) => find(conn, id, &v.variant_id)
+                    .await?
+                    .filter(|f| f.guest == 1)
+                    .map(|f| (id.clone(), f)),
+                CartOf::User(id) => Some((
+                    id.clone(),
+                    find(conn, id, &v.variant_id)
+                        .await?
+                        .ok_or(sqlx::Error::RowNotFound)?,
+                )),
+            };
+            let (cart, created, found) = match existing {
+                Some((cart, found)) => (cart, false, found),
+                None => {
+                    let cart = CartId::new();
+                    sqlx::query("INSERT INTO carts (id, created_at, updated_at) VALUES ($1, $2, $2)")
+                        .bind(cart.as_str())
+                        .bind(now)
+                        .execute(&mut *conn)
+                        .await?;
+                    let found = Found {
+                        guest: 1,
+                        order_id: None,
+                        others: 0,
+                        before: 0,
+                    };
+                    (cart, true, found)
+                }
+            };
+            if let Some(order) = found.order_id {
+                return Err(CartError::CheckingOut(OrderId::from_db(order)));
+            }
+            let occupancy = Occupancy {
+                others: found.others,
+                before: found.before,
+            };
+            let added = put(conn, now, &cart, &v, quantity.get(), occupancy).await?;
+            let units: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM cart_lines WHERE cart_id = $1",
+            )
+            .bind(cart.as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+            Ok(AddedTo {
+                added,
+                cart,
+                created,
+                units,
+            })
+        })
+    })
+    .await
+}
+
+async fn find(
+    conn: &mut Conn,
+    cart: &CartId,
+    variant: &VariantId,
+) -> Result<Option<Found>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT CAST(CASE WHEN c.user_id IS NULL THEN 1 ELSE 0 END AS BIGINT) AS guest, c.order_id,
+                CAST((SELECT COUNT(*) FROM cart_lines l
+                      WHERE l.cart_id = c.id AND l.variant_id <> $2) AS BIGINT) AS others,
+                CAST(COALESCE((SELECT l.quantity FROM cart_lines l
+                               WHERE l.cart_id = c.id AND l.variant_id = $2), 0) AS BIGINT) AS before
+         FROM carts c WHERE c.id = $1",
+    )
+    .bind(cart.as_str())
+    .bind(variant.as_str())
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// An item can go into a cart.
+fn sellable(v: &Item) -> Result<(), CartError> {
+    if !v.on_sale {
+        return Err(CartError::NotOnSale);
+    }
+    if v.available < 1 {
+        return Err(CartError::OutOfStock);
+    }
+    Ok(())
+}
+
 /// [`add`] inside the caller's transaction, for an item already looked up.
 pub(crate) async fn add_on(
     conn: &mut Conn,
@@ -65,15 +199,9 @@ pub(crate) async fn add_on(
     v: &Item,
     quantity: i64,
 ) -> Result<Added, CartError> {
-    if !v.on_sale {
-        return Err(CartError::NotOnSale);
-    }
-    if v.available < 1 {
-        return Err(CartError::OutOfStock);
-    }
-    let limit = v.available.min(MAX_QUANTITY);
+    sellable(v)?;
     // The cart's other lines (for the line limit) and this variant's units so far, in one read.
-    let Occupancy { others, before } = sqlx::query_as(
+    let occupancy: Occupancy = sqlx::query_as(
         "SELECT CAST(COALESCE(SUM(CASE WHEN variant_id <> $2 THEN 1 ELSE 0 END), 0) AS BIGINT)
                     AS others,
                 CAST(COALESCE(MAX(CASE WHEN variant_id = $2 THEN quantity END), 0) AS BIGINT)
@@ -84,6 +212,21 @@ pub(crate) async fn add_on(
     .bind(v.variant_id.as_str())
     .fetch_one(&mut *conn)
     .await?;
+    put(conn, now, cart, v, quantity, occupancy).await
+}
+
+/// Puts `quantity` units of `v` on the cart's line for it (made if missing), within the
+/// limits, given what the cart holds.
+async fn put(
+    conn: &mut Conn,
+    now: i64,
+    cart: &CartId,
+    v: &Item,
+    quantity: i64,
+    Occupancy { others, before }: Occupancy,
+) -> Result<Added, CartError> {
+    sellable(v)?;
+    let limit = v.available.min(MAX_QUANTITY);
     if others >= MAX_LINES {
         return Err(CartError::Full);
     }

@@ -766,10 +766,15 @@ impl Checkout {
     /// the cart converts at most once). If that order turns out to be paid meanwhile, the
     /// change goes ahead on what is left in the cart.
     pub async fn cart_changing(&self, cart: &CartId) -> Result<(), CheckoutError> {
-        let Some(order) = cart::checkout::pending_order(&self.db, cart).await? else {
-            return Ok(());
-        };
-        match self.withdraw(&order).await {
+        match cart::checkout::pending_order(&self.db, cart).await? {
+            Some(order) => self.cart_changing_from(&order).await,
+            None => Ok(()),
+        }
+    }
+
+    /// [`Checkout::cart_changing`] for a cart known to be checked out as `order`.
+    pub async fn cart_changing_from(&self, order: &OrderId) -> Result<(), CheckoutError> {
+        match self.withdraw(order).await {
             Ok(()) | Err(CheckoutError::AlreadyPaid) => Ok(()),
             Err(e) => Err(e),
         }

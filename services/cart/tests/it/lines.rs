@@ -132,3 +132,78 @@ async fn twenty_concurrent_updates_leave_one_consistent_line() {
     assert_eq!(c.lines.len(), 1);
     assert!((1..=20).contains(&c.lines[0].quantity));
 }
+
+#[tokio::test]
+async fn a_shoppers_add_finds_or_makes_their_cart_and_counts_it() {
+    let (db, clock, _dir) = setup().await;
+    let s = variant_id(&db, "TEE-S").await;
+    let m = variant_id(&db, "TEE-M").await;
+    let guest = |id: Option<&cart::CartId>| cart::CartOf::Guest(id.cloned());
+
+    // A guest's first add makes their cart.
+    let first = cart::add_to(&db, &clock, &guest(None), &s, q(2))
+        .await
+        .unwrap();
+    assert!(first.created);
+    assert_eq!((first.added.quantity, first.units), (2, 2));
+    assert!(cart::guest_exists(&db, &first.cart).await.unwrap());
+    // Then adds to it, counting every line.
+    let again = cart::add_to(&db, &clock, &guest(Some(&first.cart)), &m, q(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.cart.clone(), again.created),
+        (first.cart.clone(), false)
+    );
+    assert_eq!((again.added.quantity, again.units), (3, 5));
+    let capped = cart::add_to(&db, &clock, &guest(Some(&first.cart)), &s, q(9))
+        .await
+        .unwrap();
+    assert_eq!(
+        (capped.added.quantity, capped.added.capped, capped.units),
+        (5, true, 8)
+    );
+
+    // A session naming a cart that is gone, or a customer's cart, gets a new guest cart: a
+    // guest never adds to someone's account.
+    let user = shop_testkit::catalog::customer(&db, &clock, "ada@example.com").await;
+    let theirs = cart::for_user(&db, &clock, &user).await.unwrap();
+    for named in [cart::CartId::new(), theirs.clone()] {
+        let added = cart::add_to(&db, &clock, &guest(Some(&named)), &m, q(1))
+            .await
+            .unwrap();
+        assert!(added.created && added.cart != named);
+        assert_eq!(added.units, 1);
+    }
+    assert_eq!(cart::units(&db, &theirs).await.unwrap(), 0);
+    let mine = cart::add_to(&db, &clock, &cart::CartOf::User(theirs.clone()), &m, q(4))
+        .await
+        .unwrap();
+    assert_eq!((mine.cart, mine.created, mine.units), (theirs, false, 4));
+
+    // Nothing that cannot be sold, and nothing made for it.
+    let pan = variant_id(&db, "PAN-1").await;
+    assert!(matches!(
+        cart::add_to(&db, &clock, &guest(None), &pan, q(1)).await,
+        Err(CartError::OutOfStock)
+    ));
+}
+
+#[tokio::test]
+async fn an_add_to_a_cart_being_checked_out_names_the_order_and_writes_nothing() {
+    let (db, clock, _dir) = setup().await;
+    let s = variant_id(&db, "TEE-S").await;
+    let first = cart::add_to(&db, &clock, &cart::CartOf::Guest(None), &s, q(1))
+        .await
+        .unwrap();
+    let order = shop_core::OrderId::new();
+    let mut batch = shop_core::Batch::for_db(&db);
+    cart::checkout::start_checkout_into(&mut batch, &first.cart, &order, 1);
+    db.write_batch(batch).await.unwrap();
+    let to = cart::CartOf::Guest(Some(first.cart.clone()));
+    match cart::add_to(&db, &clock, &to, &s, q(2)).await {
+        Err(CartError::CheckingOut(named)) => assert_eq!(named, order),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cart::units(&db, &first.cart).await.unwrap(), 1, "unchanged");
+}
