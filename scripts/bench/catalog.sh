@@ -84,6 +84,10 @@ done
 for i in "${!pages[@]}"; do
   row "${names[$i]} (signed in)" "$base${pages[$i]}" -H "Cookie: $signed_cookie"
 done
+# What a browser gets: the visitor's page compressed once, a shopper's compressed per request.
+row "product page (visitor, brotli)" "$base${pages[3]}" -H "Accept-Encoding: br"
+row "product page (with a cart, brotli)" "$base${pages[3]}" -H "Cookie: $cart_cookie" \
+  -H "Accept-Encoding: br"
 
 bench_restart CATALOG_CACHE_SECS=0
 step "uncached (CATALOG_CACHE_SECS=0): one connection, $seconds s per page"

@@ -4,7 +4,8 @@
 # product dataset (or $CATALOG_DATASET) into a fresh SQLite database (or BENCH_DATABASE_URL,
 # which is reset first: use a throwaway one) and serves it on a free loopback port. Sets
 # $base (the shop's URL), $work (a scratch folder), $loadgen and $bench_pid (the server);
-# everything is stopped and removed when the script exits.
+# everything is stopped and removed when the script exits. BENCH_NO_BUILD=1 skips the build
+# and uses the last one (for repeated runs of the same build).
 
 source scripts/lib.sh
 
@@ -13,9 +14,11 @@ bench_serve_catalog() {
   [ -f "$dataset" ] || die "dataset not found: $dataset (set CATALOG_DATASET)"
 
   scripts/bootstrap.sh
-  step "release build"
-  cargo leptos build --release
-  cargo build --release --locked -p loadgen
+  if [ -z "${BENCH_NO_BUILD:-}" ]; then
+    step "release build"
+    cargo leptos build --release
+    cargo build --release --locked -p loadgen
+  fi
   loadgen=$CARGO_TARGET_DIR/release/loadgen
 
   work=$(mktemp -d /tmp/shop-bench.XXXXXX)
