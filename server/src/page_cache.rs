@@ -75,11 +75,17 @@ struct Page {
     slots: Slots,
     gzip: Bytes,
     brotli: Bytes,
+    /// The page around its frame, compressed once in pieces that a shopper's frame joins.
+    around: Around,
 }
 
 impl Page {
     fn weight(&self) -> u32 {
-        let bytes = self.identity.len() + self.gzip.len() + self.brotli.len() + 1024;
+        let bytes = self.identity.len()
+            + self.gzip.len()
+            + self.brotli.len()
+            + self.around.compressed_len()
+            + 1024;
         u32::try_from(bytes).unwrap_or(u32::MAX)
     }
 }
@@ -162,7 +168,7 @@ pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> 
                 return None;
             }
             match keep(response, None).await {
-                Ok((page, _)) => Some(Arc::new(page)),
+                Ok((page, _, _)) => Some(Arc::new(page)),
                 Err(response) => {
                     uncached = Some(response);
                     None
@@ -216,43 +222,39 @@ async fn for_shopper(
         cache.log_search_again(&page);
         let (head, _) = req.into_parts();
         let frame = crate::frame::for_request(&cache.ctx, head).await;
-        let (body, _) = crate::frame::splice(&page.identity, &page.slots, &frame);
-        return personal(page.headers.clone(), body, encoding, "hit");
+        return personal(&page, &frame, encoding, "hit");
     }
     let visitor = app::layout::render_frame(app::layout::Shopper::default(), false);
     let response = next.run(req).await;
     match keep(response, Some(&visitor)).await {
-        Ok((page, mine)) => {
-            let headers = page.headers.clone();
-            entries.insert(key, Arc::new(page)).await;
-            personal(headers, mine.to_vec(), encoding, "miss")
+        Ok((page, mine, at)) => {
+            let page = Arc::new(page);
+            entries.insert(key, page.clone()).await;
+            // Their own frame, as the render put it in.
+            let frame = Frame {
+                nav: String::from_utf8_lossy(&mine[at.nav]).into_owned(),
+                notice: String::from_utf8_lossy(&mine[at.notice]).into_owned(),
+            };
+            personal(&page, &frame, encoding, "miss")
         }
         Err(response) => response,
     }
 }
 
-/// A kept page's headers with a body made for one shopper: compressed for them (quickly), no
+/// A kept page with one shopper's frame: gzipped from the pieces compressed once around the
+/// frame, with only the frame compressed now (every browser takes gzip), else as it is; no
 /// `ETag` (the tag names the kept page, not this one).
-fn personal(
-    mut headers: HeaderMap,
-    body: Vec<u8>,
-    encoding: Encoding,
-    cache: &'static str,
-) -> Response {
+fn personal(page: &Page, frame: &Frame, encoding: Encoding, cache: &'static str) -> Response {
+    let mut headers = page.headers.clone();
     headers.remove(header::ETAG);
     headers.insert(X_CACHE, HeaderValue::from_static(cache));
-    let compressed = match encoding {
-        Encoding::Brotli => Some((compress_brotli(&body, 2), "br")),
-        Encoding::Gzip => Some((compress_gzip(&body, 1), "gzip")),
-        Encoding::Identity => None,
+    let body = match (encoding, page.around.gzip(frame)) {
+        (Encoding::Gzip | Encoding::Brotli, Some(gzip)) => {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            gzip
+        }
+        _ => crate::frame::splice(&page.identity, &page.slots, frame).0,
     };
-    let (body, coding) = match compressed {
-        Some((c, coding)) if !c.is_empty() => (c, Some(coding)),
-        _ => (body, None),
-    };
-    if let Some(coding) = coding {
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
-    }
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     let mut response = Response::new(Body::from(body));
     *response.headers_mut() = headers;
@@ -281,7 +283,10 @@ fn take_searched(headers: &mut HeaderMap) -> Option<(i64, String)> {
 /// sets a cookie, or one whose render changed the session. With `visitor`, the response was
 /// rendered for a shopper: the page kept has the visitor's frame in place of theirs, and
 /// their body comes back with it.
-async fn keep(response: Response, visitor: Option<&Frame>) -> Result<(Page, Bytes), Response> {
+async fn keep(
+    response: Response,
+    visitor: Option<&Frame>,
+) -> Result<(Page, Bytes, Slots), Response> {
     let (mut parts, body) = response.into_parts();
     let searched = take_searched(&mut parts.headers);
     let slots = parts.extensions.get::<Slots>().cloned();
@@ -311,6 +316,7 @@ async fn keep(response: Response, visitor: Option<&Frame>) -> Result<(Page, Byte
             return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
         }
     };
+    let rendered_slots = slots.clone();
     let (identity, slots) = match visitor {
         Some(frame) => {
             let (body, slots) = crate::frame::splice(&rendered, &slots, frame);
@@ -332,11 +338,14 @@ async fn keep(response: Response, visitor: Option<&Frame>) -> Result<(Page, Byte
     headers.remove(header::CONTENT_LENGTH);
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     headers.insert(header::ETAG, etag.clone());
-    let (gzip, brotli) = {
-        let identity = identity.clone();
-        tokio::task::spawn_blocking(move || compress(&identity))
-            .await
-            .unwrap_or_default()
+    let (gzip, brotli, around) = {
+        let (identity, slots) = (identity.clone(), slots.clone());
+        tokio::task::spawn_blocking(move || {
+            let (gzip, brotli) = compress(&identity);
+            (gzip, brotli, Around::new(&identity, &slots))
+        })
+        .await
+        .unwrap_or_else(|_| (Bytes::new(), Bytes::new(), Around::default()))
     };
     Ok((
         Page {
@@ -347,8 +356,10 @@ async fn keep(response: Response, visitor: Option<&Frame>) -> Result<(Page, Byte
             slots,
             gzip,
             brotli,
+            around,
         },
         rendered,
+        rendered_slots,
     ))
 }
 
@@ -385,6 +396,104 @@ fn compress_brotli(body: &[u8], quality: i32) -> Vec<u8> {
         brotli.clear();
     }
     brotli
+}
+
+/// A kept page's body around its frame, gzip-compressed once as three pieces of one deflate
+/// stream (each ends on a byte boundary with a sync flush, and none refers back into another):
+/// a shopper's page is those pieces with their frame compressed between them, then the gzip
+/// trailer, whose CRC-32 is combined from the pieces' own.
+#[derive(Default)]
+struct Around {
+    /// Before the nav slot's content, between the slots, and after the notice slot's
+    /// content (the last one ends the stream).
+    pieces: Option<[(Bytes, crc32fast::Hasher, u64); 3]>,
+}
+
+impl Around {
+    fn new(identity: &[u8], slots: &Slots) -> Around {
+        let parts = [
+            &identity[..slots.nav.start],
+            &identity[slots.nav.end..slots.notice.start],
+            &identity[slots.notice.end..],
+        ];
+        let mut pieces = Vec::with_capacity(3);
+        for (i, part) in parts.iter().enumerate() {
+            let Some(deflated) = deflate_piece(part, 6, i == 2) else {
+                return Around::default();
+            };
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(part);
+            pieces.push((Bytes::from(deflated), crc, part.len() as u64));
+        }
+        Around {
+            pieces: pieces.try_into().ok(),
+        }
+    }
+
+    fn compressed_len(&self) -> usize {
+        self.pieces
+            .as_ref()
+            .map_or(0, |p| p.iter().map(|(b, _, _)| b.len()).sum())
+    }
+
+    /// The gzip file of the page with `frame` in its slots.
+    fn gzip(&self, frame: &Frame) -> Option<Vec<u8>> {
+        let [before, between, after] = self.pieces.as_ref()?;
+        let nav = deflate_piece(frame.nav.as_bytes(), 6, false)?;
+        let notice = deflate_piece(frame.notice.as_bytes(), 6, false)?;
+        let mut out = Vec::with_capacity(
+            18 + before.0.len() + nav.len() + between.0.len() + notice.len() + after.0.len(),
+        );
+        // Header: magic, deflate, no flags, no time, no extra flags, unknown OS.
+        out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+        let mut crc = before.1.clone();
+        let mut len = before.2;
+        out.extend_from_slice(&before.0);
+        out.extend_from_slice(&nav);
+        crc.update(frame.nav.as_bytes());
+        len += frame.nav.len() as u64;
+        out.extend_from_slice(&between.0);
+        crc.combine(&between.1);
+        len += between.2;
+        out.extend_from_slice(&notice);
+        crc.update(frame.notice.as_bytes());
+        len += frame.notice.len() as u64;
+        out.extend_from_slice(&after.0);
+        crc.combine(&after.1);
+        len += after.2;
+        out.extend_from_slice(&crc.finalize().to_le_bytes());
+        out.extend_from_slice(&((len & 0xffff_ffff) as u32).to_le_bytes());
+        Some(out)
+    }
+}
+
+/// `data` as raw deflate: ended with a sync flush (a byte boundary, the stream open), or, for
+/// the `last` piece, ending the stream. No piece refers back into another.
+fn deflate_piece(data: &[u8], level: u32, last: bool) -> Option<Vec<u8>> {
+    use flate2::{Compress, Compression, FlushCompress, Status};
+    let mut c = Compress::new(Compression::new(level), false);
+    let mut out = Vec::with_capacity(data.len() / 3 + 128);
+    let flush = if last {
+        FlushCompress::Finish
+    } else {
+        FlushCompress::Sync
+    };
+    loop {
+        if out.capacity() - out.len() < 64 {
+            out.reserve(out.capacity().max(4096));
+        }
+        let consumed = usize::try_from(c.total_in()).ok()?;
+        let status = c.compress_vec(&data[consumed..], &mut out, flush).ok()?;
+        let all_in = usize::try_from(c.total_in()).ok()? == data.len();
+        match status {
+            Status::StreamEnd => return Some(out),
+            // A sync flush is complete when it returns with room left over.
+            Status::Ok | Status::BufError if !last && all_in && out.len() < out.capacity() => {
+                return Some(out);
+            }
+            Status::Ok | Status::BufError => {}
+        }
+    }
 }
 
 /// The encodings a client takes, best first.
@@ -495,6 +604,37 @@ mod tests {
         assert_eq!(accept("identity"), Encoding::Identity);
         assert_eq!(accept("BR"), Encoding::Brotli);
         assert_eq!(Encoding::accepted(&HeaderMap::new()), Encoding::Identity);
+    }
+
+    #[test]
+    fn a_shoppers_gzip_is_the_page_with_their_frame() {
+        use std::io::Read;
+        let page = format!(
+            "<body><header><nav data-frame=\"nav\"></nav></header><div data-frame=\"notice\"></div><main>{}</main></body>",
+            "<p>a long page of products</p>".repeat(3000)
+        );
+        let empty = crate::frame::slots(page.as_bytes()).unwrap();
+        let visitor = Frame {
+            nav: "<a>Sign in</a>".to_owned(),
+            notice: String::new(),
+        };
+        let (identity, slots) = crate::frame::splice(page.as_bytes(), &empty, &visitor);
+        let around = Around::new(&identity, &slots);
+        for frame in [
+            visitor.clone(),
+            Frame {
+                nav: "<a>Ada</a><span>3</span>".repeat(50),
+                notice: "<p>Please confirm your address.</p>".to_owned(),
+            },
+        ] {
+            let gzip = around.gzip(&frame).unwrap();
+            let mut unpacked = Vec::new();
+            flate2::read::GzDecoder::new(&gzip[..])
+                .read_to_end(&mut unpacked)
+                .unwrap();
+            assert_eq!(unpacked, crate::frame::splice(&identity, &slots, &frame).0);
+            assert!(gzip.len() < identity.len() / 10, "{}", gzip.len());
+        }
     }
 
     #[test]
