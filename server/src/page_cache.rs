@@ -438,29 +438,38 @@ impl Around {
 
     /// The gzip file of the page with `frame` in its slots.
     fn gzip(&self, frame: &Frame) -> Option<Vec<u8>> {
+        /// A piece of the page: compressed once, or the shopper's, compressed now.
+        enum Piece<'a> {
+            Kept(&'a (Bytes, crc32fast::Hasher, u64)),
+            Theirs(&'a str),
+        }
         let [before, between, after] = self.pieces.as_ref()?;
-        let nav = deflate_piece(frame.nav.as_bytes(), 6, false)?;
-        let notice = deflate_piece(frame.notice.as_bytes(), 6, false)?;
-        let mut out = Vec::with_capacity(
-            18 + before.0.len() + nav.len() + between.0.len() + notice.len() + after.0.len(),
-        );
+        let order = [
+            Piece::Kept(before),
+            Piece::Theirs(&frame.nav),
+            Piece::Kept(between),
+            Piece::Theirs(&frame.notice),
+            Piece::Kept(after),
+        ];
+        let mut out = Vec::with_capacity(self.compressed_len() + frame.nav.len() + 64);
         // Header: magic, deflate, no flags, no time, no extra flags, unknown OS.
         out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
-        let mut crc = before.1.clone();
-        let mut len = before.2;
-        out.extend_from_slice(&before.0);
-        out.extend_from_slice(&nav);
-        crc.update(frame.nav.as_bytes());
-        len += frame.nav.len() as u64;
-        out.extend_from_slice(&between.0);
-        crc.combine(&between.1);
-        len += between.2;
-        out.extend_from_slice(&notice);
-        crc.update(frame.notice.as_bytes());
-        len += frame.notice.len() as u64;
-        out.extend_from_slice(&after.0);
-        crc.combine(&after.1);
-        len += after.2;
+        let mut crc = crc32fast::Hasher::new();
+        let mut len = 0_u64;
+        for piece in order {
+            match piece {
+                Piece::Kept((deflated, piece_crc, piece_len)) => {
+                    out.extend_from_slice(deflated);
+                    crc.combine(piece_crc);
+                    len += piece_len;
+                }
+                Piece::Theirs(text) => {
+                    out.extend_from_slice(&deflate_piece(text.as_bytes(), 6, false)?);
+                    crc.update(text.as_bytes());
+                    len += text.len() as u64;
+                }
+            }
+        }
         out.extend_from_slice(&crc.finalize().to_le_bytes());
         out.extend_from_slice(&((len & 0xffff_ffff) as u32).to_le_bytes());
         Some(out)
