@@ -46,15 +46,7 @@ async fn main() -> anyhow::Result<()> {
                 let file = (!args.is_empty())
                     .then(|| args.remove(0))
                     .context("--post-lines needs a file")?;
-                let text = std::fs::read_to_string(&file).with_context(|| file.clone())?;
-                let lines: Vec<String> = text
-                    .lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .map(str::to_owned)
-                    .collect();
-                if lines.is_empty() {
-                    bail!("{file} has no lines");
-                }
+                let lines = lines_of(&file)?;
                 bodies = Some(lines);
             }
             other => bail!("unknown option {other}"),
@@ -73,16 +65,7 @@ async fn main() -> anyhow::Result<()> {
     let connections: usize = args.get(1).map_or(Ok(16), |s| s.parse())?;
     let seconds: u64 = args.get(2).map_or(Ok(10), |s| s.parse())?;
     let warmup: u64 = args.get(3).map_or(Ok(2), |s| s.parse())?;
-    let rest = url
-        .strip_prefix("http://")
-        .context("only http:// URLs are supported")?;
-    let (host, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    if !(host.starts_with("127.0.0.1:") || host.starts_with("localhost:")) {
-        bail!("refusing to load anything but a loopback address ({host})");
-    }
+    let (host, path) = loopback(url)?;
     let request_for = |connection: usize| match &bodies {
         None => Request {
             head: format!(
@@ -121,13 +104,7 @@ async fn main() -> anyhow::Result<()> {
     }
     latencies.sort_unstable();
     let n = latencies.len();
-    let pct = |p: f64| -> f64 {
-        if n == 0 {
-            return 0.0;
-        }
-        let idx = ((p / 100.0) * n as f64).ceil() as usize;
-        f64::from(latencies[idx.clamp(1, n) - 1]) / 1000.0
-    };
+    let pct = |p: f64| percentile(&latencies, p);
     let method = if bodies.is_some() { "POST " } else { "" };
     println!(
         "{method}{path}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({n} requests, {errors} errors, {connections} connections, {seconds} s)",
@@ -140,6 +117,45 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+/// The host and path of an `http://` URL on a loopback address (the only kind loaded).
+fn loopback(url: &str) -> anyhow::Result<(String, String)> {
+    let rest = url
+        .strip_prefix("http://")
+        .context("only http:// URLs are supported")?;
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if !(host.starts_with("127.0.0.1:") || host.starts_with("localhost:")) {
+        bail!("refusing to load anything but a loopback address ({host})");
+    }
+    Ok((host.to_owned(), path.to_owned()))
+}
+
+/// The non-blank lines of `file` (at least one).
+fn lines_of(file: &str) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(file).with_context(|| file.to_owned())?;
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    if lines.is_empty() {
+        bail!("{file} has no lines");
+    }
+    Ok(lines)
+}
+
+/// The `p`th percentile of sorted latencies in µs, in ms.
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let idx = ((p / 100.0) * n as f64).ceil() as usize;
+    f64::from(sorted[idx.clamp(1, n) - 1]) / 1000.0
 }
 
 /// One connection's request: the head without its final blank line, and the body.
@@ -258,7 +274,7 @@ async fn read_response(
 mod mix {
     use std::time::{Duration, Instant};
 
-    use anyhow::{Context as _, bail};
+    use anyhow::bail;
     use tokio::io::{AsyncWriteExt, BufReader};
     use tokio::net::TcpStream;
 
@@ -285,18 +301,9 @@ mod mix {
         };
         let connections: usize = args.get(2).map_or(Ok(64), |s| s.parse())?;
         let seconds: u64 = args.get(3).map_or(Ok(60), |s| s.parse())?;
-        let host = url
-            .strip_prefix("http://")
-            .context("only http:// URLs are supported")?
-            .trim_end_matches('/')
-            .to_owned();
-        if !(host.starts_with("127.0.0.1:") || host.starts_with("localhost:")) {
-            bail!("refusing to load anything but a loopback address ({host})");
-        }
-        let text = std::fs::read_to_string(file).with_context(|| file.clone())?;
-        let lines: Vec<Line> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
+        let (host, _) = super::loopback(url)?;
+        let lines: Vec<Line> = super::lines_of(file)?
+            .iter()
             .map(|l| {
                 let mut parts = l.splitn(3, ' ');
                 let method = parts.next().unwrap_or("GET").to_owned();
@@ -305,9 +312,6 @@ mod mix {
                 Line { method, path, body }
             })
             .collect();
-        if lines.is_empty() {
-            bail!("{file} has no lines");
-        }
         let lines = std::sync::Arc::new(lines);
         let end = Instant::now() + Duration::from_secs(seconds);
         let tasks: Vec<_> = (0..connections)
@@ -429,7 +433,7 @@ mod once {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::{Duration, Instant};
 
-    use anyhow::{Context as _, bail};
+    use anyhow::bail;
     use tokio::io::{AsyncWriteExt, BufReader};
     use tokio::net::TcpStream;
 
@@ -440,20 +444,9 @@ mod once {
             bail!("usage: loadgen --once FILE URL [CONNECTIONS]");
         };
         let connections: usize = args.get(2).map_or(Ok(50), |s| s.parse())?;
-        let rest = url
-            .strip_prefix("http://")
-            .context("only http:// URLs are supported")?;
-        let (host, path) = match rest.find('/') {
-            Some(i) => (rest[..i].to_owned(), rest[i..].to_owned()),
-            None => bail!("the URL needs a path"),
-        };
-        if !(host.starts_with("127.0.0.1:") || host.starts_with("localhost:")) {
-            bail!("refusing to load anything but a loopback address ({host})");
-        }
-        let text = std::fs::read_to_string(file).with_context(|| file.clone())?;
-        let requests: Vec<String> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
+        let (host, path) = super::loopback(url)?;
+        let requests: Vec<String> = super::lines_of(file)?
+            .iter()
             .map(|l| {
                 let (cookie, body) = l.split_once(' ').unwrap_or((l, ""));
                 format!(
@@ -462,9 +455,6 @@ mod once {
                 )
             })
             .collect();
-        if requests.is_empty() {
-            bail!("{file} has no lines");
-        }
         // Connections are open before the clock starts, as a browser's would be.
         let mut streams = Vec::with_capacity(connections);
         for _ in 0..connections.min(requests.len()) {
@@ -518,13 +508,7 @@ mod once {
         let mut latencies: Vec<u32> = results.iter().map(|(_, l)| *l).collect();
         latencies.sort_unstable();
         let n = latencies.len();
-        let pct = |p: f64| -> f64 {
-            if n == 0 {
-                return 0.0;
-            }
-            let idx = ((p / 100.0) * n as f64).ceil() as usize;
-            f64::from(latencies[idx.clamp(1, n) - 1]) / 1000.0
-        };
+        let pct = |p: f64| super::percentile(&latencies, p);
         let statuses: Vec<String> = by_status.iter().map(|(s, c)| format!("{c} {s}")).collect();
         println!(
             "POST {path}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({n} requests in {seconds:.2} s, {connections} connections; status: {}; {unanswered} unanswered)",
