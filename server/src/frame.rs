@@ -92,7 +92,6 @@ pub async fn fill(State(ctx): State<ServerContext>, req: Request, next: Next) ->
     };
     let frame = for_request(&ctx, head).await;
     let (filled, at) = splice(&body, &empty, &frame);
-    parts.headers.remove(header::CONTENT_LENGTH);
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(filled.len()));

@@ -340,12 +340,9 @@ async fn keep(
     headers.insert(header::ETAG, etag.clone());
     let (gzip, brotli, around) = {
         let (identity, slots) = (identity.clone(), slots.clone());
-        tokio::task::spawn_blocking(move || {
-            let (gzip, brotli) = compress(&identity);
-            (gzip, brotli, Around::new(&identity, &slots))
-        })
-        .await
-        .unwrap_or_else(|_| (Bytes::new(), Bytes::new(), Around::default()))
+        tokio::task::spawn_blocking(move || compress(&identity, &slots))
+            .await
+            .unwrap_or_else(|_| (Bytes::new(), Bytes::new(), Around::default()))
     };
     Ok((
         Page {
@@ -363,25 +360,17 @@ async fn keep(
     ))
 }
 
-/// The body compressed both ways, once (gzip level 6, brotli quality 6: a few milliseconds for
-/// a large page, then served many times).
-fn compress(body: &[u8]) -> (Bytes, Bytes) {
-    (
-        Bytes::from(compress_gzip(body, 6)),
-        Bytes::from(compress_brotli(body, 6)),
-    )
-}
-
-/// `body` gzipped at `level` (empty if that failed).
-fn compress_gzip(body: &[u8], level: u32) -> Vec<u8> {
-    use std::io::Write;
-    let mut gzip = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4),
-        flate2::Compression::new(level),
-    );
-    gzip.write_all(body)
-        .and_then(|()| gzip.finish())
-        .unwrap_or_default()
+/// The body compressed once, for visitors in both ways (gzip level 6, brotli quality 6: a few
+/// milliseconds for a large page, then served many times) and in the pieces around its frame
+/// for shoppers; the visitors' gzip is those pieces with the visitor's frame.
+fn compress(identity: &[u8], slots: &Slots) -> (Bytes, Bytes, Around) {
+    let around = Around::new(identity, slots);
+    let visitor = Frame {
+        nav: String::from_utf8_lossy(&identity[slots.nav.clone()]).into_owned(),
+        notice: String::from_utf8_lossy(&identity[slots.notice.clone()]).into_owned(),
+    };
+    let gzip = around.gzip(&visitor).map(Bytes::from).unwrap_or_default();
+    (gzip, Bytes::from(compress_brotli(identity, 6)), around)
 }
 
 /// `body` in brotli at `quality` (empty if that failed).
@@ -649,8 +638,21 @@ mod tests {
     #[test]
     fn compressed_bodies_come_back_as_the_page() {
         use std::io::Read;
-        let body = "<p>a page</p>".repeat(500);
-        let (gzip, brotli) = compress(body.as_bytes());
+        let body = format!(
+            "<header><nav data-frame=\"nav\"><a>Sign in</a></nav></header><div data-frame=\"notice\"></div>{}",
+            "<p>a page</p>".repeat(500)
+        );
+        let at = "<header><nav data-frame=\"nav\">".len();
+        let notice = body.find("data-frame=\"notice\">").unwrap() + "data-frame=\"notice\">".len();
+        let slots = Slots {
+            nav: at..at + "<a>Sign in</a>".len(),
+            notice: notice..notice,
+        };
+        assert_eq!(
+            crate::frame::slots(body.as_bytes()).unwrap().notice,
+            slots.notice
+        );
+        let (gzip, brotli, _) = compress(body.as_bytes(), &slots);
         let mut unzipped = String::new();
         flate2::read::GzDecoder::new(&gzip[..])
             .read_to_string(&mut unzipped)
