@@ -121,18 +121,6 @@ pub fn Field(
                 .or_else(|| value.clone())
         }
     };
-    // A password is never shown again: when the form comes back with an error (JavaScript
-    // on, the page stays), the typed password is cleared. Effects run only in the browser.
-    let input = NodeRef::<leptos::html::Input>::new();
-    if kind == "password" {
-        Effect::new(move || {
-            if error.get().is_some()
-                && let Some(el) = input.get_untracked()
-            {
-                el.set_value("");
-            }
-        });
-    }
     view! {
         <div>
             <label for=id.clone() class="block text-sm font-medium text-stone-800">
@@ -145,7 +133,6 @@ pub fn Field(
                 autocomplete=autocomplete
                 required=required
                 value=initial()
-                node_ref=input
                 class="input mt-1 w-full"
                 aria-invalid=move || message().is_some().to_string()
                 aria-describedby=described
@@ -204,8 +191,22 @@ pub fn humanize(name: &str) -> String {
     }
 }
 
-/// Submits the surrounding form when a filter changes (JavaScript on); with JavaScript off
-/// the form's button does it.
+/// Submits the form around it whenever a field inside changes (a filter, the sort order, a
+/// product option): the one island of pages that are otherwise static. With JavaScript off
+/// the form's own button does it. `class` styles the wrapping `div`.
+#[island]
+pub fn SubmitOnChange(
+    #[prop(optional)] class: Option<String>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class=class on:change=submit_enclosing_form>
+            {children()}
+        </div>
+    }
+}
+
+/// Submits the surrounding form when a field changes (JavaScript on).
 pub(crate) fn submit_enclosing_form(ev: leptos::ev::Event) {
     use leptos::wasm_bindgen::JsCast;
     let form = ev

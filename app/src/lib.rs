@@ -1,12 +1,14 @@
 //! The Leptos application: every page of the shop, admin and analytics dashboards, and the
 //! server functions behind them. Pages are rendered on the server (complete HTML, usable with
-//! JavaScript off) and hydrated in the browser.
+//! JavaScript off); only the interactive parts (islands) hydrate in the browser.
 #![recursion_limit = "256"]
 
 pub mod account;
 pub mod admin;
 pub mod cart;
 pub mod checkout;
+#[cfg(feature = "hydrate")]
+pub mod client;
 pub mod components;
 pub mod error;
 pub mod error_pages;
@@ -37,9 +39,7 @@ pub use shell::shell;
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let refresh = RwSignal::new(0u64);
-    provide_context(viewer::ShellRefresh(refresh));
-    let shell_data = Resource::new(move || refresh.get(), |_| layout::get_shell_data());
+    let shell_data = Resource::new(|| (), |_| layout::get_shell_data());
     provide_context(shell_data);
 
     view! {

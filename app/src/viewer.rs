@@ -29,16 +29,22 @@ impl From<&auth::Account> for Viewer {
     }
 }
 
-/// A counter the frame's data (header: who is signed in, cart count) reloads on. Actions
-/// that change what the header shows bump it, so the header updates without a reload.
-#[derive(Clone, Copy)]
-pub struct ShellRefresh(pub RwSignal<u64>);
-
-/// Reloads the frame's data.
-pub fn refresh_shell() {
-    if let Some(ShellRefresh(n)) = use_context::<ShellRefresh>() {
-        n.update(|n| *n += 1);
+/// A counter the frame's data (header: who is signed in, cart count) reloads on, in the
+/// browser. Islands that change what the header shows bump it, so the header updates
+/// without a reload. It is one for the whole page (islands share no context with each other
+/// nor with the frame), and lives as long as the page.
+#[cfg(feature = "hydrate")]
+pub fn shell_refresh() -> ArcRwSignal<u64> {
+    thread_local! {
+        static REFRESH: ArcRwSignal<u64> = ArcRwSignal::new(0);
     }
+    REFRESH.with(Clone::clone)
+}
+
+/// Reloads the frame's data (in the browser; on the server there is nothing to reload).
+pub fn refresh_shell() {
+    #[cfg(feature = "hydrate")]
+    shell_refresh().update(|n| *n += 1);
 }
 
 /// Reloads the frame's data whenever `action` succeeds.

@@ -38,14 +38,26 @@ function watch(page: Page): string[] {
 }
 
 /**
- * With JavaScript on, waits until the page has hydrated (the layout marks `main`). A fresh
- * browser context fetches the debug build's large wasm, compressed on the fly: on a busy
- * 2-core machine the first hydration can take well over the default 10 s. When the page does
- * not hydrate, the failure says what the browser saw (recorded from the page's second call on).
+ * With JavaScript on, waits until the page is interactive. Pages are rendered on the server
+ * and only their islands (`<leptos-island>`) hydrate: a page without one is complete as it
+ * loads, and must load no wasm nor script at all; a page with islands is ready once they have
+ * hydrated (`main` is marked). A fresh browser context fetches the debug build's wasm: on a
+ * busy 2-core machine the first hydration can take well over the default 10 s. When the page
+ * does not hydrate, the failure says what the browser saw (recorded from the page's second
+ * call on).
  */
 export async function ready(page: Page, js: boolean) {
   if (!js) return;
   const log = watch(page);
+  await page.waitForLoadState('domcontentloaded');
+  const { islands, bootstrap } = await page.evaluate(() => ({
+    islands: document.querySelectorAll('leptos-island').length,
+    bootstrap: document.querySelectorAll('link[rel=modulepreload], script:not([type="application/ld+json"])').length,
+  }));
+  if (islands === 0) {
+    expect(bootstrap, `${page.url()} has no islands: it loads no script`).toBe(0);
+    return;
+  }
   try {
     await expect(page.locator('main[data-hydrated=true]')).toBeVisible({ timeout: 30_000 });
   } catch (error) {

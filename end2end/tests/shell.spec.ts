@@ -1,5 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { ready } from './helpers';
+import { MASK } from './shopper';
 
 test.describe('app shell', () => {
   test('home page renders the shop frame and the demo catalog', async ({ page }) => {
@@ -41,26 +42,40 @@ test.describe('app shell', () => {
   });
 });
 
-test.describe('hydration', () => {
+test.describe('islands', () => {
   test.skip(({ javaScriptEnabled }) => !javaScriptEnabled, 'needs JavaScript');
 
-  test('the page hydrates and the form submits in place without a reload', async ({ page }) => {
+  test('an island works in place and the header follows; a page with none loads no wasm', async ({ page }) => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
-    await page.goto('/');
+    const wasm: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('.wasm')) wasm.push(r.url());
+    });
+    await page.goto(MASK);
     await ready(page, true);
+    expect(wasm).toHaveLength(1);
     // Mark the document: a full reload would lose the mark.
     await page.evaluate(() => ((window as unknown as { __mark: number }).__mark = 42));
     const navigations: string[] = [];
     page.on('framenavigated', (f) => navigations.push(f.url()));
-    await page.getByLabel('Email address').fill(`hydrated-${Date.now()}@example.com`);
-    await page.getByRole('button', { name: 'Sign up' }).click();
-    await expect(page.getByTestId('newsletter-thanks')).toBeVisible();
+    await expect(page.getByTestId('cart-count')).toHaveText('0');
+    await page.getByTestId('add-to-cart').getByRole('button', { name: 'Add to cart' }).click();
+    await expect(page.getByTestId('added-to-cart')).toBeVisible();
+    await expect(page.getByTestId('cart-count')).toHaveText('1');
     expect(await page.evaluate(() => (window as unknown as { __mark: number }).__mark)).toBe(42);
     expect(navigations).toEqual([]);
+
+    // The sign-in page has nothing interactive: no script, no wasm, and it works as a form.
+    wasm.length = 0;
+    await page.goto('/login');
+    await ready(page, true);
+    await expect(page.locator('script[type=module]')).toHaveCount(0);
+    expect(wasm).toEqual([]);
+    await expect(page.getByTestId('cart-count')).toHaveText('1');
     expect(errors, errors.join('\n')).toEqual([]);
   });
 });

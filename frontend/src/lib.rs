@@ -1,7 +1,9 @@
-//! The wasm entry point: hydrates the server-rendered page.
+//! The wasm entry point. Pages are rendered on the server; only their islands (add to cart,
+//! the cart, the variant picker, the filters) hydrate, each on its own, after this has run.
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
+    app::client::start();
 }

@@ -55,6 +55,36 @@ pub fn frame_slots(html: &[u8]) -> Vec<(String, usize)> {
     slots
 }
 
+/// What a page without islands (no `<leptos-island>` start tag) leaves out, as ranges of
+/// `html` in document order: it has nothing to hydrate, so it loads no wasm and runs no
+/// script. That is the bootstrap `HydrationScripts` writes (from its
+/// `<link rel="modulepreload">` to the end of the render's module `<script>` after it, the
+/// wasm's preload between them) and every other script the render wrote (those carrying its
+/// nonce: the serialized-resources scripts). Empty when the page has an island.
+pub fn idle_scripts(html: &[u8], nonce: &str) -> Vec<std::ops::Range<usize>> {
+    let mut islands = false;
+    let mut cut: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut preload = None;
+    walk(html, |name, tag, _| match name {
+        b"leptos-island" => islands = true,
+        b"link" if preload.is_none() && tag.rel == Some(b"modulepreload".as_slice()) => {
+            preload = Some(tag.start);
+        }
+        b"script" if !tag.has_src && tag.nonce == Some(nonce.as_bytes()) => {
+            let start = match preload.take() {
+                Some(link) if tag.module && cut.is_empty() => link,
+                _ => tag.start,
+            };
+            cut.push(start..tag.after);
+        }
+        _ => {}
+    });
+    if islands {
+        cut.clear();
+    }
+    cut
+}
+
 /// Calls `visit` with every start tag of `html` in document order: its lowercase name, what
 /// it says, and for a raw-text element the range of its text.
 fn walk(html: &[u8], mut visit: impl FnMut(&[u8], &Tag<'_>, Option<std::ops::Range<usize>>)) {
@@ -71,7 +101,8 @@ fn walk(html: &[u8], mut visit: impl FnMut(&[u8], &Tag<'_>, Option<std::ops::Ran
             at = start + 1;
             continue;
         };
-        let tag = scan_tag(html, start + 1 + name.len());
+        let mut tag = scan_tag(html, start + 1 + name.len());
+        tag.start = start;
         let end_of_tag = tag.end;
         let lower = name.to_ascii_lowercase();
         at = end_of_tag;
@@ -83,6 +114,7 @@ fn walk(html: &[u8], mut visit: impl FnMut(&[u8], &Tag<'_>, Option<std::ops::Ran
             continue;
         }
         let (text_end, after) = raw_text_end(html, end_of_tag, &lower);
+        tag.after = after;
         visit(&lower, &tag, Some(end_of_tag..text_end));
         at = after;
     }
@@ -111,8 +143,16 @@ fn tag_name(after_lt: &[u8]) -> Option<&[u8]> {
 
 /// What a start tag says that matters here.
 struct Tag<'a> {
+    /// The index of its `<`.
+    start: usize,
     /// The index after its `>`.
     end: usize,
+    /// For a raw-text element, the index after its end tag; otherwise `end`.
+    after: usize,
+    /// `type="module"`.
+    module: bool,
+    /// The `rel` attribute's value.
+    rel: Option<&'a [u8]>,
     has_src: bool,
     nonce: Option<&'a [u8]>,
     /// The `data-frame` attribute's value.
@@ -124,11 +164,17 @@ fn scan_tag(html: &[u8], mut at: usize) -> Tag<'_> {
     let mut has_src = false;
     let mut nonce = None;
     let mut frame = None;
+    let mut module = false;
+    let mut rel = None;
     while at < html.len() {
         match html[at] {
             b'>' => {
                 return Tag {
+                    start: 0,
                     end: at + 1,
+                    after: at + 1,
+                    module,
+                    rel,
                     has_src,
                     nonce,
                     frame,
@@ -179,13 +225,21 @@ fn scan_tag(html: &[u8], mut at: usize) -> Tag<'_> {
                         nonce = Some(&html[value_start..value_end]);
                     } else if name.eq_ignore_ascii_case(b"data-frame") {
                         frame = Some(&html[value_start..value_end]);
+                    } else if name.eq_ignore_ascii_case(b"rel") {
+                        rel = Some(&html[value_start..value_end]);
+                    } else if name.eq_ignore_ascii_case(b"type") {
+                        module = html[value_start..value_end].eq_ignore_ascii_case(b"module");
                     }
                 }
             }
         }
     }
     Tag {
+        start: 0,
         end: html.len(),
+        after: html.len(),
+        module,
+        rel,
         has_src,
         nonce,
         frame,
@@ -281,5 +335,62 @@ mod tests {
             inline_script_hashes(br#"<script nonce="n">tail"#, "n"),
             vec![hash("tail")]
         );
+    }
+
+    const BOOTSTRAP: &str = r#"<link rel="modulepreload" href="/pkg/shop.js" crossorigin="n"><link rel="preload" href="/pkg/shop.wasm" as="fetch" type="application/wasm" crossorigin="n"><script type="module" nonce="n">idle(import('/pkg/shop.js'))</script>"#;
+    const RESOURCES: &str = r#"<script nonce="n">__RESOLVED_RESOURCES=[];</script>"#;
+
+    fn page(body: &str) -> String {
+        format!(
+            r#"<html><head><link rel="stylesheet" href="/pkg/shop.css">{BOOTSTRAP}<script type="application/ld+json">{{}}</script></head><body>{body}</body></html>{RESOURCES}"#
+        )
+    }
+
+    fn without(html: &str, cut: &[std::ops::Range<usize>]) -> String {
+        let mut rest = String::new();
+        let mut at = 0;
+        for range in cut {
+            rest.push_str(&html[at..range.start]);
+            at = range.end;
+        }
+        rest + &html[at..]
+    }
+
+    #[test]
+    fn a_page_without_islands_loses_exactly_the_renders_scripts_and_the_wasm() {
+        let html = page(
+            r#"<main><form action="/api/logout" method="post"><button>Sign out</button></form></main>"#,
+        );
+        let cut = idle_scripts(html.as_bytes(), "n");
+        let parts: Vec<&str> = cut.iter().map(|r| &html[r.clone()]).collect();
+        assert_eq!(parts, vec![BOOTSTRAP, RESOURCES]);
+        let rest = without(&html, &cut);
+        assert!(rest.contains(r#"<link rel="stylesheet" href="/pkg/shop.css">"#));
+        assert!(rest.contains(r#"<script type="application/ld+json">{}</script>"#));
+        assert!(!rest.contains("modulepreload") && !rest.contains(".wasm"));
+        assert!(inline_script_hashes(rest.as_bytes(), "n").is_empty());
+    }
+
+    #[test]
+    fn a_page_with_an_island_keeps_its_scripts() {
+        let html = page(
+            r#"<main><leptos-island data-component="AddToCartIsland_1"><form></form></leptos-island></main>"#,
+        );
+        assert!(idle_scripts(html.as_bytes(), "n").is_empty());
+    }
+
+    #[test]
+    fn island_tags_written_as_text_are_no_islands_and_foreign_scripts_are_kept() {
+        // A product description quoting the tag, in an attribute, a comment or raw text.
+        let html = page(
+            r#"<p>&lt;leptos-island&gt;</p><img alt="<leptos-island>"><!-- <leptos-island> --><textarea><leptos-island></textarea>"#,
+        );
+        let cut = idle_scripts(html.as_bytes(), "n");
+        assert_eq!(cut.len(), 2);
+        assert_eq!(&html[cut[0].clone()], BOOTSTRAP);
+        // A script without the render's nonce is not the render's: it is not cut (and, in a
+        // page, gets no hash, so it does not run).
+        let forged = r#"<link rel="modulepreload" href="/pkg/shop.js"><script type="module" nonce="x">1</script>"#;
+        assert!(idle_scripts(forged.as_bytes(), "n").is_empty());
     }
 }

@@ -306,7 +306,8 @@ pub struct PageNonce(pub leptos::nonce::Nonce);
 /// Content-Security-Policy on every HTML response of the page router (pages, the 404 and error
 /// pages) that has none yet, allowing by hash exactly the inline scripts that carry that
 /// nonce, the ones the render wrote (see [`crate::csp`]). The body is read whole for that
-/// (every page is rendered whole before it is sent) and passed on unchanged.
+/// (every page is rendered whole before it is sent) and passed on unchanged, except that a
+/// page without islands loses the scripts it would not run ([`crate::csp::idle_scripts`]).
 pub async fn page_policy(
     State(settings): State<Arc<app::ssr::ShopSettings>>,
     mut req: Request,
@@ -329,6 +330,20 @@ pub async fn page_policy(
             tracing::error!(error = %e, "a page could not be read for its policy");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
+    };
+    // A page with nothing interactive loads no wasm and runs no script.
+    let cut = crate::csp::idle_scripts(&body, &nonce);
+    let body = if cut.is_empty() {
+        body
+    } else {
+        let mut kept = Vec::with_capacity(body.len());
+        let mut at = 0;
+        for range in cut {
+            kept.extend_from_slice(&body[at..range.start]);
+            at = range.end;
+        }
+        kept.extend_from_slice(&body[at..]);
+        axum::body::Bytes::from(kept)
     };
     let hashes = crate::csp::inline_script_hashes(&body, &nonce);
     let policy = app::shell::content_security_policy(&hashes, &settings);

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::image::{ImageView, NoImage, ProductImage};
-use crate::viewer::{ShellRefresh, refresh_shell_on_success};
+use crate::viewer::refresh_shell_on_success;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod server;
@@ -152,8 +152,8 @@ fn message_for_form(error: &AppError, field: &str) -> Option<String> {
 }
 
 /// "Add to cart" for one variant: a quantity (unless `compact`) and the button. With
-/// JavaScript on it posts in place and says what happened; with it off the browser goes to
-/// the cart page.
+/// JavaScript on (an island) it posts in place, says what happened and the header's count
+/// follows; with it off the browser goes to the cart page.
 #[component]
 pub fn AddToCartForm(
     variant_id: String,
@@ -168,6 +168,18 @@ pub fn AddToCartForm(
     compact: bool,
     /// Names the product for screen readers on compact buttons.
     #[prop(optional, into)]
+    product_name: String,
+) -> impl IntoView {
+    view! { <AddToCartIsland variant_id max_quantity purchasable compact product_name /> }
+}
+
+/// [`AddToCartForm`]'s island (whose props travel in the page as JSON, so all are given).
+#[island]
+fn AddToCartIsland(
+    variant_id: String,
+    max_quantity: i64,
+    purchasable: bool,
+    compact: bool,
     product_name: String,
 ) -> impl IntoView {
     let action = ServerAction::<AddToCart>::new();
@@ -247,8 +259,7 @@ pub fn CartNav(
     cart: MiniCart,
     /// On the cart page the preview only covers the cart itself: it stays shut there (after
     /// a click on this link, the link keeps the focus that would otherwise hold it open).
-    #[prop(into)]
-    on_cart_page: Signal<bool>,
+    on_cart_page: bool,
 ) -> impl IntoView {
     let MiniCart {
         items,
@@ -258,12 +269,10 @@ pub fn CartNav(
     } = cart;
     // Read as "Cart 3 items": the visible words and count, then what the count counts.
     let unit = if items == 1 { " item" } else { " items" };
-    let class = move || {
-        if on_cart_page.get() {
-            "relative"
-        } else {
-            "group relative"
-        }
+    let class = if on_cart_page {
+        "relative"
+    } else {
+        "group relative"
     };
     view! {
         <div class=class>
@@ -329,33 +338,55 @@ pub fn CartPage() -> impl IntoView {
             http::HeaderValue::from_static("no-store"),
         );
     }
-    let refresh = expect_context::<ShellRefresh>().0;
+    let cart = Resource::new(|| (), |_| get_cart());
+    view! {
+        <crate::components::PageTitle text="Your cart" />
+        <Meta name="robots" content="noindex" />
+        <h1 class="text-3xl font-bold tracking-tight">"Your cart"</h1>
+        <Transition fallback=|| view! { <p class="mt-6 text-stone-500">"Loading your cart…"</p> }>
+            {move || Suspend::new(async move {
+                match cart.await {
+                    Ok(cart) => view! { <CartPanel cart /> }.into_any(),
+                    Err(error) => view! { <crate::error_pages::PageError error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The cart's lines, summary and messages: an island. With JavaScript on every action
+/// posts in place, and the cart (and the header's count) is loaded again after it; with it
+/// off each form posts and the browser comes back to a freshly rendered cart page.
+#[island]
+fn CartPanel(cart: CartView) -> impl IntoView {
     let update = ServerAction::<UpdateCartLine>::new();
     let remove = ServerAction::<RemoveCartLine>::new();
     let clear = ServerAction::<ClearCart>::new();
     refresh_shell_on_success(update);
     refresh_shell_on_success(remove);
     refresh_shell_on_success(clear);
-    // The frame's refresh counter moves after every cart action: the page reloads with it.
-    let cart = Resource::new(move || refresh.get(), |_| get_cart());
+    let cart = RwSignal::new(cart);
+    // After each finished action (not at first: the server's cart is current).
+    let done = move || update.version().get() + remove.version().get() + clear.version().get();
+    Effect::new(move |seen: Option<usize>| {
+        let n = done();
+        if seen.is_some() {
+            leptos::task::spawn_local(async move {
+                if let Ok(now) = get_cart().await {
+                    cart.set(now);
+                }
+            });
+        }
+        n
+    });
     let actions = CartActions {
         update,
         remove,
         clear,
     };
     view! {
-        <crate::components::PageTitle text="Your cart" />
-        <Meta name="robots" content="noindex" />
-        <h1 class="text-3xl font-bold tracking-tight">"Your cart"</h1>
         <ActionMessages actions />
-        <Transition fallback=|| view! { <p class="mt-6 text-stone-500">"Loading your cart…"</p> }>
-            {move || Suspend::new(async move {
-                match cart.await {
-                    Ok(view) => view! { <CartBody cart=view actions /> }.into_any(),
-                    Err(error) => view! { <crate::error_pages::PageError error /> }.into_any(),
-                }
-            })}
-        </Transition>
+        {move || view! { <CartBody cart=cart.get() actions /> }}
     }
 }
 

@@ -631,31 +631,15 @@ pub fn CheckoutReviewPage() -> impl IntoView {
 pub fn CheckoutCompletePage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let tick = RwSignal::new(0u32);
     let data = Resource::new(
         move || {
             (
                 params.read().get("order").unwrap_or_default(),
                 query.read().get("t").unwrap_or_default(),
-                tick.get(),
             )
         },
-        |(order, t, _)| checkout_complete(order, t),
+        |(order, t)| checkout_complete(order, t),
     );
-    // In the browser only: ask again while the payment is being confirmed (at most a
-    // minute; the refresh link stays for longer waits).
-    Effect::new(move || {
-        let confirming = data
-            .get()
-            .and_then(Result::ok)
-            .is_some_and(|c| c.confirming);
-        if confirming && tick.get_untracked() < 30 {
-            set_timeout(
-                move || tick.update(|n| *n += 1),
-                std::time::Duration::from_secs(2),
-            );
-        }
-    });
     view! {
         <PageTitle text="Thank you" />
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -680,10 +664,15 @@ pub fn CheckoutCompletePage() -> impl IntoView {
                                     }.into_any()
                                 } else if c.confirming {
                                     view! {
-                                        <p class="mt-4 rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-amber-950" role="status" aria-live="polite" data-testid="payment-status">
-                                            "Payment being confirmed… This takes a few seconds. "
-                                            <a href=here class="link">"Refresh"</a>
-                                        </p>
+                                        <ReloadOnceConfirmed
+                                            order=params.read_untracked().get("order").unwrap_or_default()
+                                            t=query.read_untracked().get("t").unwrap_or_default()
+                                        >
+                                            <p class="mt-4 rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-amber-950" role="status" aria-live="polite" data-testid="payment-status">
+                                                "Payment being confirmed… This takes a few seconds. "
+                                                <a href=here class="link">"Refresh"</a>
+                                            </p>
+                                        </ReloadOnceConfirmed>
                                     }.into_any()
                                 } else {
                                     view! {
@@ -704,6 +693,41 @@ pub fn CheckoutCompletePage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// While a payment is being confirmed (JavaScript on, an island): asks every two seconds, for
+/// at most a minute, and reloads the page once the order is no longer waiting; the refresh
+/// link in `children` stays for longer waits and for JavaScript off.
+#[island]
+fn ReloadOnceConfirmed(order: String, t: String, children: Children) -> impl IntoView {
+    // Effects run only in the browser; this one tracks nothing, so it runs once.
+    Effect::new(move || {
+        let asked = std::rc::Rc::new(std::cell::Cell::new(0u32));
+        let handle = std::rc::Rc::new(std::cell::Cell::new(None::<IntervalHandle>));
+        let (order, t, stop) = (order.clone(), t.clone(), handle.clone());
+        let started = set_interval_with_handle(
+            move || {
+                asked.set(asked.get() + 1);
+                if asked.get() >= 30
+                    && let Some(h) = stop.get()
+                {
+                    h.clear();
+                }
+                let (order, t) = (order.clone(), t.clone());
+                leptos::task::spawn_local(async move {
+                    if checkout_complete(order, t)
+                        .await
+                        .is_ok_and(|c| !c.confirming)
+                    {
+                        let _ = window().location().reload();
+                    }
+                });
+            },
+            std::time::Duration::from_secs(2),
+        );
+        handle.set(started.ok());
+    });
+    children()
 }
 
 /// `/pay/offline/:session`: the offline provider's payment page (no card is asked for: it

@@ -35,9 +35,9 @@ pub async fn get_shell_data() -> Result<ShellData, AppError> {
 /// A page is rendered without them: its header holds two empty slots (`data-frame="nav"`
 /// and `data-frame="notice"`), which the server fills for whoever asked ([`frame`]) after the
 /// render. So a catalog page renders the same for everyone and the server's page cache can
-/// keep one copy of it for visitors and shoppers alike. In the browser, hydration leaves the
-/// slots alone (they have no children in the view); the layout then renders them itself
-/// from the data the server left in them and keeps them current.
+/// keep one copy of it for visitors and shoppers alike. In the browser, on a page with
+/// islands, [`crate::client::start`] renders them again from the data the server left in them
+/// and keeps them current.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shopper {
     /// Who is signed in, if anyone.
@@ -76,23 +76,20 @@ fn shell_resource() -> ShellResource {
     expect_context::<ShellResource>()
 }
 
-/// After a plain form post (JavaScript off) failed, the server keeps the server function's
-/// error in the session and hands it to the next page render (never in the URL, where links
-/// could forge it). Forms anywhere in the frame (the footer's newsletter form is outside the
-/// routed page) pick it up from this context. The page carries it in `data-form-error` on
-/// `<main>` so the browser's hydration sees the same error the server rendered.
+/// After a plain form post (JavaScript off, or before the page's islands woke) failed, the
+/// server keeps the server function's error in the session and hands it to the next page
+/// render (never in the URL, where links could forge it). Forms anywhere in the frame (the
+/// footer's newsletter form is outside the routed page) pick it up from this context. The
+/// page carries it in `data-form-error` on `<main>` so the islands see, as they hydrate, the
+/// same error the server rendered in them (see [`crate::client::start`]).
+#[cfg(feature = "ssr")]
 fn provide_form_error() -> Option<String> {
-    #[cfg(feature = "ssr")]
     let carried = use_context::<http::request::Parts>()
         .and_then(|p| p.extensions.get::<FormErrorFlash>().cloned())
-        .map(|f| format!("{} {}", f.path, f.error));
-    #[cfg(not(feature = "ssr"))]
-    let carried = document()
-        .get_element_by_id("main")
-        .and_then(|main| main.get_attribute("data-form-error"));
-    let (path, err) = carried.as_deref()?.split_once(' ')?;
+        .map(|f| format!("{} {}", f.path, f.error))?;
+    let (path, err) = carried.split_once(' ')?;
     provide_context(leptos::server::ServerActionError::new(path, err));
-    carried
+    Some(carried)
 }
 
 /// A failed plain form post's error for the page it returns to: the server function's path
@@ -106,13 +103,11 @@ pub struct FormErrorFlash {
 /// Header, main landmark and footer around `children`.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
-    // Effects run only in the browser, after hydration: the attribute tells scripts and
-    // end-to-end tests that the page is interactive.
-    let hydrated = RwSignal::new(false);
-    #[cfg(feature = "hydrate")]
-    client::take_over_the_frame();
-    Effect::new(move || hydrated.set(true));
+    // Rendered on the server only (the layout is no island).
+    #[cfg(feature = "ssr")]
     let form_error = provide_form_error();
+    #[cfg(not(feature = "ssr"))]
+    let form_error: Option<String> = None;
     // The admin has a frame of its own: no department bar and no newsletter footer, which
     // are for shoppers.
     let location = leptos_router::hooks::use_location();
@@ -133,7 +128,6 @@ pub fn Layout(children: Children) -> impl IntoView {
         <main
             id="main"
             class="mx-auto w-full max-w-6xl flex-1 px-4 py-8 sm:px-6"
-            data-hydrated=move || hydrated.get().then_some("true")
             data-form-error=form_error
         >
             <crate::flash::FlashBanner />
@@ -233,7 +227,7 @@ fn CategoryBar() -> impl IntoView {
 /// The nav slot's content for `shopper`: the admin or vendor link, the account link and the
 /// sign-out button (or the sign-in and register links), and the cart.
 #[component]
-pub fn ShopperNav(shopper: Shopper, #[prop(into)] on_cart_page: Signal<bool>) -> impl IntoView {
+pub fn ShopperNav(shopper: Shopper, on_cart_page: bool) -> impl IntoView {
     let Shopper { viewer, cart } = shopper;
     let account = match viewer {
         Some(viewer) => view! {
@@ -277,69 +271,6 @@ pub fn VerifyNotice(shopper: Shopper) -> impl IntoView {
             </div>
         }
     })
-}
-
-/// The browser's side of the frame: after hydration, the slots the server filled are rendered
-/// again by the app from the data the server left in them (so their forms work as actions and
-/// the cart count follows the cart), and reloaded whenever the frame's refresh counter moves.
-#[cfg(feature = "hydrate")]
-mod client {
-    use leptos::prelude::*;
-    use leptos::tachys::view::{Mountable, Render};
-
-    use super::{SHOPPER_ATTRIBUTE, Shopper, ShopperNav, VerifyNotice};
-
-    pub(super) fn take_over_the_frame() {
-        let refresh = expect_context::<crate::viewer::ShellRefresh>().0;
-        let location = leptos_router::hooks::use_location();
-        let on_cart_page = Signal::derive(move || location.pathname.get() == "/cart");
-        // Effects run once the page is hydrated, in order: this one before the layout marks
-        // the page interactive.
-        Effect::new(move |_| {
-            let slot = |name: &str| {
-                document()
-                    .query_selector(&format!("[data-frame=\"{name}\"]"))
-                    .ok()
-                    .flatten()
-            };
-            let (Some(nav), Some(notice)) = (slot("nav"), slot("notice")) else {
-                return;
-            };
-            let initial = nav
-                .query_selector(&format!("[{SHOPPER_ATTRIBUTE}]"))
-                .ok()
-                .flatten()
-                .and_then(|e| e.get_attribute(SHOPPER_ATTRIBUTE))
-                .and_then(|json| serde_json::from_str::<Shopper>(&json).ok())
-                .unwrap_or_default();
-            let shopper = RwSignal::new(initial);
-            // Reloaded after actions that change it (not at first: the server's is current).
-            Effect::new(move |seen: Option<u64>| {
-                let n = refresh.get();
-                if seen.is_some() {
-                    leptos::task::spawn_local(async move {
-                        if let Ok(now) = super::get_shopper().await {
-                            shopper.set(now);
-                        }
-                    });
-                }
-                n
-            });
-            let states = untrack(|| {
-                nav.set_inner_html("");
-                notice.set_inner_html("");
-                let mut nav_state =
-                    (move || view! { <ShopperNav shopper=shopper.get() on_cart_page /> }).build();
-                nav_state.mount(&nav, None);
-                let mut notice_state =
-                    (move || view! { <VerifyNotice shopper=shopper.get() /> }).build();
-                notice_state.mount(&notice, None);
-                (nav_state, notice_state)
-            });
-            // The frame lives as long as the page: its views are never taken down.
-            std::mem::forget(states);
-        });
-    }
 }
 
 #[component]

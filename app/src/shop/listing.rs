@@ -7,7 +7,7 @@ use leptos_router::components::Form;
 use serde::{Deserialize, Serialize};
 
 use super::{CardView, ProductGrid};
-use crate::components::submit_enclosing_form;
+use crate::components::SubmitOnChange;
 
 /// One selectable value of a filter.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +114,7 @@ pub fn ListingBody(listing: ListingView) -> impl IntoView {
             <aside aria-labelledby="filters-title">
                 <h2 id="filters-title" class="sr-only">"Filters"</h2>
                 <Form method="GET" action=action noscroll=true attr:data-testid="filters">
-                    <div class="space-y-6" on:change=submit_enclosing_form>
+                    <SubmitOnChange class="space-y-6".to_owned()>
                         {keep
                             .into_iter()
                             .map(|(k, v)| view! { <input type="hidden" name=k value=v /> })
@@ -150,7 +150,7 @@ pub fn ListingBody(listing: ListingView) -> impl IntoView {
                             .map(|g| view! { <FacetFieldset legend=g.label name="attr" options=g.options /> })
                             .collect_view()}
                         <button type="submit" class="btn btn-secondary w-full">"Apply filters"</button>
-                    </div>
+                    </SubmitOnChange>
                 </Form>
             </aside>
             <section aria-labelledby="results-title">
@@ -168,7 +168,8 @@ pub fn ListingBody(listing: ListingView) -> impl IntoView {
                             .map(|(k, v)| view! { <input type="hidden" name=k value=v /> })
                             .collect_view()}
                         <label for="sort" class="text-sm text-stone-600">"Sort by"</label>
-                        <select id="sort" name="sort" class="input py-1" on:change=submit_enclosing_form>
+                        <SubmitOnChange class="contents".to_owned()>
+                        <select id="sort" name="sort" class="input py-1">
                             {sorts
                                 .into_iter()
                                 .map(|(key, label)| {
@@ -177,6 +178,7 @@ pub fn ListingBody(listing: ListingView) -> impl IntoView {
                                 })
                                 .collect_view()}
                         </select>
+                        </SubmitOnChange>
                         <noscript><button type="submit" class="btn btn-secondary py-1">"Sort"</button></noscript>
                     </Form>
                 </div>

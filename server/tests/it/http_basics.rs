@@ -99,6 +99,8 @@ fn policy_hashes(csp: &str) -> Vec<String> {
 #[tokio::test]
 async fn pages_carry_strict_security_headers_and_a_csp_naming_their_inline_scripts() {
     let app = TestApp::spawn().await;
+    // The demo catalog: the home page's product cards are islands, so it has scripts.
+    app.seed().await;
     let res = app.get("/").await;
     assert_eq!(res.status(), 200);
     let h = res.headers().clone();
@@ -145,6 +147,54 @@ async fn pages_carry_strict_security_headers_and_a_csp_naming_their_inline_scrip
         policy_hashes(&not_found_csp),
         inline_script_sources(&not_found_body)
     );
+}
+
+#[tokio::test]
+async fn only_pages_with_islands_load_the_hydration_bootstrap() {
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    let count = |body: &str, selector: &str| {
+        let doc = scraper::Html::parse_document(body);
+        doc.select(&scraper::Selector::parse(selector).unwrap())
+            .count()
+    };
+    // The home page's product cards have add-to-cart islands: the wasm is preloaded and the
+    // bootstrap (the page's one inline script) runs.
+    let home = app.get("/").await;
+    let csp = home.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = home.text().await.unwrap();
+    assert!(count(&body, "leptos-island") > 0, "{body}");
+    assert_eq!(count(&body, r#"link[rel="modulepreload"]"#), 1);
+    assert_eq!(count(&body, r#"link[rel="preload"][as="fetch"]"#), 1);
+    assert_eq!(count(&body, r#"script[type="module"]"#), 1);
+    assert!(
+        body.contains("__RESOLVED_RESOURCES"),
+        "the islands' data is kept"
+    );
+    assert_eq!(policy_hashes(&csp), inline_script_sources(&body));
+
+    // Pages with nothing interactive (forms post as they are): no wasm, no script at all,
+    // and a policy that allows no inline script; the stylesheet stays.
+    for path in ["/login", "/register", "/forgot-password", "/no-such-page"] {
+        let res = app.get(path).await;
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = res.text().await.unwrap();
+        assert_eq!(count(&body, "leptos-island"), 0, "{path}");
+        assert_eq!(count(&body, "script"), 0, "{path}: {body}");
+        assert_eq!(
+            count(&body, r#"link[rel="modulepreload"], link[as="fetch"]"#),
+            0,
+            "{path}"
+        );
+        assert_eq!(count(&body, r#"link[rel="stylesheet"]"#), 1, "{path}");
+        assert!(policy_hashes(&csp).is_empty(), "{path}: {csp}");
+    }
 }
 
 #[tokio::test]

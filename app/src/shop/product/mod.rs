@@ -135,7 +135,8 @@ fn ProductView(data: ProductPage) -> impl IntoView {
                 <p class="mt-1 text-xs text-stone-500">"SKU " <span data-testid="sku">{sku}</span></p>
                 {show_picker.then(|| view! {
                     <Form method="GET" action=format!("/p/{slug}") noscroll=true replace=true attr:class="mt-6" attr:data-testid="variant-form">
-                        <fieldset on:change=crate::components::submit_enclosing_form>
+                        <crate::components::SubmitOnChange>
+                        <fieldset>
                             <legend class="text-sm font-semibold">"Choose an option"</legend>
                             <div class="mt-2 flex flex-wrap gap-2">
                                 {variants.into_iter().map(|v| {
@@ -157,6 +158,7 @@ fn ProductView(data: ProductPage) -> impl IntoView {
                                 }).collect_view()}
                             </div>
                         </fieldset>
+                        </crate::components::SubmitOnChange>
                         <noscript><button type="submit" class="btn btn-secondary mt-3">"Show this option"</button></noscript>
                     </Form>
                 })}
