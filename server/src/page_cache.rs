@@ -248,12 +248,16 @@ fn personal(page: &Page, frame: &Frame, encoding: Encoding, cache: &'static str)
     let mut headers = page.headers.clone();
     headers.remove(header::ETAG);
     headers.insert(X_CACHE, HeaderValue::from_static(cache));
-    let body = match (encoding, page.around.gzip(frame)) {
-        (Encoding::Gzip | Encoding::Brotli, Some(gzip)) => {
+    let gzip = match encoding {
+        Encoding::Gzip | Encoding::Brotli => page.around.gzip(frame),
+        Encoding::Identity => None,
+    };
+    let body = match gzip {
+        Some(gzip) => {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             gzip
         }
-        _ => crate::frame::splice(&page.identity, &page.slots, frame).0,
+        None => crate::frame::splice(&page.identity, &page.slots, frame).0,
     };
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     let mut response = Response::new(Body::from(body));
@@ -452,8 +456,13 @@ impl Around {
                     crc.combine(piece_crc);
                     len += piece_len;
                 }
+                // An empty slot adds nothing to the stream.
+                Piece::Theirs("") => {}
                 Piece::Theirs(text) => {
-                    out.extend_from_slice(&deflate_piece(text.as_bytes(), 6, false)?);
+                    FRAME_DEFLATE.with_borrow_mut(|c| {
+                        c.reset();
+                        deflate_with(c, text.as_bytes(), false, &mut out)
+                    })?;
                     crc.update(text.as_bytes());
                     len += text.len() as u64;
                 }
@@ -465,12 +474,30 @@ impl Around {
     }
 }
 
+thread_local! {
+    /// The compressor of shoppers' frames, one per worker thread and reset for each frame: a
+    /// new one costs more (its tables are allocated and zeroed) than a frame's compression.
+    static FRAME_DEFLATE: std::cell::RefCell<flate2::Compress> =
+        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::new(6), false));
+}
+
 /// `data` as raw deflate: ended with a sync flush (a byte boundary, the stream open), or, for
 /// the `last` piece, ending the stream. No piece refers back into another.
 fn deflate_piece(data: &[u8], level: u32, last: bool) -> Option<Vec<u8>> {
-    use flate2::{Compress, Compression, FlushCompress, Status};
-    let mut c = Compress::new(Compression::new(level), false);
+    let mut c = flate2::Compress::new(flate2::Compression::new(level), false);
     let mut out = Vec::with_capacity(data.len() / 3 + 128);
+    deflate_with(&mut c, data, last, &mut out)?;
+    Some(out)
+}
+
+/// Appends `data` compressed by `c` (fresh or reset) to `out`, as [`deflate_piece`] does.
+fn deflate_with(
+    c: &mut flate2::Compress,
+    data: &[u8],
+    last: bool,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    use flate2::{FlushCompress, Status};
     let flush = if last {
         FlushCompress::Finish
     } else {
@@ -481,13 +508,13 @@ fn deflate_piece(data: &[u8], level: u32, last: bool) -> Option<Vec<u8>> {
             out.reserve(out.capacity().max(4096));
         }
         let consumed = usize::try_from(c.total_in()).ok()?;
-        let status = c.compress_vec(&data[consumed..], &mut out, flush).ok()?;
+        let status = c.compress_vec(&data[consumed..], out, flush).ok()?;
         let all_in = usize::try_from(c.total_in()).ok()? == data.len();
         match status {
-            Status::StreamEnd => return Some(out),
+            Status::StreamEnd => return Some(()),
             // A sync flush is complete when it returns with room left over.
             Status::Ok | Status::BufError if !last && all_in && out.len() < out.capacity() => {
-                return Some(out);
+                return Some(());
             }
             Status::Ok | Status::BufError => {}
         }
@@ -624,6 +651,12 @@ mod tests {
                 nav: "<a>Ada</a><span>3</span>".repeat(50),
                 notice: "<p>Please confirm your address.</p>".to_owned(),
             },
+            // Larger than the output's first allocation, with the reused compressor.
+            Frame {
+                nav: (0..3000).map(|i| format!("<li>{i}</li>")).collect(),
+                notice: String::new(),
+            },
+            visitor.clone(),
         ] {
             let gzip = around.gzip(&frame).unwrap();
             let mut unpacked = Vec::new();

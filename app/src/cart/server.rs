@@ -206,7 +206,11 @@ pub(crate) async fn mini_cart(account: Option<&auth::Account>) -> Result<MiniCar
     let Some(id) = existing_cart(account).await? else {
         return Ok(MiniCart::default());
     };
-    let c = cart::load(&ctx.db, &id).await.map_err(internal)?;
+    // Shown beside a page that may itself be up to the catalog's cache time behind: at the
+    // same cached prices and stock, for one query.
+    let c = cart::load_for_display(&ctx.db, &ctx.catalog, &id)
+        .await
+        .map_err(internal)?;
     let more = c.lines.len().saturating_sub(MINI_LINES);
     Ok(MiniCart {
         items: c.items,

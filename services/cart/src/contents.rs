@@ -8,8 +8,8 @@ use shop_core::{CartId, Db, LineId, Money, ProductId, UserId, VariantId};
 use crate::CartError;
 
 /// What a line holds, as the cart sees it: the variant, what it costs now and how many can be
-/// sold. Read from the catalog at each look (never from a cache), so price and stock are
-/// current.
+/// sold. Read from the catalog at each look (never from a cache, except for
+/// [`load_for_display`]), so price and stock are current.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
     pub variant_id: VariantId,
@@ -127,18 +127,54 @@ pub async fn load_holding(
     cart: &CartId,
     held: &[(VariantId, i64)],
 ) -> Result<Cart, CartError> {
-    let rows: Vec<LineRow> = sqlx::query_as(
+    let rows = line_rows(db, cart).await?;
+    let items = items(db, &variant_ids(&rows)).await?;
+    priced(cart, rows, items, held)
+}
+
+/// A cart to show beside a page (the header's count and summary): as [`load`], but at the
+/// catalog's cached prices and stock, as current as the catalog's pages (see
+/// [`catalog::READ_TTL`]), so it costs one query. Never for deciding anything: the cart page
+/// and checkout use [`load`].
+pub async fn load_for_display(
+    db: &Db,
+    catalog: &catalog::Catalog,
+    cart: &CartId,
+) -> Result<Cart, CartError> {
+    let rows = line_rows(db, cart).await?;
+    let ids = variant_ids(&rows);
+    let items = if ids.is_empty() {
+        Vec::new()
+    } else {
+        let found = catalog.sellable_for_display(&ids).await?;
+        found.iter().cloned().map(Item::from).collect()
+    };
+    priced(cart, rows, items, &[])
+}
+
+async fn line_rows(db: &Db, cart: &CartId) -> Result<Vec<LineRow>, CartError> {
+    Ok(sqlx::query_as(
         "SELECT id, variant_id, quantity, unit_price_minor, currency FROM cart_lines
          WHERE cart_id = $1 ORDER BY created_at, id",
     )
     .bind(cart.as_str())
     .fetch_all(db.reader())
-    .await?;
-    let ids: Vec<VariantId> = rows
-        .iter()
+    .await?)
+}
+
+fn variant_ids(rows: &[LineRow]) -> Vec<VariantId> {
+    rows.iter()
         .map(|r| VariantId::from_db(r.variant_id.clone()))
-        .collect();
-    let mut items = items(db, &ids).await?;
+        .collect()
+}
+
+/// The cart's lines at the prices and stock of `items`, with `held` counted as available.
+fn priced(
+    cart: &CartId,
+    rows: Vec<LineRow>,
+    mut items: Vec<Item>,
+    held: &[(VariantId, i64)],
+) -> Result<Cart, CartError> {
     for item in &mut items {
         if let Some((_, units)) = held.iter().find(|(v, _)| *v == item.variant_id) {
             item.available += units;

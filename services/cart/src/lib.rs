@@ -26,7 +26,7 @@ pub mod merge;
 
 pub use carts::{create_guest, find_for_user, for_user, guest_exists};
 pub use cleanup::delete_stale_guest_carts;
-pub use contents::{Cart, Item, Line, Problem, load, load_holding, units};
+pub use contents::{Cart, Item, Line, Problem, load, load_for_display, load_holding, units};
 pub use lines::{Added, AddedTo, CartOf, add, add_to, clear, remove, set_quantity};
 pub use merge::{Merged, merge_into_user};
 pub use shop_core::{CartId, LineId, Quantity};

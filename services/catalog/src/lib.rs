@@ -166,6 +166,7 @@ struct Inner {
     searches: cache::ReadCache<SearchResult>,
     products: cache::ReadCache<Option<ProductDetail>>,
     cards: cache::ReadCache<Vec<ProductCard>>,
+    variants: cache::ReadCache<Vec<variants::SellableVariant>>,
     /// Bumped by every change ([`Catalog::changes`]).
     changes: AtomicU64,
 }
@@ -184,6 +185,7 @@ impl Catalog {
                 searches: cache::ReadCache::new(read_ttl),
                 products: cache::ReadCache::new(read_ttl),
                 cards: cache::ReadCache::new(read_ttl),
+                variants: cache::ReadCache::new(read_ttl),
                 changes: AtomicU64::new(0),
             }),
         }
@@ -217,6 +219,7 @@ impl Catalog {
         self.inner.searches.invalidate();
         self.inner.products.invalidate();
         self.inner.cards.invalidate();
+        self.inner.variants.invalidate();
         // After the caches are emptied: a render keyed by the new count reads fresh data.
         self.inner.changes.fetch_add(1, Ordering::SeqCst);
     }
@@ -230,6 +233,25 @@ impl Catalog {
             .get_or_load(slug.to_owned(), || products::by_slug(db, slug))
             .await?;
         Ok((*product).clone())
+    }
+
+    /// The variants with these ids, as [`variants::sellable`] reads them, but cached like the
+    /// catalog's pages (see [`READ_TTL`]): for what only shows a cart (the header's count and
+    /// summary), never for what the cart page or checkout decide on.
+    pub async fn sellable_for_display(
+        &self,
+        ids: &[VariantId],
+    ) -> Result<Arc<Vec<variants::SellableVariant>>, CatalogError> {
+        let db = &self.inner.db;
+        let key = ids
+            .iter()
+            .map(VariantId::as_str)
+            .collect::<Vec<_>>()
+            .join(",");
+        self.inner
+            .variants
+            .get_or_load(key, || variants::sellable(db, ids))
+            .await
     }
 
     /// Active products shown beside `product` (cached).
