@@ -193,14 +193,11 @@ pub fn humanize(name: &str) -> String {
 
 /// Submits the form around it whenever a field inside changes (a filter, the sort order, a
 /// product option): the one island of pages that are otherwise static. With JavaScript off
-/// the form's own button does it. `class` styles the wrapping `div`.
+/// the form's own button does it. It adds no box: the layout is its children's.
 #[island]
-pub fn SubmitOnChange(
-    #[prop(optional)] class: Option<String>,
-    children: Children,
-) -> impl IntoView {
+pub fn SubmitOnChange(children: Children) -> impl IntoView {
     view! {
-        <div class=class on:change=submit_enclosing_form>
+        <div class="contents" on:change=submit_enclosing_form>
             {children()}
         </div>
     }

@@ -64,18 +64,19 @@ pub fn frame_slots(html: &[u8]) -> Vec<(String, usize)> {
 pub fn idle_scripts(html: &[u8], nonce: &str) -> Vec<std::ops::Range<usize>> {
     let mut islands = false;
     let mut cut: Vec<std::ops::Range<usize>> = Vec::new();
+    // The start of the bootstrap's preload link, until the module script that ends it (the
+    // first after it: another script of the render, such as live reload's, may come first).
     let mut preload = None;
+    let mut seen_preload = false;
     walk(html, |name, tag, _| match name {
         b"leptos-island" => islands = true,
-        b"link" if preload.is_none() && tag.rel == Some(b"modulepreload".as_slice()) => {
+        b"link" if !seen_preload && tag.rel == Some(b"modulepreload".as_slice()) => {
             preload = Some(tag.start);
+            seen_preload = true;
         }
         b"script" if !tag.has_src && tag.nonce == Some(nonce.as_bytes()) => {
-            let start = match preload.take() {
-                Some(link) if tag.module && cut.is_empty() => link,
-                _ => tag.start,
-            };
-            cut.push(start..tag.after);
+            let start = if tag.module { preload.take() } else { None };
+            cut.push(start.unwrap_or(tag.start)..tag.after);
         }
         _ => {}
     });
@@ -369,6 +370,15 @@ mod tests {
         assert!(rest.contains(r#"<script type="application/ld+json">{}</script>"#));
         assert!(!rest.contains("modulepreload") && !rest.contains(".wasm"));
         assert!(inline_script_hashes(rest.as_bytes(), "n").is_empty());
+    }
+
+    #[test]
+    fn a_script_before_the_bootstrap_does_not_keep_the_preloads() {
+        let reload = r#"<script nonce="n">live_reload()</script>"#;
+        let html = format!("<html><head>{reload}{BOOTSTRAP}</head><body><p>x</p></body></html>");
+        let cut = idle_scripts(html.as_bytes(), "n");
+        let parts: Vec<&str> = cut.iter().map(|r| &html[r.clone()]).collect();
+        assert_eq!(parts, vec![reload, BOOTSTRAP]);
     }
 
     #[test]

@@ -242,15 +242,16 @@ async fn for_shopper(
 }
 
 /// A kept page with one shopper's frame: gzipped from the pieces compressed once around the
-/// frame, with only the frame compressed now (every browser takes gzip), else as it is; no
+/// frame, with only the frame compressed now (every browser takes gzip), for a client that
+/// takes gzip, else as it is; no
 /// `ETag` (the tag names the kept page, not this one).
 fn personal(page: &Page, frame: &Frame, encoding: Encoding, cache: &'static str) -> Response {
     let mut headers = page.headers.clone();
     headers.remove(header::ETAG);
     headers.insert(X_CACHE, HeaderValue::from_static(cache));
     let gzip = match encoding {
-        Encoding::Gzip | Encoding::Brotli => page.around.gzip(frame),
-        Encoding::Identity => None,
+        Encoding::Gzip | Encoding::Brotli { or_gzip: true } => page.around.gzip(frame),
+        Encoding::Brotli { or_gzip: false } | Encoding::Identity => None,
     };
     let body = match gzip {
         Some(gzip) => {
@@ -524,7 +525,10 @@ fn deflate_with(
 /// The encodings a client takes, best first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Encoding {
-    Brotli,
+    /// Brotli, and whether gzip would do too.
+    Brotli {
+        or_gzip: bool,
+    },
     Gzip,
     Identity,
 }
@@ -558,7 +562,7 @@ impl Encoding {
             }
         }
         if brotli {
-            Encoding::Brotli
+            Encoding::Brotli { or_gzip: gzip }
         } else if gzip {
             Encoding::Gzip
         } else {
@@ -593,8 +597,8 @@ fn answer(
         return response;
     }
     let (body, coding) = match encoding {
-        Encoding::Brotli if !page.brotli.is_empty() => (page.brotli.clone(), Some("br")),
-        Encoding::Gzip | Encoding::Brotli if !page.gzip.is_empty() => {
+        Encoding::Brotli { .. } if !page.brotli.is_empty() => (page.brotli.clone(), Some("br")),
+        Encoding::Gzip | Encoding::Brotli { or_gzip: true } if !page.gzip.is_empty() => {
             (page.gzip.clone(), Some("gzip"))
         }
         _ => (page.identity.clone(), None),
@@ -623,11 +627,15 @@ mod tests {
 
     #[test]
     fn the_best_accepted_encoding_is_chosen() {
-        assert_eq!(accept("gzip, deflate, br, zstd"), Encoding::Brotli);
+        assert_eq!(
+            accept("gzip, deflate, br, zstd"),
+            Encoding::Brotli { or_gzip: true }
+        );
+        assert_eq!(accept("br, gzip;q=0"), Encoding::Brotli { or_gzip: false });
         assert_eq!(accept("gzip"), Encoding::Gzip);
         assert_eq!(accept("br;q=0, gzip;q=0.5"), Encoding::Gzip);
         assert_eq!(accept("identity"), Encoding::Identity);
-        assert_eq!(accept("BR"), Encoding::Brotli);
+        assert_eq!(accept("BR"), Encoding::Brotli { or_gzip: false });
         assert_eq!(Encoding::accepted(&HeaderMap::new()), Encoding::Identity);
     }
 

@@ -114,7 +114,8 @@ pub fn ListingBody(listing: ListingView) -> impl IntoView {
             <aside aria-labelledby="filters-title">
                 <h2 id="filters-title" class="sr-only">"Filters"</h2>
                 <Form method="GET" action=action noscroll=true attr:data-testid="filters">
-                    <SubmitOnChange class="space-y-6".to_owned()>
+                    <SubmitOnChange>
+                    <div class="space-y-6">
                         {keep
                             .into_iter()
                             .map(|(k, v)| view! { <input type="hidden" name=k value=v /> })
@@ -150,6 +151,7 @@ pub fn ListingBody(listing: ListingView) -> impl IntoView {
                             .map(|g| view! { <FacetFieldset legend=g.label name="attr" options=g.options /> })
                             .collect_view()}
                         <button type="submit" class="btn btn-secondary w-full">"Apply filters"</button>
+                    </div>
                     </SubmitOnChange>
                 </Form>
             </aside>
@@ -168,7 +170,7 @@ pub fn ListingBody(listing: ListingView) -> impl IntoView {
                             .map(|(k, v)| view! { <input type="hidden" name=k value=v /> })
                             .collect_view()}
                         <label for="sort" class="text-sm text-stone-600">"Sort by"</label>
-                        <SubmitOnChange class="contents".to_owned()>
+                        <SubmitOnChange>
                         <select id="sort" name="sort" class="input py-1">
                             {sorts
                                 .into_iter()
