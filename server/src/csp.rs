@@ -19,28 +19,6 @@
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-/// The `'sha256-…'` source of every inline script (a `<script>` element without `src`) in
-/// `html` whose `nonce` attribute is `nonce`, in document order, without repeats.
-pub fn inline_script_hashes(html: &[u8], nonce: &str) -> Vec<String> {
-    let mut hashes: Vec<String> = Vec::new();
-    walk(html, |name, tag, text| {
-        let Some(text) = text else {
-            return;
-        };
-        if name == b"script" && !tag.has_src && tag.nonce == Some(nonce.as_bytes()) {
-            let digest = Sha256::digest(&html[text]);
-            let source = format!(
-                "'sha256-{}'",
-                base64::engine::general_purpose::STANDARD.encode(digest)
-            );
-            if !hashes.contains(&source) {
-                hashes.push(source);
-            }
-        }
-    });
-    hashes
-}
-
 /// The slots of the page frame in `html` (start tags with a `data-frame` attribute, which
 /// only the layout writes): each slot's name and the index right after its start tag, in
 /// document order. Read with the same tokenizer rules, so text that merely looks like such a
@@ -55,20 +33,61 @@ pub fn frame_slots(html: &[u8]) -> Vec<(String, usize)> {
     slots
 }
 
-/// What a page without islands (no `<leptos-island>` start tag) leaves out, as ranges of
-/// `html` in document order: it has nothing to hydrate, so it loads no wasm and runs no
-/// script. That is the bootstrap `HydrationScripts` writes (from its
-/// `<link rel="modulepreload">` to the end of the render's module `<script>` after it, the
-/// wasm's preload between them) and every other script the render wrote (those carrying its
-/// nonce: the serialized-resources scripts). Empty when the page has an island.
-pub fn idle_scripts(html: &[u8], nonce: &str) -> Vec<std::ops::Range<usize>> {
+/// What the page policy does with a rendered page's scripts, from one scan of it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PageScripts {
+    /// For a page without islands (no `<leptos-island>` start tag), what it leaves out, as
+    /// ranges of the page in document order: it has nothing to hydrate, so it loads no wasm
+    /// and runs no script. That is the bootstrap `HydrationScripts` writes (from its
+    /// `<link rel="modulepreload">` to the end of the render's module `<script>` after it, the
+    /// wasm's preload between them) and every other script the render wrote (those carrying
+    /// its nonce: the serialized-resources scripts). Empty when the page has an island.
+    pub cut: Vec<std::ops::Range<usize>>,
+    /// For a page with islands, the `'sha256-…'` source of every inline script (a `<script>`
+    /// element without `src`) whose `nonce` attribute is the render's, in document order,
+    /// without repeats. Empty when the page has none left after the cut.
+    pub hashes: Vec<String>,
+}
+
+/// Reads `html`'s scripts for the page policy (see [`PageScripts`]).
+pub fn page_scripts(html: &[u8], nonce: &str) -> PageScripts {
+    let (islands, cut, hashes) = scan_scripts(html, nonce);
+    if islands {
+        PageScripts {
+            cut: Vec::new(),
+            hashes,
+        }
+    } else {
+        PageScripts {
+            cut,
+            hashes: Vec::new(),
+        }
+    }
+}
+
+/// `html` without the ranges `cut` (in document order, not overlapping).
+pub fn without(html: &[u8], cut: &[std::ops::Range<usize>]) -> Vec<u8> {
+    let mut kept = Vec::with_capacity(html.len());
+    let mut at = 0;
+    for range in cut {
+        kept.extend_from_slice(&html[at..range.start]);
+        at = range.end;
+    }
+    kept.extend_from_slice(&html[at..]);
+    kept
+}
+
+/// Whether `html` has an island, what it would cut without one, and the hashes of the
+/// render's inline scripts (see [`PageScripts`]).
+fn scan_scripts(html: &[u8], nonce: &str) -> (bool, Vec<std::ops::Range<usize>>, Vec<String>) {
     let mut islands = false;
     let mut cut: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut hashes: Vec<String> = Vec::new();
     // The start of the bootstrap's preload link, until the module script that ends it (the
     // first after it: another script of the render, such as live reload's, may come first).
     let mut preload = None;
     let mut seen_preload = false;
-    walk(html, |name, tag, _| match name {
+    walk(html, |name, tag, text| match name {
         b"leptos-island" => islands = true,
         b"link" if !seen_preload && tag.rel == Some(b"modulepreload".as_slice()) => {
             preload = Some(tag.start);
@@ -77,13 +96,20 @@ pub fn idle_scripts(html: &[u8], nonce: &str) -> Vec<std::ops::Range<usize>> {
         b"script" if !tag.has_src && tag.nonce == Some(nonce.as_bytes()) => {
             let start = if tag.module { preload.take() } else { None };
             cut.push(start.unwrap_or(tag.start)..tag.after);
+            if let Some(text) = text {
+                let digest = Sha256::digest(&html[text]);
+                let source = format!(
+                    "'sha256-{}'",
+                    base64::engine::general_purpose::STANDARD.encode(digest)
+                );
+                if !hashes.contains(&source) {
+                    hashes.push(source);
+                }
+            }
         }
         _ => {}
     });
-    if islands {
-        cut.clear();
-    }
-    cut
+    (islands, cut, hashes)
 }
 
 /// Calls `visit` with every start tag of `html` in document order: its lowercase name, what
@@ -274,6 +300,15 @@ fn raw_text_end(html: &[u8], at: usize, name: &[u8]) -> (usize, usize) {
 mod tests {
     use super::*;
 
+    /// The hashes the policy would name if the page had an island.
+    fn inline_script_hashes(html: &[u8], nonce: &str) -> Vec<String> {
+        scan_scripts(html, nonce).2
+    }
+
+    fn idle_scripts(html: &[u8], nonce: &str) -> Vec<std::ops::Range<usize>> {
+        page_scripts(html, nonce).cut
+    }
+
     fn hash(script: &str) -> String {
         format!(
             "'sha256-{}'",
@@ -347,16 +382,6 @@ mod tests {
         )
     }
 
-    fn without(html: &str, cut: &[std::ops::Range<usize>]) -> String {
-        let mut rest = String::new();
-        let mut at = 0;
-        for range in cut {
-            rest.push_str(&html[at..range.start]);
-            at = range.end;
-        }
-        rest + &html[at..]
-    }
-
     #[test]
     fn a_page_without_islands_loses_exactly_the_renders_scripts_and_the_wasm() {
         let html = page(
@@ -365,7 +390,7 @@ mod tests {
         let cut = idle_scripts(html.as_bytes(), "n");
         let parts: Vec<&str> = cut.iter().map(|r| &html[r.clone()]).collect();
         assert_eq!(parts, vec![BOOTSTRAP, RESOURCES]);
-        let rest = without(&html, &cut);
+        let rest = String::from_utf8(without(html.as_bytes(), &cut)).unwrap();
         assert!(rest.contains(r#"<link rel="stylesheet" href="/pkg/shop.css">"#));
         assert!(rest.contains(r#"<script type="application/ld+json">{}</script>"#));
         assert!(!rest.contains("modulepreload") && !rest.contains(".wasm"));

@@ -307,7 +307,7 @@ pub struct PageNonce(pub leptos::nonce::Nonce);
 /// pages) that has none yet, allowing by hash exactly the inline scripts that carry that
 /// nonce, the ones the render wrote (see [`crate::csp`]). The body is read whole for that
 /// (every page is rendered whole before it is sent) and passed on unchanged, except that a
-/// page without islands loses the scripts it would not run ([`crate::csp::idle_scripts`]).
+/// page without islands loses the scripts it would not run ([`crate::csp::page_scripts`]).
 pub async fn page_policy(
     State(settings): State<Arc<app::ssr::ShopSettings>>,
     mut req: Request,
@@ -332,20 +332,13 @@ pub async fn page_policy(
         }
     };
     // A page with nothing interactive loads no wasm and runs no script.
-    let cut = crate::csp::idle_scripts(&body, &nonce);
-    let body = if cut.is_empty() {
+    let scripts = crate::csp::page_scripts(&body, &nonce);
+    let body = if scripts.cut.is_empty() {
         body
     } else {
-        let mut kept = Vec::with_capacity(body.len());
-        let mut at = 0;
-        for range in cut {
-            kept.extend_from_slice(&body[at..range.start]);
-            at = range.end;
-        }
-        kept.extend_from_slice(&body[at..]);
-        axum::body::Bytes::from(kept)
+        axum::body::Bytes::from(crate::csp::without(&body, &scripts.cut))
     };
-    let hashes = crate::csp::inline_script_hashes(&body, &nonce);
+    let hashes = scripts.hashes;
     let policy = app::shell::content_security_policy(&hashes, &settings);
     if let Ok(value) = HeaderValue::from_str(&policy) {
         parts.headers.insert(header::CONTENT_SECURITY_POLICY, value);
