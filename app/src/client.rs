@@ -60,19 +60,8 @@ fn take_over_the_frame() {
         .unwrap_or_default();
     let shopper = RwSignal::new(initial);
     let on_cart_page = window().location().pathname().is_ok_and(|p| p == "/cart");
-    // Reloaded after actions that change it (not at first: the server's is current).
-    let refresh = crate::viewer::shell_refresh();
-    Effect::new(move |seen: Option<u64>| {
-        let n = refresh.get();
-        if seen.is_some() {
-            leptos::task::spawn_local(async move {
-                if let Ok(now) = get_shopper().await {
-                    shopper.set(now);
-                }
-            });
-        }
-        n
-    });
+    // Reloaded after actions that change it.
+    crate::viewer::reload_on_refresh(shopper, get_shopper);
     nav.set_inner_html("");
     notice.set_inner_html("");
     let mut nav_state =

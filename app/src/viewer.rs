@@ -41,6 +41,33 @@ pub fn shell_refresh() -> ArcRwSignal<u64> {
     REFRESH.with(Clone::clone)
 }
 
+/// Loads `load` into `into` again whenever the frame's refresh counter moves, in the browser
+/// (not at first: what the server rendered is current).
+pub fn reload_on_refresh<T, Fut>(into: RwSignal<T>, load: impl Fn() -> Fut + 'static)
+where
+    T: Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, AppError>> + 'static,
+{
+    #[cfg(feature = "hydrate")]
+    {
+        let refresh = shell_refresh();
+        Effect::new(move |seen: Option<u64>| {
+            let n = refresh.get();
+            if seen.is_some() {
+                let loading = load();
+                leptos::task::spawn_local(async move {
+                    if let Ok(now) = loading.await {
+                        into.set(now);
+                    }
+                });
+            }
+            n
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (into, load);
+}
+
 /// Reloads the frame's data (in the browser; on the server there is nothing to reload).
 pub fn refresh_shell() {
     #[cfg(feature = "hydrate")]

@@ -355,7 +355,7 @@ pub fn CartPage() -> impl IntoView {
 }
 
 /// The cart's lines, summary and messages: an island. With JavaScript on every action
-/// posts in place, and the cart (and the header's count) is loaded again after it; with it
+/// posts in place, and the cart (and the header's count) is loaded again after it changed; with it
 /// off each form posts and the browser comes back to a freshly rendered cart page.
 #[island]
 fn CartPanel(cart: CartView) -> impl IntoView {
@@ -365,20 +365,9 @@ fn CartPanel(cart: CartView) -> impl IntoView {
     refresh_shell_on_success(update);
     refresh_shell_on_success(remove);
     refresh_shell_on_success(clear);
+    // Loaded again after every action that changed it (each also moves the header).
     let cart = RwSignal::new(cart);
-    // After each finished action (not at first: the server's cart is current).
-    let done = move || update.version().get() + remove.version().get() + clear.version().get();
-    Effect::new(move |seen: Option<usize>| {
-        let n = done();
-        if seen.is_some() {
-            leptos::task::spawn_local(async move {
-                if let Ok(now) = get_cart().await {
-                    cart.set(now);
-                }
-            });
-        }
-        n
-    });
+    crate::viewer::reload_on_refresh(cart, get_cart);
     let actions = CartActions {
         update,
         remove,

@@ -702,7 +702,7 @@ pub fn CheckoutCompletePage() -> impl IntoView {
 fn ReloadOnceConfirmed(order: String, t: String, children: Children) -> impl IntoView {
     // Effects run only in the browser; this one tracks nothing, so it runs once.
     Effect::new(move || {
-        let asked = std::rc::Rc::new(std::cell::Cell::new(0u32));
+        let asked = std::cell::Cell::new(0u32);
         let handle = std::rc::Rc::new(std::cell::Cell::new(None::<IntervalHandle>));
         let (order, t, stop) = (order.clone(), t.clone(), handle.clone());
         let started = set_interval_with_handle(
