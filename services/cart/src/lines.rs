@@ -2,7 +2,10 @@
 //! quantity, remove a line, empty the cart. A line id only counts within the caller's cart.
 
 use shop_core::db::Conn;
+use shop_core::group_commit::Writer;
 use shop_core::{Batch, CartId, Clock, Db, LineId, OrderId, Quantity, VariantId};
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
 use crate::contents::Item;
 use crate::{CartError, MAX_LINES, MAX_QUANTITY};
@@ -91,7 +94,8 @@ struct Found {
 /// A shopper's add to cart in one write and one read (of the variant): finds the cart (for a
 /// guest, makes one if theirs is gone), refuses a cart being checked out (with the order, for
 /// the caller to withdraw first: [`CartError::CheckingOut`]), adds as [`add`] does and counts
-/// the cart's units, all in one job of the group commit.
+/// the cart's units, all in one job of the group commit. The job costs the writer two round
+/// trips (finding the cart, then writing and counting), and one for a new cart.
 pub async fn add_to(
     db: &Db,
     clock: &Clock,
@@ -104,29 +108,28 @@ pub async fn add_to(
     let (now, to) = (clock.now().millis(), to.clone());
     db.write(move |mut w| {
         Box::pin(async move {
-            let conn = w.conn().await?;
             let existing = match &to {
                 CartOf::Guest(None) => None,
-                CartOf::Guest(Some(id)) => find(conn, id, &v.variant_id)
+                CartOf::Guest(Some(id)) => find(&mut w, id, &v.variant_id)
                     .await?
                     .filter(|f| f.guest == 1)
                     .map(|f| (id.clone(), f)),
                 CartOf::User(id) => Some((
                     id.clone(),
-                    find(conn, id, &v.variant_id)
+                    find(&mut w, id, &v.variant_id)
                         .await?
                         .ok_or(sqlx::Error::RowNotFound)?,
                 )),
             };
+            let mut batch = w.batch();
             let (cart, created, found) = match existing {
                 Some((cart, found)) => (cart, false, found),
                 None => {
                     let cart = CartId::new();
-                    sqlx::query("INSERT INTO carts (id, created_at, updated_at) VALUES ($1, $2, $2)")
-                        .bind(cart.as_str())
-                        .bind(now)
-                        .execute(&mut *conn)
-                        .await?;
+                    batch
+                        .add("INSERT INTO carts (id, created_at, updated_at) VALUES ($1, $2, $2)")
+                        .bind(cart.as_str().to_owned())
+                        .bind(now);
                     let found = Found {
                         guest: 1,
                         order_id: None,
@@ -143,13 +146,16 @@ pub async fn add_to(
                 others: found.others,
                 before: found.before,
             };
-            let added = put(conn, now, &cart, &v, quantity.get(), occupancy).await?;
-            let units: i64 = sqlx::query_scalar(
-                "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM cart_lines WHERE cart_id = $1",
-            )
-            .bind(cart.as_str())
-            .fetch_one(&mut *conn)
-            .await?;
+            let put = put_into(&mut batch, now, &cart, &v, quantity.get(), occupancy)?;
+            batch
+                .add(
+                    "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) AS units FROM cart_lines
+                     WHERE cart_id = $1",
+                )
+                .bind(cart.as_str().to_owned());
+            let rows = w.fetch_all(batch).await.map_err(Put::error)?;
+            let added = put.added(&rows)?;
+            let units: i64 = rows.get(1).ok_or(sqlx::Error::RowNotFound)?.try_get("units")?;
             Ok(AddedTo {
                 added,
                 cart,
@@ -161,23 +167,31 @@ pub async fn add_to(
     .await
 }
 
+/// The cart as an add finds it (`None`: there is no such cart), in the job's first round trip.
 async fn find(
-    conn: &mut Conn,
+    w: &mut Writer<'_>,
     cart: &CartId,
     variant: &VariantId,
 ) -> Result<Option<Found>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT CAST(CASE WHEN c.user_id IS NULL THEN 1 ELSE 0 END AS BIGINT) AS guest, c.order_id,
-                CAST((SELECT COUNT(*) FROM cart_lines l
-                      WHERE l.cart_id = c.id AND l.variant_id <> $2) AS BIGINT) AS others,
-                CAST(COALESCE((SELECT l.quantity FROM cart_lines l
-                               WHERE l.cart_id = c.id AND l.variant_id = $2), 0) AS BIGINT) AS before
-         FROM carts c WHERE c.id = $1",
-    )
-    .bind(cart.as_str())
-    .bind(variant.as_str())
-    .fetch_optional(&mut *conn)
-    .await
+    let mut batch = w.batch();
+    batch
+        .add(
+            "SELECT CAST(CASE WHEN c.user_id IS NULL THEN 1 ELSE 0 END AS BIGINT) AS guest,
+                    c.order_id,
+                    CAST((SELECT COUNT(*) FROM cart_lines l
+                          WHERE l.cart_id = c.id AND l.variant_id <> $2) AS BIGINT) AS others,
+                    CAST(COALESCE((SELECT l.quantity FROM cart_lines l
+                                   WHERE l.cart_id = c.id AND l.variant_id = $2), 0) AS BIGINT)
+                        AS before
+             FROM carts c WHERE c.id = $1",
+        )
+        .bind(cart.as_str().to_owned())
+        .bind(variant.as_str().to_owned());
+    w.fetch_all(batch)
+        .await?
+        .first()
+        .map(Found::from_row)
+        .transpose()
 }
 
 /// An item can go into a cart.
@@ -212,50 +226,74 @@ pub(crate) async fn add_on(
     .bind(v.variant_id.as_str())
     .fetch_one(&mut *conn)
     .await?;
-    put(conn, now, cart, v, quantity, occupancy).await
+    let mut batch = Batch::new(conn);
+    let put = put_into(&mut batch, now, cart, v, quantity, occupancy)?;
+    let rows = batch.fetch_all(conn).await.map_err(Put::error)?;
+    put.added(&rows)
 }
 
-/// Puts `quantity` units of `v` on the cart's line for it (made if missing), within the
-/// limits, given what the cart holds.
-async fn put(
-    conn: &mut Conn,
+/// How to read what [`put_into`]'s statements return.
+struct Put {
+    /// More units were asked for than the line may hold.
+    capped: bool,
+}
+
+impl Put {
+    /// The add, from the rows the batch returned (the line's first).
+    fn added(&self, rows: &[AnyRow]) -> Result<Added, CartError> {
+        let line = Upserted::from_row(rows.first().ok_or(sqlx::Error::RowNotFound)?)?;
+        Ok(Added {
+            line_id: LineId::from_db(line.id),
+            quantity: line.quantity,
+            capped: self.capped,
+        })
+    }
+
+    /// The batch's error as the add's: a cart deleted under us (cleaned up) or a variant
+    /// deleted leaves the line pointing at nothing.
+    fn error(e: sqlx::Error) -> CartError {
+        foreign_key(e, CartError::UnknownVariant)
+    }
+}
+
+/// Adds to `batch` what puts `quantity` units of `v` on the cart's line for it (made if
+/// missing), within the limits given what the cart holds, and marks the cart changed. The
+/// line's id and quantity are the first row the batch returns from here.
+fn put_into(
+    batch: &mut Batch,
     now: i64,
     cart: &CartId,
     v: &Item,
     quantity: i64,
     Occupancy { others, before }: Occupancy,
-) -> Result<Added, CartError> {
+) -> Result<Put, CartError> {
     sellable(v)?;
     let limit = v.available.min(MAX_QUANTITY);
     if others >= MAX_LINES {
         return Err(CartError::Full);
     }
     // One statement: a concurrent add of the same variant adds up on the same line.
-    let line: Upserted = sqlx::query_as(
-        "INSERT INTO cart_lines (id, cart_id, variant_id, quantity, unit_price_minor, currency,
-                                 created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-         ON CONFLICT (cart_id, variant_id) DO UPDATE SET
-             quantity = CASE WHEN cart_lines.quantity + $4 > $8 THEN $8
-                             ELSE cart_lines.quantity + $4 END,
-             updated_at = $7
-         RETURNING id, quantity",
-    )
-    .bind(LineId::new().as_str())
-    .bind(cart.as_str())
-    .bind(v.variant_id.as_str())
-    .bind(quantity.min(limit))
-    .bind(v.price.minor())
-    .bind(v.price.currency().code())
-    .bind(now)
-    .bind(limit)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| foreign_key(e, CartError::UnknownVariant))?;
-    touch(conn, cart, now).await?;
-    Ok(Added {
-        line_id: LineId::from_db(line.id),
-        quantity: line.quantity,
+    batch
+        .add(
+            "INSERT INTO cart_lines (id, cart_id, variant_id, quantity, unit_price_minor,
+                                     currency, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+             ON CONFLICT (cart_id, variant_id) DO UPDATE SET
+                 quantity = CASE WHEN cart_lines.quantity + $4 > $8 THEN $8
+                                 ELSE cart_lines.quantity + $4 END,
+                 updated_at = $7
+             RETURNING id, quantity",
+        )
+        .bind(LineId::new().as_str().to_owned())
+        .bind(cart.as_str().to_owned())
+        .bind(v.variant_id.as_str().to_owned())
+        .bind(quantity.min(limit))
+        .bind(v.price.minor())
+        .bind(v.price.currency().code().to_owned())
+        .bind(now)
+        .bind(limit);
+    touch_into(batch, cart, now);
+    Ok(Put {
         capped: before + quantity > limit,
     })
 }
@@ -274,15 +312,6 @@ fn touch_into(batch: &mut Batch, cart: &CartId, now: i64) {
         .add("UPDATE carts SET updated_at = $1 WHERE id = $2")
         .bind(now)
         .bind(cart.as_str().to_owned());
-}
-
-pub(crate) async fn touch(conn: &mut Conn, cart: &CartId, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE carts SET updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(cart.as_str())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 /// Sets a line's quantity (1 to 99, at most the units available). The line must be in
