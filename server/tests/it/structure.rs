@@ -353,6 +353,18 @@ const TABLES: &[(&str, &[&str])] = &[
         ],
     ),
     ("notifications", &["newsletter_subscribers"]),
+    (
+        "analytics",
+        &[
+            "analytics_daily",
+            "analytics_daily_products",
+            "analytics_daily_sales",
+            "analytics_daily_searches",
+            "analytics_days",
+            "analytics_events",
+            "analytics_salts",
+        ],
+    ),
 ];
 
 /// The string literals of a source file that read like SQL (`SELECT`, `INSERT INTO`, ...).
