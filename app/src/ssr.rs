@@ -41,6 +41,8 @@ pub struct Services {
     pub images: catalog::ImageStore,
     /// Orders and payment.
     pub checkout: checkout::Checkout,
+    /// First-party analytics: events noted while serving, the dashboards' figures.
+    pub analytics: analytics::Analytics,
 }
 
 /// Shop-wide settings from the configuration.
@@ -105,6 +107,27 @@ pub fn note_search(query: &str, results: i64) {
         http::HeaderValue::from_str(&value),
     ) {
         response.insert_header(http::HeaderName::from_static(SEARCHED_HEADER), value);
+    }
+}
+
+/// The internal response header in which a page or server function notes the analytics event
+/// it served (an [`analytics::Noted`] in its header form). The server records it for the
+/// visit that asked and takes it off the response; the page cache keeps it with a page, so a
+/// page served again from the cache counts again.
+pub const EVENT_HEADER: &str = "x-shop-event";
+
+/// Put in a response's extensions when the page went to the shop's staff (its frame shows
+/// an admin or a vendor): their visits are not counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Staff;
+
+/// Notes on this response the analytics event it serves (see [`EVENT_HEADER`]).
+pub fn note_event(noted: &analytics::Noted) {
+    if let (Some(response), Ok(value)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::HeaderValue::from_str(&noted.to_header()),
+    ) {
+        response.insert_header(http::HeaderName::from_static(EVENT_HEADER), value);
     }
 }
 

@@ -105,6 +105,10 @@ pub struct Config {
     /// another instance's catalog change may take to show): the page cache keeps rendered
     /// pages for half of it, the catalog's read cache its data for the other half; 0 is off.
     pub catalog_cache_ttl: Duration,
+    /// `ANALYTICS_ENABLED`, `ANALYTICS_RETENTION_DAYS`, `SHOP_TIMEZONE`: whether shoppers'
+    /// actions are counted, how many days raw events are kept, and the time zone that decides
+    /// which day an event counts on.
+    pub analytics: analytics::Settings,
     /// `SHOP_VAT_RATE`: the VAT every price includes, in basis points (20% is 2000).
     pub vat_rate_bp: i64,
     /// `CHECKOUT_HOLD_MINUTES`: how long a placed order holds its units while the shopper
@@ -432,6 +436,16 @@ impl Config {
                 catalog::READ_TTL.as_secs(),
                 0..=3600,
             )?),
+            analytics: analytics::Settings {
+                enabled: parse_bool(var, "ANALYTICS_ENABLED", true)?,
+                retention_days: parse_number(var, "ANALYTICS_RETENTION_DAYS", 90, 1..=3650)?,
+                zone: match var("SHOP_TIMEZONE") {
+                    None => analytics::Zone::utc(),
+                    Some(name) => {
+                        analytics::Zone::named(&name).map_err(|e| err("SHOP_TIMEZONE", e))?
+                    }
+                },
+            },
             vat_rate_bp,
             // Stripe's sessions last from 30 minutes to 24 hours.
             checkout_hold: Duration::from_secs(
@@ -480,6 +494,9 @@ mod tests {
             ("PUBLIC_URL", "shop.example.com"),
             ("TRUSTED_ORIGINS", "admin.example.com"),
             ("MAIL_FROM", "not an address"),
+            ("SHOP_TIMEZONE", "Mars/Olympus"),
+            ("ANALYTICS_RETENTION_DAYS", "0"),
+            ("ANALYTICS_ENABLED", "maybe"),
             ("SMTP_URL", "http://mail"),
             ("LOG_FORMAT", "xml"),
             ("RUN_WORKER", "maybe"),

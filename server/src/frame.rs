@@ -97,6 +97,9 @@ pub async fn fill(State(ctx): State<ServerContext>, req: Request, next: Next) ->
         .insert(header::CONTENT_LENGTH, HeaderValue::from(filled.len()));
     parts.extensions.insert(at);
     parts.extensions.insert(RenderChangedSession(changed));
+    if frame.staff {
+        parts.extensions.insert(app::ssr::Staff);
+    }
     Response::from_parts(parts, Body::from(Bytes::from(filled)))
 }
 
@@ -108,6 +111,7 @@ mod tests {
         Frame {
             nav: nav.to_owned(),
             notice: notice.to_owned(),
+            staff: false,
         }
     }
 

@@ -74,3 +74,38 @@ pub async fn flush_search_log(catalog: catalog::Catalog, mut stop: watch::Receiv
         }
     }
 }
+
+/// Writes the analytics events noted in memory every second, and once more when `stop`
+/// turns true (after the last request); with `roll_up` (an instance that runs the worker),
+/// also rolls up past days and deletes expired events at start and every ten minutes.
+pub async fn analytics(
+    analytics: analytics::Analytics,
+    roll_up: bool,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut next_roll_up = tokio::time::Instant::now();
+    loop {
+        if roll_up && tokio::time::Instant::now() >= next_roll_up {
+            next_roll_up += EVERY;
+            match analytics.roll_up().await {
+                Ok(done) if !done.days.is_empty() || done.expired > 0 => tracing::info!(
+                    days = done.days.len(),
+                    expired = done.expired,
+                    "analytics rolled up"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "analytics roll-up failed; will retry"),
+            }
+        }
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => false,
+            _ = stop.changed() => true,
+        } || *stop.borrow();
+        if let Err(e) = analytics.flush().await {
+            tracing::warn!(error = %e, "could not write analytics events; will retry");
+        }
+        if stopping {
+            return;
+        }
+    }
+}

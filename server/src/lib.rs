@@ -8,6 +8,7 @@ pub mod mail_view;
 pub mod metrics;
 pub mod middleware;
 pub mod page_cache;
+pub mod page_events;
 pub mod routes;
 pub mod seed;
 pub mod startup;

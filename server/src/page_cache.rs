@@ -226,6 +226,7 @@ async fn for_shopper(
     }
     let visitor = app::layout::render_frame(app::layout::Shopper::default(), false);
     let response = next.run(req).await;
+    let staff = response.extensions().get::<app::ssr::Staff>().is_some();
     match keep(response, Some(&visitor)).await {
         Ok((page, mine, at)) => {
             let page = Arc::new(page);
@@ -234,6 +235,7 @@ async fn for_shopper(
             let frame = Frame {
                 nav: String::from_utf8_lossy(&mine[at.nav]).into_owned(),
                 notice: String::from_utf8_lossy(&mine[at.notice]).into_owned(),
+                staff,
             };
             personal(&page, &frame, encoding, "miss")
         }
@@ -263,6 +265,9 @@ fn personal(page: &Page, frame: &Frame, encoding: Encoding, cache: &'static str)
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     let mut response = Response::new(Body::from(body));
     *response.headers_mut() = headers;
+    if frame.staff {
+        response.extensions_mut().insert(app::ssr::Staff);
+    }
     response
 }
 
@@ -373,6 +378,7 @@ fn compress(identity: &[u8], slots: &Slots) -> (Bytes, Bytes, Around) {
     let visitor = Frame {
         nav: String::from_utf8_lossy(&identity[slots.nav.clone()]).into_owned(),
         notice: String::from_utf8_lossy(&identity[slots.notice.clone()]).into_owned(),
+        staff: false,
     };
     let gzip = around.gzip(&visitor).map(Bytes::from).unwrap_or_default();
     (gzip, Bytes::from(compress_brotli(identity, 6)), around)
@@ -650,6 +656,7 @@ mod tests {
         let visitor = Frame {
             nav: "<a>Sign in</a>".to_owned(),
             notice: String::new(),
+            staff: false,
         };
         let (identity, slots) = crate::frame::splice(page.as_bytes(), &empty, &visitor);
         let around = Around::new(&identity, &slots);
@@ -658,11 +665,13 @@ mod tests {
             Frame {
                 nav: "<a>Ada</a><span>3</span>".repeat(50),
                 notice: "<p>Please confirm your address.</p>".to_owned(),
+                staff: false,
             },
             // Larger than the output's first allocation, with the reused compressor.
             Frame {
                 nav: (0..3000).map(|i| format!("<li>{i}</li>")).collect(),
                 notice: String::new(),
+                staff: false,
             },
             visitor.clone(),
         ] {

@@ -187,6 +187,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
     let settings = ctx.shop.clone();
     let page_cache = crate::page_cache::PageCache::new(config.catalog_cache_ttl / 2, ctx.clone());
     let frame_ctx = ctx.clone();
+    let events_ctx = ctx.clone();
     let context = move || {
         provide_context(ctx.clone());
         // The render's script nonce from `page_policy`, after leptos_axum's own: the page's
@@ -238,6 +239,10 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             page_cache,
             crate::page_cache::serve,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            events_ctx,
+            crate::page_events::record,
         ))
         .merge(uploads);
 
@@ -329,6 +334,7 @@ pub struct Application {
     clock: Clock,
     catalog: catalog::Catalog,
     checkout: checkout::Checkout,
+    analytics: analytics::Analytics,
     limits: ConnectionLimits,
 }
 
@@ -377,6 +383,11 @@ impl Application {
             }),
             images: catalog::ImageStore::new(config.data_dir.join("images")),
             checkout: checkout.clone(),
+            analytics: analytics::Analytics::new(
+                db.clone(),
+                clock.clone(),
+                config.analytics.clone(),
+            ),
         });
         let state = AppState {
             ctx,
@@ -385,6 +396,7 @@ impl Application {
             metrics_token: config.metrics_token.clone(),
         };
         let catalog = state.ctx.catalog.clone();
+        let analytics = state.ctx.analytics.clone();
         let router = router(&config, state);
         let listener = TcpListener::bind(config.site_addr)
             .await
@@ -397,6 +409,7 @@ impl Application {
             clock,
             catalog,
             checkout,
+            analytics,
             limits: ConnectionLimits {
                 header_read: config.header_read_timeout,
                 // A request is cut off after REQUEST_TIMEOUT_SECS anyway; a little more lets
@@ -439,6 +452,11 @@ impl Application {
             self.catalog.clone(),
             stop_rx.clone(),
         ));
+        let analytics = tokio::spawn(crate::housekeeping::analytics(
+            self.analytics.clone(),
+            self.worker.is_some(),
+            stop_rx.clone(),
+        ));
         let worker = self.worker.map(|w| tokio::spawn(w.run(stop_rx)));
         let result = serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_tx.send(true);
@@ -452,6 +470,7 @@ impl Application {
             let _ = payments.await;
         }
         let _ = search_log.await;
+        let _ = analytics.await;
         self.db.close().await;
         result
     }

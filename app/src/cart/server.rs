@@ -243,7 +243,12 @@ pub(crate) async fn add(
     let variant = VariantId::parse(variant_id)
         .map_err(|_| AppError::field(&field, CartError::UnknownVariant.to_string()))?;
     let ctx = server_context()?;
-    let to = match current_user().await? {
+    let account = current_user().await?;
+    // The shop's staff trying the shop are not counted in its analytics.
+    let staff = account
+        .as_ref()
+        .is_some_and(|a| a.has_role(auth::Role::Admin) || a.has_role(auth::Role::Vendor));
+    let to = match account {
         Some(account) => cart::CartOf::User(
             cart::for_user(&ctx.db, &ctx.clock, &account.id)
                 .await
@@ -269,6 +274,15 @@ pub(crate) async fn add(
             .insert(GUEST_CART_KEY, &done.cart)
             .await
             .map_err(internal)?;
+    }
+    if !staff {
+        crate::ssr::note_event(&analytics::Noted {
+            product_id: Some(done.item.product_id.as_str().to_owned()),
+            vendor_id: done.item.vendor_id.as_ref().map(|v| v.as_str().to_owned()),
+            quantity: Some(quantity.get()),
+            cart_id: Some(done.cart.as_str().to_owned()),
+            ..analytics::Noted::new(analytics::Kind::AddToCart)
+        });
     }
     let (added, items) = (done.added, done.units);
     let message = if !added.capped {

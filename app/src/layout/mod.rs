@@ -59,12 +59,14 @@ pub const SHOPPER_ATTRIBUTE: &str = "data-shopper";
 
 /// The frame's filled slots for one shopper, as HTML.
 #[cfg(feature = "ssr")]
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Frame {
     /// For `data-frame="nav"`: account links and the cart.
     pub nav: String,
     /// For `data-frame="notice"`: the reminder to confirm the email address.
     pub notice: String,
+    /// The shopper is the shop's staff (an admin or a vendor): their visits are not counted.
+    pub staff: bool,
 }
 
 #[cfg(feature = "ssr")]

@@ -81,6 +81,10 @@ fn render_with_error(
 }
 
 fn render(shopper: Shopper, on_cart_page: bool) -> Frame {
+    let staff = shopper
+        .viewer
+        .as_ref()
+        .is_some_and(|v| v.is_admin || v.is_vendor);
     let json = serde_json::to_string(&shopper).unwrap_or_default();
     let nav = view! {
         <div class="contents" data-shopper=json>
@@ -89,5 +93,5 @@ fn render(shopper: Shopper, on_cart_page: bool) -> Frame {
     }
     .to_html();
     let notice = view! { <VerifyNotice shopper /> }.to_html();
-    Frame { nav, notice }
+    Frame { nav, notice, staff }
 }

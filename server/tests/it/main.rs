@@ -7,6 +7,7 @@ mod common;
 
 mod accounts;
 mod admin;
+mod analytics;
 mod assets;
 mod browse;
 mod cart_pages;

@@ -79,6 +79,8 @@ pub struct AddedTo {
     pub created: bool,
     /// Units in the cart now (the header's count).
     pub units: i64,
+    /// The item added (as the catalog had it).
+    pub item: Item,
 }
 
 /// The cart as an add finds it, in one read: whether it is a guest's, the order it is being
@@ -155,12 +157,16 @@ pub async fn add_to(
                 .bind(cart.as_str().to_owned());
             let rows = w.fetch_all(batch).await.map_err(Put::error)?;
             let added = put.added(&rows)?;
-            let units: i64 = rows.get(1).ok_or(sqlx::Error::RowNotFound)?.try_get("units")?;
+            let units: i64 = rows
+                .get(1)
+                .ok_or(sqlx::Error::RowNotFound)?
+                .try_get("units")?;
             Ok(AddedTo {
                 added,
                 cart,
                 created,
                 units,
+                item: v,
             })
         })
     })

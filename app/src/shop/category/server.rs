@@ -22,6 +22,11 @@ pub(super) async fn get_category(slug: String, query: String) -> Result<Category
     if params.page > 1 && params.page > listing.pages {
         return Err(AppError::NotFound);
     }
+    crate::ssr::note_event(&analytics::Noted {
+        category_id: Some(category.id.as_str().to_owned()),
+        results: Some(listing.total),
+        ..analytics::Noted::new(analytics::Kind::ListingView)
+    });
     let path = format!("/c/{}", category.slug);
     let crumbs = tree
         .path(&category.id)

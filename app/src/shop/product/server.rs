@@ -28,6 +28,10 @@ pub(super) async fn get_product(
         .or_else(|| active.first())
         .copied()
         .ok_or(AppError::NotFound)?;
+    let mut viewed =
+        analytics::Noted::product_view(product.id.as_str(), product.vendor_id.as_deref());
+    viewed.category_id = Some(product.category_id.as_str().to_owned());
+    crate::ssr::note_event(&viewed);
     let tree = ctx.catalog.tree().await?;
     let mut crumbs: Vec<Crumb> = tree
         .path(&product.category_id)

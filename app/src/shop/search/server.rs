@@ -48,6 +48,10 @@ pub(super) async fn search_products(query: String) -> Result<SearchPage, AppErro
     if params.page == 1 {
         // The catalog logged this search; a copy of this page served later logs it again.
         crate::ssr::note_search(&q, result.listing.total);
+        crate::ssr::note_event(&analytics::Noted::search(
+            &terms.normalized(),
+            result.listing.total,
+        ));
     }
     let fewer_words = result
         .suggestions

@@ -1,0 +1,139 @@
+//! Analytics events are recorded on the server as pages and server functions are served
+//! (pages from the page cache too), for counted visits only: not bots, not browsers that ask
+//! not to be tracked, not the shop's staff. The event header never reaches the browser.
+
+use std::time::Duration;
+
+use crate::common::{TestApp, TestOptions};
+
+const CATALOG: &str = r#"{"sku":"PAN-1","name":"Cast Iron Pan","slug":"cast-iron-pan","description":"A seasoned pan.","category":"Home & Kitchen > Cookware > Pans","price_minor":3000,"currency":"EUR","stock":5,"brand":"Nordhavn","attributes":{"color":"Black"}}
+{"sku":"KET-1","name":"Copperleaf Kettle","slug":"copperleaf-kettle","description":"Whistles.","category":"Home & Kitchen > Cookware > Kettles","price_minor":4500,"currency":"EUR","stock":2,"brand":"Copperleaf","attributes":{"color":"Copper"}}"#;
+
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
+async fn get(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = client.get(app.url(path)).header("accept", "text/html");
+    if !headers.iter().any(|(name, _)| *name == "user-agent") {
+        req = req.header("user-agent", FIREFOX);
+    }
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let res = req.send().await.expect("GET");
+    assert_eq!(res.status(), 200, "{path}");
+    assert!(res.headers().get("x-shop-event").is_none(), "{path}");
+    res
+}
+
+/// The events written so far, as `kind` rows in order, once `n` are there (the recorder
+/// writes every second).
+async fn events(app: &TestApp, n: usize) -> Vec<(String, Option<String>, Option<String>)> {
+    for _ in 0..100 {
+        let rows: Vec<(String, Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT kind, term, visitor FROM analytics_events ORDER BY id")
+                .fetch_all(app.db.reader())
+                .await
+                .unwrap();
+        if rows.len() >= n {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {n} analytics events were written");
+}
+
+#[tokio::test]
+async fn a_visitors_views_searches_and_adds_are_counted_once_each_cached_pages_included() {
+    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
+    let visitor = app.browser();
+    let first = get(&app, &visitor, "/p/cast-iron-pan", &[]).await;
+    assert_eq!(first.headers()["x-cache"], "miss");
+    let again = get(&app, &visitor, "/p/cast-iron-pan", &[]).await;
+    assert_eq!(again.headers()["x-cache"], "hit");
+    get(&app, &visitor, "/c/pans", &[]).await;
+    get(&app, &visitor, "/search?q=Cast+Iron", &[]).await;
+    get(&app, &visitor, "/search?q=zeppelin", &[]).await;
+    let variant = shop_testkit::variant_id(&app.db, "PAN-1").await;
+    let added = visitor
+        .post(app.url("/api/cart/add"))
+        .header("origin", app.url(""))
+        .header("sec-fetch-site", "same-origin")
+        .header("accept", "application/json")
+        .header("user-agent", FIREFOX)
+        .form(&[("variant_id", variant.as_str()), ("quantity", "2")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 200);
+    assert!(added.headers().get("x-shop-event").is_none());
+
+    // Not counted: a crawler, a browser with Global Privacy Control or Do Not Track, a HEAD.
+    let other = app.browser();
+    get(
+        &app,
+        &other,
+        "/p/cast-iron-pan",
+        &[("user-agent", "Mozilla/5.0 (compatible; Googlebot/2.1)")],
+    )
+    .await;
+    get(&app, &other, "/p/cast-iron-pan", &[("sec-gpc", "1")]).await;
+    get(&app, &other, "/c/pans", &[("dnt", "1")]).await;
+    other
+        .head(app.url("/p/cast-iron-pan"))
+        .header("user-agent", FIREFOX)
+        .send()
+        .await
+        .unwrap();
+
+    let rows = events(&app, 6).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let rows_later = events(&app, 6).await;
+    assert_eq!(rows, rows_later, "nothing else is counted");
+    let kinds: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "product_view",
+            "product_view",
+            "listing_view",
+            "search",
+            "search",
+            "add_to_cart"
+        ]
+    );
+    let terms: Vec<Option<&str>> = rows.iter().map(|r| r.1.as_deref()).collect();
+    assert_eq!(terms[3..5], [Some("cast iron"), Some("zeppelin")]);
+    let first_visitor = rows[0].2.clone().expect("a visitor hash");
+    assert!(
+        rows.iter().all(|r| r.2.as_ref() == Some(&first_visitor)),
+        "one visitor"
+    );
+    let (results, quantity): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT (SELECT results FROM analytics_events WHERE term = 'zeppelin'),
+                (SELECT quantity FROM analytics_events WHERE kind = 'add_to_cart')",
+    )
+    .fetch_one(app.db.reader())
+    .await
+    .unwrap();
+    assert_eq!((results, quantity), (Some(0), Some(2)));
+}
+
+#[tokio::test]
+async fn the_shops_staff_are_not_counted_even_on_cached_pages() {
+    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
+    let staff = app.browser();
+    app.admin(&staff).await;
+    // The first renders (and keeps) the page; the second is served from the cache.
+    get(&app, &staff, "/p/cast-iron-pan", &[]).await;
+    get(&app, &staff, "/p/cast-iron-pan", &[]).await;
+    // A visitor's view of the same page is counted, so the recorder is at work.
+    get(&app, &app.browser(), "/p/cast-iron-pan", &[]).await;
+    let rows = events(&app, 1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(events(&app, 1).await.len(), 1, "{rows:?}");
+}
