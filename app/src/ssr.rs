@@ -131,6 +131,21 @@ pub fn note_event(noted: &analytics::Noted) {
     }
 }
 
+/// [`note_event`] for a request by `account`, unless the account is the shop's staff (an
+/// admin or a vendor trying the shop): for server functions, whose answers carry no frame.
+pub fn note_event_by(account: Option<&auth::Account>, noted: &analytics::Noted) {
+    let staff =
+        account.is_some_and(|a| a.has_role(auth::Role::Admin) || a.has_role(auth::Role::Vendor));
+    if !staff {
+        note_event(noted);
+    }
+}
+
+/// Whether this render is the page at `path` (not a server function called from a page).
+pub fn rendering_page(path: &str) -> bool {
+    use_context::<Parts>().is_some_and(|p| p.uri.path() == path)
+}
+
 /// The signed-in account, if any. Checked against the database on every call: a disabled
 /// account or an ended session is signed out at once.
 pub async fn current_user() -> Result<Option<auth::Account>, AppError> {

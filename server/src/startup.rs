@@ -11,7 +11,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::{provide_context, with_context};
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use shop_core::mail::Mailer;
-use shop_core::outbox::{Worker, WorkerConfig};
+use shop_core::outbox::{Both, Worker, WorkerConfig};
 use shop_core::{Clock, Db, DbConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -103,21 +103,30 @@ fn mail_shop(config: &Config) -> notifications::ShopInfo {
     }
 }
 
-/// The outbox worker with the shop's event handler.
+/// What the outbox worker does with each event: the mails and notifications, then the
+/// analytics of payments and refunds.
+pub type EventHandlers = Both<notifications::EventHandler, analytics::OrderEvents>;
+
+/// The outbox worker with the shop's event handlers.
 pub fn outbox_worker(
     config: &Config,
     db: Db,
     clock: Clock,
-) -> anyhow::Result<Worker<notifications::EventHandler>> {
+) -> anyhow::Result<Worker<EventHandlers>> {
     let worker = WorkerConfig::default();
-    let handler = notifications::EventHandler::new(
+    let mail = notifications::EventHandler::new(
         db.clone(),
         clock.clone(),
         mailer(config)?,
         mail_shop(config),
         worker.max_attempts,
     );
-    Ok(Worker::new(db, clock, handler, worker))
+    let analytics = analytics::OrderEvents(analytics::Analytics::new(
+        db.clone(),
+        clock.clone(),
+        config.analytics.clone(),
+    ));
+    Ok(Worker::new(db, clock, Both(mail, analytics), worker))
 }
 
 fn leptos_options(config: &Config) -> LeptosOptions {
@@ -330,7 +339,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     db: Db,
-    worker: Option<Worker<notifications::EventHandler>>,
+    worker: Option<Worker<EventHandlers>>,
     clock: Clock,
     catalog: catalog::Catalog,
     checkout: checkout::Checkout,

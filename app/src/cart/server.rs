@@ -190,6 +190,13 @@ pub(crate) async fn cart_page() -> Result<CartView, AppError> {
         });
     };
     let c = load_for_shopper(&id).await?;
+    if crate::ssr::rendering_page("/cart") {
+        crate::ssr::note_event(&analytics::Noted {
+            cart_id: Some(id.as_str().to_owned()),
+            quantity: Some(c.items),
+            ..analytics::Noted::new(analytics::Kind::CartView)
+        });
+    }
     Ok(CartView {
         items: c.items,
         subtotal: c.subtotal.map(|s| s.to_string()),
@@ -244,11 +251,7 @@ pub(crate) async fn add(
         .map_err(|_| AppError::field(&field, CartError::UnknownVariant.to_string()))?;
     let ctx = server_context()?;
     let account = current_user().await?;
-    // The shop's staff trying the shop are not counted in its analytics.
-    let staff = account
-        .as_ref()
-        .is_some_and(|a| a.has_role(auth::Role::Admin) || a.has_role(auth::Role::Vendor));
-    let to = match account {
+    let to = match &account {
         Some(account) => cart::CartOf::User(
             cart::for_user(&ctx.db, &ctx.clock, &account.id)
                 .await
@@ -275,15 +278,16 @@ pub(crate) async fn add(
             .await
             .map_err(internal)?;
     }
-    if !staff {
-        crate::ssr::note_event(&analytics::Noted {
+    crate::ssr::note_event_by(
+        account.as_ref(),
+        &analytics::Noted {
             product_id: Some(done.item.product_id.as_str().to_owned()),
             vendor_id: done.item.vendor_id.as_ref().map(|v| v.as_str().to_owned()),
             quantity: Some(quantity.get()),
             cart_id: Some(done.cart.as_str().to_owned()),
             ..analytics::Noted::new(analytics::Kind::AddToCart)
-        });
-    }
+        },
+    );
     let (added, items) = (done.added, done.units);
     let message = if !added.capped {
         "Added to your cart.".to_owned()

@@ -193,11 +193,17 @@ fn summary(quote: &Quote) -> SummaryView {
 
 pub(super) async fn details() -> Result<Step<DetailsView>, AppError> {
     let ctx = server_context()?;
-    let (_, quote) = match priced_cart().await? {
+    let (cart, quote) = match priced_cart().await? {
         Ok(priced) => priced,
         Err(path) => return Ok(Step::GoTo(path)),
     };
     let account = current_user().await?;
+    if crate::ssr::rendering_page("/checkout") {
+        crate::ssr::note_event(&analytics::Noted {
+            cart_id: Some(cart.as_str().to_owned()),
+            ..analytics::Noted::new(analytics::Kind::CheckoutStarted)
+        });
+    }
     let draft = load_draft().await?.unwrap_or_default();
     let (saved, default) = match &account {
         Some(a) => {
@@ -568,7 +574,7 @@ pub(super) async fn place(
     let placed = ctx
         .checkout
         .place(&checkout::PlaceOrder {
-            cart,
+            cart: cart.clone(),
             customer: account.as_ref().map(|a| a.id.clone()),
             email,
             shipping_address: draft.ship.clone(),
@@ -578,6 +584,14 @@ pub(super) async fn place(
             idempotency_key,
         })
         .await?;
+    crate::ssr::note_event_by(
+        account.as_ref(),
+        &analytics::Noted {
+            order_id: Some(placed.order_id.as_str().to_owned()),
+            cart_id: Some(cart.as_str().to_owned()),
+            ..analytics::Noted::new(analytics::Kind::OrderPlaced)
+        },
+    );
     leptos_axum::redirect(&placed.payment_url);
     Ok(())
 }

@@ -33,18 +33,18 @@ async fn get(
 /// The events written so far, as `kind` rows in order, once `n` are there (the recorder
 /// writes every second).
 async fn events(app: &TestApp, n: usize) -> Vec<(String, Option<String>, Option<String>)> {
+    let mut rows = Vec::new();
     for _ in 0..100 {
-        let rows: Vec<(String, Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT kind, term, visitor FROM analytics_events ORDER BY id")
-                .fetch_all(app.db.reader())
-                .await
-                .unwrap();
+        rows = sqlx::query_as("SELECT kind, term, visitor FROM analytics_events ORDER BY id")
+            .fetch_all(app.db.reader())
+            .await
+            .unwrap();
         if rows.len() >= n {
             return rows;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("fewer than {n} analytics events were written");
+    panic!("fewer than {n} analytics events were written: {rows:?}");
 }
 
 #[tokio::test]
@@ -136,4 +136,114 @@ async fn the_shops_staff_are_not_counted_even_on_cached_pages() {
     let rows = events(&app, 1).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(events(&app, 1).await.len(), 1, "{rows:?}");
+}
+
+#[tokio::test]
+async fn a_paid_and_partly_refunded_order_counts_through_the_funnel_and_net_revenue() {
+    let app = crate::checkout::shop(Vec::new()).await;
+    let buyer = reqwest::Client::builder()
+        .user_agent(FIREFOX)
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    get(&app, &buyer, "/p/fernhill-tee", &[]).await;
+    let tee = shop_testkit::variant_id(&app.db, "TEE-S").await.to_string();
+    let added = app
+        .call(
+            &buyer,
+            "cart/add",
+            &[("variant_id", &tee), ("quantity", "2")],
+        )
+        .await;
+    assert_eq!(added.status(), 200);
+    get(&app, &buyer, "/cart", &[]).await;
+    // The checkout's pages (its first step counts), placing the order and paying for it.
+    let order = crate::checkout::paid_order_by(&app, &buyer, &[]).await;
+    app.deliver_outbox().await;
+
+    let (total, line): (i64, String) = sqlx::query_as(
+        "SELECT o.paid_minor, l.id FROM orders o JOIN order_lines l ON l.order_id = o.id
+         WHERE o.id = $1",
+    )
+    .bind(&order)
+    .fetch_one(app.db.reader())
+    .await
+    .unwrap();
+    let admin = app.browser();
+    app.admin(&admin).await;
+    let qty = format!("qty_{line}");
+    crate::checkout::post(
+        &app,
+        &admin,
+        "admin/order-refund",
+        &format!("/admin/orders/{order}"),
+        &[
+            ("order_id", &order),
+            ("extra", ""),
+            ("reason", "damaged"),
+            ("confirm", "yes"),
+            (&qty, "1"),
+        ],
+    )
+    .await;
+    app.deliver_outbox().await;
+    // Delivered again (as a retry would): nothing is counted twice.
+    app.deliver_outbox().await;
+
+    let rows = events(&app, 9).await;
+    let kinds: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    for kind in [
+        "product_view",
+        "add_to_cart",
+        "cart_view",
+        "checkout_started",
+        "order_placed",
+        "order_paid",
+        "sale",
+    ] {
+        assert_eq!(
+            kinds.iter().filter(|k| **k == kind).count(),
+            1,
+            "{kind}: {kinds:?}"
+        );
+    }
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "refund").count(),
+        2,
+        "{kinds:?}"
+    );
+    let visitors: Vec<&String> = rows.iter().filter_map(|r| r.2.as_ref()).collect();
+    assert_eq!(
+        visitors.len(),
+        5,
+        "the buyer's own actions carry their hash"
+    );
+    assert!(visitors.iter().all(|v| *v == visitors[0]));
+
+    // Two days later the day is rolled up (as the housekeeping job does).
+    app.clock.advance(Duration::from_secs(2 * 86_400));
+    let analytics = analytics::Analytics::new(
+        app.db.clone(),
+        app.clock.clone(),
+        analytics::Settings::default(),
+    );
+    let rolled = analytics.roll_up().await.unwrap();
+    assert!(!rolled.days.is_empty(), "{rolled:?}");
+    let funnel: (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT visitors, viewers, adders, checkouts, buyers FROM analytics_daily
+         WHERE vendor_id = ''",
+    )
+    .fetch_one(app.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(funnel, (1, 1, 1, 1, 1));
+    let sales: (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT order_count, units, revenue_minor, refunds_minor FROM analytics_daily_sales
+         WHERE vendor_id = ''",
+    )
+    .fetch_one(app.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(sales, (1, 2, total, 1_500));
 }

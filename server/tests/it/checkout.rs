@@ -14,7 +14,7 @@ const CATALOG: &str = r#"{"sku":"TEE-S","name":"Fernhill Tee","slug":"fernhill-t
 
 const PASSWORD: &str = "correct horse battery";
 
-async fn shop(env: Vec<(&'static str, String)>) -> TestApp {
+pub(crate) async fn shop(env: Vec<(&'static str, String)>) -> TestApp {
     TestApp::with_catalog(
         TestOptions {
             env,
@@ -55,7 +55,7 @@ fn local(app: &TestApp, target: &str) -> String {
 
 /// Posts a checkout form as a browser without JavaScript does; expects a redirect and
 /// returns where to.
-async fn post(
+pub(crate) async fn post(
     app: &TestApp,
     client: &reqwest::Client,
     endpoint: &str,
@@ -734,16 +734,24 @@ async fn stripe_reconciler_pays_an_order_whose_webhook_was_lost_and_expires_the_
 /// A guest's paid order of `items` (sku, quantity), placed and paid with plain forms;
 /// returns the order's id.
 async fn paid_order(app: &TestApp, items: &[(&str, &str)]) -> String {
-    let guest = app.browser();
+    paid_order_by(app, &app.browser(), items).await
+}
+
+/// A guest order placed and paid by `guest` (a browser client), through the pages and forms.
+pub(crate) async fn paid_order_by(
+    app: &TestApp,
+    guest: &reqwest::Client,
+    items: &[(&str, &str)],
+) -> String {
     for (sku, n) in items {
-        add(app, &guest, sku, n).await;
+        add(app, guest, sku, n).await;
     }
-    let review = to_review(app, &guest, "Standard").await;
-    let pay_path = local(app, &place_reviewed(app, &guest, &review).await);
+    let review = to_review(app, guest, "Standard").await;
+    let pay_path = local(app, &place_reviewed(app, guest, &review).await);
     let session = pay_path.rsplit('/').next().unwrap().to_owned();
     post(
         app,
-        &guest,
+        guest,
         "pay/offline/choose",
         &pay_path,
         &[("session", &session), ("choice", "pay")],

@@ -3,11 +3,13 @@
 //!
 //! - [`event`]: the kinds of events and an event as a page or server function notes it.
 //! - [`visitor`]: who is counted (no bots, no opted-out browsers) and the daily visitor hash.
+//! - [`orders`]: payments and refunds, recorded from the outbox.
 //! - [`recorder`]: the in-memory buffer, written in batches.
 //! - [`rollup`]: the daily roll-ups and the retention of raw events.
 //! - [`zone`]: the shop's time zone, which decides an event's day.
 
 pub mod event;
+pub mod orders;
 pub mod recorder;
 pub mod rollup;
 pub mod visitor;
@@ -16,6 +18,7 @@ pub mod zone;
 use shop_core::{Clock, Db};
 
 pub use event::{Kind, Noted};
+pub use orders::OrderEvents;
 pub use recorder::Recorder;
 pub use rollup::RolledUp;
 pub use visitor::Visit;

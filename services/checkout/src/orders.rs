@@ -321,6 +321,8 @@ pub struct RefundedUnits {
     pub sent: i64,
     /// Units put back on the shelf.
     pub restocked: i64,
+    /// The money given back for these units.
+    pub amount: Money,
 }
 
 /// One entry of an order's history.
@@ -599,6 +601,9 @@ struct PartRow {
     quantity: i64,
     sent: i64,
     restock: i64,
+    /// A refund's part: the money it gave back for the line (shipments have none).
+    #[sqlx(default)]
+    amount_minor: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -668,7 +673,8 @@ pub(crate) async fn refunds(
     .fetch_all(&mut *conn)
     .await?;
     let parts: Vec<PartRow> = sqlx::query_as(
-        "SELECT rl.refund_id AS parent, rl.line_id, rl.quantity, rl.sent, rl.restock
+        "SELECT rl.refund_id AS parent, rl.line_id, rl.quantity, rl.sent, rl.restock,
+                rl.amount_minor
          FROM refund_lines rl JOIN refunds r ON r.id = rl.refund_id
          WHERE r.order_id = $1",
     )
@@ -688,6 +694,7 @@ pub(crate) async fn refunds(
                     quantity: p.quantity,
                     sent: p.sent,
                     restocked: p.restock,
+                    amount: Money::new(p.amount_minor, currency),
                 })
                 .collect(),
             id: r.id,

@@ -52,6 +52,18 @@ pub trait Handler: Send + Sync + 'static {
     fn handle(&self, event: &Event) -> impl Future<Output = Result<(), HandlerError>> + Send;
 }
 
+/// Two handlers for one worker: each event goes to the first, then (if it succeeded) to the
+/// second. A retry runs both again, so both must be idempotent (as every handler is).
+#[derive(Clone, Debug)]
+pub struct Both<A, B>(pub A, pub B);
+
+impl<A: Handler, B: Handler> Handler for Both<A, B> {
+    async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
+        self.0.handle(event).await?;
+        self.1.handle(event).await
+    }
+}
+
 /// Writes an event in the caller's transaction.
 pub async fn enqueue(
     conn: &mut Conn,
