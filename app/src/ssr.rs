@@ -92,24 +92,6 @@ pub fn session() -> Result<tower_sessions::Session, AppError> {
         .ok_or_else(|| internal("session layer missing"))
 }
 
-/// The internal response header in which a search page says which search it logged: the
-/// number of results, a space, and the query as typed (URL-encoded). The server's page cache
-/// takes it off every response, and when it serves that page again without rendering it, logs
-/// the search again from it (every search a shopper makes is logged).
-pub const SEARCHED_HEADER: &str = "x-shop-searched";
-
-/// Notes on this page's response that it logged the search `query` with `results` results
-/// (see [`SEARCHED_HEADER`]).
-pub fn note_search(query: &str, results: i64) {
-    let value = format!("{results} {}", crate::url::urlencode(query));
-    if let (Some(response), Ok(value)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        http::HeaderValue::from_str(&value),
-    ) {
-        response.insert_header(http::HeaderName::from_static(SEARCHED_HEADER), value);
-    }
-}
-
 /// The internal response header in which a page or server function notes the analytics event
 /// it served (an [`analytics::Noted`] in its header form). The server records it for the
 /// visit that asked and takes it off the response; the page cache keeps it with a page, so a

@@ -59,22 +59,6 @@ pub async fn run(db: Db, clock: Clock, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Writes the buffered search log every second, and once more when `stop` turns true.
-pub async fn flush_search_log(catalog: catalog::Catalog, mut stop: watch::Receiver<bool>) {
-    loop {
-        let stopping = tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => false,
-            _ = stop.changed() => true,
-        } || *stop.borrow();
-        if let Err(e) = catalog.flush_search_log().await {
-            tracing::warn!(error = %e, "could not write the search log; will retry");
-        }
-        if stopping {
-            return;
-        }
-    }
-}
-
 /// Writes the analytics events noted in memory every second, and once more when `stop`
 /// turns true (after the last request); with `roll_up` (an instance that runs the worker),
 /// also rolls up past days and deletes expired events at start and every ten minutes.

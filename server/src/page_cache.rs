@@ -66,8 +66,6 @@ impl std::fmt::Debug for PageCache {
 struct Page {
     /// The headers the render set (type, policy, caching), with `ETag` and `Vary` added.
     headers: HeaderMap,
-    /// The search the render logged (results, query as typed): logged again at every serving.
-    searched: Option<(i64, String)>,
     etag: HeaderValue,
     /// The page with a visitor's frame.
     identity: Bytes,
@@ -137,7 +135,7 @@ impl PageCache {
 /// all who ask at the same moment) and keeps the page when it may.
 pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> Response {
     let (Some(entries), Some(key)) = (&cache.entries, cache.key(&req)) else {
-        return rendered(req, next).await;
+        return next.run(req).await;
     };
     // Whether the asker has a session, as the session layer itself read the request's cookies
     // (a cookie this code would parse otherwise cannot smuggle a session past it).
@@ -152,7 +150,7 @@ pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> 
         // kept (what reaches a client of `HEAD` is no body at all).
         return match entries.get(&key).await {
             Some(page) => answer(&page, encoding, if_none_match.as_ref(), "hit"),
-            None => rendered(req, next).await,
+            None => next.run(req).await,
         };
     }
     let mut pending = Some((req, next));
@@ -177,26 +175,14 @@ pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> 
         })
         .await;
     match (found, uncached, pending) {
-        // Kept by another request's render: this request is served without one, so the
-        // search that render logged is logged again here.
-        (Some(page), _, Some(_)) => {
-            cache.log_search_again(&page);
-            answer(&page, encoding, if_none_match.as_ref(), "hit")
-        }
+        // Kept by another request's render: this request is served without one (the page's
+        // analytics event, kept in its headers, counts again).
+        (Some(page), _, Some(_)) => answer(&page, encoding, if_none_match.as_ref(), "hit"),
         (Some(page), _, None) => answer(&page, encoding, if_none_match.as_ref(), "miss"),
         (None, Some(response), _) => response,
         // Not rendered here (another caller's render was not kept): render for this one.
-        (None, None, Some((req, next))) => rendered(req, next).await,
+        (None, None, Some((req, next))) => next.run(req).await,
         (None, None, None) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
-
-impl PageCache {
-    /// Logs the search a kept page's render logged, for a serving of it without a render.
-    fn log_search_again(&self, page: &Page) {
-        if let Some((results, query)) = &page.searched {
-            self.ctx.catalog.log_search(query, *results);
-        }
     }
 }
 
@@ -215,11 +201,10 @@ async fn for_shopper(
             .get::<app::layout::FormErrorFlash>()
             .is_some()
     {
-        return rendered(req, next).await;
+        return next.run(req).await;
     }
     let encoding = Encoding::accepted(req.headers());
     if let Some(page) = entries.get(&key).await {
-        cache.log_search_again(&page);
         let (head, _) = req.into_parts();
         let frame = crate::frame::for_request(&cache.ctx, head).await;
         return personal(&page, &frame, encoding, "hit");
@@ -271,23 +256,6 @@ fn personal(page: &Page, frame: &Frame, encoding: Encoding, cache: &'static str)
     response
 }
 
-/// A page rendered for this request alone, without the render's note to the cache.
-async fn rendered(req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
-    response.headers_mut().remove(app::ssr::SEARCHED_HEADER);
-    response
-}
-
-/// The search a render noted (see [`app::ssr::SEARCHED_HEADER`]), taken off the headers.
-fn take_searched(headers: &mut HeaderMap) -> Option<(i64, String)> {
-    let value = headers.remove(app::ssr::SEARCHED_HEADER)?;
-    let (results, query) = value.to_str().ok()?.split_once(' ')?;
-    let query = form_urlencoded::parse(format!("q={query}").as_bytes())
-        .next()
-        .map(|(_, q)| q.into_owned())?;
-    Some((results.parse().ok()?, query))
-}
-
 /// The page to keep from a rendered response, or the response itself (its body read into
 /// memory) when it may not be kept: anything but a `200` HTML page with its frame, one that
 /// sets a cookie, or one whose render changed the session. With `visitor`, the response was
@@ -297,8 +265,7 @@ async fn keep(
     response: Response,
     visitor: Option<&Frame>,
 ) -> Result<(Page, Bytes, Slots), Response> {
-    let (mut parts, body) = response.into_parts();
-    let searched = take_searched(&mut parts.headers);
+    let (parts, body) = response.into_parts();
     let slots = parts.extensions.get::<Slots>().cloned();
     let everyones = parts
         .extensions
@@ -357,7 +324,6 @@ async fn keep(
     Ok((
         Page {
             headers,
-            searched,
             etag,
             identity,
             slots,

@@ -341,7 +341,6 @@ pub struct Application {
     db: Db,
     worker: Option<Worker<EventHandlers>>,
     clock: Clock,
-    catalog: catalog::Catalog,
     checkout: checkout::Checkout,
     analytics: analytics::Analytics,
     limits: ConnectionLimits,
@@ -404,7 +403,6 @@ impl Application {
             metrics: Arc::new(Metrics::default()),
             metrics_token: config.metrics_token.clone(),
         };
-        let catalog = state.ctx.catalog.clone();
         let analytics = state.ctx.analytics.clone();
         let router = router(&config, state);
         let listener = TcpListener::bind(config.site_addr)
@@ -416,7 +414,6 @@ impl Application {
             db,
             worker,
             clock,
-            catalog,
             checkout,
             analytics,
             limits: ConnectionLimits {
@@ -457,10 +454,6 @@ impl Application {
             .worker
             .is_some()
             .then(|| tokio::spawn(checkout::lapse::run(self.checkout.clone(), stop_rx.clone())));
-        let search_log = tokio::spawn(crate::housekeeping::flush_search_log(
-            self.catalog.clone(),
-            stop_rx.clone(),
-        ));
         let analytics = tokio::spawn(crate::housekeeping::analytics(
             self.analytics.clone(),
             self.worker.is_some(),
@@ -478,7 +471,6 @@ impl Application {
         if let Some(payments) = payments {
             let _ = payments.await;
         }
-        let _ = search_log.await;
         let _ = analytics.await;
         self.db.close().await;
         result

@@ -347,8 +347,8 @@ async fn search_puts_the_exact_name_first_and_is_logged() {
     let filtered = search(&app, "q=pan&brand=Copperleaf").await;
     assert_eq!(slugs(&filtered["listing"]), vec!["copperleaf-steel-pan"]);
 
-    // Every first-page search is logged with its result count.
-    let logged: Vec<(String, i64)> = wait_for_search_log(&app, 9).await;
+    // Every first-page search is counted with its result count.
+    let logged: Vec<(String, i64)> = wait_for_searches(&app, 9).await;
     assert!(
         logged.contains(&("cast iron pan".to_owned(), 3)),
         "{logged:?}"
@@ -359,11 +359,11 @@ async fn search_puts_the_exact_name_first_and_is_logged() {
     );
 }
 
-/// The server writes the search log every second; waits for `n` rows.
-async fn wait_for_search_log(app: &TestApp, n: usize) -> Vec<(String, i64)> {
+/// The server writes analytics events every second; waits for `n` searches.
+async fn wait_for_searches(app: &TestApp, n: usize) -> Vec<(String, i64)> {
     for _ in 0..50 {
         let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT normalized, result_count FROM search_queries ORDER BY created_at, id",
+            "SELECT term, results FROM analytics_events WHERE kind = 'search' ORDER BY id",
         )
         .fetch_all(app.db.reader())
         .await
@@ -373,7 +373,7 @@ async fn wait_for_search_log(app: &TestApp, n: usize) -> Vec<(String, i64)> {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("the search log never reached {n} rows");
+    panic!("fewer than {n} searches were counted");
 }
 
 #[tokio::test]

@@ -333,7 +333,6 @@ const TABLES: &[(&str, &[&str])] = &[
             "product_variants",
             "products",
             "products_fts",
-            "search_queries",
             "stock_adjustments",
         ],
     ),

@@ -2,8 +2,7 @@
 //! import and export.
 //!
 //! The [`Catalog`] handle is what the application holds: the database plus the small
-//! in-memory state the catalog keeps (read caches, the category tree, the search log
-//! buffer). Every change to the catalog is a method of [`Catalog`] (defined beside the data
+//! in-memory state the catalog keeps (read caches, the category tree). Every change to the catalog is a method of [`Catalog`] (defined beside the data
 //! it changes: [`products::edit`], [`variants`], [`stock`], [`images::gallery`],
 //! [`categories::edit`], [`import`]) and drops the read caches itself. Reads that only need
 //! the database take a [`Db`] like every other service.
@@ -37,7 +36,6 @@ pub mod variants;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use shop_core::{Clock, Db, Money};
 
@@ -47,7 +45,7 @@ pub use editor::{Access, Editor};
 pub use images::{ImageRef, ImageStore};
 pub use listing::{Filters, Listing, ListingQuery, Scope, Sort};
 pub use products::{ProductDetail, StockStatus, Variant};
-pub use search::{SearchLog, SearchTerms, Suggestion};
+pub use search::{SearchTerms, Suggestion};
 
 pub use shop_core::{CategoryId, ProductId, VariantId};
 
@@ -161,7 +159,6 @@ struct Inner {
     db: Db,
     clock: Clock,
     tree: categories::TreeCache,
-    search_log: SearchLog,
     listings: cache::ReadCache<Listing>,
     searches: cache::ReadCache<SearchResult>,
     products: cache::ReadCache<Option<ProductDetail>>,
@@ -180,7 +177,6 @@ impl Catalog {
                 db,
                 clock,
                 tree: categories::TreeCache::default(),
-                search_log: SearchLog::default(),
                 listings: cache::ReadCache::new(read_ttl),
                 searches: cache::ReadCache::new(read_ttl),
                 products: cache::ReadCache::new(read_ttl),
@@ -323,7 +319,7 @@ impl Catalog {
     }
 
     /// A search: every word must match. When nothing does, the last word is tried as a
-    /// prefix, and failing that, shorter searches are suggested. Every search is logged.
+    /// prefix, and failing that, shorter searches are suggested.
     pub async fn search(
         &self,
         terms: &SearchTerms,
@@ -331,7 +327,6 @@ impl Catalog {
         sort: Sort,
         page: i64,
     ) -> Result<SearchResult, CatalogError> {
-        let started = Instant::now();
         let filters = filters.normalized()?;
         let key = format!("{:?}|{filters:?}|{}|{page}", terms.words, sort.key());
         let result = self
@@ -339,28 +334,7 @@ impl Catalog {
             .searches
             .get_or_load(key, || self.run_search(terms, filters, sort, page))
             .await?;
-        if page == 1 {
-            self.inner.search_log.record(
-                &self.inner.clock,
-                terms,
-                result.listing.total,
-                started.elapsed(),
-            );
-        }
         Ok((*result).clone())
-    }
-
-    /// Logs a search answered without running it (a search page served again from the
-    /// server's page cache): `raw` as typed, with the number of results it had.
-    pub fn log_search(&self, raw: &str, results: i64) {
-        if let Some(terms) = SearchTerms::parse(raw) {
-            self.inner.search_log.record(
-                &self.inner.clock,
-                &terms,
-                results,
-                std::time::Duration::ZERO,
-            );
-        }
     }
 
     async fn run_search(
@@ -422,10 +396,5 @@ impl Catalog {
     /// Type-ahead: product names starting with what was typed.
     pub async fn suggest(&self, input: &str) -> Result<Vec<Suggestion>, CatalogError> {
         Ok(search::suggest(&self.inner.db, input, 8).await?)
-    }
-
-    /// Writes buffered search log entries; see [`SearchLog`].
-    pub async fn flush_search_log(&self) -> Result<usize, sqlx::Error> {
-        self.inner.search_log.flush(&self.inner.db).await
     }
 }

@@ -1,13 +1,11 @@
 //! Full-text search: parsing what the shopper typed, the backend-specific match (FTS5 on
-//! SQLite, tsvector on PostgreSQL), type-ahead suggestions and the search log.
+//! SQLite, tsvector on PostgreSQL) and type-ahead suggestions. Searches are counted by the analytics
+//! service, as the search page notes them.
 //!
 //! Ranking: an exact name match comes first, then the engine's relevance with the name and
 //! SKU weighted above the brand, and the brand above the description.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use shop_core::{Backend, Clock, Db};
+use shop_core::{Backend, Db};
 
 use crate::sql::Sql;
 
@@ -38,7 +36,7 @@ impl SearchTerms {
         (!words.is_empty()).then_some(SearchTerms { raw, words })
     }
 
-    /// The words joined by spaces: how the search log groups queries.
+    /// The words joined by spaces: how the analytics group searches.
     pub fn normalized(&self) -> String {
         self.words.join(" ")
     }
@@ -160,103 +158,6 @@ pub async fn suggest(db: &Db, input: &str, limit: i64) -> Result<Vec<Suggestion>
         .into_iter()
         .map(|SuggestionRow { name, slug }| Suggestion { name, slug })
         .collect())
-}
-
-/// One search as the log keeps it.
-#[derive(Clone, Debug)]
-struct LoggedSearch {
-    id: String,
-    query: String,
-    normalized: String,
-    result_count: i64,
-    duration_micros: i64,
-    at: i64,
-}
-
-/// Most searches buffered before new ones are dropped (if the database stays unwritable).
-const MAX_BUFFERED: usize = 10_000;
-
-/// The search log. Searches are buffered in memory and written in batches by
-/// [`SearchLog::flush`] (the server calls it every second and at shutdown), so a busy search
-/// page does not queue one write transaction per request.
-#[derive(Clone, Debug, Default)]
-pub struct SearchLog {
-    buffer: Arc<Mutex<Vec<LoggedSearch>>>,
-}
-
-impl SearchLog {
-    /// Notes a search.
-    pub fn record(&self, clock: &Clock, terms: &SearchTerms, result_count: i64, took: Duration) {
-        let entry = LoggedSearch {
-            id: shop_core::id::new_uuid_v7(),
-            query: terms.raw.clone(),
-            normalized: terms.normalized(),
-            result_count,
-            duration_micros: i64::try_from(took.as_micros()).unwrap_or(i64::MAX),
-            at: clock.now().millis(),
-        };
-        if let Ok(mut buffer) = self.buffer.lock()
-            && buffer.len() < MAX_BUFFERED
-        {
-            buffer.push(entry);
-        }
-    }
-
-    /// Writes buffered searches in one transaction. Returns how many were written; on error
-    /// they go back to the buffer for the next try.
-    pub async fn flush(&self, db: &Db) -> Result<usize, sqlx::Error> {
-        let batch = match self.buffer.lock() {
-            Ok(mut buffer) => std::mem::take(&mut *buffer),
-            Err(_) => return Ok(0),
-        };
-        if batch.is_empty() {
-            return Ok(0);
-        }
-        let written = batch.len();
-        let result = async {
-            let mut tx = db.begin().await?;
-            for chunk in batch.chunks(100) {
-                let mut sql = Sql::new(
-                    "INSERT INTO search_queries (id, query, normalized, result_count, duration_micros, created_at) VALUES ",
-                );
-                for (i, s) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.push("(")
-                        .bind(s.id.as_str())
-                        .push(", ")
-                        .bind(s.query.as_str())
-                        .push(", ")
-                        .bind(s.normalized.as_str())
-                        .push(", ")
-                        .bind(s.result_count)
-                        .push(", ")
-                        .bind(s.duration_micros)
-                        .push(", ")
-                        .bind(s.at)
-                        .push(")");
-                }
-                sqlx::query_with(sql.text(), sql.arguments())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await
-        }
-        .await;
-        match result {
-            Ok(()) => Ok(written),
-            Err(e) => {
-                if let Ok(mut buffer) = self.buffer.lock() {
-                    let mut restored = batch;
-                    restored.append(&mut buffer);
-                    restored.truncate(MAX_BUFFERED);
-                    *buffer = restored;
-                }
-                Err(e)
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -46,8 +46,8 @@ pub(super) async fn search_products(query: String) -> Result<SearchPage, AppErro
         return Err(AppError::NotFound);
     }
     if params.page == 1 {
-        // The catalog logged this search; a copy of this page served later logs it again.
-        crate::ssr::note_search(&q, result.listing.total);
+        // Counted as a search (a copy of this page served later from the page cache counts
+        // again).
         crate::ssr::note_event(&analytics::Noted::search(
             &terms.normalized(),
             result.listing.total,

@@ -11,6 +11,10 @@ use shop_core::{Clock, Db};
 use shop_testkit::TestDatabase;
 use tokio::sync::oneshot;
 
+/// A browser's user agent: the test clients' visits count in the analytics as a shopper's do.
+pub const BROWSER_USER_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
 /// What a browser sends as `Accept` when it loads a page.
 pub const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
@@ -99,6 +103,7 @@ impl TestApp {
                 .await;
         });
         let client = reqwest::Client::builder()
+            .user_agent(BROWSER_USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
             .timeout(Duration::from_secs(30))
@@ -156,6 +161,7 @@ impl TestApp {
     /// A new browser: its own cookie jar, redirects not followed.
     pub fn browser(&self) -> reqwest::Client {
         reqwest::Client::builder()
+            .user_agent(BROWSER_USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
             .timeout(Duration::from_secs(30))
