@@ -90,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("admin"), StaticSegment("users")) view=admin::AdminUsersPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("users"), ParamSegment("id")) view=admin::AdminUserPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=admin::AdminAuditPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("analytics")) view=admin::analytics::AnalyticsPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("products")) view=admin::products::AdminProductsPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("products"), StaticSegment("new")) view=admin::products::AdminNewProductPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("products"), ParamSegment("id")) view=admin::products::AdminProductPage ssr=SsrMode::Async />

@@ -7,7 +7,8 @@
 #   - a visitor without a session (most traffic, and every crawler),
 #   - a shopper with a cart (a guest session),
 #   - a signed-in shopper (an account's session),
-# then each page once more with the caches off (CATALOG_CACHE_SECS=0) and one connection,
+# then the visitors' pages again with analytics off (every request above is a browser's and
+# is counted), then each page once more with the caches off (CATALOG_CACHE_SECS=0) and one connection,
 # which measures what it costs when its queries run.
 #
 #   scripts/bench/catalog.sh [CONNECTIONS] [SECONDS] [PRODUCTS]
@@ -88,6 +89,15 @@ done
 row "product page (visitor, brotli)" "$base${pages[3]}" -H "Accept-Encoding: br"
 row "product page (with a cart, brotli)" "$base${pages[3]}" -H "Cookie: $cart_cookie" \
   -H "Accept-Encoding: br"
+
+# Every request above was a browser's and was counted in the analytics (an event buffered in
+# memory per page). The visitors' pages once more with analytics off, for the difference.
+bench_restart ANALYTICS_ENABLED=false
+step "the visitors' pages with analytics off (ANALYTICS_ENABLED=false)"
+printf '%-34s %10s %9s %8s\n' "page" "req/s" "p99 ms" "x nginx"
+for i in "${!pages[@]}"; do
+  row "${names[$i]} (visitor, no analytics)" "$base${pages[$i]}"
+done
 
 bench_restart CATALOG_CACHE_SECS=0
 step "uncached (CATALOG_CACHE_SECS=0): one connection, $seconds s per page"

@@ -132,14 +132,20 @@ CONF
   die "nginx did not start"
 }
 
+# A browser's user agent: the load is counted in the analytics as shoppers' visits are (a
+# request without one is not).
+BENCH_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+
 # Loads URL with wrk (-t2, $connections connections, $seconds s, after a 2 s warm-up; any
 # further arguments go to wrk, e.g. -H 'Cookie: ...') and prints "REQ_PER_S P99_MS". Fails
 # on any error or non-2xx/3xx answer.
 bench_wrk() {
   local url=$1 out
   shift
-  wrk -t2 -c"$connections" -d2s -H "Accept: text/html" "$@" "$url" >/dev/null
-  out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Accept: text/html" "$@" "$url")
+  wrk -t2 -c"$connections" -d2s -H "Accept: text/html" -H "User-Agent: $BENCH_USER_AGENT" \
+    "$@" "$url" >/dev/null
+  out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Accept: text/html" \
+    -H "User-Agent: $BENCH_USER_AGENT" "$@" "$url")
   if grep -qE "Non-2xx|Socket errors" <<<"$out"; then
     echo "$out" >&2
     die "errors while loading $url"

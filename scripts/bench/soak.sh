@@ -89,6 +89,9 @@ const products = fs.readFileSync(dataset, "utf8").split("\n").filter(Boolean).ma
       // The notification log: lists, a message that does not exist, its frame, a resend,
       // and the template previews.
       lines.push("GET /admin/notifications?status=retrying&template=order_shipped&to=%40example");
+      lines.push("GET /admin/analytics?range=30d");
+      lines.push("GET /admin/analytics?range=custom&from=2026-01-01&to=2026-12-31");
+      lines.push("POST /api/admin/analytics/overview range=today");
       lines.push(`GET /admin/notifications/${order}`);
       lines.push(`GET /admin/notifications/${order}/html`);
       lines.push(`POST /api/admin/notification-resend id=${order}&confirm=yes`);

@@ -1,5 +1,5 @@
 //! The admin dashboard. Each page lives in its own module with its server functions: the
-//! overview (`dashboard`), people (`users`: roles, disable/enable), the audit log (`audit`),
+//! overview (`dashboard`), the shop's analytics (`analytics`), people (`users`: roles, disable/enable), the audit log (`audit`),
 //! the catalog (`products`, `categories`, `catalog_io`), orders (`orders`, read-only) and
 //! shipping methods (`shipping`). This module holds what they share: the frame with the
 //! section menu, audit entries and their table. Every server function checks who is asking
@@ -8,6 +8,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub mod analytics;
 pub mod audit;
 pub mod catalog_io;
 pub mod categories;
@@ -53,6 +54,7 @@ pub(crate) fn AdminFrame(
     let links: &[(&str, &str)] = if staff {
         &[
             ("/admin", "Overview"),
+            ("/admin/analytics", "Analytics"),
             ("/admin/orders", "Orders"),
             ("/admin/products", "Products"),
             ("/admin/categories", "Categories"),
@@ -66,6 +68,7 @@ pub(crate) fn AdminFrame(
         &[
             ("/admin/products", "Your products"),
             ("/admin/orders", "Your orders"),
+            ("/admin/analytics", "Your analytics"),
         ]
     };
     let current = move |href: &str| {

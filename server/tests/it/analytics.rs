@@ -247,3 +247,83 @@ async fn a_paid_and_partly_refunded_order_counts_through_the_funnel_and_net_reve
     .unwrap();
     assert_eq!(sales, (1, 2, total, 1_500));
 }
+
+#[tokio::test]
+async fn the_overview_shows_staff_revenue_orders_conversion_and_visitors_and_refuses_others() {
+    let app = crate::checkout::shop(Vec::new()).await;
+    let buyer = app.browser();
+    get(&app, &buyer, "/p/fernhill-tee", &[]).await;
+    let order = crate::checkout::paid_order_by(&app, &buyer, &[("TEE-S", "2")]).await;
+    app.deliver_outbox().await;
+    let paid: i64 = sqlx::query_scalar("SELECT paid_minor FROM orders WHERE id = $1")
+        .bind(&order)
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    events(&app, 5).await;
+
+    let admin = app.browser();
+    app.admin(&admin).await;
+    let page = app.get_with(&admin, "/admin/analytics?range=today").await;
+    let money = format!("€{}.{:02}", paid / 100, paid % 100);
+    assert!(page.contains("Revenue by day"), "{page}");
+    assert!(page.contains(&money), "the day's revenue, {money}");
+    assert!(
+        page.contains(r#"role="img""#) && page.contains("<title"),
+        "a named chart"
+    );
+    assert!(
+        page.contains(r#"<table class="sr-only">"#),
+        "the numbers as a table"
+    );
+    let data: serde_json::Value = app
+        .call(&admin, "admin/analytics/overview", &[("range", "today")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let figure = |label: &str| {
+        data["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["label"] == label)
+            .unwrap()["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(figure("Revenue"), money);
+    assert_eq!(figure("Orders"), "1");
+    assert_eq!(figure("Visitors"), "1");
+    assert_eq!(figure("Conversion"), "100.00%");
+    assert_eq!(data["revenue_by_day"].as_array().unwrap().len(), 1);
+
+    // A period that is not one: a clear 422, not a 500.
+    for form in [
+        vec![
+            ("range", "custom"),
+            ("from", "2026-13-01"),
+            ("to", "2026-12-31"),
+        ],
+        vec![
+            ("range", "custom"),
+            ("from", "2026-02-01"),
+            ("to", "2026-01-01"),
+        ],
+        vec![("range", "forever")],
+    ] {
+        let res = app.call(&admin, "admin/analytics/overview", &form).await;
+        assert_eq!(res.status(), 422, "{form:?}");
+    }
+    // A shopper may not look; nobody signed in is sent to sign in.
+    let shopper = app.browser();
+    app.register(&shopper, "Cy", "cy@example.com", "correct horse battery")
+        .await;
+    let res = app.call(&shopper, "admin/analytics/overview", &[]).await;
+    assert_eq!(res.status(), 403);
+    let res = app
+        .call(&app.browser(), "admin/analytics/overview", &[])
+        .await;
+    assert_eq!(res.status(), 401);
+}

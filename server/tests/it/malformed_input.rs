@@ -215,6 +215,8 @@ async fn every_page_route_answers_malformed_paths_and_queries_without_a_server_e
         "?page=abc&sort=zzz&min=-1e999&max=%ff&variant=%00&in_stock=maybe".to_owned(),
         format!("?q={}&page=99999999999999999999", "y".repeat(60 * 1024)),
         "?q=%25_%5C&status=nope&category=%00&low=2&role=god&action=%ff".to_owned(),
+        "?range=custom&from=%ff&to=2026-99-99".to_owned(),
+        "?range=custom&from=0001-01-01&to=9999-12-31".to_owned(),
         "?a[=1&[[]]=2&__path=%2Fapi%2Fx&__err=AAAA".to_owned(),
     ];
     for client in [&app.browser(), &admin] {

@@ -5,12 +5,14 @@
 //! - [`visitor`]: who is counted (no bots, no opted-out browsers) and the daily visitor hash.
 //! - [`orders`]: payments and refunds, recorded from the outbox.
 //! - [`recorder`]: the in-memory buffer, written in batches.
+//! - [`report`]: the dashboards' figures for a period, from roll-ups and live events.
 //! - [`rollup`]: the daily roll-ups and the retention of raw events.
 //! - [`zone`]: the shop's time zone, which decides an event's day.
 
 pub mod event;
 pub mod orders;
 pub mod recorder;
+pub mod report;
 pub mod rollup;
 pub mod visitor;
 pub mod zone;

@@ -1,7 +1,7 @@
 //! The shop's time zone (`SHOP_TIMEZONE`): which local day a moment belongs to, and where a
 //! local day starts and ends. Days are `YYYY-MM-DD` text, which sorts as dates do.
 
-use jiff::civil::Date;
+pub use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 
@@ -71,6 +71,32 @@ pub fn next(date: Date) -> Date {
 /// `date` moved by `days` (negative: earlier).
 pub fn shift(date: Date, days: i64) -> Date {
     date.checked_add(days.days()).unwrap_or(date)
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+fn month_name(date: Date) -> &'static str {
+    MONTHS[usize::try_from(date.month() - 1).unwrap_or(0) % 12]
+}
+
+/// "3 Mar", for a chart's axis.
+pub fn short_label(date: Date) -> String {
+    format!("{} {}", date.day(), month_name(date))
+}
+
+/// "3 Mar 2026".
+pub fn label(date: Date) -> String {
+    format!("{} {} {}", date.day(), month_name(date), date.year())
+}
+
+/// "Tue 3 Mar 2026".
+pub fn long_label(date: Date) -> String {
+    let weekday =
+        WEEKDAYS[usize::try_from(date.weekday().to_monday_zero_offset()).unwrap_or(0) % 7];
+    format!("{weekday} {}", label(date))
 }
 
 /// A `YYYY-MM-DD` day.

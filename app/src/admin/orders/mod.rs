@@ -75,7 +75,12 @@ pub async fn list_orders(
 }
 
 #[component]
-fn OrdersTable(rows: Vec<OrderRow>, filtered: bool, page: u32, staff: bool) -> impl IntoView {
+pub(crate) fn OrdersTable(
+    rows: Vec<OrderRow>,
+    filtered: bool,
+    page: u32,
+    staff: bool,
+) -> impl IntoView {
     if rows.is_empty() {
         let text = if filtered {
             "No orders match these filters."

@@ -11,7 +11,7 @@ use crate::components::Tone;
 use crate::error::AppError;
 use crate::ssr::{require_user, server_context};
 
-fn order_row(o: OrderSummary, staff: bool) -> OrderRow {
+pub(crate) fn order_row(o: OrderSummary, staff: bool) -> OrderRow {
     OrderRow {
         id: o.id.to_string(),
         number: orders::number_label(o.number),

@@ -1,0 +1,424 @@
+//! The dashboards' figures for a period: the roll-ups of the days already rolled up, plus the
+//! same sums over the raw events of the days that are not (today, usually), in one query
+//! each. Everything can be asked for the whole shop or for one vendor's products.
+
+use jiff::civil::Date;
+use shop_core::Db;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::QueryAs;
+use sqlx::{Any, FromRow};
+
+use crate::rollup::{PRODUCTS, SALES, SEARCHES, TRAFFIC};
+use crate::zone::{self, Zone};
+
+/// Days from `from` to `to`, both included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    pub from: Date,
+    pub to: Date,
+}
+
+impl Period {
+    /// The period, if `from` is not after `to` and it spans at most `max_days`.
+    pub fn new(from: Date, to: Date, max_days: i64) -> Option<Period> {
+        let p = Period { from, to };
+        (from <= to && p.days() <= max_days).then_some(p)
+    }
+
+    /// How many days it spans.
+    pub fn days(&self) -> i64 {
+        i64::from((self.to - self.from).get_days()) + 1
+    }
+
+    /// The period of the same length just before this one.
+    pub fn previous(&self) -> Period {
+        Period {
+            from: zone::shift(self.from, -self.days()),
+            to: zone::shift(self.from, -1),
+        }
+    }
+
+    /// Every day of it, in order.
+    pub fn each_day(&self) -> Vec<Date> {
+        let mut out = Vec::new();
+        let mut d = self.from;
+        while d <= self.to {
+            out.push(d);
+            d = zone::next(d);
+        }
+        out
+    }
+}
+
+/// Whose figures: the whole shop's, or one vendor's products'.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Audience {
+    Shop,
+    Vendor(String),
+}
+
+impl Audience {
+    /// The roll-ups' `vendor_id` for it ('' is the whole shop).
+    fn key(&self) -> String {
+        match self {
+            Audience::Shop => String::new(),
+            Audience::Vendor(id) => id.clone(),
+        }
+    }
+}
+
+/// Visitors at each step of the funnel, and page counts, summed over days (visitors are
+/// distinct per day: the same person on two days counts twice).
+#[derive(Clone, Debug, Default, PartialEq, Eq, FromRow)]
+pub struct Traffic {
+    pub visitors: i64,
+    pub viewers: i64,
+    pub adders: i64,
+    pub checkouts: i64,
+    pub buyers: i64,
+    pub product_views: i64,
+    pub listing_views: i64,
+    pub searches: i64,
+    pub adds: i64,
+    pub cart_views: i64,
+}
+
+/// Sales in one currency.
+#[derive(Clone, Debug, Default, PartialEq, Eq, FromRow)]
+pub struct Sales {
+    pub currency: String,
+    pub order_count: i64,
+    pub units: i64,
+    pub revenue_minor: i64,
+    pub refunds_minor: i64,
+}
+
+impl Sales {
+    /// Revenue less refunds.
+    pub fn net_minor(&self) -> i64 {
+        self.revenue_minor.saturating_sub(self.refunds_minor)
+    }
+
+    /// Average paid order value (before refunds), in minor units; 0 without orders.
+    pub fn average_order_minor(&self) -> i64 {
+        if self.order_count == 0 {
+            0
+        } else {
+            self.revenue_minor / self.order_count
+        }
+    }
+}
+
+/// One day's sales in one currency.
+#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
+pub struct DaySales {
+    pub day: String,
+    pub currency: String,
+    pub order_count: i64,
+    pub revenue_minor: i64,
+    pub refunds_minor: i64,
+}
+
+/// One product's figures over a period.
+#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
+pub struct ProductFigures {
+    pub product_id: String,
+    pub views: i64,
+    pub adds: i64,
+    pub units: i64,
+    pub revenue_minor: i64,
+}
+
+/// What to rank products by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProductMetric {
+    Views,
+    Adds,
+    Units,
+    Revenue,
+}
+
+impl ProductMetric {
+    fn column(self) -> &'static str {
+        match self {
+            ProductMetric::Views => "views",
+            ProductMetric::Adds => "adds",
+            ProductMetric::Units => "units",
+            ProductMetric::Revenue => "revenue_minor",
+        }
+    }
+}
+
+/// A search term's figures over a period (and the one before, for trends).
+#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
+pub struct TermFigures {
+    pub term: String,
+    pub searches: i64,
+    pub zero_results: i64,
+    /// Searches in the previous period of the same length.
+    pub before: i64,
+}
+
+/// The first day whose figures come from raw events (the day after the last rolled up).
+async fn live_from(db: &Db) -> Result<Option<Date>, sqlx::Error> {
+    let last: Option<String> = sqlx::query_scalar("SELECT MAX(day) FROM analytics_days")
+        .fetch_one(db.reader())
+        .await?;
+    Ok(last.as_deref().and_then(zone::parse_day).map(zone::next))
+}
+
+/// The binds for [`union`]: the rolled-up part of `period` (`$1`, `$2`) and the live part
+/// (`$3`, `$4`); an empty part gets a range no day is in.
+async fn parts(db: &Db, period: Period) -> Result<[String; 4], sqlx::Error> {
+    const NONE: [&str; 2] = ["9999-12-31", "0000-01-01"];
+    let split = live_from(db).await?;
+    let (from, to) = (period.from.to_string(), period.to.to_string());
+    Ok(match split {
+        // Nothing rolled up yet: all live.
+        None => [NONE[0].into(), NONE[1].into(), from, to],
+        Some(s) if s > period.to => [from, to, NONE[0].into(), NONE[1].into()],
+        Some(s) if s <= period.from => [NONE[0].into(), NONE[1].into(), from, to],
+        Some(s) => [from, zone::shift(s, -1).to_string(), s.to_string(), to],
+    })
+}
+
+/// The rows of roll-up `table` for days `$1`..`$2`, and those `live` (one of the roll-up
+/// selects) makes of the raw events of days `$3`..`$4`, as one `FROM` source.
+fn union(table: &str, columns: &str, live: &str) -> String {
+    let live = live.replace("$1", "$3").replace("$2", "$4");
+    format!(
+        "(SELECT {columns} FROM {table} WHERE day >= $1 AND day <= $2
+          UNION ALL
+          SELECT {columns} FROM ({live}) l) u"
+    )
+}
+
+/// `sql` with the rolled-up and live parts of `period` bound as `$1`..`$4` (see [`union`])
+/// and `fifth` as `$5`.
+async fn bound<'q, T>(
+    db: &Db,
+    sql: &'q str,
+    period: Period,
+    fifth: String,
+) -> Result<QueryAs<'q, Any, T, AnyArguments<'q>>, sqlx::Error>
+where
+    T: for<'r> FromRow<'r, AnyRow>,
+{
+    let [a, b, c, d] = parts(db, period).await?;
+    Ok(sqlx::query_as(sql)
+        .bind(a)
+        .bind(b)
+        .bind(c)
+        .bind(d)
+        .bind(fifth))
+}
+
+const TRAFFIC_COLUMNS: &str = "day, vendor_id, visitors, viewers, adders, checkouts, buyers, \
+     product_views, listing_views, searches, adds, cart_views";
+const SALES_COLUMNS: &str =
+    "day, vendor_id, currency, order_count, units, revenue_minor, refunds_minor";
+const PRODUCT_COLUMNS: &str = "day, product_id, vendor_id, views, adds, units, revenue_minor";
+/// A product's sums over a period, from [`union`] of the product roll-ups, for the whole
+/// shop (`$5` '') or a vendor; the caller adds `HAVING`, `ORDER BY` and `LIMIT`.
+fn product_sums() -> String {
+    format!(
+        "SELECT product_id,
+                CAST(SUM(views) AS BIGINT) AS views,
+                CAST(SUM(adds) AS BIGINT) AS adds,
+                CAST(SUM(units) AS BIGINT) AS units,
+                CAST(SUM(revenue_minor) AS BIGINT) AS revenue_minor
+         FROM {from} WHERE ($5 = '' OR vendor_id = $5)
+         GROUP BY product_id",
+        from = union("analytics_daily_products", PRODUCT_COLUMNS, PRODUCTS),
+    )
+}
+const SEARCH_COLUMNS: &str = "day, term, searches, zero_results";
+
+/// The funnel and page counts over `period`.
+pub async fn traffic(db: &Db, period: Period, who: &Audience) -> Result<Traffic, sqlx::Error> {
+    let sql = format!(
+        "SELECT {sums} FROM {from} WHERE vendor_id = $5",
+        sums = [
+            "visitors",
+            "viewers",
+            "adders",
+            "checkouts",
+            "buyers",
+            "product_views",
+            "listing_views",
+            "searches",
+            "adds",
+            "cart_views",
+        ]
+        .map(|c| format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}"))
+        .join(", "),
+        from = union("analytics_daily", TRAFFIC_COLUMNS, TRAFFIC),
+    );
+    bound(db, &sql, period, who.key())
+        .await?
+        .fetch_one(db.reader())
+        .await
+}
+
+/// Sales per day and currency over `period` (days without sales are left out).
+pub async fn sales_by_day(
+    db: &Db,
+    period: Period,
+    who: &Audience,
+) -> Result<Vec<DaySales>, sqlx::Error> {
+    let sql = format!(
+        "SELECT day, currency,
+                CAST(SUM(order_count) AS BIGINT) AS order_count,
+                CAST(SUM(revenue_minor) AS BIGINT) AS revenue_minor,
+                CAST(SUM(refunds_minor) AS BIGINT) AS refunds_minor
+         FROM {from} WHERE vendor_id = $5
+         GROUP BY day, currency ORDER BY day, currency",
+        from = union("analytics_daily_sales", SALES_COLUMNS, SALES),
+    );
+    bound(db, &sql, period, who.key())
+        .await?
+        .fetch_all(db.reader())
+        .await
+}
+
+/// Sales per currency over `period`.
+pub async fn sales(db: &Db, period: Period, who: &Audience) -> Result<Vec<Sales>, sqlx::Error> {
+    let sql = format!(
+        "SELECT currency,
+                CAST(SUM(order_count) AS BIGINT) AS order_count,
+                CAST(SUM(units) AS BIGINT) AS units,
+                CAST(SUM(revenue_minor) AS BIGINT) AS revenue_minor,
+                CAST(SUM(refunds_minor) AS BIGINT) AS refunds_minor
+         FROM {from} WHERE vendor_id = $5
+         GROUP BY currency ORDER BY currency",
+        from = union("analytics_daily_sales", SALES_COLUMNS, SALES),
+    );
+    bound(db, &sql, period, who.key())
+        .await?
+        .fetch_all(db.reader())
+        .await
+}
+
+/// The `limit` products ranked highest by `by` over `period` (those with none left out).
+pub async fn top_products(
+    db: &Db,
+    period: Period,
+    who: &Audience,
+    by: ProductMetric,
+    limit: i64,
+) -> Result<Vec<ProductFigures>, sqlx::Error> {
+    let column = by.column();
+    let sql = format!(
+        "{sums} HAVING SUM({column}) > 0
+         ORDER BY SUM({column}) DESC, product_id LIMIT $6",
+        sums = product_sums(),
+    );
+    products_query(db, period, who, &sql, limit).await
+}
+
+/// Products viewed often but rarely bought: the most viewed of those whose units sold are
+/// under 2% of their views (at least 20 views over `period`).
+pub async fn viewed_not_bought(
+    db: &Db,
+    period: Period,
+    who: &Audience,
+    limit: i64,
+) -> Result<Vec<ProductFigures>, sqlx::Error> {
+    let sql = format!(
+        "{sums} HAVING SUM(views) >= 20 AND SUM(units) * 50 < SUM(views)
+         ORDER BY SUM(views) DESC, product_id LIMIT $6",
+        sums = product_sums(),
+    );
+    products_query(db, period, who, &sql, limit).await
+}
+
+async fn products_query(
+    db: &Db,
+    period: Period,
+    who: &Audience,
+    sql: &str,
+    limit: i64,
+) -> Result<Vec<ProductFigures>, sqlx::Error> {
+    bound(db, sql, period, who.key())
+        .await?
+        .bind(limit)
+        .fetch_all(db.reader())
+        .await
+}
+
+/// How to rank search terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TermRanking {
+    /// Most searched.
+    Top,
+    /// Rising most against the previous period (searched at least twice now).
+    Trending,
+    /// Most searches that found nothing.
+    ZeroResults,
+}
+
+/// The `limit` search terms of `period` ranked by `by`, with the previous period's counts.
+pub async fn terms(
+    db: &Db,
+    period: Period,
+    by: TermRanking,
+    limit: i64,
+) -> Result<Vec<TermFigures>, sqlx::Error> {
+    let (having, order) = match by {
+        TermRanking::Top => ("searches > 0", "searches DESC"),
+        TermRanking::Trending => (
+            "searches >= 2 AND searches > before",
+            "searches - before DESC",
+        ),
+        TermRanking::ZeroResults => ("zero_results > 0", "zero_results DESC"),
+    };
+    let whole = Period {
+        from: period.previous().from,
+        to: period.to,
+    };
+    let sql = format!(
+        "SELECT term, searches, zero_results, before FROM (
+             SELECT term,
+                    CAST(COALESCE(SUM(CASE WHEN day >= $5 THEN searches END), 0) AS BIGINT)
+                        AS searches,
+                    CAST(COALESCE(SUM(CASE WHEN day >= $5 THEN zero_results END), 0) AS BIGINT)
+                        AS zero_results,
+                    CAST(COALESCE(SUM(CASE WHEN day < $5 THEN searches END), 0) AS BIGINT)
+                        AS before
+             FROM {from} GROUP BY term
+         ) t WHERE {having} ORDER BY {order}, term LIMIT $6",
+        from = union("analytics_daily_searches", SEARCH_COLUMNS, SEARCHES),
+    );
+    bound(db, &sql, whole, period.from.to_string())
+        .await?
+        .bind(limit)
+        .fetch_all(db.reader())
+        .await
+}
+
+/// A period the dashboards offer, relative to today in the shop's time zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Range {
+    Today,
+    Last7,
+    Last30,
+    ThisMonth,
+}
+
+impl Range {
+    /// The period it names on the day `today`.
+    pub fn period(self, today: Date) -> Period {
+        let from = match self {
+            Range::Today => today,
+            Range::Last7 => zone::shift(today, -6),
+            Range::Last30 => zone::shift(today, -29),
+            Range::ThisMonth => today.first_of_month(),
+        };
+        Period { from, to: today }
+    }
+}
+
+/// Today in `zone` at `now` (milliseconds).
+pub fn today(zone: &Zone, now: i64) -> Date {
+    zone.date_of(now)
+}
