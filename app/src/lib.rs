@@ -91,6 +91,10 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("admin"), StaticSegment("users"), ParamSegment("id")) view=admin::AdminUserPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("audit")) view=admin::AdminAuditPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("analytics")) view=admin::analytics::AnalyticsPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("analytics"), StaticSegment("products")) view=admin::analytics::AnalyticsProductsPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("analytics"), StaticSegment("searches")) view=admin::analytics::AnalyticsSearchesPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("analytics"), StaticSegment("funnel")) view=admin::analytics::AnalyticsFunnelPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("analytics"), StaticSegment("carts")) view=admin::analytics::AnalyticsCartsPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("products")) view=admin::products::AdminProductsPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("products"), StaticSegment("new")) view=admin::products::AdminNewProductPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("products"), ParamSegment("id")) view=admin::products::AdminProductPage ssr=SsrMode::Async />

@@ -91,7 +91,13 @@ const products = fs.readFileSync(dataset, "utf8").split("\n").filter(Boolean).ma
       lines.push("GET /admin/notifications?status=retrying&template=order_shipped&to=%40example");
       lines.push("GET /admin/analytics?range=30d");
       lines.push("GET /admin/analytics?range=custom&from=2026-01-01&to=2026-12-31");
-      lines.push("POST /api/admin/analytics/overview range=today");
+      lines.push("POST /api/admin/analytics/report view=funnel&range=today");
+      lines.push("GET /admin/analytics/products?range=30d");
+      lines.push("GET /admin/analytics/searches?range=7d");
+      lines.push("GET /admin/analytics/funnel?range=month");
+      lines.push("GET /admin/analytics/carts?range=today");
+      lines.push("GET /admin/analytics/export?view=products&table=top-views&range=7d");
+      lines.push("GET /admin/analytics/export?view=carts&table=nothing&range=7d");
       lines.push(`GET /admin/notifications/${order}`);
       lines.push(`GET /admin/notifications/${order}/html`);
       lines.push(`POST /api/admin/notification-resend id=${order}&confirm=yes`);

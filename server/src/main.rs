@@ -25,6 +25,10 @@ Commands:
   seed [--catalog FILE] [--if-empty]
                         Load demo data: the built-in demo catalog (or a JSONL catalog file) and the
                         demo admin account. Idempotent; --if-empty skips shops that have products.
+  demo-history [--days N] [--orders N]
+                        Make up N days (default 365) of shop activity up to now, about N orders
+                        (default 52000) and ten visitors an order, for a demo or the dashboards'
+                        benchmark; then roll it up. Only for a shop without orders.
   create-admin --email EMAIL [--name NAME]
                         Create an admin account, or make an existing account an admin. The password
                         is read from ADMIN_PASSWORD, or from standard input.
@@ -131,6 +135,44 @@ async fn run(command: &str, args: &[String], config: Config) -> anyhow::Result<(
             let result = seed(&db, &Clock::system(), &options).await;
             db.close().await;
             result
+        }
+        "demo-history" => {
+            let mut options = shop::seed::history::HistoryOptions::default();
+            let mut it = args.iter();
+            while let Some(arg) = it.next() {
+                let mut number = |name: &str| -> anyhow::Result<i64> {
+                    it.next()
+                        .and_then(|v| v.parse().ok())
+                        .ok_or_else(|| anyhow::anyhow!("{name} needs a whole number"))
+                };
+                match arg.as_str() {
+                    "--days" => options.days = number("--days")?,
+                    "--orders" => options.orders = number("--orders")?,
+                    other => anyhow::bail!("unknown option {other:?} for demo-history\n\n{USAGE}"),
+                }
+            }
+            let db = startup::connect_and_migrate(&config).await?;
+            let started = std::time::Instant::now();
+            let shop = shop::seed::history::Shop {
+                db: &db,
+                clock: &Clock::system(),
+                analytics: &config.analytics,
+                currency: config.currency,
+                vat_rate_bp: config.vat_rate_bp,
+            };
+            let result = shop::seed::history::generate(&shop, options).await;
+            db.close().await;
+            let made = result?;
+            println!(
+                "Made {} days: {} visitors, {} events, {} orders, {} abandoned carts ({} s).",
+                options.days,
+                made.visitors,
+                made.events,
+                made.orders,
+                made.abandoned_carts,
+                started.elapsed().as_secs()
+            );
+            Ok(())
         }
         "create-admin" => {
             let mut email = None;

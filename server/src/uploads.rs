@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/export/catalog.jsonl", get(export_jsonl))
         .route("/admin/export/catalog.csv", get(export_csv))
         .route("/admin/export/orders.csv", get(export_orders))
+        .route(app::admin::analytics::EXPORT_PATH, get(export_analytics))
 }
 
 /// Who is sending, as a catalog editor; or the response for everyone else.
@@ -375,5 +376,56 @@ async fn export_orders(
             )
                 .into_response()
         }
+    }
+}
+
+/// An analytics table to download, as its page links to it.
+#[derive(Debug, serde::Deserialize)]
+struct AnalyticsQuery {
+    view: Option<String>,
+    table: Option<String>,
+    range: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /admin/analytics/export`: one table of an analytics view as CSV, for the same
+/// period and person as the page (a vendor gets their products' figures), with up to
+/// [`EXPORT_ROWS`](app::admin::analytics::server::EXPORT_ROWS) rows.
+async fn export_analytics(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<AnalyticsQuery>,
+) -> Response {
+    use app::admin::analytics::server::{EXPORT_ROWS, Request, audience, csv, report};
+    const BACK: &str = "/admin/analytics";
+    let account = match app::signed_in::current(&session, &state.ctx.db, &state.ctx.clock).await {
+        Ok(Some((account, _))) => account,
+        Ok(None) => return refused(AppError::Unauthorized, BACK),
+        Err(e) => return refused(AppError::from(e), BACK),
+    };
+    let view = q.view.as_deref().unwrap_or("overview");
+    let table = q.table.unwrap_or_default();
+    let result = async {
+        let (staff, who) = audience(&account)?;
+        let request = Request::new(view, q.range, q.from, q.to)?;
+        let report = report(&state.ctx, staff, who, &request, EXPORT_ROWS).await?;
+        let found = report
+            .tables
+            .iter()
+            .find(|t| t.key == table)
+            .ok_or_else(|| AppError::field("table", "This view has no such table."))?;
+        Ok::<_, AppError>((csv(found)?, report.range))
+    }
+    .await;
+    match result {
+        Ok((body, range)) => {
+            let name = format!(
+                "analytics-{view}-{table}-{}-to-{}.csv",
+                range.from, range.to
+            );
+            download(body, "text/csv; charset=utf-8", &name)
+        }
+        Err(e) => refused(e, BACK),
     }
 }

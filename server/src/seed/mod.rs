@@ -1,6 +1,8 @@
 //! Demo data: a catalog that looks like a real shop (with painted product pictures, see
-//! [`picture`]) and an admin account to explore it with.
+//! [`picture`]) and an admin account to explore it with; and made-up past activity for the
+//! dashboards ([`history`]).
 
+pub mod history;
 pub mod picture;
 
 use std::io::BufReader;

@@ -277,7 +277,11 @@ async fn the_overview_shows_staff_revenue_orders_conversion_and_visitors_and_ref
         "the numbers as a table"
     );
     let data: serde_json::Value = app
-        .call(&admin, "admin/analytics/overview", &[("range", "today")])
+        .call(
+            &admin,
+            "admin/analytics/report",
+            &[("view", "overview"), ("range", "today")],
+        )
         .await
         .json()
         .await
@@ -297,7 +301,7 @@ async fn the_overview_shows_staff_revenue_orders_conversion_and_visitors_and_ref
     assert_eq!(figure("Orders"), "1");
     assert_eq!(figure("Visitors"), "1");
     assert_eq!(figure("Conversion"), "100.00%");
-    assert_eq!(data["revenue_by_day"].as_array().unwrap().len(), 1);
+    assert_eq!(data["chart"]["bars"].as_array().unwrap().len(), 1);
 
     // A period that is not one: a clear 422, not a 500.
     for form in [
@@ -312,18 +316,410 @@ async fn the_overview_shows_staff_revenue_orders_conversion_and_visitors_and_ref
             ("to", "2026-01-01"),
         ],
         vec![("range", "forever")],
+        vec![("view", "everything")],
     ] {
-        let res = app.call(&admin, "admin/analytics/overview", &form).await;
+        let mut form = form;
+        if !form.iter().any(|(k, _)| *k == "view") {
+            form.push(("view", "overview"));
+        }
+        let res = app.call(&admin, "admin/analytics/report", &form).await;
         assert_eq!(res.status(), 422, "{form:?}");
     }
     // A shopper may not look; nobody signed in is sent to sign in.
     let shopper = app.browser();
     app.register(&shopper, "Cy", "cy@example.com", "correct horse battery")
         .await;
-    let res = app.call(&shopper, "admin/analytics/overview", &[]).await;
+    let overview = [("view", "overview")];
+    let res = app
+        .call(&shopper, "admin/analytics/report", &overview)
+        .await;
     assert_eq!(res.status(), 403);
     let res = app
-        .call(&app.browser(), "admin/analytics/overview", &[])
+        .call(&app.browser(), "admin/analytics/report", &overview)
         .await;
     assert_eq!(res.status(), 401);
+}
+
+const SAFARI: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 \
+                      (KHTML, like Gecko) Version/17.0 Safari/605.1.15";
+
+/// A browser with a user agent of its own (the visitor hash is of the address and the user
+/// agent, and every test client comes from 127.0.0.1).
+fn other_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(SAFARI)
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Waits until `sql` counts at least `n` (events are written every second).
+async fn wait_for(app: &TestApp, sql: &str, n: i64) {
+    for _ in 0..100 {
+        let count: i64 = sqlx::query_scalar(sql)
+            .fetch_one(app.db.reader())
+            .await
+            .unwrap();
+        if count >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{sql}: fewer than {n}");
+}
+
+/// The analytics view `view` of the last 7 days, as `client` gets it.
+async fn view_data(app: &TestApp, client: &reqwest::Client, view: &str) -> serde_json::Value {
+    view_in(app, client, view, "7d").await
+}
+
+/// The analytics view `view` for `range`, as `client` gets it.
+async fn view_in(
+    app: &TestApp,
+    client: &reqwest::Client,
+    view: &str,
+    range: &str,
+) -> serde_json::Value {
+    let res = app
+        .call(
+            client,
+            "admin/analytics/report",
+            &[("view", view), ("range", range)],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{view}");
+    res.json().await.unwrap()
+}
+
+/// The texts of table `key`'s rows.
+fn rows(data: &serde_json::Value, key: &str) -> Vec<Vec<String>> {
+    let table = data["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == key)
+        .unwrap_or_else(|| panic!("no table {key}: {data}"));
+    table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["text"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+fn figure(data: &serde_json::Value, label: &str) -> String {
+    data["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["label"] == label)
+        .unwrap_or_else(|| panic!("no figure {label}"))["value"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// `GET /admin/analytics/export?...` as `client`.
+async fn export(app: &TestApp, client: &reqwest::Client, query: &str) -> reqwest::Response {
+    client
+        .get(app.url(&format!("/admin/analytics/export?{query}")))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_view_lists_what_happened_exports_it_as_csv_and_keeps_a_vendor_to_theirs() {
+    let app = crate::checkout::shop(Vec::new()).await;
+    let admin = app.browser();
+    let (admin_id, _) = app.admin(&admin).await;
+    let admin_account = auth::find(&app.db, &admin_id).await.unwrap().unwrap();
+    // A vendor owns the lamp.
+    let (vendor, vera) = app.vendor(&admin_account, "vera@vendor.test").await;
+    sqlx::query("UPDATE products SET vendor_id = $1 WHERE slug = 'harbour-lamp'")
+        .bind(&vera)
+        .execute(app.db.reader())
+        .await
+        .unwrap();
+
+    // A buyer looks at both products, searches three times and buys two tees.
+    let buyer = app.browser();
+    get(&app, &buyer, "/p/fernhill-tee", &[]).await;
+    get(&app, &buyer, "/p/harbour-lamp", &[]).await;
+    get(&app, &buyer, "/search?q=Fernhill", &[]).await;
+    get(&app, &buyer, "/search?q=zeppelin", &[]).await;
+    get(&app, &buyer, "/search?q=ZEPPELIN", &[]).await;
+    crate::checkout::paid_order_by(&app, &buyer, &[("TEE-S", "2")]).await;
+    app.deliver_outbox().await;
+    // A guest (another browser) puts the lamp and a tee in their cart and leaves.
+    let guest = other_browser();
+    get(&app, &guest, "/p/harbour-lamp", &[("user-agent", SAFARI)]).await;
+    for sku in ["LAMP-1", "TEE-S"] {
+        let id = shop_testkit::variant_id(&app.db, sku).await.to_string();
+        let res = app
+            .call(
+                &guest,
+                "cart/add",
+                &[("variant_id", &id), ("quantity", "1")],
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{sku}");
+    }
+    wait_for(
+        &app,
+        "SELECT COUNT(*) FROM analytics_events WHERE kind = 'add_to_cart'",
+        3,
+    )
+    .await;
+    wait_for(
+        &app,
+        "SELECT COUNT(*) FROM analytics_events WHERE kind = 'search'",
+        3,
+    )
+    .await;
+    // Two hours later the roll-up job finds the guest's cart abandoned (once, however often
+    // it runs). Its clock runs ahead; the shop's stays, so staff stay signed in.
+    let later = shop_core::Clock::fixed(shop_core::Timestamp(
+        app.clock.now().millis() + 2 * 3_600_000,
+    ));
+    let analytics =
+        analytics::Analytics::new(app.db.clone(), later, analytics::Settings::default());
+    assert_eq!(analytics.roll_up().await.unwrap().abandoned_carts, 1);
+    assert_eq!(analytics.roll_up().await.unwrap().abandoned_carts, 0);
+
+    // Products: ranked by each measure, named and linked.
+    let products = view_data(&app, &admin, "products").await;
+    let names = |key: &str| -> Vec<String> {
+        rows(&products, key)
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect()
+    };
+    assert_eq!(names("top-views"), ["Harbour Lamp", "Fernhill Tee"]);
+    assert_eq!(names("top-adds"), ["Fernhill Tee", "Harbour Lamp"]);
+    assert_eq!(names("top-units"), ["Fernhill Tee"]);
+    assert_eq!(
+        rows(&products, "top-revenue")[0],
+        ["Fernhill Tee", "1", "2", "2", "€30.00", "200.00%"]
+    );
+    let page = app
+        .get_with(&admin, "/admin/analytics/products?range=7d")
+        .await;
+    assert!(page.contains(r#"href="/p/harbour-lamp""#), "{page}");
+    assert!(
+        page.contains(r#"href="/admin/analytics/funnel?range=7d""#),
+        "the tabs keep the period"
+    );
+
+    // Searches: counted in lower case, linked to the shop's search.
+    let searches = view_data(&app, &admin, "searches").await;
+    assert_eq!(
+        rows(&searches, "top-searches"),
+        [["zeppelin", "2", "0", "2"], ["fernhill", "1", "0", "0"]]
+    );
+    assert_eq!(
+        rows(&searches, "trending-searches"),
+        [["zeppelin", "2", "0", "+2"]]
+    );
+    assert_eq!(
+        rows(&searches, "zero-result-searches"),
+        [["zeppelin", "2", "2"]]
+    );
+    let page = app
+        .get_with(&admin, "/admin/analytics/searches?range=7d")
+        .await;
+    assert!(page.contains(r#"href="/search?q=zeppelin""#), "{page}");
+
+    // The funnel: two visitors, both viewed and added, one checked out and paid.
+    let funnel = view_data(&app, &admin, "funnel").await;
+    let steps: Vec<(String, String, String)> = rows(&funnel, "funnel")
+        .into_iter()
+        .map(|r| (r[0].clone(), r[2].clone(), r[5].clone()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("Visitors".into(), "2".into(), "—".into()),
+            ("Product view".into(), "2".into(), "0".into()),
+            ("Add to cart".into(), "2".into(), "0".into()),
+            ("Checkout".into(), "1".into(), "1".into()),
+            ("Paid".into(), "1".into(), "0".into()),
+        ]
+    );
+    assert_eq!(funnel["chart"]["bars"].as_array().unwrap().len(), 5);
+    let page = app.get_with(&admin, "/admin/analytics/funnel").await;
+    assert!(page.contains(r#"id="funnel-chart""#));
+
+    // Abandoned carts: the guest's, at today's prices, not bought (yet).
+    let carts = view_data(&app, &admin, "carts").await;
+    assert_eq!(figure(&carts, "Abandoned carts"), "1");
+    assert_eq!(figure(&carts, "Value left"), "€104.00");
+    let left = rows(&carts, "abandoned-carts");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0][1..], ["Guest", "2", "€104.00", "No"]);
+
+    // CSV: the same table, numbers plain, named after the view, table and period.
+    let res = export(&app, &admin, "view=products&table=top-revenue&range=7d").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let disposition = res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.contains("analytics-products-top-revenue-"),
+        "{disposition}"
+    );
+    let csv = res.text().await.unwrap();
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        [
+            "Product,Views,Adds to cart,Units sold,Sales,Bought per view",
+            "Fernhill Tee,1,2,2,30.00,200.00",
+        ]
+    );
+    let csv = export(
+        &app,
+        &admin,
+        "view=searches&table=zero-result-searches&range=today",
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(csv, "Search,Found nothing,Searches\nzeppelin,2,2\n");
+    // Not a table of the view, not a view, nobody signed in, a shopper: refused.
+    let res = export(&app, &admin, "view=products&table=abandoned-carts").await;
+    assert_eq!(res.status(), 422);
+    let res = export(&app, &admin, "view=everything&table=x").await;
+    assert_eq!(res.status(), 422);
+    let res = export(&app, &app.browser(), "view=products&table=top-views").await;
+    assert_eq!(res.status(), 303);
+    let res = export(&app, &buyer, "view=products&table=top-views").await;
+    assert!(
+        res.status() == 403 || res.status() == 303,
+        "{}",
+        res.status()
+    );
+
+    // The vendor sees their lamp only: its views, its part of the cart; no searches.
+    let theirs = view_data(&app, &vendor, "products").await;
+    assert_eq!(theirs["staff"], false);
+    for key in ["top-views", "top-adds"] {
+        let names: Vec<String> = rows(&theirs, key)
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        assert_eq!(names, ["Harbour Lamp"], "{key}");
+    }
+    assert!(rows(&theirs, "top-units").is_empty());
+    let their_carts = view_data(&app, &vendor, "carts").await;
+    assert_eq!(figure(&their_carts, "Value left"), "€89.00");
+    assert_eq!(
+        rows(&their_carts, "abandoned-carts")[0][1..],
+        ["Guest", "1", "€89.00", "No"]
+    );
+    assert!(rows(&view_data(&app, &vendor, "searches").await, "top-searches").is_empty());
+    let csv = export(&app, &vendor, "view=products&table=top-views&range=7d")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(
+        csv.contains("Harbour Lamp") && !csv.contains("Fernhill"),
+        "{csv}"
+    );
+
+    // The guest comes back and buys: the abandoned cart shows the order.
+    crate::checkout::paid_order_by(&app, &guest, &[]).await;
+    app.deliver_outbox().await;
+    let carts = view_data(&app, &admin, "carts").await;
+    assert_eq!(figure(&carts, "Bought later"), "1");
+    assert_eq!(figure(&carts, "Recovery rate"), "100.00%");
+    let left = rows(&carts, "abandoned-carts");
+    assert!(left[0][4].starts_with("HS-"), "{left:?}");
+    let page = app
+        .get_with(&admin, "/admin/analytics/carts?range=7d")
+        .await;
+    assert!(page.contains(r#"href="/admin/orders/"#), "links the order");
+}
+
+#[tokio::test]
+async fn made_up_history_adds_up_in_the_dashboards_and_only_goes_into_a_shop_without_orders() {
+    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
+    let settings = analytics::Settings::default();
+    let shop = shop::seed::history::Shop {
+        db: &app.db,
+        clock: &app.clock,
+        analytics: &settings,
+        currency: shop_core::Currency::Eur,
+        vat_rate_bp: 2_100,
+    };
+    let options = shop::seed::history::HistoryOptions {
+        days: 20,
+        orders: 300,
+    };
+    let made = shop::seed::history::generate(&shop, options).await.unwrap();
+    assert!((250..=350).contains(&made.orders), "{made:?}");
+    assert!(made.events > made.orders * 20, "{made:?}");
+    let (orders, kept, refunded): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(SUM(total_minor) AS BIGINT), CAST(SUM(refunded_minor) AS BIGINT)
+         FROM orders",
+    )
+    .fetch_one(app.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(orders, made.orders);
+    assert!(refunded > 0, "a few orders are refunded");
+    // Every day but today is rolled up; the dashboards add the roll-ups and today alike.
+    let days: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analytics_days")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(days, 19);
+    let admin = app.browser();
+    app.admin(&admin).await;
+    let data = view_in(&app, &admin, "overview", "30d").await;
+    let revenue = data["figures"][0]["value"].as_str().unwrap().to_owned();
+    let net = kept - refunded;
+    assert_eq!(
+        revenue,
+        shop_core::Money::new(net, shop_core::Currency::Eur).to_string()
+    );
+    assert_eq!(
+        data["figures"][1]["value"],
+        shop_core::money::count_text(orders)
+    );
+    let carts = view_in(&app, &admin, "carts", "30d").await;
+    assert_eq!(
+        figure(&carts, "Abandoned carts"),
+        shop_core::money::count_text(made.abandoned_carts)
+    );
+    // The next real order is numbered after the made-up ones.
+    let last: i64 = sqlx::query_scalar("SELECT last FROM order_numbers WHERE id = 1")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    let highest: i64 = sqlx::query_scalar("SELECT MAX(number) FROM orders")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(last, highest);
+    // A shop with orders is left alone.
+    let again = shop::seed::history::generate(&shop, options).await;
+    assert!(again.is_err());
+    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(after, orders);
 }

@@ -213,20 +213,6 @@ async fn uploads_that_are_not_images_too_large_or_unlabelled_are_refused_and_cha
     );
 }
 
-/// Registers `email` and makes them a vendor; returns their signed-in client and id.
-async fn vendor(app: &TestApp, admin: &auth::Account, email: &str) -> (reqwest::Client, String) {
-    let client = app.browser();
-    app.register(&client, "Vendor", email, PASSWORD).await;
-    let account = auth::find_by_email(&app.db, &shop_core::Email::parse(email).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    auth::admin::grant_role(&app.db, &app.clock, admin, &account.id, auth::Role::Vendor)
-        .await
-        .unwrap();
-    (client, account.id.as_str().to_owned())
-}
-
 #[tokio::test]
 async fn a_vendor_can_neither_see_nor_change_another_vendors_product_through_any_endpoint() {
     let app = TestApp::spawn().await;
@@ -234,8 +220,8 @@ async fn a_vendor_can_neither_see_nor_change_another_vendors_product_through_any
     let admin_client = app.browser();
     let (admin_id, _) = app.admin(&admin_client).await;
     let admin = auth::find(&app.db, &admin_id).await.unwrap().unwrap();
-    let (alice, alice_id) = vendor(&app, &admin, "alice@vendor.test").await;
-    let (bob, _) = vendor(&app, &admin, "bob@vendor.test").await;
+    let (alice, alice_id) = app.vendor(&admin, "alice@vendor.test").await;
+    let (bob, _) = app.vendor(&admin, "bob@vendor.test").await;
 
     // Alice creates her product through the form, as her browser would send it.
     let pans: String = sqlx::query_scalar("SELECT id FROM categories WHERE slug = 'pans'")
@@ -885,7 +871,7 @@ async fn images_are_reordered_relabelled_and_deleted_and_the_cover_follows() {
 
     // Another vendor cannot touch them.
     let admin_account = auth::find(&app.db, &admin_id).await.unwrap().unwrap();
-    let (mallory, _) = vendor(&app, &admin_account, "mallory@vendor.test").await;
+    let (mallory, _) = app.vendor(&admin_account, "mallory@vendor.test").await;
     for form in [
         vec![
             ("product_id", id.as_str()),

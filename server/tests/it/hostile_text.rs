@@ -247,6 +247,23 @@ async fn hostile_text_in_every_field_is_shown_as_text_and_injects_nothing() {
         first_text(&doc, "h1").contains(&hostile(term)),
         "the term in the heading"
     );
+    // The search on the analytics dashboard (as words: the shop keeps letters and digits).
+    for _ in 0..100 {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM analytics_events WHERE kind = 'search'")
+                .fetch_one(app.db.reader())
+                .await
+                .unwrap();
+        if n > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let doc = page(&app, &admin, "/admin/analytics/searches?range=today").await;
+    assert!(
+        text_of(doc.root_element()).contains("title meta http equiv refresh content 0 url"),
+        "the search's words are listed"
+    );
 
     let doc = page(&app, &shopper, "/cart").await;
     assert!(text_of(doc.root_element()).contains(&name));

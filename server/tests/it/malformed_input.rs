@@ -202,6 +202,7 @@ async fn every_page_route_answers_malformed_paths_and_queries_without_a_server_e
     let mut routes = shop::startup::page_paths();
     assert!(routes.len() > 20, "{routes:?}");
     routes.extend(shop::mail_view::PATHS.map(str::to_owned));
+    routes.push(app::admin::analytics::EXPORT_PATH.to_owned());
     let params = [
         "%ff%fe".to_owned(),
         "..%2f..%2fetc%2fpasswd".to_owned(),
@@ -217,6 +218,7 @@ async fn every_page_route_answers_malformed_paths_and_queries_without_a_server_e
         "?q=%25_%5C&status=nope&category=%00&low=2&role=god&action=%ff".to_owned(),
         "?range=custom&from=%ff&to=2026-99-99".to_owned(),
         "?range=custom&from=0001-01-01&to=9999-12-31".to_owned(),
+        "?view=carts&table=abandoned-carts&range=%ff&view=%00".to_owned(),
         "?a[=1&[[]]=2&__path=%2Fapi%2Fx&__err=AAAA".to_owned(),
     ];
     for client in [&app.browser(), &admin] {

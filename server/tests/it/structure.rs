@@ -355,6 +355,7 @@ const TABLES: &[(&str, &[&str])] = &[
     (
         "analytics",
         &[
+            "analytics_abandoned_carts",
             "analytics_daily",
             "analytics_daily_products",
             "analytics_daily_sales",

@@ -1,6 +1,7 @@
 //! First-party analytics: what shoppers do in the shop, counted on the server (so with
 //! JavaScript off too), without a third party, a cookie or a stored address.
 //!
+//! - [`carts`]: abandoned carts, snapshotted when left and marked when bought later.
 //! - [`event`]: the kinds of events and an event as a page or server function notes it.
 //! - [`visitor`]: who is counted (no bots, no opted-out browsers) and the daily visitor hash.
 //! - [`orders`]: payments and refunds, recorded from the outbox.
@@ -9,6 +10,7 @@
 //! - [`rollup`]: the daily roll-ups and the retention of raw events.
 //! - [`zone`]: the shop's time zone, which decides an event's day.
 
+pub mod carts;
 pub mod event;
 pub mod orders;
 pub mod recorder;
@@ -103,15 +105,39 @@ impl Analytics {
         recorder::write_keyed(&self.db, &self.settings.zone, events).await
     }
 
-    /// Rolls up the past days not final yet and deletes raw events past retention (the
-    /// housekeeping job's part).
-    pub async fn roll_up(&self) -> Result<RolledUp, sqlx::Error> {
-        rollup::run(
+    /// Writes events of the past as they are, each with its time and an opaque visitor id
+    /// (made-up history for a demo or a benchmark: `shop demo-history`).
+    pub async fn import(
+        &self,
+        events: Vec<(Noted, i64, Option<String>)>,
+    ) -> Result<(), sqlx::Error> {
+        recorder::write_imported(&self.db, &self.settings.zone, events).await
+    }
+
+    /// Keeps abandoned carts of the past (made-up history), with their vendors' parts.
+    pub async fn import_abandoned(
+        &self,
+        carts: Vec<(String, carts::AbandonedCart)>,
+    ) -> Result<(), sqlx::Error> {
+        carts::insert(
             &self.db,
             &self.settings.zone,
+            &carts,
             self.clock.now().millis(),
-            self.settings.retention_days,
         )
         .await
+    }
+
+    /// Rolls up the past days not final yet, snapshots the carts left since the last run
+    /// and deletes what is past retention (the housekeeping job's part).
+    pub async fn roll_up(&self) -> Result<RolledUp, sqlx::Error> {
+        let (zone, now) = (&self.settings.zone, self.clock.now().millis());
+        let mut done = rollup::run(&self.db, zone, now, self.settings.retention_days).await?;
+        if self.settings.enabled {
+            done.abandoned_carts = carts::find(&self.db, zone, now).await?;
+        }
+        let before = zone::shift(zone.date_of(now), -self.settings.retention_days);
+        carts::expire(&self.db, before.to_string()).await?;
+        Ok(done)
     }
 }

@@ -36,6 +36,19 @@ impl Handler for OrderEvents {
             }
             Err(e) => return Err(HandlerError::Retry(e.to_string())),
         };
+        if let (ORDER_PAID, Some(cart), Some(paid_at)) =
+            (event.kind.as_str(), &order.cart_id, order.paid_at)
+        {
+            crate::carts::converted(
+                &a.db,
+                cart.as_str(),
+                order.id.as_str(),
+                order.number,
+                paid_at.millis(),
+            )
+            .await
+            .map_err(|e| HandlerError::Retry(e.to_string()))?;
+        }
         let events = match (event.kind.as_str(), field("refund_id")) {
             (ORDER_PAID, _) => paid(&order),
             (_, Some(refund)) => refunded(&order, refund),

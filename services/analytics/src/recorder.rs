@@ -25,6 +25,8 @@ pub(crate) struct Pending {
     pub(crate) noted: Noted,
     pub(crate) at: i64,
     pub(crate) visit: Option<Visit>,
+    /// A visitor hash made elsewhere (imported history), used instead of hashing `visit`.
+    pub(crate) visitor: Option<String>,
     pub(crate) dedupe: Option<String>,
 }
 
@@ -42,6 +44,7 @@ impl Recorder {
             noted,
             at,
             visit,
+            visitor: None,
             dedupe: None,
         });
     }
@@ -116,7 +119,31 @@ pub(crate) async fn write_keyed(
             noted,
             at,
             visit: None,
+            visitor: None,
             dedupe: Some(dedupe),
+        })
+        .collect();
+    for chunk in pending.chunks(PER_WRITE) {
+        write(db, zone, chunk).await?;
+    }
+    Ok(())
+}
+
+/// Writes events of the past as they are (`visitor`: an opaque id, such as made-up
+/// history has), in writes of [`PER_WRITE`].
+pub(crate) async fn write_imported(
+    db: &Db,
+    zone: &Zone,
+    events: Vec<(Noted, i64, Option<String>)>,
+) -> Result<(), sqlx::Error> {
+    let pending: Vec<Pending> = events
+        .into_iter()
+        .map(|(noted, at, visitor)| Pending {
+            noted,
+            at,
+            visit: None,
+            visitor,
+            dedupe: None,
         })
         .collect();
     for chunk in pending.chunks(PER_WRITE) {
@@ -154,10 +181,11 @@ async fn write(db: &Db, zone: &Zone, events: &[Pending]) -> Result<(), sqlx::Err
         sql.push_str(" ON CONFLICT (dedupe) DO NOTHING");
         batch.add(&sql);
         for (e, day) in events.iter().zip(days) {
-            let visitor = e
-                .visit
-                .as_ref()
-                .and_then(|v| salts.get(day).map(|salt| visitor::hash(salt, v)));
+            let visitor = e.visitor.clone().or_else(|| {
+                e.visit
+                    .as_ref()
+                    .and_then(|v| salts.get(day).map(|salt| visitor::hash(salt, v)))
+            });
             let n = &e.noted;
             batch
                 .bind(e.at)

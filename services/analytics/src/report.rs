@@ -59,7 +59,7 @@ pub enum Audience {
 
 impl Audience {
     /// The roll-ups' `vendor_id` for it ('' is the whole shop).
-    fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         match self {
             Audience::Shop => String::new(),
             Audience::Vendor(id) => id.clone(),

@@ -132,6 +132,8 @@ pub struct RolledUp {
     pub days: Vec<String>,
     /// Raw events deleted for being older than the retention period.
     pub expired: u64,
+    /// Carts newly found abandoned.
+    pub abandoned_carts: usize,
 }
 
 /// Rolls up every past day that is not final yet, and deletes what is past retention.

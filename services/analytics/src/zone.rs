@@ -57,6 +57,18 @@ impl Zone {
             .unwrap_or(0)
     }
 
+    /// "3 Mar 2026 14:05" of `millis`, local time.
+    pub fn time_label(&self, millis: i64) -> String {
+        let at = Timestamp::from_millisecond(millis).unwrap_or(Timestamp::UNIX_EPOCH);
+        let local = at.to_zoned(self.tz.clone());
+        format!(
+            "{} {:02}:{:02}",
+            label(local.date()),
+            local.hour(),
+            local.minute()
+        )
+    }
+
     /// When local day `date` ends (the next day's start).
     pub fn end_of(&self, date: Date) -> i64 {
         self.start_of(next(date))

@@ -15,12 +15,13 @@
 //! Modules: [`carts`] (finding and creating a cart), [`lines`] (adding, changing and removing
 //! lines), [`contents`] (a cart at current prices, its problems and totals), [`merge`] (the
 //! guest cart joining the customer's at sign-in), [`checkout`] (the order a cart is being
-//! checked out as) and [`cleanup`] (stale guest carts).
+//! checked out as), [`cleanup`] (stale guest carts) and [`idle`] (carts left with items).
 
 pub mod carts;
 pub mod checkout;
 pub mod cleanup;
 pub mod contents;
+pub mod idle;
 pub mod lines;
 pub mod merge;
 

@@ -19,6 +19,7 @@
 
 pub mod cards;
 pub mod fulfil;
+pub mod history;
 pub mod keys;
 pub mod lapse;
 pub mod orders;

@@ -343,6 +343,8 @@ pub struct Order {
     pub status: OrderStatus,
     pub user_id: Option<UserId>,
     pub email: String,
+    /// The cart it was placed from.
+    pub cart_id: Option<CartId>,
     pub currency: Currency,
     pub subtotal: Money,
     pub shipping: Money,
@@ -792,6 +794,7 @@ pub async fn load(db: &Db, id: &OrderId) -> Result<Order, CheckoutError> {
         status: r.status(),
         user_id: r.user_id.clone().map(UserId::from_db),
         email: r.email.clone(),
+        cart_id: r.cart_id.clone().map(CartId::from_db),
         currency,
         subtotal: money(r.subtotal_minor),
         shipping: money(r.shipping_minor),

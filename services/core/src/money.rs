@@ -241,6 +241,24 @@ impl Money {
     }
 }
 
+/// Digits with a comma between each group of three (`1234567` → `1,234,567`).
+pub fn group_thousands(digits: &str) -> String {
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    grouped
+}
+
+/// A count for people to read: `-1,234,567`.
+pub fn count_text(n: i64) -> String {
+    let sign = if n < 0 { "-" } else { "" };
+    format!("{sign}{}", group_thousands(&n.unsigned_abs().to_string()))
+}
+
 impl fmt::Display for Money {
     /// `€19.99`, `$1,234.50`, `CHF 12.00`: the symbol first, thousands grouped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -253,13 +271,7 @@ impl fmt::Display for Money {
             Some((w, fr)) => (w, Some(fr)),
             None => (unsigned, None),
         };
-        let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-        for (i, ch) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(ch);
-        }
+        let grouped = group_thousands(whole);
         let prefix = match self.currency.symbol() {
             Some(sym) => sym.to_owned(),
             None => format!("{} ", self.currency.code()),
@@ -286,6 +298,9 @@ mod tests {
             "$1,234,567.89"
         );
         assert_eq!(Money::new(5, EUR).to_string(), "€0.05");
+        assert_eq!(count_text(37_611), "37,611");
+        assert_eq!(count_text(-1_000), "-1,000");
+        assert_eq!(count_text(999), "999");
         assert_eq!(Money::new(-1050, EUR).to_string(), "-€10.50");
         assert_eq!(Money::new(1200, Currency::Chf).to_string(), "CHF 12.00");
         assert_eq!(Money::new(1500, Currency::Jpy).to_string(), "¥1,500");

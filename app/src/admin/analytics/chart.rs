@@ -38,10 +38,12 @@ const TOP: i64 = 12;
 /// The chart. Bars below zero (a day of more refunds than sales) hang below the zero line.
 #[component]
 pub fn BarChart(
-    id: &'static str,
-    title: &'static str,
-    /// What the values are, for the table's header ("Revenue").
-    value_label: &'static str,
+    id: String,
+    title: String,
+    /// What the bars are and what their values are, for the table's headings ("Day",
+    /// "Revenue").
+    key_label: String,
+    value_label: String,
     bars: Vec<Bar>,
     /// The values marked on the vertical axis (zero and a round top, say).
     ticks: Vec<Tick>,
@@ -61,11 +63,13 @@ pub fn BarChart(
     let bar_width = (slot * 7 / 10).max(1);
     let every = (n + 11) / 12;
     let title_id = format!("{id}-title");
+    let caption = title.clone();
+    let testid = id.clone();
     let labelled_by = title_id.clone();
     let zero = y(0);
     let table = bars.clone();
     view! {
-        <figure class="mt-3" data-testid=id>
+        <figure class="mt-3" data-testid=testid>
             <svg
                 id=id
                 viewBox=format!("0 0 {WIDTH} {HEIGHT}")
@@ -73,7 +77,7 @@ pub fn BarChart(
                 role="img"
                 aria-labelledby=labelled_by
             >
-                <title id=title_id>{rcdata_text(title)}</title>
+                <title id=title_id>{rcdata_text(&title)}</title>
                 {ticks
                     .iter()
                     .map(|t| {
@@ -120,9 +124,9 @@ pub fn BarChart(
                     .collect_view()}
             </svg>
             <table class="sr-only">
-                <caption>{title}</caption>
+                <caption>{caption}</caption>
                 <thead>
-                    <tr><th scope="col">"Day"</th><th scope="col">{value_label}</th></tr>
+                    <tr><th scope="col">{key_label}</th><th scope="col">{value_label}</th></tr>
                 </thead>
                 <tbody>
                     {table

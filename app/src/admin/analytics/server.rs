@@ -1,26 +1,72 @@
-//! The server side of the analytics pages: who may see what (staff the shop, a vendor their
-//! products), the period from the range picker, and the figures from `analytics::report`.
+//! The server side of the analytics views: who may see what (staff the shop, a vendor their
+//! products), the period from the range picker, each view's figures, charts and tables from
+//! `analytics::report`, and a table as CSV. The pages' server function and the CSV download
+//! both go through [`report`], so an export is exactly the table on the page, longer.
 
-use analytics::report::{self, Audience, Period};
+use std::collections::HashMap;
+
+use analytics::report::{self, Audience, Period, ProductMetric, TermRanking};
 use analytics::zone;
+use shop_core::money::count_text;
 use shop_core::{Currency, Money};
 
-use super::{Bar, Figure, Overview, RangeView, Tick};
+use super::{Bar, Cell, Chart, Figure, RangeView, Report, Table, Tick, VIEWS};
 use crate::error::AppError;
-use crate::ssr::{internal, require_user, server_context};
+use crate::ssr::{Services, internal};
+use crate::url::urlencode;
+
+/// Rows of a table on the page.
+pub const PAGE_ROWS: i64 = 10;
+/// Rows of a table in its CSV export.
+pub const EXPORT_ROWS: i64 = 10_000;
 
 /// The longest custom period, in days.
 const MAX_DAYS: i64 = 366;
 
-/// Whose figures the asker may see: the shop's for an admin, their products' for a vendor.
-async fn audience() -> Result<(bool, Audience), AppError> {
-    let account = require_user().await?;
+/// Whose figures `account` may see: the shop's for an admin, their products' for a vendor;
+/// `true` with the shop's.
+pub fn audience(account: &auth::Account) -> Result<(bool, Audience), AppError> {
     if account.may_act_as(auth::Role::Admin) {
         Ok((true, Audience::Shop))
     } else if account.may_act_as(auth::Role::Vendor) {
         Ok((false, Audience::Vendor(account.id.as_str().to_owned())))
     } else {
         Err(AppError::Forbidden)
+    }
+}
+
+/// What a page or an export asks for: a view and a period as the picker sends it.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    view: &'static str,
+    range: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl Request {
+    /// The request, if `view` is one of [`VIEWS`].
+    pub fn new(
+        view: &str,
+        range: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<Request, AppError> {
+        let view = VIEWS
+            .iter()
+            .map(|(key, ..)| *key)
+            .find(|key| *key == view)
+            .ok_or_else(|| AppError::field("view", "No such analytics view."))?;
+        Ok(Request {
+            view,
+            range,
+            from,
+            to,
+        })
+    }
+
+    pub fn view(&self) -> &'static str {
+        self.view
     }
 }
 
@@ -138,108 +184,611 @@ pub(crate) fn round_up(max: i64) -> i64 {
     }
 }
 
-/// The overview's figures for `range`, against the period before.
-pub(super) async fn overview(
-    range: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-) -> Result<Overview, AppError> {
-    let ctx = server_context()?;
-    let (staff, who) = audience().await?;
+/// The view `request` asks for, for `who`, with at most `rows` rows per table.
+pub async fn report(
+    ctx: &Services,
+    staff: bool,
+    who: Audience,
+    request: &Request,
+    rows: i64,
+) -> Result<Report, AppError> {
     let today = ctx.analytics.zone().date_of(ctx.clock.now().millis());
-    let (period, key) = period(range.as_deref(), from.as_deref(), to.as_deref(), today)?;
-    let before = period.previous();
-    let db = &ctx.db;
-    let currency = ctx.shop.currency;
-    let (traffic, traffic_before) = (
-        report::traffic(db, period, &who).await.map_err(internal)?,
-        report::traffic(db, before, &who).await.map_err(internal)?,
-    );
-    let in_currency = |sales: Vec<report::Sales>| {
-        sales
-            .into_iter()
-            .find(|s| s.currency == currency.code())
-            .unwrap_or_default()
-    };
-    let sales = in_currency(report::sales(db, period, &who).await.map_err(internal)?);
-    let sales_before = in_currency(report::sales(db, before, &who).await.map_err(internal)?);
-    let money = |minor: i64| (minor, Money::new(minor, currency).to_string());
-    let count = |n: i64| (n, n.to_string());
-    // Conversion in hundredths of a percent, so the change compares like with like.
-    let conversion = |buyers: i64, visitors: i64| {
-        let bp = if visitors > 0 {
-            buyers * 10_000 / visitors
-        } else {
-            0
-        };
-        (bp, percent(buyers, visitors))
-    };
-    let figures = vec![
-        figure(
-            "Revenue",
-            money(sales.net_minor()),
-            money(sales_before.net_minor()),
-        ),
-        figure(
-            "Orders",
-            count(sales.order_count),
-            count(sales_before.order_count),
-        ),
-        figure(
-            "Average order",
-            money(sales.average_order_minor()),
-            money(sales_before.average_order_minor()),
-        ),
-        figure(
-            "Conversion",
-            conversion(traffic.buyers, traffic.visitors),
-            conversion(traffic_before.buyers, traffic_before.visitors),
-        ),
-        figure(
-            "Visitors",
-            count(traffic.visitors),
-            count(traffic_before.visitors),
-        ),
-    ];
-    let by_day = report::sales_by_day(db, period, &who)
-        .await
-        .map_err(internal)?;
-    let revenue_by_day: Vec<Bar> = period
-        .each_day()
-        .into_iter()
-        .map(|day| {
-            let key = day.to_string();
-            let net = by_day
-                .iter()
-                .filter(|d| d.day == key && d.currency == currency.code())
-                .map(|d| d.revenue_minor - d.refunds_minor)
-                .sum::<i64>();
-            Bar {
-                label: zone::short_label(day),
-                long_label: zone::long_label(day),
-                value: net,
-                text: Money::new(net, currency).to_string(),
-            }
-        })
-        .collect();
-    let revenue_ticks = ticks(&revenue_by_day, currency);
-    Ok(Overview {
+    let (period, key) = period(
+        request.range.as_deref(),
+        request.from.as_deref(),
+        request.to.as_deref(),
+        today,
+    )?;
+    let mut out = Report {
         staff,
+        view: request.view.to_owned(),
         range: range_view(period, key),
-        figures,
-        revenue_by_day,
-        revenue_ticks,
-    })
+        figures: Vec::new(),
+        chart: None,
+        tables: Vec::new(),
+    };
+    let on = On {
+        ctx,
+        who: &who,
+        period,
+        rows,
+        currency: ctx.shop.currency,
+    };
+    match request.view {
+        "products" => on.products(&mut out).await,
+        "searches" => on.searches(&mut out).await,
+        "funnel" => on.funnel(&mut out).await,
+        "carts" => on.carts(&mut out).await,
+        _ => on.overview(&mut out).await,
+    }?;
+    Ok(out)
 }
 
-/// Zero, half and a round top above the highest bar.
-fn ticks(bars: &[Bar], currency: Currency) -> Vec<Tick> {
-    let top = round_up(bars.iter().map(|b| b.value).max().unwrap_or(0).max(100));
+/// What a view is built for.
+struct On<'a> {
+    ctx: &'a Services,
+    who: &'a Audience,
+    period: Period,
+    rows: i64,
+    currency: Currency,
+}
+
+impl On<'_> {
+    fn money(&self, minor: i64) -> String {
+        Money::new(minor, self.currency).to_string()
+    }
+
+    /// An amount: shown with its currency, exported as a decimal number.
+    fn money_cell(&self, minor: i64) -> Cell {
+        let m = Money::new(minor, self.currency);
+        Cell::number(m.to_string(), m.to_decimal_string())
+    }
+
+    /// The sales in the shop's currency (a vendor's or the shop's).
+    async fn sales(&self, period: Period) -> Result<report::Sales, AppError> {
+        Ok(report::sales(&self.ctx.db, period, self.who)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .find(|s| s.currency == self.currency.code())
+            .unwrap_or_default())
+    }
+
+    async fn overview(&self, out: &mut Report) -> Result<(), AppError> {
+        let db = &self.ctx.db;
+        let before = self.period.previous();
+        let traffic = report::traffic(db, self.period, self.who)
+            .await
+            .map_err(internal)?;
+        let traffic_before = report::traffic(db, before, self.who)
+            .await
+            .map_err(internal)?;
+        let (sales, sales_before) = (
+            self.sales(self.period).await.map_err(internal)?,
+            self.sales(before).await.map_err(internal)?,
+        );
+        let money = |minor: i64| (minor, self.money(minor));
+        let count = |n: i64| (n, count_text(n));
+        // Conversion in hundredths of a percent, so the change compares like with like.
+        let conversion = |buyers: i64, visitors: i64| {
+            let bp = if visitors > 0 {
+                buyers * 10_000 / visitors
+            } else {
+                0
+            };
+            (bp, percent(buyers, visitors))
+        };
+        out.figures = vec![
+            figure(
+                "Revenue",
+                money(sales.net_minor()),
+                money(sales_before.net_minor()),
+            ),
+            figure(
+                "Orders",
+                count(sales.order_count),
+                count(sales_before.order_count),
+            ),
+            figure(
+                "Average order",
+                money(sales.average_order_minor()),
+                money(sales_before.average_order_minor()),
+            ),
+            figure(
+                "Conversion",
+                conversion(traffic.buyers, traffic.visitors),
+                conversion(traffic_before.buyers, traffic_before.visitors),
+            ),
+            figure(
+                "Visitors",
+                count(traffic.visitors),
+                count(traffic_before.visitors),
+            ),
+        ];
+        let by_day = report::sales_by_day(db, self.period, self.who)
+            .await
+            .map_err(internal)?;
+        let code = self.currency.code();
+        let days: Vec<(zone::Date, report::DaySales)> = self
+            .period
+            .each_day()
+            .into_iter()
+            .map(|day| {
+                let key = day.to_string();
+                let mut sum = report::DaySales {
+                    day: key.clone(),
+                    currency: code.to_owned(),
+                    order_count: 0,
+                    revenue_minor: 0,
+                    refunds_minor: 0,
+                };
+                for d in by_day.iter().filter(|d| d.day == key && d.currency == code) {
+                    sum.order_count += d.order_count;
+                    sum.revenue_minor += d.revenue_minor;
+                    sum.refunds_minor += d.refunds_minor;
+                }
+                (day, sum)
+            })
+            .collect();
+        let bars: Vec<Bar> = days
+            .iter()
+            .map(|(day, d)| {
+                let net = d.revenue_minor - d.refunds_minor;
+                Bar {
+                    label: zone::short_label(*day),
+                    long_label: zone::long_label(*day),
+                    value: net,
+                    text: self.money(net),
+                }
+            })
+            .collect();
+        let ticks = ticks(&bars, 100, |v| self.money(v));
+        out.chart = Some(Chart {
+            id: "revenue-chart".to_owned(),
+            title: "Revenue by day".to_owned(),
+            note: "Paid orders less refunds, by the day paid or refunded.".to_owned(),
+            key_label: "Day".to_owned(),
+            value_label: "Revenue".to_owned(),
+            bars,
+            ticks,
+        });
+        out.tables.push(Table {
+            key: "revenue-by-day".to_owned(),
+            title: "Revenue by day".to_owned(),
+            note: "Orders paid, their value, refunds made and what is left, day by day.".to_owned(),
+            columns: ["Day", "Orders", "Paid", "Refunded", "Revenue"]
+                .map(String::from)
+                .to_vec(),
+            rows: days
+                .into_iter()
+                .rev()
+                .map(|(day, d)| {
+                    vec![
+                        Cell {
+                            csv: d.day.clone(),
+                            ..Cell::text(zone::long_label(day))
+                        },
+                        count_cell(d.order_count),
+                        self.money_cell(d.revenue_minor),
+                        self.money_cell(d.refunds_minor),
+                        self.money_cell(d.revenue_minor - d.refunds_minor),
+                    ]
+                })
+                .collect(),
+            empty: "No days in this period.".to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn products(&self, out: &mut Report) -> Result<(), AppError> {
+        let db = &self.ctx.db;
+        let ranked = [
+            (
+                ProductMetric::Views,
+                "top-views",
+                "Most viewed",
+                "Product pages seen.",
+            ),
+            (
+                ProductMetric::Adds,
+                "top-adds",
+                "Most added to cart",
+                "Times added to a cart.",
+            ),
+            (
+                ProductMetric::Units,
+                "top-units",
+                "Most units sold",
+                "Units in paid orders.",
+            ),
+            (
+                ProductMetric::Revenue,
+                "top-revenue",
+                "Highest sales",
+                "The value of paid order lines, before refunds.",
+            ),
+        ];
+        let mut lists = Vec::new();
+        for (metric, key, title, note) in ranked {
+            let rows = report::top_products(db, self.period, self.who, metric, self.rows)
+                .await
+                .map_err(internal)?;
+            lists.push((key, title, note.to_owned(), rows));
+        }
+        let rarely = report::viewed_not_bought(db, self.period, self.who, self.rows)
+            .await
+            .map_err(internal)?;
+        lists.push((
+            "viewed-not-bought",
+            "Viewed often, rarely bought",
+            "At least 20 views, and fewer units sold than one for every 50 views: worth a \
+             look at the price, the photos or the stock."
+                .to_owned(),
+            rarely,
+        ));
+        let mut ids: Vec<String> = lists
+            .iter()
+            .flat_map(|(.., rows)| rows.iter().map(|r| r.product_id.clone()))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let labels = catalog::products::labels(db, &ids)
+            .await
+            .map_err(internal)?;
+        for (key, title, note, rows) in lists {
+            out.tables
+                .push(self.product_table(key, title, note, rows, &labels));
+        }
+        Ok(())
+    }
+
+    fn product_table(
+        &self,
+        key: &str,
+        title: &str,
+        note: String,
+        rows: Vec<report::ProductFigures>,
+        labels: &HashMap<String, catalog::products::ProductLabel>,
+    ) -> Table {
+        Table {
+            key: key.to_owned(),
+            title: title.to_owned(),
+            note,
+            columns: [
+                "Product",
+                "Views",
+                "Adds to cart",
+                "Units sold",
+                "Sales",
+                "Bought per view",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: rows
+                .into_iter()
+                .map(|p| {
+                    let name = match labels.get(&p.product_id) {
+                        Some(l) => Cell::text(l.name.clone()).link(format!("/p/{}", l.slug)),
+                        None => Cell::text(format!("Deleted product {}", p.product_id)),
+                    };
+                    vec![
+                        name,
+                        count_cell(p.views),
+                        count_cell(p.adds),
+                        count_cell(p.units),
+                        self.money_cell(p.revenue_minor),
+                        percent_cell(p.units, p.views),
+                    ]
+                })
+                .collect(),
+            empty: "No product had any in this period.".to_owned(),
+        }
+    }
+
+    async fn searches(&self, out: &mut Report) -> Result<(), AppError> {
+        let db = &self.ctx.db;
+        if *self.who != Audience::Shop {
+            // Searches are the shop's, not a vendor's: they name no product.
+            out.tables.push(Table {
+                key: "top-searches".to_owned(),
+                title: "Searches".to_owned(),
+                note: "What shoppers search for is the shop's to see; ask the shop for it."
+                    .to_owned(),
+                columns: Vec::new(),
+                rows: Vec::new(),
+                empty: "Not shown to vendors.".to_owned(),
+            });
+            return Ok(());
+        }
+        let term = |t: &str| Cell::text(t).link(format!("/search?q={}", urlencode(t)));
+        let top = report::terms(db, self.period, TermRanking::Top, self.rows)
+            .await
+            .map_err(internal)?;
+        out.tables.push(Table {
+            key: "top-searches".to_owned(),
+            title: "Top searches".to_owned(),
+            note: "The most searched terms (in lower case, letters and digits only).".to_owned(),
+            columns: ["Search", "Searches", "Previous period", "Found nothing"]
+                .map(String::from)
+                .to_vec(),
+            rows: top
+                .into_iter()
+                .map(|t| {
+                    vec![
+                        term(&t.term),
+                        count_cell(t.searches),
+                        count_cell(t.before),
+                        count_cell(t.zero_results),
+                    ]
+                })
+                .collect(),
+            empty: "No searches in this period.".to_owned(),
+        });
+        let trending = report::terms(db, self.period, TermRanking::Trending, self.rows)
+            .await
+            .map_err(internal)?;
+        out.tables.push(Table {
+            key: "trending-searches".to_owned(),
+            title: "Trending searches".to_owned(),
+            note: "Rising most against the period before (searched at least twice now).".to_owned(),
+            columns: ["Search", "Searches", "Previous period", "Change"]
+                .map(String::from)
+                .to_vec(),
+            rows: trending
+                .into_iter()
+                .map(|t| {
+                    let rise = t.searches - t.before;
+                    vec![
+                        term(&t.term),
+                        count_cell(t.searches),
+                        count_cell(t.before),
+                        Cell::number(format!("+{}", count_text(rise)), rise.to_string()),
+                    ]
+                })
+                .collect(),
+            empty: "Nothing is rising in this period.".to_owned(),
+        });
+        let zero = report::terms(db, self.period, TermRanking::ZeroResults, self.rows)
+            .await
+            .map_err(internal)?;
+        out.tables.push(Table {
+            key: "zero-result-searches".to_owned(),
+            title: "Searches that found nothing".to_owned(),
+            note: "What shoppers looked for and did not find: products to add, or words to \
+                   add to a product's description."
+                .to_owned(),
+            columns: ["Search", "Found nothing", "Searches"]
+                .map(String::from)
+                .to_vec(),
+            rows: zero
+                .into_iter()
+                .map(|t| {
+                    vec![
+                        term(&t.term),
+                        count_cell(t.zero_results),
+                        count_cell(t.searches),
+                    ]
+                })
+                .collect(),
+            empty: "Every search found something in this period.".to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn funnel(&self, out: &mut Report) -> Result<(), AppError> {
+        let t = report::traffic(&self.ctx.db, self.period, self.who)
+            .await
+            .map_err(internal)?;
+        let steps = [
+            ("Visitors", "Visited the shop", t.visitors),
+            ("Product view", "Viewed a product", t.viewers),
+            ("Add to cart", "Added to the cart", t.adders),
+            ("Checkout", "Started the checkout", t.checkouts),
+            ("Paid", "Paid for an order", t.buyers),
+        ];
+        let bars: Vec<Bar> = steps
+            .iter()
+            .map(|(label, long, n)| Bar {
+                label: (*label).to_owned(),
+                long_label: (*long).to_owned(),
+                value: *n,
+                text: format!("{} visitors", count_text(*n)),
+            })
+            .collect();
+        let ticks = ticks(&bars, 10, count_text);
+        out.chart = Some(Chart {
+            id: "funnel-chart".to_owned(),
+            title: "Funnel".to_owned(),
+            note: "Visitors who reached each step, counted once a day each.".to_owned(),
+            key_label: "Step".to_owned(),
+            value_label: "Visitors".to_owned(),
+            bars,
+            ticks,
+        });
+        let mut rows = Vec::new();
+        let mut previous: Option<i64> = None;
+        for (label, long, n) in steps {
+            let (from_before, dropped) = match previous {
+                Some(p) => (percent_cell(n, p), count_cell((p - n).max(0))),
+                None => (Cell::text("—"), Cell::text("—")),
+            };
+            rows.push(vec![
+                Cell::text(label),
+                Cell::text(long),
+                count_cell(n),
+                percent_cell(n, t.visitors),
+                from_before,
+                dropped,
+            ]);
+            previous = Some(n);
+        }
+        out.tables.push(Table {
+            key: "funnel".to_owned(),
+            title: "Steps and drop-off".to_owned(),
+            note: "Each step as a share of all visitors and of the step before, and how many \
+                   did not go on."
+                .to_owned(),
+            columns: [
+                "Step",
+                "What they did",
+                "Visitors",
+                "Of all visitors",
+                "Of the step before",
+                "Dropped off",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows,
+            empty: String::new(),
+        });
+        Ok(())
+    }
+
+    async fn carts(&self, out: &mut Report) -> Result<(), AppError> {
+        let db = &self.ctx.db;
+        let code = self.currency.code();
+        let now = analytics::carts::summary(db, self.period, self.who, code)
+            .await
+            .map_err(internal)?;
+        let before = analytics::carts::summary(db, self.period.previous(), self.who, code)
+            .await
+            .map_err(internal)?;
+        let count = |n: i64| (n, count_text(n));
+        let money = |minor: i64| (minor, self.money(minor));
+        let rate = |s: &analytics::carts::Summary| {
+            let bp = if s.abandoned > 0 {
+                s.converted * 10_000 / s.abandoned
+            } else {
+                0
+            };
+            (bp, percent(s.converted, s.abandoned))
+        };
+        out.figures = vec![
+            figure(
+                "Abandoned carts",
+                count(now.abandoned),
+                count(before.abandoned),
+            ),
+            figure(
+                "Value left",
+                money(now.value_minor),
+                money(before.value_minor),
+            ),
+            figure(
+                "Bought later",
+                count(now.converted),
+                count(before.converted),
+            ),
+            figure("Recovery rate", rate(&now), rate(&before)),
+            figure(
+                "Value recovered",
+                money(now.converted_value_minor),
+                money(before.converted_value_minor),
+            ),
+        ];
+        let carts = analytics::carts::list(db, self.period, self.who, code, self.rows)
+            .await
+            .map_err(internal)?;
+        let emails = if self.who == &Audience::Shop {
+            let ids: Vec<auth::UserId> = carts
+                .iter()
+                .filter_map(|c| c.user_id.clone().map(auth::UserId::from_db))
+                .collect();
+            auth::users::emails(db, &ids).await.map_err(internal)?
+        } else {
+            HashMap::new()
+        };
+        let zone = self.ctx.analytics.zone();
+        let staff = self.who == &Audience::Shop;
+        out.tables.push(Table {
+            key: "abandoned-carts".to_owned(),
+            title: "Abandoned carts".to_owned(),
+            note: "Carts left with items for over an hour, latest first, at the prices when \
+                   they were left; bought later means an order from the cart was paid after."
+                .to_owned(),
+            columns: ["Left at", "Customer", "Items", "Value", "Bought later"]
+                .map(String::from)
+                .to_vec(),
+            rows: carts
+                .into_iter()
+                .map(|c| {
+                    let who = match &c.user_id {
+                        None => "Guest".to_owned(),
+                        Some(id) => emails
+                            .get(&auth::UserId::from_db(id.clone()))
+                            .cloned()
+                            .unwrap_or_else(|| "Customer".to_owned()),
+                    };
+                    let bought = match (c.order_id, c.order_number) {
+                        (Some(id), Some(number)) => {
+                            let label = checkout::orders::number_label(number);
+                            let cell = Cell::text(label);
+                            if staff {
+                                cell.link(format!("/admin/orders/{id}"))
+                            } else {
+                                cell
+                            }
+                        }
+                        _ => Cell::text("No"),
+                    };
+                    vec![
+                        Cell {
+                            csv: zone.time_label(c.last_activity),
+                            ..Cell::text(zone.time_label(c.last_activity))
+                        },
+                        Cell::text(who),
+                        count_cell(c.units),
+                        self.money_cell(c.value_minor),
+                        bought,
+                    ]
+                })
+                .collect(),
+            empty: "No carts were left with items in this period.".to_owned(),
+        });
+        Ok(())
+    }
+}
+
+/// A count: grouped in thousands on the page, plain in the CSV.
+fn count_cell(n: i64) -> Cell {
+    Cell::number(count_text(n), n.to_string())
+}
+
+/// `part` of `whole` as a percentage cell.
+fn percent_cell(part: i64, whole: i64) -> Cell {
+    let text = percent(part, whole);
+    Cell::number(text.clone(), text.trim_end_matches('%').to_owned())
+}
+
+/// `table` as CSV: its headings, then its rows (text a spreadsheet would run as a formula
+/// defused; numbers plain, without currency signs).
+pub fn csv(table: &Table) -> Result<Vec<u8>, AppError> {
+    use shop_core::spreadsheet::cell;
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record(&table.columns).map_err(internal)?;
+    for row in &table.rows {
+        // Numbers are the shop's own (a negative one is no formula); text is defused.
+        w.write_record(row.iter().map(|c| {
+            if c.numeric {
+                c.csv.clone()
+            } else {
+                cell(&c.csv)
+            }
+        }))
+        .map_err(internal)?;
+    }
+    w.into_inner().map_err(internal)
+}
+
+/// Zero, half and a round top above the highest bar (at least `least`), with `text` for
+/// their labels.
+fn ticks(bars: &[Bar], least: i64, text: impl Fn(i64) -> String) -> Vec<Tick> {
+    let top = round_up(bars.iter().map(|b| b.value).max().unwrap_or(0).max(least));
     [0, top / 2, top]
         .into_iter()
         .map(|value| Tick {
             value,
-            text: Money::new(value, currency).to_string(),
+            text: text(value),
         })
         .collect()
 }

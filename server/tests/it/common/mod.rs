@@ -332,6 +332,28 @@ impl TestApp {
         (id, email.to_owned())
     }
 
+    /// Registers `email` (signed in on a new browser) and makes them a vendor, as `admin`;
+    /// returns the browser and the account's id.
+    pub async fn vendor(&self, admin: &auth::Account, email: &str) -> (reqwest::Client, String) {
+        let client = self.browser();
+        self.register(&client, "Vendor", email, "correct horse battery")
+            .await;
+        let account = auth::find_by_email(&self.db, &shop_core::Email::parse(email).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        auth::admin::grant_role(
+            &self.db,
+            &self.clock,
+            admin,
+            &account.id,
+            auth::Role::Vendor,
+        )
+        .await
+        .unwrap();
+        (client, account.id.as_str().to_owned())
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

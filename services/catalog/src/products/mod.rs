@@ -317,3 +317,35 @@ pub async fn sitemap_entries(db: &Db) -> Result<Vec<(String, Timestamp)>, Catalo
         .map(|r| (r.slug, Timestamp(r.updated_at)))
         .collect())
 }
+
+/// A product's name and slug, for reports that count products by id.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProductLabel {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+}
+
+/// The names and slugs of the products `ids` that still exist, by id.
+pub async fn labels(
+    db: &Db,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, ProductLabel>, CatalogError> {
+    let mut out = std::collections::HashMap::new();
+    // In chunks: a statement takes a bounded number of parameters.
+    for chunk in ids.chunks(100) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, name, slug FROM products WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, ProductLabel>(&sql);
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        for row in query.fetch_all(db.reader()).await? {
+            out.insert(row.id.clone(), row);
+        }
+    }
+    Ok(out)
+}
