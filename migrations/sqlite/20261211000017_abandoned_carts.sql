@@ -1,4 +1,4 @@
--- Abandoned carts for the analytics dashboard (issue #16). Keep in step with
+-- Abandoned carts, and monthly product figures, for the analytics dashboard (issue #16). Keep in step with
 -- ../postgres/20261211000017_abandoned_carts.sql.
 --
 -- A snapshot of a cart left with items for over an hour, taken by the roll-up job: one row
@@ -25,3 +25,17 @@ CREATE INDEX analytics_abandoned_day ON analytics_abandoned_carts (vendor_id, da
 CREATE INDEX analytics_abandoned_open ON analytics_abandoned_carts (cart_id)
     WHERE order_id IS NULL;
 
+
+-- The product figures per calendar month ('YYYY-MM'), summed from the daily rows whenever a
+-- day of the month is rolled up: a year's product ranking reads twelve rows per product,
+-- not 365.
+CREATE TABLE analytics_monthly_products (
+    month         TEXT NOT NULL,
+    product_id    TEXT NOT NULL,
+    vendor_id     TEXT NOT NULL,
+    views         INTEGER NOT NULL,
+    adds          INTEGER NOT NULL,
+    units         INTEGER NOT NULL,
+    revenue_minor INTEGER NOT NULL,
+    PRIMARY KEY (month, product_id)
+);

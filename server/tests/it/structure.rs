@@ -362,6 +362,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "analytics_daily_searches",
             "analytics_days",
             "analytics_events",
+            "analytics_monthly_products",
             "analytics_salts",
         ],
     ),

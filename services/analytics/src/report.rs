@@ -138,17 +138,6 @@ pub enum ProductMetric {
     Revenue,
 }
 
-impl ProductMetric {
-    fn column(self) -> &'static str {
-        match self {
-            ProductMetric::Views => "views",
-            ProductMetric::Adds => "adds",
-            ProductMetric::Units => "units",
-            ProductMetric::Revenue => "revenue_minor",
-        }
-    }
-}
-
 /// A search term's figures over a period (and the one before, for trends).
 #[derive(Clone, Debug, PartialEq, Eq, FromRow)]
 pub struct TermFigures {
@@ -217,21 +206,6 @@ const TRAFFIC_COLUMNS: &str = "day, vendor_id, visitors, viewers, adders, checko
      product_views, listing_views, searches, adds, cart_views";
 const SALES_COLUMNS: &str =
     "day, vendor_id, currency, order_count, units, revenue_minor, refunds_minor";
-const PRODUCT_COLUMNS: &str = "day, product_id, vendor_id, views, adds, units, revenue_minor";
-/// A product's sums over a period, from [`union`] of the product roll-ups, for the whole
-/// shop (`$5` '') or a vendor; the caller adds `HAVING`, `ORDER BY` and `LIMIT`.
-fn product_sums() -> String {
-    format!(
-        "SELECT product_id,
-                CAST(SUM(views) AS BIGINT) AS views,
-                CAST(SUM(adds) AS BIGINT) AS adds,
-                CAST(SUM(units) AS BIGINT) AS units,
-                CAST(SUM(revenue_minor) AS BIGINT) AS revenue_minor
-         FROM {from} WHERE ($5 = '' OR vendor_id = $5)
-         GROUP BY product_id",
-        from = union("analytics_daily_products", PRODUCT_COLUMNS, PRODUCTS),
-    )
-}
 const SEARCH_COLUMNS: &str = "day, term, searches, zero_results";
 
 /// The funnel and page counts over `period`.
@@ -299,51 +273,133 @@ pub async fn sales(db: &Db, period: Period, who: &Audience) -> Result<Vec<Sales>
         .await
 }
 
+/// Every product's figures over `period` (those with any), for the whole shop or a vendor.
+/// Whole months already rolled up come from the monthly roll-up, the other rolled-up days
+/// from the daily one, the days not rolled up yet from the raw events: a year is about
+/// twelve rows per product.
+pub async fn product_totals(
+    db: &Db,
+    period: Period,
+    who: &Audience,
+) -> Result<Vec<ProductFigures>, sqlx::Error> {
+    let [a, b, c, d] = parts(db, period).await?;
+    let split = months_within(&a, &b);
+    let live = PRODUCTS.replace("$1", "$3").replace("$2", "$4");
+    let sql = format!(
+        "SELECT product_id,
+                CAST(SUM(views) AS BIGINT) AS views,
+                CAST(SUM(adds) AS BIGINT) AS adds,
+                CAST(SUM(units) AS BIGINT) AS units,
+                CAST(SUM(revenue_minor) AS BIGINT) AS revenue_minor
+         FROM (SELECT product_id, vendor_id, views, adds, units, revenue_minor
+               FROM analytics_monthly_products WHERE month >= $5 AND month <= $6
+               UNION ALL
+               SELECT product_id, vendor_id, views, adds, units, revenue_minor
+               FROM analytics_daily_products
+               WHERE (day >= $1 AND day <= $2) OR (day >= $7 AND day <= $8)
+               UNION ALL
+               SELECT product_id, vendor_id, views, adds, units, revenue_minor
+               FROM ({live}) l) u
+         WHERE ($9 = '' OR vendor_id = $9)
+         GROUP BY product_id"
+    );
+    sqlx::query_as(&sql)
+        .bind(split.head.0)
+        .bind(split.head.1)
+        .bind(c)
+        .bind(d)
+        .bind(split.months.0)
+        .bind(split.months.1)
+        .bind(split.tail.0)
+        .bind(split.tail.1)
+        .bind(who.key())
+        .fetch_all(db.reader())
+        .await
+}
+
+/// The rolled-up days `from`..`to` as whole months (`YYYY-MM`) and the days before and
+/// after them; an empty part is a range nothing is in.
+struct MonthSplit {
+    head: (String, String),
+    months: (String, String),
+    tail: (String, String),
+}
+
+fn months_within(from: &str, to: &str) -> MonthSplit {
+    let none = || ("9999-12-31".to_owned(), "0000-01-01".to_owned());
+    let days_only = || MonthSplit {
+        head: (from.to_owned(), to.to_owned()),
+        months: none(),
+        tail: none(),
+    };
+    let (Some(a), Some(b)) = (zone::parse_day(from), zone::parse_day(to)) else {
+        return days_only();
+    };
+    if a > b {
+        return days_only();
+    }
+    let first = if a.day() == 1 {
+        a
+    } else {
+        zone::next(a.last_of_month())
+    };
+    let last = if b == b.last_of_month() {
+        b
+    } else {
+        zone::shift(b.first_of_month(), -1)
+    };
+    if first > last {
+        return days_only();
+    }
+    let month = |d: Date| d.to_string()[..7].to_owned();
+    MonthSplit {
+        head: (a.to_string(), zone::shift(first, -1).to_string()),
+        months: (month(first), month(last)),
+        tail: (zone::next(last).to_string(), b.to_string()),
+    }
+}
+
+/// The `limit` products of `totals` ranked highest by `by` (those with none left out).
+pub fn rank(totals: &[ProductFigures], by: ProductMetric, limit: usize) -> Vec<ProductFigures> {
+    let value = |p: &ProductFigures| match by {
+        ProductMetric::Views => p.views,
+        ProductMetric::Adds => p.adds,
+        ProductMetric::Units => p.units,
+        ProductMetric::Revenue => p.revenue_minor,
+    };
+    let mut ranked: Vec<&ProductFigures> = totals.iter().filter(|p| value(p) > 0).collect();
+    ranked.sort_by(|x, y| {
+        value(y)
+            .cmp(&value(x))
+            .then_with(|| x.product_id.cmp(&y.product_id))
+    });
+    ranked.into_iter().take(limit).cloned().collect()
+}
+
+/// Products viewed often but rarely bought: the most viewed of those whose units sold are
+/// under 2% of their views (at least 20 views).
+pub fn rarely_bought(totals: &[ProductFigures], limit: usize) -> Vec<ProductFigures> {
+    let mut ranked: Vec<&ProductFigures> = totals
+        .iter()
+        .filter(|p| p.views >= 20 && p.units.saturating_mul(50) < p.views)
+        .collect();
+    ranked.sort_by(|x, y| {
+        y.views
+            .cmp(&x.views)
+            .then_with(|| x.product_id.cmp(&y.product_id))
+    });
+    ranked.into_iter().take(limit).cloned().collect()
+}
+
 /// The `limit` products ranked highest by `by` over `period` (those with none left out).
 pub async fn top_products(
     db: &Db,
     period: Period,
     who: &Audience,
     by: ProductMetric,
-    limit: i64,
+    limit: usize,
 ) -> Result<Vec<ProductFigures>, sqlx::Error> {
-    let column = by.column();
-    let sql = format!(
-        "{sums} HAVING SUM({column}) > 0
-         ORDER BY SUM({column}) DESC, product_id LIMIT $6",
-        sums = product_sums(),
-    );
-    products_query(db, period, who, &sql, limit).await
-}
-
-/// Products viewed often but rarely bought: the most viewed of those whose units sold are
-/// under 2% of their views (at least 20 views over `period`).
-pub async fn viewed_not_bought(
-    db: &Db,
-    period: Period,
-    who: &Audience,
-    limit: i64,
-) -> Result<Vec<ProductFigures>, sqlx::Error> {
-    let sql = format!(
-        "{sums} HAVING SUM(views) >= 20 AND SUM(units) * 50 < SUM(views)
-         ORDER BY SUM(views) DESC, product_id LIMIT $6",
-        sums = product_sums(),
-    );
-    products_query(db, period, who, &sql, limit).await
-}
-
-async fn products_query(
-    db: &Db,
-    period: Period,
-    who: &Audience,
-    sql: &str,
-    limit: i64,
-) -> Result<Vec<ProductFigures>, sqlx::Error> {
-    bound(db, sql, period, who.key())
-        .await?
-        .bind(limit)
-        .fetch_all(db.reader())
-        .await
+    Ok(rank(&product_totals(db, period, who).await?, by, limit))
 }
 
 /// How to rank search terms.

@@ -150,12 +150,19 @@ pub async fn run(
         return Ok(done);
     };
     let mut day = first;
+    let mut months = Vec::new();
     while day < today {
         // Final once a whole day has passed since it ended.
         let final_ = now >= zone.end_of(day) + 86_400_000;
         roll_day(db, day, final_, now).await?;
         done.days.push(day.to_string());
+        if months.last() != Some(&day.first_of_month()) {
+            months.push(day.first_of_month());
+        }
         day = zone::next(day);
+    }
+    for month in months {
+        roll_month(db, month).await?;
     }
     done.expired = expire(db, zone::shift(today, -retention_days), today).await?;
     Ok(done)
@@ -207,6 +214,29 @@ async fn roll_day(db: &Db, day: Date, final_: bool, now: i64) -> Result<(), sqlx
         .bind(day.clone())
         .bind(i64::from(final_))
         .bind(now);
+    db.write_batch(batch).await
+}
+
+/// Replaces the monthly product figures of the month that starts on `first` with the sums
+/// of its daily rows, in one write.
+async fn roll_month(db: &Db, first: Date) -> Result<(), sqlx::Error> {
+    let month = first.to_string()[..7].to_owned();
+    let mut batch = Batch::for_db(db);
+    batch
+        .add("DELETE FROM analytics_monthly_products WHERE month = $1")
+        .bind(month.clone());
+    batch
+        .add(
+            "INSERT INTO analytics_monthly_products
+                 (month, product_id, vendor_id, views, adds, units, revenue_minor)
+             SELECT $1, product_id, MAX(vendor_id), SUM(views), SUM(adds), SUM(units),
+                    SUM(revenue_minor)
+             FROM analytics_daily_products WHERE day >= $2 AND day <= $3
+             GROUP BY product_id",
+        )
+        .bind(month)
+        .bind(first.to_string())
+        .bind(first.last_of_month().to_string());
     db.write_batch(batch).await
 }
 

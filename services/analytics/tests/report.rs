@@ -200,3 +200,70 @@ async fn figures_add_rolled_up_and_live_days_alike_and_a_vendor_sees_only_theirs
     assert!(Period::new(date("2026-03-04"), date("2026-03-02"), 400).is_none());
     assert!(Period::new(date("2024-01-01"), date("2026-03-02"), 400).is_none());
 }
+
+#[tokio::test]
+async fn a_long_period_adds_whole_months_the_days_around_them_and_today_exactly_once() {
+    let (db, _scratch) = fresh_db().await;
+    // 2026-01-25 09:00 UTC.
+    let clock = Clock::fixed(Timestamp(MONDAY_9AM - 36 * 86_400_000));
+    let a = Analytics::new(
+        db.clone(),
+        clock.clone(),
+        Settings {
+            zone: Zone::utc(),
+            ..Settings::default()
+        },
+    );
+    // One view of p1 (vendor V) a day from 25 January to 6 March, and a sale on 10 February.
+    for day in 0..41 {
+        a.record(view("p1", Some("V")), visit(1));
+        a.flush().await.unwrap();
+        if day == 16 {
+            let at = clock.now().millis();
+            let events = sale("o1", "p1", Some("V"), 1_500)
+                .into_iter()
+                .map(|(n, k)| (n, at, k))
+                .collect();
+            a.record_keyed(events).await.unwrap();
+        }
+        if day < 40 {
+            clock.advance(DAY);
+        }
+    }
+    assert_eq!(
+        analytics::zone::Zone::utc().day_of(clock.now().millis()),
+        "2026-03-06"
+    );
+    a.roll_up().await.unwrap();
+    let months: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analytics_monthly_products")
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    assert_eq!(months, 3, "January, February and March so far");
+    // 28 January to today: four days of January, all of February, five rolled-up days of
+    // March and today's live view.
+    let period = Period::new(date("2026-01-28"), date("2026-03-06"), 400).unwrap();
+    for who in [Audience::Shop, Audience::Vendor("V".to_owned())] {
+        let totals = report::product_totals(&db, period, &who).await.unwrap();
+        assert_eq!(totals.len(), 1);
+        assert_eq!(
+            (totals[0].views, totals[0].units, totals[0].revenue_minor),
+            (4 + 28 + 5 + 1, 1, 1_500)
+        );
+    }
+    // Exactly February, and a period inside one month.
+    let february = Period::new(date("2026-02-01"), date("2026-02-28"), 400).unwrap();
+    let feb = report::product_totals(&db, february, &Audience::Shop)
+        .await
+        .unwrap();
+    assert_eq!(feb[0].views, 28);
+    let mid = Period::new(date("2026-02-09"), date("2026-02-11"), 400).unwrap();
+    let mid = report::product_totals(&db, mid, &Audience::Shop)
+        .await
+        .unwrap();
+    assert_eq!((mid[0].views, mid[0].units), (3, 1));
+    let other = report::product_totals(&db, period, &Audience::Vendor("W".to_owned()))
+        .await
+        .unwrap();
+    assert!(other.is_empty());
+}

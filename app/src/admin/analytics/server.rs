@@ -408,16 +408,17 @@ impl On<'_> {
                 "The value of paid order lines, before refunds.",
             ),
         ];
-        let mut lists = Vec::new();
-        for (metric, key, title, note) in ranked {
-            let rows = report::top_products(db, self.period, self.who, metric, self.rows)
-                .await
-                .map_err(internal)?;
-            lists.push((key, title, note.to_owned(), rows));
-        }
-        let rarely = report::viewed_not_bought(db, self.period, self.who, self.rows)
+        // One read of every product's figures, ranked five ways.
+        let totals = report::product_totals(db, self.period, self.who)
             .await
             .map_err(internal)?;
+        let rows = usize::try_from(self.rows).unwrap_or(0);
+        let mut lists = Vec::new();
+        for (metric, key, title, note) in ranked {
+            let ranked = report::rank(&totals, metric, rows);
+            lists.push((key, title, note.to_owned(), ranked));
+        }
+        let rarely = report::rarely_bought(&totals, rows);
         lists.push((
             "viewed-not-bought",
             "Viewed often, rarely bought",
