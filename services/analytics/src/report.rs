@@ -273,35 +273,84 @@ pub async fn sales(db: &Db, period: Period, who: &Audience) -> Result<Vec<Sales>
         .await
 }
 
-/// Every product's figures over `period` (those with any), for the whole shop or a vendor.
-/// Whole months already rolled up come from the monthly roll-up, the other rolled-up days
-/// from the daily one, the days not rolled up yet from the raw events: a year is about
-/// twelve rows per product.
-pub async fn product_totals(
+/// A product's figures over a period and its place in each ranking (1 is first).
+#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
+pub struct RankedProduct {
+    pub product_id: String,
+    pub views: i64,
+    pub adds: i64,
+    pub units: i64,
+    pub revenue_minor: i64,
+    pub by_views: i64,
+    pub by_adds: i64,
+    pub by_units: i64,
+    pub by_revenue: i64,
+    /// Among products viewed often but rarely bought (see [`rarely_bought`]).
+    pub by_rarely: i64,
+}
+
+impl RankedProduct {
+    fn figures(&self) -> ProductFigures {
+        ProductFigures {
+            product_id: self.product_id.clone(),
+            views: self.views,
+            adds: self.adds,
+            units: self.units,
+            revenue_minor: self.revenue_minor,
+        }
+    }
+
+    /// Viewed often (20 times) and bought for fewer than one in 50 views.
+    fn rarely_bought(&self) -> bool {
+        self.views >= 20 && self.units.saturating_mul(50) < self.views
+    }
+}
+
+/// The products in the first `limit` of any ranking over `period` (by views, adds, units,
+/// sales, or viewed often but rarely bought), for the whole shop or a vendor: one query
+/// ranks them all, and only those rows leave the database. Whole months already rolled up
+/// come from the monthly roll-up, the other rolled-up days from the daily one, the days not
+/// rolled up yet from the raw events: a year is about twelve rows per product.
+pub async fn product_rankings(
     db: &Db,
     period: Period,
     who: &Audience,
-) -> Result<Vec<ProductFigures>, sqlx::Error> {
+    limit: i64,
+) -> Result<Vec<RankedProduct>, sqlx::Error> {
     let [a, b, c, d] = parts(db, period).await?;
     let split = months_within(&a, &b);
     let live = PRODUCTS.replace("$1", "$3").replace("$2", "$4");
+    let rank = |order: &str| {
+        format!("CAST(ROW_NUMBER() OVER (ORDER BY {order} DESC, product_id) AS BIGINT)")
+    };
     let sql = format!(
-        "SELECT product_id,
-                CAST(SUM(views) AS BIGINT) AS views,
-                CAST(SUM(adds) AS BIGINT) AS adds,
-                CAST(SUM(units) AS BIGINT) AS units,
-                CAST(SUM(revenue_minor) AS BIGINT) AS revenue_minor
-         FROM (SELECT product_id, vendor_id, views, adds, units, revenue_minor
-               FROM analytics_monthly_products WHERE month >= $5 AND month <= $6
-               UNION ALL
-               SELECT product_id, vendor_id, views, adds, units, revenue_minor
-               FROM analytics_daily_products
-               WHERE (day >= $1 AND day <= $2) OR (day >= $7 AND day <= $8)
-               UNION ALL
-               SELECT product_id, vendor_id, views, adds, units, revenue_minor
-               FROM ({live}) l) u
-         WHERE ($9 = '' OR vendor_id = $9)
-         GROUP BY product_id"
+        "SELECT * FROM (
+             SELECT t.*, {by_views} AS by_views, {by_adds} AS by_adds, {by_units} AS by_units,
+                    {by_revenue} AS by_revenue, {by_rarely} AS by_rarely
+             FROM (SELECT product_id,
+                          CAST(SUM(views) AS BIGINT) AS views,
+                          CAST(SUM(adds) AS BIGINT) AS adds,
+                          CAST(SUM(units) AS BIGINT) AS units,
+                          CAST(SUM(revenue_minor) AS BIGINT) AS revenue_minor
+                   FROM (SELECT product_id, vendor_id, views, adds, units, revenue_minor
+                         FROM analytics_monthly_products WHERE month >= $5 AND month <= $6
+                         UNION ALL
+                         SELECT product_id, vendor_id, views, adds, units, revenue_minor
+                         FROM analytics_daily_products
+                         WHERE (day >= $1 AND day <= $2) OR (day >= $7 AND day <= $8)
+                         UNION ALL
+                         SELECT product_id, vendor_id, views, adds, units, revenue_minor
+                         FROM ({live}) l) u
+                   WHERE ($9 = '' OR vendor_id = $9)
+                   GROUP BY product_id) t
+         ) r
+         WHERE by_views <= $10 OR by_adds <= $10 OR by_units <= $10 OR by_revenue <= $10
+            OR by_rarely <= $10",
+        by_views = rank("views"),
+        by_adds = rank("adds"),
+        by_units = rank("units"),
+        by_revenue = rank("revenue_minor"),
+        by_rarely = rank("CASE WHEN views >= 20 AND units * 50 < views THEN views ELSE -1 END"),
     );
     sqlx::query_as(&sql)
         .bind(split.head.0)
@@ -313,6 +362,7 @@ pub async fn product_totals(
         .bind(split.tail.0)
         .bind(split.tail.1)
         .bind(who.key())
+        .bind(limit)
         .fetch_all(db.reader())
         .await
 }
@@ -359,36 +409,31 @@ fn months_within(from: &str, to: &str) -> MonthSplit {
     }
 }
 
-/// The `limit` products of `totals` ranked highest by `by` (those with none left out).
-pub fn rank(totals: &[ProductFigures], by: ProductMetric, limit: usize) -> Vec<ProductFigures> {
-    let value = |p: &ProductFigures| match by {
-        ProductMetric::Views => p.views,
-        ProductMetric::Adds => p.adds,
-        ProductMetric::Units => p.units,
-        ProductMetric::Revenue => p.revenue_minor,
+/// The products of `rows` in the first `limit` by `by`, in order (those with none left out).
+pub fn top(rows: &[RankedProduct], by: ProductMetric, limit: i64) -> Vec<ProductFigures> {
+    let key = |p: &RankedProduct| match by {
+        ProductMetric::Views => (p.views, p.by_views),
+        ProductMetric::Adds => (p.adds, p.by_adds),
+        ProductMetric::Units => (p.units, p.by_units),
+        ProductMetric::Revenue => (p.revenue_minor, p.by_revenue),
     };
-    let mut ranked: Vec<&ProductFigures> = totals.iter().filter(|p| value(p) > 0).collect();
-    ranked.sort_by(|x, y| {
-        value(y)
-            .cmp(&value(x))
-            .then_with(|| x.product_id.cmp(&y.product_id))
-    });
-    ranked.into_iter().take(limit).cloned().collect()
+    let mut ranked: Vec<&RankedProduct> = rows
+        .iter()
+        .filter(|p| key(p).0 > 0 && key(p).1 <= limit)
+        .collect();
+    ranked.sort_by_key(|p| key(p).1);
+    ranked.into_iter().map(RankedProduct::figures).collect()
 }
 
 /// Products viewed often but rarely bought: the most viewed of those whose units sold are
-/// under 2% of their views (at least 20 views).
-pub fn rarely_bought(totals: &[ProductFigures], limit: usize) -> Vec<ProductFigures> {
-    let mut ranked: Vec<&ProductFigures> = totals
+/// under 2% of their views (at least 20 views), the first `limit`.
+pub fn rarely_bought(rows: &[RankedProduct], limit: i64) -> Vec<ProductFigures> {
+    let mut ranked: Vec<&RankedProduct> = rows
         .iter()
-        .filter(|p| p.views >= 20 && p.units.saturating_mul(50) < p.views)
+        .filter(|p| p.rarely_bought() && p.by_rarely <= limit)
         .collect();
-    ranked.sort_by(|x, y| {
-        y.views
-            .cmp(&x.views)
-            .then_with(|| x.product_id.cmp(&y.product_id))
-    });
-    ranked.into_iter().take(limit).cloned().collect()
+    ranked.sort_by_key(|p| p.by_rarely);
+    ranked.into_iter().map(RankedProduct::figures).collect()
 }
 
 /// The `limit` products ranked highest by `by` over `period` (those with none left out).
@@ -397,9 +442,13 @@ pub async fn top_products(
     period: Period,
     who: &Audience,
     by: ProductMetric,
-    limit: usize,
+    limit: i64,
 ) -> Result<Vec<ProductFigures>, sqlx::Error> {
-    Ok(rank(&product_totals(db, period, who).await?, by, limit))
+    Ok(top(
+        &product_rankings(db, period, who, limit).await?,
+        by,
+        limit,
+    ))
 }
 
 /// How to rank search terms.

@@ -235,6 +235,11 @@ async fn a_long_period_adds_whole_months_the_days_around_them_and_today_exactly_
         "2026-03-06"
     );
     a.roll_up().await.unwrap();
+    // Today, p2 is viewed 25 times and not bought.
+    for n in 1..=25 {
+        a.record(view("p2", None), visit(n));
+    }
+    a.flush().await.unwrap();
     let months: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analytics_monthly_products")
         .fetch_one(db.reader())
         .await
@@ -243,26 +248,44 @@ async fn a_long_period_adds_whole_months_the_days_around_them_and_today_exactly_
     // 28 January to today: four days of January, all of February, five rolled-up days of
     // March and today's live view.
     let period = Period::new(date("2026-01-28"), date("2026-03-06"), 400).unwrap();
-    for who in [Audience::Shop, Audience::Vendor("V".to_owned())] {
-        let totals = report::product_totals(&db, period, &who).await.unwrap();
-        assert_eq!(totals.len(), 1);
-        assert_eq!(
-            (totals[0].views, totals[0].units, totals[0].revenue_minor),
-            (4 + 28 + 5 + 1, 1, 1_500)
-        );
-    }
-    // Exactly February, and a period inside one month.
-    let february = Period::new(date("2026-02-01"), date("2026-02-28"), 400).unwrap();
-    let feb = report::product_totals(&db, february, &Audience::Shop)
+    let vendor = report::product_rankings(&db, period, &Audience::Vendor("V".to_owned()), 10)
         .await
         .unwrap();
-    assert_eq!(feb[0].views, 28);
+    assert_eq!(vendor.len(), 1);
+    assert_eq!(
+        (vendor[0].views, vendor[0].units, vendor[0].revenue_minor),
+        (4 + 28 + 5 + 1, 1, 1_500)
+    );
+    let shop = report::product_rankings(&db, period, &Audience::Shop, 10)
+        .await
+        .unwrap();
+    let ids = |list: Vec<report::ProductFigures>| -> Vec<String> {
+        list.into_iter().map(|p| p.product_id).collect()
+    };
+    assert_eq!(
+        ids(report::top(&shop, ProductMetric::Views, 10)),
+        ["p1", "p2"]
+    );
+    assert_eq!(ids(report::top(&shop, ProductMetric::Units, 10)), ["p1"]);
+    assert_eq!(ids(report::rarely_bought(&shop, 10)), ["p2"]);
+    // Only the first of each ranking leaves the database when one is asked for.
+    let first = report::product_rankings(&db, period, &Audience::Shop, 1)
+        .await
+        .unwrap();
+    assert_eq!(ids(report::top(&first, ProductMetric::Views, 1)), ["p1"]);
+    assert_eq!(ids(report::rarely_bought(&first, 1)), ["p2"]);
+    // Exactly February, and a period inside one month.
+    let february = Period::new(date("2026-02-01"), date("2026-02-28"), 400).unwrap();
+    let feb = report::product_rankings(&db, february, &Audience::Shop, 10)
+        .await
+        .unwrap();
+    assert_eq!((feb.len(), feb[0].views), (1, 28));
     let mid = Period::new(date("2026-02-09"), date("2026-02-11"), 400).unwrap();
-    let mid = report::product_totals(&db, mid, &Audience::Shop)
+    let mid = report::product_rankings(&db, mid, &Audience::Shop, 10)
         .await
         .unwrap();
     assert_eq!((mid[0].views, mid[0].units), (3, 1));
-    let other = report::product_totals(&db, period, &Audience::Vendor("W".to_owned()))
+    let other = report::product_rankings(&db, period, &Audience::Vendor("W".to_owned()), 10)
         .await
         .unwrap();
     assert!(other.is_empty());

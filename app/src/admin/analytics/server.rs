@@ -408,17 +408,16 @@ impl On<'_> {
                 "The value of paid order lines, before refunds.",
             ),
         ];
-        // One read of every product's figures, ranked five ways.
-        let totals = report::product_totals(db, self.period, self.who)
+        // One query ranks the products five ways.
+        let rankings = report::product_rankings(db, self.period, self.who, self.rows)
             .await
             .map_err(internal)?;
-        let rows = usize::try_from(self.rows).unwrap_or(0);
         let mut lists = Vec::new();
         for (metric, key, title, note) in ranked {
-            let ranked = report::rank(&totals, metric, rows);
-            lists.push((key, title, note.to_owned(), ranked));
+            let top = report::top(&rankings, metric, self.rows);
+            lists.push((key, title, note.to_owned(), top));
         }
-        let rarely = report::rarely_bought(&totals, rows);
+        let rarely = report::rarely_bought(&rankings, self.rows);
         lists.push((
             "viewed-not-bought",
             "Viewed often, rarely bought",
