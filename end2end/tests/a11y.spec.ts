@@ -82,6 +82,11 @@ test('admin pages have no serious accessibility violations', async ({ page }) =>
     category,
     '/admin/catalog',
     '/admin/orders',
+    '/admin/analytics',
+    '/admin/analytics/products?range=30d',
+    '/admin/analytics/searches?range=30d',
+    '/admin/analytics/funnel?range=30d',
+    '/admin/analytics/carts?range=30d',
   ]) {
     await scan(page, path);
   }

@@ -1,6 +1,6 @@
-import { test, expect, type Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
 import { deflateSync } from 'node:zlib';
-import { ready } from './helpers';
+import { ready, signInAsAdmin } from './helpers';
 
 // The admin catalog, end to end: a new product with two variants and an image, published,
 // then found and bought-ready in the shop. Runs with JavaScript on and off.
@@ -47,18 +47,6 @@ function pngImage(size = 400): Buffer {
   ]);
 }
 
-async function signInAsAdmin(page: Page, js: boolean) {
-  await page.goto('/login?next=/admin/products');
-  // With JavaScript on, sign in from the hydrated page: the products list then arrives
-  // without a second full page load (and wasm start) on a busy machine.
-  await ready(page, js);
-  const main = page.getByRole('main');
-  await main.getByLabel('Email address').fill('admin@example.com');
-  await main.getByLabel('Password').fill('demo-admin-password');
-  await main.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/admin\/products/);
-}
-
 test('an admin creates a product with two variants and an image, publishes it and shoppers find it', async ({ page }, testInfo) => {
   // A long journey through full page loads (eight of them with JavaScript off).
   test.setTimeout(90_000);
@@ -66,7 +54,7 @@ test('an admin creates a product with two variants and an image, publishes it an
   const name = `Harbour Linen Apron ${testInfo.project.name} ${Date.now()}`;
   const sku = `APRON-${testInfo.project.name.toUpperCase()}-${Date.now()}`;
 
-  await signInAsAdmin(page, js);
+  await signInAsAdmin(page, js, '/admin/products');
   await ready(page, js);
   await page.getByTestId('new-product').click();
   await expect(page).toHaveURL(/\/admin\/products\/new/);

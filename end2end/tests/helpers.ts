@@ -99,3 +99,18 @@ export async function axeScan(page: Page, path: string, status = 200) {
     .join('\n');
   expect.soft(bad, `${path}\n${report}`).toEqual([]);
 }
+
+/**
+ * Signs in as the demo admin from the sign-in page (hydrated first, with JavaScript on: the
+ * next page then arrives without a second wasm start on a busy machine) and waits for `next`.
+ */
+export async function signInAsAdmin(page: Page, js: boolean, next: string) {
+  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  await ready(page, js);
+  const main = page.getByRole('main');
+  await main.getByLabel('Email address').fill('admin@example.com');
+  await main.getByLabel('Password').fill('demo-admin-password');
+  await main.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(new RegExp(next.replace(/[/]/g, '\\/')));
+  await ready(page, js);
+}

@@ -1,5 +1,5 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
-import { axeScan, jsOn, ready } from './helpers';
+import { axeScan, jsOn, ready, signInAsAdmin } from './helpers';
 import { MASK, addToCart, checkoutAsGuest, placeOrder } from './shopper';
 import { uniqueEmail, waitForMail } from './mail';
 
@@ -26,17 +26,6 @@ async function paidOrder(browser: Browser, js: boolean, quantity: number) {
   const mail = await waitForMail(email, `Payment confirmed for order ${number}`);
   const link = mail.match(/https?:\/\/[^\s"<>]+(\/orders\/[0-9a-f-]{36}\?t=[A-Za-z0-9_-]+)/)![1];
   return { guest, context, number, email, staffPage: `/admin/orders/${id}`, link };
-}
-
-async function signInAsAdmin(page: Page, js: boolean, next: string) {
-  await page.goto(`/login?next=${encodeURIComponent(next)}`);
-  await ready(page, js);
-  const main = page.getByRole('main');
-  await main.getByLabel('Email address').fill('admin@example.com');
-  await main.getByLabel('Password').fill('demo-admin-password');
-  await main.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(new RegExp(next.replace(/[/]/g, '\\/')));
-  await ready(page, js);
 }
 
 test('staff ship part of an order with a tracking number, then refund a unit with restock', async ({ page, browser }, info) => {

@@ -27,6 +27,11 @@ bench_serve_catalog() {
   local port start
   port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   export DATABASE_URL=${BENCH_DATABASE_URL:-sqlite://$work/shop.db}
+  if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+    command -v psql >/dev/null || die "psql is needed to reset BENCH_DATABASE_URL (apt-get install postgresql-client)"
+    step "resetting $BENCH_DATABASE_URL"
+    psql "$BENCH_DATABASE_URL" -qc 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;' >/dev/null
+  fi
   # Benchmarks load from one address: no per-client rate limit.
   export SHOP_DATA_DIR=$work LEPTOS_SITE_ADDR=127.0.0.1:$port RUST_LOG=warn RATE_LIMIT_PER_MINUTE=0
   base="http://127.0.0.1:$port"

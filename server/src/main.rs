@@ -22,9 +22,11 @@ Commands:
   worker                Run only the background work: the outbox worker, housekeeping and the
                         payment sweeper (for scaled-out deployments).
   migrate               Apply database migrations and exit.
-  seed [--catalog FILE] [--if-empty]
+  seed [--catalog FILE] [--if-empty] [--no-history]
                         Load demo data: the built-in demo catalog (or a JSONL catalog file) and the
                         demo admin account. Idempotent; --if-empty skips shops that have products.
+                        With the built-in catalog, a shop without orders also gets 60 days of
+                        made-up activity for its dashboards (not with --no-history).
   demo-history [--days N] [--orders N]
                         Make up N days (default 365) of shop activity up to now, about N orders
                         (default 52000) and ten visitors an order, for a demo or the dashboards'
@@ -69,6 +71,40 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The demo shop's made-up history (`shop seed` without `--catalog`).
+const DEMO_HISTORY: shop::seed::history::HistoryOptions = shop::seed::history::HistoryOptions {
+    days: 60,
+    orders: 3_000,
+};
+
+/// Makes up `options`' history for the demo shop, unless it has orders already.
+async fn demo_history(
+    db: &shop_core::Db,
+    clock: &Clock,
+    config: &Config,
+    options: shop::seed::history::HistoryOptions,
+) -> anyhow::Result<()> {
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(db.reader())
+        .await?;
+    if orders > 0 {
+        return Ok(());
+    }
+    let shop = shop::seed::history::Shop {
+        db,
+        clock,
+        analytics: &config.analytics,
+        currency: config.currency,
+        vat_rate_bp: config.vat_rate_bp,
+    };
+    let made = shop::seed::history::generate(&shop, options).await?;
+    println!(
+        "Made up {} days of activity for the dashboards: {} orders, {} events.",
+        options.days, made.orders, made.events
+    );
+    Ok(())
 }
 
 async fn run(command: &str, args: &[String], config: Config) -> anyhow::Result<()> {
@@ -117,6 +153,7 @@ async fn run(command: &str, args: &[String], config: Config) -> anyhow::Result<(
         }
         "seed" => {
             let mut options = SeedOptions::default();
+            let mut history = true;
             let mut it = args.iter();
             while let Some(arg) = it.next() {
                 match arg.as_str() {
@@ -127,12 +164,19 @@ async fn run(command: &str, args: &[String], config: Config) -> anyhow::Result<(
                         options.catalog = Some(PathBuf::from(path));
                     }
                     "--if-empty" => options.if_empty = true,
+                    "--no-history" => history = false,
                     other => anyhow::bail!("unknown option {other:?} for seed\n\n{USAGE}"),
                 }
             }
             options.demo_images = Some(catalog::ImageStore::new(config.data_dir.join("images")));
             let db = startup::connect_and_migrate(&config).await?;
-            let result = seed(&db, &Clock::system(), &options).await;
+            let clock = Clock::system();
+            let mut result = seed(&db, &clock, &options).await;
+            // The demo shop gets two months of made-up activity, so its dashboards have
+            // something to show (only a shop without orders: never a real one's).
+            if result.is_ok() && history && options.catalog.is_none() {
+                result = demo_history(&db, &clock, &config, DEMO_HISTORY).await;
+            }
             db.close().await;
             result
         }

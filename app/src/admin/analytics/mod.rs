@@ -191,7 +191,7 @@ fn RangePicker(action: &'static str, range: RangeView) -> impl IntoView {
         ("custom", "Custom"),
     ];
     view! {
-        <form method="get" action=action class="flex flex-wrap items-end gap-3" aria-label="Period">
+        <form method="get" action=action class="flex flex-wrap items-end gap-3" aria-label="Choose a period">
             <div>
                 <label for="range" class="block text-sm font-medium">"Period"</label>
                 <select id="range" name="range" class="input mt-1">
