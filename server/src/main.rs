@@ -79,6 +79,21 @@ const DEMO_HISTORY: shop::seed::history::HistoryOptions = shop::seed::history::H
     orders: 3_000,
 };
 
+/// The shop's settings `shop::seed::history` needs.
+fn history_shop<'a>(
+    db: &'a shop_core::Db,
+    clock: &'a Clock,
+    config: &'a Config,
+) -> shop::seed::history::Shop<'a> {
+    shop::seed::history::Shop {
+        db,
+        clock,
+        analytics: &config.analytics,
+        currency: config.currency,
+        vat_rate_bp: config.vat_rate_bp,
+    }
+}
+
 /// Makes up `options`' history for the demo shop, unless it has orders already.
 async fn demo_history(
     db: &shop_core::Db,
@@ -86,20 +101,10 @@ async fn demo_history(
     config: &Config,
     options: shop::seed::history::HistoryOptions,
 ) -> anyhow::Result<()> {
-    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
-        .fetch_one(db.reader())
-        .await?;
-    if orders > 0 {
+    if shop::seed::history::orders(db).await? > 0 {
         return Ok(());
     }
-    let shop = shop::seed::history::Shop {
-        db,
-        clock,
-        analytics: &config.analytics,
-        currency: config.currency,
-        vat_rate_bp: config.vat_rate_bp,
-    };
-    let made = shop::seed::history::generate(&shop, options).await?;
+    let made = shop::seed::history::generate(&history_shop(db, clock, config), options).await?;
     println!(
         "Made up {} days of activity for the dashboards: {} orders, {} events.",
         options.days, made.orders, made.events
@@ -197,13 +202,8 @@ async fn run(command: &str, args: &[String], config: Config) -> anyhow::Result<(
             }
             let db = startup::connect_and_migrate(&config).await?;
             let started = std::time::Instant::now();
-            let shop = shop::seed::history::Shop {
-                db: &db,
-                clock: &Clock::system(),
-                analytics: &config.analytics,
-                currency: config.currency,
-                vat_rate_bp: config.vat_rate_bp,
-            };
+            let clock = Clock::system();
+            let shop = history_shop(&db, &clock, &config);
             let result = shop::seed::history::generate(&shop, options).await;
             db.close().await;
             let made = result?;

@@ -125,9 +125,7 @@ pub async fn generate(shop: &Shop<'_>, options: HistoryOptions) -> anyhow::Resul
         "--orders must be 0 to 10000000"
     );
     let db = shop.db;
-    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
-        .fetch_one(db.reader())
-        .await?;
+    let existing = orders(db).await?;
     anyhow::ensure!(
         existing == 0,
         "this shop has {existing} orders: made-up history only goes into a shop without any"
@@ -206,6 +204,13 @@ pub async fn generate(shop: &Shop<'_>, options: HistoryOptions) -> anyhow::Resul
     }
     analytics.roll_up().await.context("rolling the days up")?;
     Ok(made)
+}
+
+/// How many orders the shop has (made-up history only goes into a shop without any).
+pub async fn orders(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(db.reader())
+        .await
 }
 
 /// The most common words of the products' names: what shoppers search for.
@@ -456,8 +461,8 @@ async fn make_day(
             let p = &products[*i];
             let keys = std::iter::once(String::new()).chain(p.vendor_id.clone());
             for vendor in keys {
-                let row = match by_vendor.iter_mut().find(|(k, _)| *k == vendor) {
-                    Some((_, row)) => row,
+                let at = match by_vendor.iter().position(|(k, _)| *k == vendor) {
+                    Some(at) => at,
                     None => {
                         by_vendor.push((
                             vendor.clone(),
@@ -474,9 +479,10 @@ async fn make_day(
                                     .map(|(_, paid)| paid.max(v.at + 3_600_000).min(plan.now)),
                             },
                         ));
-                        &mut by_vendor.last_mut().expect("just pushed").1
+                        by_vendor.len() - 1
                     }
                 };
+                let row = &mut by_vendor[at].1;
                 row.units += quantity;
                 row.value_minor += quantity * p.price_minor;
             }

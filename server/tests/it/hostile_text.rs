@@ -264,6 +264,11 @@ async fn hostile_text_in_every_field_is_shown_as_text_and_injects_nothing() {
         text_of(doc.root_element()).contains("title meta http equiv refresh content 0 url"),
         "the search's words are listed"
     );
+    let doc = page(&app, &admin, "/admin/analytics/products?range=today").await;
+    assert!(
+        text_of(doc.root_element()).contains(&name),
+        "the viewed product is ranked by its name"
+    );
 
     let doc = page(&app, &shopper, "/cart").await;
     assert!(text_of(doc.root_element()).contains(&name));

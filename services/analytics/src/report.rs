@@ -9,7 +9,7 @@ use sqlx::query::QueryAs;
 use sqlx::{Any, FromRow};
 
 use crate::rollup::{PRODUCTS, SALES, SEARCHES, TRAFFIC};
-use crate::zone::{self, Zone};
+use crate::zone;
 
 /// Days from `from` to `to`, both included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -521,9 +521,4 @@ impl Range {
         };
         Period { from, to: today }
     }
-}
-
-/// Today in `zone` at `now` (milliseconds).
-pub fn today(zone: &Zone, now: i64) -> Date {
-    zone.date_of(now)
 }

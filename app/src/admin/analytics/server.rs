@@ -64,10 +64,6 @@ impl Request {
             to,
         })
     }
-
-    pub fn view(&self) -> &'static str {
-        self.view
-    }
 }
 
 /// The period the picker asks for, on the shop's `today` (the last 7 days by default).
