@@ -92,29 +92,52 @@ row "product page (with a cart, brotli)" "$base${pages[3]}" -H "Cookie: $cart_co
 
 # Every request above was a browser's and was counted in the analytics (an event buffered in
 # memory per page). The visitors' pages with analytics on and off, alternating twice so that
-# the machine's drift falls on both alike, for the cost of counting.
+# the machine's drift falls on both alike, for the cost of counting: from one browser (the
+# recorder writes its repeated events once a second, with their count), then with every
+# request from a browser never seen before (a row written per request: the worst case).
+cat > "$work/new-visitors.lua" <<'LUA'
+-- Each request from a visitor not seen before: the user agent carries the thread and a counter.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+local n = 0
+request = function()
+  n = n + 1
+  local headers = {}
+  for k, v in pairs(wrk.headers) do headers[k] = v end
+  headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0 v" .. id .. "." .. n
+  return wrk.format(nil, nil, headers)
+end
+LUA
 step "the visitors' pages with analytics on and off (ANALYTICS_ENABLED), alternating twice"
-declare -A sum_on=() sum_off=()
-for round in 1 2; do
-  for mode in true false; do
-    bench_restart ANALYTICS_ENABLED=$mode
-    for i in "${!pages[@]}"; do
-      read -r rps _ < <(bench_wrk "$base${pages[$i]}")
-      if [ "$mode" = true ]; then
-        sum_on[$i]=$(( ${sum_on[$i]:-0} + rps ))
-      else
-        sum_off[$i]=$(( ${sum_off[$i]:-0} + rps ))
-      fi
+for traffic in "one browser" "a new browser each request"; do
+  extra=()
+  [ "$traffic" = "one browser" ] || extra=(-s "$work/new-visitors.lua")
+  declare -A sum_on=() sum_off=()
+  for round in 1 2; do
+    for mode in true false; do
+      bench_restart ANALYTICS_ENABLED=$mode
+      for i in "${!pages[@]}"; do
+        read -r rps _ < <(bench_wrk "$base${pages[$i]}" "${extra[@]}")
+        if [ "$mode" = true ]; then
+          sum_on[$i]=$(( ${sum_on[$i]:-0} + rps ))
+        else
+          sum_off[$i]=$(( ${sum_off[$i]:-0} + rps ))
+        fi
+      done
     done
+    echo "$traffic: round $round done"
   done
-  echo "round $round done"
-done
-printf '%-34s %10s %10s %8s\n' "page (visitor, mean of 2)" "on req/s" "off req/s" "on/off"
-for i in "${!pages[@]}"; do
-  on=$(( sum_on[$i] / 2 ))
-  off=$(( sum_off[$i] / 2 ))
-  printf '%-34s %10s %10s %8s\n' "${names[$i]}" "$on" "$off" \
-    "$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%+.1f%%", (a - b) * 100 / b }')"
+  printf '%-34s %10s %10s %8s\n' "$traffic (mean of 2)" "on req/s" "off req/s" "on/off"
+  for i in "${!pages[@]}"; do
+    on=$(( sum_on[$i] / 2 ))
+    off=$(( sum_off[$i] / 2 ))
+    printf '%-34s %10s %10s %8s\n' "${names[$i]}" "$on" "$off" \
+      "$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%+.1f%%", (a - b) * 100 / b }')"
+  done
+  unset sum_on sum_off
 done
 
 bench_restart CATALOG_CACHE_SECS=0

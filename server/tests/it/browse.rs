@@ -362,12 +362,15 @@ async fn search_puts_the_exact_name_first_and_is_logged() {
 /// The server writes analytics events every second; waits for `n` searches.
 async fn wait_for_searches(app: &TestApp, n: usize) -> Vec<(String, i64)> {
     for _ in 0..50 {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT term, results FROM analytics_events WHERE kind = 'search' ORDER BY id",
+        let rows: Vec<(String, i64)> = sqlx::query_as::<_, (String, i64, i64)>(
+            "SELECT term, results, n FROM analytics_events WHERE kind = 'search' ORDER BY id",
         )
         .fetch_all(app.db.reader())
         .await
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .flat_map(|(term, results, n)| std::iter::repeat_n((term, results), n as usize))
+        .collect();
         if rows.len() >= n {
             return rows;
         }

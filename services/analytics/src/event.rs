@@ -63,7 +63,7 @@ impl Kind {
 /// An event as the code that serves a request notes it: what happened, without who or when
 /// (the recorder adds those). Every field but the kind is optional; each kind fills in what
 /// it is about.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Noted {
     pub kind: Kind,
     pub product_id: Option<String>,

@@ -1,6 +1,8 @@
 //! Recording events without slowing a page: [`Recorder::record`] only pushes onto an
 //! in-memory buffer; [`Recorder::flush`] (every second, and at shutdown) writes what has
 //! gathered in a few multi-row inserts, hashing each visit with its day's salt on the way.
+//! The same event by the same visitor on the same day, gathered more than once before a
+//! flush (a page reloaded, a flood of requests), is written once with its count (`n`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,7 +16,7 @@ use crate::zone::Zone;
 
 /// Most events held in memory (if the database stays unwritable, newer ones are dropped).
 const MAX_BUFFERED: usize = 100_000;
-/// Events per insert statement (15 parameters each). Few: SQLite finds each `$N` parameter's
+/// Events per insert statement (16 parameters each). Few: SQLite finds each `$N` parameter's
 /// slot by walking the statement's list of names, so binding costs the square of the
 /// parameters; at 100 events (1,500 parameters) binding took 28% of the server's time under
 /// the catalog benchmark.
@@ -31,6 +33,47 @@ pub(crate) struct Pending {
     /// A visitor hash made elsewhere (imported history), used instead of hashing `visit`.
     pub(crate) visitor: Option<String>,
     pub(crate) dedupe: Option<String>,
+    /// How many times it happened (identical events gathered in one flush are written once).
+    pub(crate) n: i64,
+}
+
+impl Pending {
+    fn once(noted: Noted, at: i64) -> Pending {
+        Pending {
+            noted,
+            at,
+            visit: None,
+            visitor: None,
+            dedupe: None,
+            n: 1,
+        }
+    }
+}
+
+/// `events` with the same event by the same visit on the same local day folded into the
+/// first of them, counted in its `n` (keyed events stay as they are: each has its own key).
+fn collapse(events: Vec<Pending>, zone: &Zone) -> Vec<Pending> {
+    let mut out: Vec<Pending> = Vec::with_capacity(events.len());
+    let mut seen: HashMap<(String, Noted, Option<Visit>), usize> = HashMap::new();
+    for event in events {
+        if event.dedupe.is_some() || event.visitor.is_some() {
+            out.push(event);
+            continue;
+        }
+        let key = (
+            zone.day_of(event.at),
+            event.noted.clone(),
+            event.visit.clone(),
+        );
+        match seen.get(&key) {
+            Some(&i) => out[i].n += event.n,
+            None => {
+                seen.insert(key, out.len());
+                out.push(event);
+            }
+        }
+    }
+    out
 }
 
 /// The buffer of events not yet written.
@@ -44,11 +87,8 @@ impl Recorder {
     /// Notes `noted` for `visit` at `at` (milliseconds): cheap, no I/O.
     pub fn record(&self, noted: Noted, at: i64, visit: Option<Visit>) {
         self.push(Pending {
-            noted,
-            at,
             visit,
-            visitor: None,
-            dedupe: None,
+            ..Pending::once(noted, at)
         });
     }
 
@@ -70,8 +110,8 @@ impl Recorder {
         self.buffer.lock().map(|b| b.len()).unwrap_or_default()
     }
 
-    /// Writes every buffered event. Returns how many were written; on error the unwritten
-    /// ones go back to the buffer for the next try.
+    /// Writes every buffered event. Returns how many were written (identical ones counted in
+    /// one row each); on error the unwritten ones go back to the buffer for the next try.
     pub async fn flush(&self, db: &Db, zone: &Zone) -> Result<usize, sqlx::Error> {
         let taken = {
             let mut buffer = self
@@ -87,6 +127,7 @@ impl Recorder {
                 "analytics buffer full; events were dropped"
             );
         }
+        let taken = collapse(taken, zone);
         let mut written = 0;
         let mut rest = taken.as_slice();
         while !rest.is_empty() {
@@ -102,7 +143,7 @@ impl Recorder {
                 *buffer = restored;
                 return Err(e);
             }
-            written += chunk.len();
+            written += chunk.iter().map(|e| e.n as usize).sum::<usize>();
             rest = after;
         }
         Ok(written)
@@ -119,11 +160,8 @@ pub(crate) async fn write_keyed(
     let pending: Vec<Pending> = events
         .into_iter()
         .map(|(noted, at, dedupe)| Pending {
-            noted,
-            at,
-            visit: None,
-            visitor: None,
             dedupe: Some(dedupe),
+            ..Pending::once(noted, at)
         })
         .collect();
     for chunk in pending.chunks(PER_WRITE) {
@@ -142,11 +180,8 @@ pub(crate) async fn write_imported(
     let pending: Vec<Pending> = events
         .into_iter()
         .map(|(noted, at, visitor)| Pending {
-            noted,
-            at,
-            visit: None,
             visitor,
-            dedupe: None,
+            ..Pending::once(noted, at)
         })
         .collect();
     for chunk in pending.chunks(PER_WRITE) {
@@ -169,16 +204,14 @@ async fn write(db: &Db, zone: &Zone, events: &[Pending]) -> Result<(), sqlx::Err
         let mut sql = String::from(
             "INSERT INTO analytics_events (at, day, kind, visitor, product_id, vendor_id,
                  category_id, term, results, quantity, order_id, cart_id, amount_minor,
-                 currency, dedupe) VALUES ",
+                 currency, dedupe, n) VALUES ",
         );
         for i in 0..events.len() {
             if i > 0 {
                 sql.push_str(", ");
             }
-            let n = i * 15;
-            let params: Vec<String> = (1..=15).map(|k| format!("${}", n + k)).collect();
             sql.push('(');
-            sql.push_str(&params.join(", "));
+            sql.push_str(&shop_core::db::placeholders(i * 16 + 1, 16));
             sql.push(')');
         }
         sql.push_str(" ON CONFLICT (dedupe) DO NOTHING");
@@ -205,7 +238,8 @@ async fn write(db: &Db, zone: &Zone, events: &[Pending]) -> Result<(), sqlx::Err
                 .bind(n.cart_id.clone())
                 .bind(n.amount_minor)
                 .bind(n.currency.clone())
-                .bind(e.dedupe.clone());
+                .bind(e.dedupe.clone())
+                .bind(e.n);
         }
     }
     db.write_batch(batch).await
@@ -236,4 +270,62 @@ async fn read_salt(db: &Db, day: &str) -> Result<Option<String>, sqlx::Error> {
         .bind(day)
         .fetch_optional(db.reader())
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Kind;
+
+    fn visit(ip: &str) -> Option<Visit> {
+        Some(Visit {
+            ip: ip.to_owned(),
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Firefox/133.0".to_owned(),
+        })
+    }
+
+    #[test]
+    fn the_same_event_by_the_same_visit_on_the_same_day_is_one_row_with_its_count() {
+        let zone = Zone::named("Europe/Berlin").unwrap();
+        // 2026-03-02 09:00 Berlin, and 16 hours later (the next day there).
+        let (monday, tuesday) = (1_772_438_400_000, 1_772_438_400_000 + 16 * 3_600_000);
+        let view = Noted::product_view("p1", None);
+        let event = |noted: &Noted, at, ip| Pending {
+            visit: visit(ip),
+            ..Pending::once(noted.clone(), at)
+        };
+        let keyed = Pending {
+            dedupe: Some("paid:o1".to_owned()),
+            ..Pending::once(Noted::new(Kind::OrderPaid), monday)
+        };
+        let collapsed = collapse(
+            vec![
+                event(&view, monday, "192.0.2.1"),
+                event(&view, monday + 5, "192.0.2.2"),
+                event(&view, monday + 10, "192.0.2.1"),
+                event(&Noted::product_view("p2", None), monday, "192.0.2.1"),
+                event(&view, tuesday, "192.0.2.1"),
+                keyed.clone(),
+                keyed,
+                event(&view, monday + 20, "192.0.2.1"),
+            ],
+            &zone,
+        );
+        let rows: Vec<(Option<&str>, i64, i64)> = collapsed
+            .iter()
+            .map(|e| (e.noted.product_id.as_deref(), e.at, e.n))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                (Some("p1"), monday, 3),
+                (Some("p1"), monday + 5, 1),
+                (Some("p2"), monday, 1),
+                (Some("p1"), tuesday, 1),
+                (None, monday, 1),
+                (None, monday, 1),
+            ]
+        );
+        assert_eq!(collapsed.iter().map(|e| e.n).sum::<i64>(), 8);
+    }
 }

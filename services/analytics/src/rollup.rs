@@ -24,11 +24,11 @@ SELECT e.day, '' AS vendor_id,
        COUNT(DISTINCT CASE WHEN e.kind = 'order_placed' AND EXISTS (
            SELECT 1 FROM analytics_events p WHERE p.order_id = e.order_id AND p.kind = 'order_paid'
        ) THEN e.visitor END) AS buyers,
-       CAST(COALESCE(SUM(CASE WHEN e.kind = 'product_view' THEN 1 ELSE 0 END), 0) AS BIGINT) AS product_views,
-       CAST(COALESCE(SUM(CASE WHEN e.kind = 'listing_view' THEN 1 ELSE 0 END), 0) AS BIGINT) AS listing_views,
-       CAST(COALESCE(SUM(CASE WHEN e.kind = 'search' THEN 1 ELSE 0 END), 0) AS BIGINT) AS searches,
-       CAST(COALESCE(SUM(CASE WHEN e.kind = 'add_to_cart' THEN 1 ELSE 0 END), 0) AS BIGINT) AS adds,
-       CAST(COALESCE(SUM(CASE WHEN e.kind = 'cart_view' THEN 1 ELSE 0 END), 0) AS BIGINT) AS cart_views
+       CAST(COALESCE(SUM(CASE WHEN e.kind = 'product_view' THEN e.n ELSE 0 END), 0) AS BIGINT) AS product_views,
+       CAST(COALESCE(SUM(CASE WHEN e.kind = 'listing_view' THEN e.n ELSE 0 END), 0) AS BIGINT) AS listing_views,
+       CAST(COALESCE(SUM(CASE WHEN e.kind = 'search' THEN e.n ELSE 0 END), 0) AS BIGINT) AS searches,
+       CAST(COALESCE(SUM(CASE WHEN e.kind = 'add_to_cart' THEN e.n ELSE 0 END), 0) AS BIGINT) AS adds,
+       CAST(COALESCE(SUM(CASE WHEN e.kind = 'cart_view' THEN e.n ELSE 0 END), 0) AS BIGINT) AS cart_views
 FROM analytics_events e
 WHERE e.day >= $1 AND e.day <= $2 AND e.visitor IS NOT NULL
 GROUP BY e.day
@@ -46,10 +46,10 @@ SELECT e.day, e.vendor_id,
            WHERE o.day = e.day AND o.visitor = e.visitor AND o.kind = 'order_placed'
              AND s.kind = 'sale' AND s.vendor_id = e.vendor_id
        ) THEN e.visitor END) AS buyers,
-       CAST(COALESCE(SUM(CASE WHEN e.kind = 'product_view' THEN 1 ELSE 0 END), 0) AS BIGINT) AS product_views,
+       CAST(COALESCE(SUM(CASE WHEN e.kind = 'product_view' THEN e.n ELSE 0 END), 0) AS BIGINT) AS product_views,
        CAST(0 AS BIGINT) AS listing_views,
        CAST(0 AS BIGINT) AS searches,
-       CAST(COALESCE(SUM(CASE WHEN e.kind = 'add_to_cart' THEN 1 ELSE 0 END), 0) AS BIGINT) AS adds,
+       CAST(COALESCE(SUM(CASE WHEN e.kind = 'add_to_cart' THEN e.n ELSE 0 END), 0) AS BIGINT) AS adds,
        CAST(0 AS BIGINT) AS cart_views
 FROM analytics_events e
 WHERE e.day >= $1 AND e.day <= $2 AND e.visitor IS NOT NULL AND e.vendor_id IS NOT NULL
@@ -60,10 +60,10 @@ GROUP BY e.day, e.vendor_id";
 /// refunds of orders) and each vendor (their lines, and refunds of their lines).
 pub(crate) const SALES: &str = "
 SELECT day, '' AS vendor_id, currency,
-       CAST(COALESCE(SUM(CASE WHEN kind = 'order_paid' THEN 1 ELSE 0 END), 0) AS BIGINT) AS order_count,
-       CAST(COALESCE(SUM(CASE WHEN kind = 'sale' THEN quantity ELSE 0 END), 0) AS BIGINT) AS units,
-       CAST(COALESCE(SUM(CASE WHEN kind = 'order_paid' THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS revenue_minor,
-       CAST(COALESCE(SUM(CASE WHEN kind = 'refund' AND product_id IS NULL THEN amount_minor ELSE 0 END), 0) AS BIGINT)
+       CAST(COALESCE(SUM(CASE WHEN kind = 'order_paid' THEN n ELSE 0 END), 0) AS BIGINT) AS order_count,
+       CAST(COALESCE(SUM(CASE WHEN kind = 'sale' THEN quantity * n ELSE 0 END), 0) AS BIGINT) AS units,
+       CAST(COALESCE(SUM(CASE WHEN kind = 'order_paid' THEN amount_minor * n ELSE 0 END), 0) AS BIGINT) AS revenue_minor,
+       CAST(COALESCE(SUM(CASE WHEN kind = 'refund' AND product_id IS NULL THEN amount_minor * n ELSE 0 END), 0) AS BIGINT)
            AS refunds_minor
 FROM analytics_events
 WHERE day >= $1 AND day <= $2 AND kind IN ('order_paid', 'sale', 'refund') AND currency IS NOT NULL
@@ -71,9 +71,9 @@ GROUP BY day, currency
 UNION ALL
 SELECT day, vendor_id, currency,
        COUNT(DISTINCT CASE WHEN kind = 'sale' THEN order_id END) AS order_count,
-       CAST(COALESCE(SUM(CASE WHEN kind = 'sale' THEN quantity ELSE 0 END), 0) AS BIGINT) AS units,
-       CAST(COALESCE(SUM(CASE WHEN kind = 'sale' THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS revenue_minor,
-       CAST(COALESCE(SUM(CASE WHEN kind = 'refund' THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS refunds_minor
+       CAST(COALESCE(SUM(CASE WHEN kind = 'sale' THEN quantity * n ELSE 0 END), 0) AS BIGINT) AS units,
+       CAST(COALESCE(SUM(CASE WHEN kind = 'sale' THEN amount_minor * n ELSE 0 END), 0) AS BIGINT) AS revenue_minor,
+       CAST(COALESCE(SUM(CASE WHEN kind = 'refund' THEN amount_minor * n ELSE 0 END), 0) AS BIGINT) AS refunds_minor
 FROM analytics_events
 WHERE day >= $1 AND day <= $2 AND kind IN ('sale', 'refund') AND vendor_id IS NOT NULL
   AND product_id IS NOT NULL AND currency IS NOT NULL
@@ -82,10 +82,10 @@ GROUP BY day, vendor_id, currency";
 /// Views, adds to cart, units sold and revenue per product and day.
 pub(crate) const PRODUCTS: &str = "
 SELECT day, product_id, COALESCE(MAX(vendor_id), '') AS vendor_id,
-       CAST(COALESCE(SUM(CASE WHEN kind = 'product_view' THEN 1 ELSE 0 END), 0) AS BIGINT) AS views,
-       CAST(COALESCE(SUM(CASE WHEN kind = 'add_to_cart' THEN 1 ELSE 0 END), 0) AS BIGINT) AS adds,
-       CAST(COALESCE(SUM(CASE WHEN kind = 'sale' THEN quantity ELSE 0 END), 0) AS BIGINT) AS units,
-       CAST(COALESCE(SUM(CASE WHEN kind = 'sale' THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS revenue_minor
+       CAST(COALESCE(SUM(CASE WHEN kind = 'product_view' THEN n ELSE 0 END), 0) AS BIGINT) AS views,
+       CAST(COALESCE(SUM(CASE WHEN kind = 'add_to_cart' THEN n ELSE 0 END), 0) AS BIGINT) AS adds,
+       CAST(COALESCE(SUM(CASE WHEN kind = 'sale' THEN quantity * n ELSE 0 END), 0) AS BIGINT) AS units,
+       CAST(COALESCE(SUM(CASE WHEN kind = 'sale' THEN amount_minor * n ELSE 0 END), 0) AS BIGINT) AS revenue_minor
 FROM analytics_events
 WHERE day >= $1 AND day <= $2 AND product_id IS NOT NULL
   AND kind IN ('product_view', 'add_to_cart', 'sale')
@@ -94,8 +94,8 @@ GROUP BY day, product_id";
 /// Searches and searches without results per term and day.
 pub(crate) const SEARCHES: &str = "
 SELECT day, term,
-       COUNT(*) AS searches,
-       CAST(COALESCE(SUM(CASE WHEN results = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS zero_results
+       CAST(SUM(n) AS BIGINT) AS searches,
+       CAST(COALESCE(SUM(CASE WHEN results = 0 THEN n ELSE 0 END), 0) AS BIGINT) AS zero_results
 FROM analytics_events
 WHERE day >= $1 AND day <= $2 AND kind = 'search' AND term IS NOT NULL
 GROUP BY day, term";

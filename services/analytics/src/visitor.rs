@@ -9,7 +9,7 @@
 use sha2::{Digest, Sha256};
 
 /// The request facts a visit is counted from (kept in memory only until the next flush).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Visit {
     pub ip: String,
     pub user_agent: String,

@@ -75,10 +75,9 @@ pub async fn search(db: &Db, q: &UserQuery) -> Result<(Vec<UserSummary>, i64), A
     // The roles of the whole page in one query.
     let mut roles: std::collections::HashMap<String, Vec<Role>> = std::collections::HashMap::new();
     if !rows.is_empty() {
-        let placeholders: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT user_id, role FROM user_roles WHERE user_id IN ({}) ORDER BY role",
-            placeholders.join(", ")
+            shop_core::db::placeholders(1, rows.len())
         );
         let mut query = sqlx::query_as::<_, UserRole>(&sql);
         for row in &rows {

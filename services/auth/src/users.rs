@@ -123,10 +123,9 @@ pub async fn emails(
     wanted.dedup();
     // In chunks: a statement takes a bounded number of parameters.
     for chunk in wanted.chunks(100) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT id, email FROM users WHERE id IN ({})",
-            placeholders.join(", ")
+            shop_core::db::placeholders(1, chunk.len())
         );
         let mut query = sqlx::query_as::<_, IdEmail>(&sql);
         for id in chunk {

@@ -125,10 +125,10 @@ fn order_into(
     const COLUMNS: usize = 15;
     let rows: Vec<String> = (0..quote.lines.len())
         .map(|row| {
-            let params: Vec<String> = (1..=COLUMNS)
-                .map(|c| format!("${}", row * COLUMNS + c))
-                .collect();
-            format!("({})", params.join(", "))
+            format!(
+                "({})",
+                shop_core::db::placeholders(row * COLUMNS + 1, COLUMNS)
+            )
         })
         .collect();
     batch.add(&format!(

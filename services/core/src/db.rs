@@ -336,6 +336,15 @@ pub async fn size_cache_for_bulk(conn: &mut Conn, bulk: bool) -> Result<(), sqlx
     conn.execute(pragma).await.map(|_| ())
 }
 
+/// `count` numbered parameters from `$first`, comma-separated (`$3, $4, $5`): an `IN (…)`
+/// list or a row of a multi-row insert.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The error a job gets when its batch did not commit.
 fn not_committed(why: String) -> sqlx::Error {
     sqlx::Error::Io(std::io::Error::other(format!("not committed: {why}")))
@@ -387,6 +396,13 @@ fn redact_url_error(message: &str, url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_from_the_first() {
+        assert_eq!(placeholders(1, 3), "$1, $2, $3");
+        assert_eq!(placeholders(17, 2), "$17, $18");
+        assert_eq!(placeholders(5, 0), "");
+    }
 
     #[test]
     fn detects_backend_from_url() {

@@ -334,10 +334,9 @@ pub async fn labels(
     let mut out = std::collections::HashMap::new();
     // In chunks: a statement takes a bounded number of parameters.
     for chunk in ids.chunks(100) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT id, name, slug FROM products WHERE id IN ({})",
-            placeholders.join(", ")
+            shop_core::db::placeholders(1, chunk.len())
         );
         let mut query = sqlx::query_as::<_, ProductLabel>(&sql);
         for id in chunk {
