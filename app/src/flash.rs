@@ -70,6 +70,10 @@ pub fn message(code: &str) -> Option<&'static str> {
         }
         "order_noted" => "Note added.",
         "card_removed" => "Card removed. It can no longer be used to pay at this shop.",
+        "reminder_queued" => {
+            "Reminder queued: the customer gets a mail with what is in their cart now."
+        }
+        "reminders_stopped" => "Done: we won't send you reminders about carts you leave any more.",
         "notification_resent" => "Queued to be sent again: this is the new message.",
         "my_order_cancelled" => {
             "Your order is cancelled and refunded in full; the money is on its way back to how you paid."

@@ -76,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("confirm-email") view=account::access::ConfirmEmailPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("forgot-password") view=account::access::ForgotPasswordPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("reset-password") view=account::access::ResetPasswordPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("reminders"), StaticSegment("stop")) view=account::access::StopRemindersPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("account") view=account::AccountPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("account"), StaticSegment("profile")) view=account::ProfilePage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("account"), StaticSegment("sessions")) view=account::SessionsPage ssr=SsrMode::Async />

@@ -98,6 +98,10 @@ const products = fs.readFileSync(dataset, "utf8").split("\n").filter(Boolean).ma
       lines.push("GET /admin/analytics/carts?range=today");
       lines.push("GET /admin/analytics/export?view=products&table=top-views&range=7d");
       lines.push("GET /admin/analytics/export?view=carts&table=nothing&range=7d");
+      // Cart reminders: one asked for a cart that was never left, and a forged stop link.
+      lines.push(`POST /api/admin/analytics/remind cart_id=${order}&left_at=1764547200000`);
+      lines.push(`GET /reminders/stop?u=${order}&t=forged`);
+      lines.push(`POST /api/reminders/stop user=${order}&token=forged`);
       lines.push(`GET /admin/notifications/${order}`);
       lines.push(`GET /admin/notifications/${order}/html`);
       lines.push(`POST /api/admin/notification-resend id=${order}&confirm=yes`);

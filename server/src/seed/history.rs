@@ -477,6 +477,7 @@ async fn make_day(
                                 order_number: later.map(|(w, _)| w.number),
                                 converted_at: later
                                     .map(|(_, paid)| paid.max(v.at + 3_600_000).min(plan.now)),
+                                reminded_at: None,
                             },
                         ));
                         by_vendor.len() - 1

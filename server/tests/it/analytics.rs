@@ -569,7 +569,7 @@ async fn every_view_lists_what_happened_exports_it_as_csv_and_keeps_a_vendor_to_
     assert_eq!(figure(&carts, "Value left"), "€104.00");
     let left = rows(&carts, "abandoned-carts");
     assert_eq!(left.len(), 1);
-    assert_eq!(left[0][1..], ["Guest", "2", "€104.00", "No"]);
+    assert_eq!(left[0][1..], ["Guest", "2", "€104.00", "No", "—"]);
 
     // CSV: the same table, numbers plain, named after the view, table and period.
     let res = export(&app, &admin, "view=products&table=top-revenue&range=7d").await;
@@ -656,6 +656,256 @@ async fn every_view_lists_what_happened_exports_it_as_csv_and_keeps_a_vendor_to_
         .get_with(&admin, "/admin/analytics/carts?range=7d")
         .await;
     assert!(page.contains(r#"href="/admin/orders/"#), "links the order");
+}
+
+/// The first abandoned cart kept with (or without) a customer: its id and when it was left.
+async fn left_cart(app: &TestApp, customer: bool) -> (String, String) {
+    let sql = if customer {
+        "SELECT cart_id, last_activity FROM analytics_abandoned_carts
+         WHERE vendor_id = '' AND user_id IS NOT NULL ORDER BY last_activity"
+    } else {
+        "SELECT cart_id, last_activity FROM analytics_abandoned_carts
+         WHERE vendor_id = '' AND user_id IS NULL ORDER BY last_activity"
+    };
+    let (id, at): (String, i64) = sqlx::query_as(sql)
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    (id, at.to_string())
+}
+
+/// The row of the abandoned-carts table whose customer column is `who`.
+async fn cart_row(app: &TestApp, admin: &reqwest::Client, who: &str) -> Vec<String> {
+    let carts = view_data(app, admin, "carts").await;
+    rows(&carts, "abandoned-carts")
+        .into_iter()
+        .find(|r| r[1] == who)
+        .unwrap_or_else(|| panic!("no cart of {who}: {carts}"))
+}
+
+#[tokio::test]
+async fn a_customer_gets_one_reminder_of_what_is_in_their_left_cart_and_can_stop_them() {
+    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
+    let admin = app.browser();
+    app.admin(&admin).await;
+    let ada = app.browser();
+    app.register(&ada, "Ada", "ada@example.com", "correct horse battery")
+        .await;
+    let pan = shop_testkit::variant_id(&app.db, "PAN-1").await.to_string();
+    let kettle = shop_testkit::variant_id(&app.db, "KET-1").await.to_string();
+    let res = app
+        .call(&ada, "cart/add", &[("variant_id", &pan), ("quantity", "2")])
+        .await;
+    assert_eq!(res.status(), 200);
+    let guest = other_browser();
+    let res = app
+        .call(
+            &guest,
+            "cart/add",
+            &[("variant_id", &kettle), ("quantity", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let later = shop_core::Clock::fixed(shop_core::Timestamp(
+        app.clock.now().millis() + 2 * 3_600_000,
+    ));
+    let analytics = analytics::Analytics::new(
+        app.db.clone(),
+        later.clone(),
+        analytics::Settings::default(),
+    );
+    assert_eq!(analytics.roll_up().await.unwrap().abandoned_carts, 2);
+
+    // Staff see a button for the customer's cart; a guest has no address.
+    assert_eq!(
+        cart_row(&app, &admin, "ada@example.com").await[5],
+        "Send reminder"
+    );
+    assert_eq!(cart_row(&app, &admin, "Guest").await[5], "—");
+    let page = app
+        .get_with(&admin, "/admin/analytics/carts?range=today")
+        .await;
+    assert!(
+        page.contains(r#"action="/api/admin/analytics/remind""#),
+        "a form that works with JavaScript off"
+    );
+    let (cart, left_at) = left_cart(&app, true).await;
+    let (guest_cart, guest_left_at) = left_cart(&app, false).await;
+    let remind = |client: &reqwest::Client, cart: &str, at: &str| {
+        let (client, cart, at) = (client.clone(), cart.to_owned(), at.to_owned());
+        let app = &app;
+        async move {
+            app.call(
+                &client,
+                "admin/analytics/remind",
+                &[("cart_id", cart.as_str()), ("left_at", at.as_str())],
+            )
+            .await
+        }
+    };
+    // Not for a shopper, not for a guest's cart, not for a cart that was never left.
+    let res = remind(&ada, &cart, &left_at).await;
+    assert_eq!(res.status(), 403);
+    let res = remind(&admin, &guest_cart, &guest_left_at).await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert!(res.text().await.unwrap().contains("a guest's"));
+    let res = remind(&admin, &cart, "12").await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert!(res.text().await.unwrap().contains("No such abandoned cart"));
+
+    // A plain form post (JavaScript off) goes back to the report with the outcome.
+    let back = app.url("/admin/analytics/carts?range=today");
+    let res = admin
+        .post(app.url("/api/admin/analytics/remind"))
+        .header("origin", &app.address)
+        .header("accept", crate::common::BROWSER_ACCEPT)
+        .header("referer", &back)
+        .form(&[("cart_id", cart.as_str()), ("left_at", left_at.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("/admin/analytics/carts?range=today")
+            && location.contains("flash=reminder_queued"),
+        "{location}"
+    );
+    // Once per cart: a second click is refused.
+    let res = remind(&admin, &cart, &left_at).await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert!(res.text().await.unwrap().contains("already sent"));
+    assert!(cart_row(&app, &admin, "ada@example.com").await[5].starts_with("Sent "));
+
+    // The mail: what is in the cart now, at today's prices, a link to the cart and one to
+    // stop reminders.
+    app.deliver_outbox().await;
+    let subject = "You left something in your cart";
+    let sent: Vec<String> = app
+        .mails()
+        .into_iter()
+        .filter(|m| m.contains(subject))
+        .collect();
+    assert_eq!(sent.len(), 1, "one mail");
+    let mail = &sent[0];
+    assert!(mail.contains("To: ada@example.com"), "{mail}");
+    for part in ["2 × Cast Iron Pan", "€60.00", "/cart", "/reminders/stop?u="] {
+        assert!(mail.contains(part), "{part} in {mail}");
+    }
+    let start = mail.find("/reminders/stop?u=").unwrap();
+    let link: String = mail[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
+        .collect::<String>()
+        .replace("&amp;", "&");
+    let query: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(link.split_once('?').unwrap().1.as_bytes())
+            .into_owned()
+            .collect();
+    let (user, token) = (query["u"].clone(), query["t"].clone());
+
+    // The link opens a page with a button (a mail scanner opening it stops nothing).
+    let page = app.get_with(&app.browser(), &link).await;
+    assert!(page.contains("Stop these emails"), "{page}");
+    let stopped: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analytics_reminder_optouts")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(stopped, 0);
+    // A forged or borrowed token stops nothing.
+    let stranger = app.browser();
+    for (u, t) in [(user.as_str(), "forged"), ("someone-else", token.as_str())] {
+        let res = app
+            .call(&stranger, "reminders/stop", &[("user", u), ("token", t)])
+            .await;
+        assert!(res.status().is_client_error(), "{}", res.status());
+        assert!(res.text().await.unwrap().contains("not valid"));
+    }
+    // The button, with JavaScript off: stopped, and told so on the home page.
+    for _ in 0..2 {
+        let res = stranger
+            .post(app.url("/api/reminders/stop"))
+            .header("origin", &app.address)
+            .header("accept", crate::common::BROWSER_ACCEPT)
+            .header("referer", app.url(&link))
+            .form(&[("user", user.as_str()), ("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_redirection(), "{}", res.status());
+        assert_eq!(res.headers()["location"], "/?flash=reminders_stopped");
+    }
+    let stopped: Vec<String> = sqlx::query_scalar("SELECT user_id FROM analytics_reminder_optouts")
+        .fetch_all(app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(stopped, std::slice::from_ref(&user));
+
+    // Another cart of hers left later: no reminder, she opted out.
+    let other = analytics::carts::AbandonedCart {
+        cart_id: "another-cart".to_owned(),
+        last_activity: app.clock.now().millis() - 60_000,
+        user_id: Some(user.clone()),
+        units: 1,
+        value_minor: 9_000,
+        currency: "EUR".to_owned(),
+        order_id: None,
+        order_number: None,
+        converted_at: None,
+        reminded_at: None,
+    };
+    analytics
+        .import_abandoned(vec![(String::new(), other.clone())])
+        .await
+        .unwrap();
+    let row = rows(&view_data(&app, &admin, "carts").await, "abandoned-carts")
+        .into_iter()
+        .find(|r| r[3] == "€90.00")
+        .expect("the other cart");
+    assert_eq!(row[5], "Opted out");
+    let res = remind(&admin, "another-cart", &other.last_activity.to_string()).await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert!(res.text().await.unwrap().contains("asked not to"));
+    assert_eq!(
+        app.mails().iter().filter(|m| m.contains(subject)).count(),
+        1,
+        "still one mail"
+    );
+
+    // A customer who empties their cart before the mail goes out gets none.
+    let bob = app.browser();
+    app.register(&bob, "Bob", "bob@example.com", "correct horse battery")
+        .await;
+    let res = app
+        .call(
+            &bob,
+            "cart/add",
+            &[("variant_id", &kettle), ("quantity", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let much_later = shop_core::Clock::fixed(shop_core::Timestamp(
+        app.clock.now().millis() + 4 * 3_600_000,
+    ));
+    let analytics =
+        analytics::Analytics::new(app.db.clone(), much_later, analytics::Settings::default());
+    assert_eq!(analytics.roll_up().await.unwrap().abandoned_carts, 1);
+    let (bob_cart, bob_left_at): (String, i64) = sqlx::query_as(
+        "SELECT cart_id, last_activity FROM analytics_abandoned_carts
+         WHERE vendor_id = '' AND user_id = (SELECT id FROM users WHERE email = 'bob@example.com')",
+    )
+    .fetch_one(app.db.reader())
+    .await
+    .unwrap();
+    let res = remind(&admin, &bob_cart, &bob_left_at.to_string()).await;
+    assert_eq!(res.status(), 200);
+    let res = app.call(&bob, "cart/clear", &[]).await;
+    assert_eq!(res.status(), 200);
+    app.deliver_outbox().await;
+    assert!(
+        app.last_mail("bob@example.com", subject).is_none(),
+        "nothing to remind Bob of"
+    );
 }
 
 #[tokio::test]

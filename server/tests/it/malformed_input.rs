@@ -219,6 +219,7 @@ async fn every_page_route_answers_malformed_paths_and_queries_without_a_server_e
         "?range=custom&from=%ff&to=2026-99-99".to_owned(),
         "?range=custom&from=0001-01-01&to=9999-12-31".to_owned(),
         "?view=carts&table=abandoned-carts&range=%ff&view=%00".to_owned(),
+        "?u=%ff%00&t=%3Cscript%3E&u=x".to_owned(),
         "?a[=1&[[]]=2&__path=%2Fapi%2Fx&__err=AAAA".to_owned(),
     ];
     for client in [&app.browser(), &admin] {

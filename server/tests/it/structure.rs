@@ -363,6 +363,7 @@ const TABLES: &[(&str, &[&str])] = &[
             "analytics_days",
             "analytics_events",
             "analytics_monthly_products",
+            "analytics_reminder_optouts",
             "analytics_salts",
         ],
     ),

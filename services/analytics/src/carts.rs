@@ -40,6 +40,8 @@ pub struct AbandonedCart {
     pub order_id: Option<String>,
     pub order_number: Option<i64>,
     pub converted_at: Option<i64>,
+    /// When staff asked for a reminder about the cart (any of its abandonments).
+    pub reminded_at: Option<i64>,
 }
 
 /// Abandoned carts over a period, and how many came back.
@@ -106,6 +108,7 @@ pub async fn find(db: &Db, zone: &Zone, now: i64) -> Result<usize, sqlx::Error> 
                     order_id: None,
                     order_number: None,
                     converted_at: None,
+                    reminded_at: None,
                 });
             row.units = row.units.saturating_add(line.quantity);
             row.value_minor = row.value_minor.saturating_add(value);
@@ -190,8 +193,10 @@ pub async fn list(
 ) -> Result<Vec<AbandonedCart>, sqlx::Error> {
     sqlx::query_as(
         "SELECT cart_id, last_activity, user_id, units, value_minor, currency, order_id,
-                order_number, converted_at
-         FROM analytics_abandoned_carts
+                order_number, converted_at,
+                (SELECT MAX(r.reminded_at) FROM analytics_abandoned_carts r
+                 WHERE r.cart_id = a.cart_id AND r.vendor_id = '') AS reminded_at
+         FROM analytics_abandoned_carts a
          WHERE vendor_id = $1 AND day >= $2 AND day <= $3 AND currency = $4
          ORDER BY last_activity DESC, cart_id LIMIT $5",
     )

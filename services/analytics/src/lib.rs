@@ -14,6 +14,7 @@ pub mod carts;
 pub mod event;
 pub mod orders;
 pub mod recorder;
+pub mod reminders;
 pub mod report;
 pub mod rollup;
 pub mod visitor;

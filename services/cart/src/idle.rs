@@ -23,6 +23,34 @@ struct Row {
     quantity: i64,
 }
 
+impl Row {
+    fn line(self) -> IdleLine {
+        IdleLine {
+            cart_id: self.cart_id,
+            user_id: self.user_id,
+            last_activity: self.last_activity,
+            variant_id: VariantId::from_db(self.variant_id),
+            quantity: self.quantity,
+        }
+    }
+}
+
+/// The lines of cart `cart_id` as it is now (none: the cart is empty or gone), in the order
+/// they were added.
+pub async fn lines_of(db: &Db, cart_id: &str) -> Result<Vec<IdleLine>, sqlx::Error> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT c.id AS cart_id, c.user_id, c.updated_at AS last_activity, l.variant_id,
+                CAST(l.quantity AS BIGINT) AS quantity
+         FROM carts c JOIN cart_lines l ON l.cart_id = c.id
+         WHERE c.id = $1
+         ORDER BY l.id",
+    )
+    .bind(cart_id)
+    .fetch_all(db.reader())
+    .await?;
+    Ok(rows.into_iter().map(Row::line).collect())
+}
+
 /// The lines of carts that last changed at or after `since` and before `before`
 /// (milliseconds), oldest cart first, at most `limit` lines (whole carts: a cart is never
 /// cut in two, so the next call can start at the last cart's time).
@@ -45,16 +73,7 @@ pub async fn idle_lines(
     .bind(limit.saturating_add(1))
     .fetch_all(db.reader())
     .await?;
-    let mut lines: Vec<IdleLine> = rows
-        .into_iter()
-        .map(|r| IdleLine {
-            cart_id: r.cart_id,
-            user_id: r.user_id,
-            last_activity: r.last_activity,
-            variant_id: VariantId::from_db(r.variant_id),
-            quantity: r.quantity,
-        })
-        .collect();
+    let mut lines: Vec<IdleLine> = rows.into_iter().map(Row::line).collect();
     if i64::try_from(lines.len()).unwrap_or(i64::MAX) > limit {
         // Drop the last cart, which may be cut short, unless it is the only one.
         let last = lines.last().map(|l| l.cart_id.clone());

@@ -334,6 +334,46 @@ impl EventHandler {
         .await
     }
 
+    /// A reminder about an abandoned cart, to its customer: what is in the cart now. Nothing
+    /// is sent once the cart is bought or empty, the customer opted out, or their account
+    /// is disabled or its address unconfirmed.
+    async fn cart_reminder(&self, event: &Event) -> Result<(), HandlerError> {
+        let p: analytics::reminders::ReminderRequested = payload(event)?;
+        self.deliver(event, Template::CartReminder, async {
+            let user = auth::find(&self.db, &auth::UserId::from_db(p.user_id.clone()))
+                .await
+                .map_err(retry)?;
+            let Some(user) = user.filter(|u| u.status == auth::Status::Active && u.is_verified())
+            else {
+                return Ok(None);
+            };
+            let Some(lines) = analytics::reminders::contents(&self.db, &p)
+                .await
+                .map_err(retry)?
+            else {
+                return Ok(None);
+            };
+            let keys = checkout::Keys::load(&self.db, &self.clock)
+                .await
+                .map_err(retry)?;
+            let base = &self.shop.base_url;
+            let stop_link = format!(
+                "{base}/reminders/stop?u={}&t={}",
+                p.user_id,
+                keys.reminders_token(&p.user_id)
+            );
+            let name = if user.display_name.trim().is_empty() {
+                "there".to_owned()
+            } else {
+                user.display_name.clone()
+            };
+            let data = orders::ReminderMail::of(name, &lines, format!("{base}/cart"), stop_link);
+            let mail = self.render(Template::CartReminder, user.email, &data)?;
+            Ok(Some(Composed { mail, secret: None }))
+        })
+        .await
+    }
+
     /// A message staff resent from the log: its stored copy, once.
     async fn resend(&self, event: &Event) -> Result<(), HandlerError> {
         let p: log::Resend = payload(event)?;
@@ -446,6 +486,7 @@ impl Handler for EventHandler {
             checkout::ORDER_REFUNDED => self.order_mail(event, Template::RefundIssued).await,
             checkout::ORDER_FLAGGED => self.order_mail(event, Template::StaffPaymentFlagged).await,
             catalog::stock::STOCK_LOW => self.low_stock(event).await,
+            analytics::reminders::REMINDER_REQUESTED => self.cart_reminder(event).await,
             log::RESEND => self.resend(event).await,
             other => {
                 tracing::debug!(event.kind = other, "no reaction to this event kind");

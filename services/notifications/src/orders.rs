@@ -85,6 +85,55 @@ pub struct LowStockMail {
     pub admin_link: String,
 }
 
+/// A reminder about a cart left with items: what is in it now, and the links to the cart and
+/// to stop reminders.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReminderMail {
+    pub name: String,
+    pub lines: Vec<LineView>,
+    pub total: String,
+    pub cart_link: String,
+    pub stop_link: String,
+}
+
+impl ReminderMail {
+    pub fn of(
+        name: String,
+        lines: &[analytics::reminders::ReminderLine],
+        cart_link: String,
+        stop_link: String,
+    ) -> ReminderMail {
+        let total = lines
+            .iter()
+            .map(|l| l.total)
+            .try_fold(None::<Money>, |sum, t| match sum {
+                None => Ok(Some(t)),
+                Some(s) => s.checked_add(t).map(Some),
+            })
+            .ok()
+            .flatten()
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+        ReminderMail {
+            name,
+            lines: lines
+                .iter()
+                .map(|l| LineView {
+                    quantity: l.quantity,
+                    name: l.product_name.clone(),
+                    options: l.options.clone(),
+                    sku: String::new(),
+                    unit_price: l.unit_price.to_string(),
+                    total: l.total.to_string(),
+                })
+                .collect(),
+            total,
+            cart_link,
+            stop_link,
+        }
+    }
+}
+
 fn options(line: &OrderLine) -> String {
     line.options
         .iter()

@@ -5,7 +5,9 @@ use shop_core::Email;
 use shop_core::mail::OutgoingEmail;
 
 use crate::ShopInfo;
-use crate::orders::{LineView, LowStockMail, OrderMail, OrderView, ParcelView, RefundView};
+use crate::orders::{
+    LineView, LowStockMail, OrderMail, OrderView, ParcelView, RefundView, ReminderMail,
+};
 use crate::templates::{self, RenderError, Template};
 
 fn line(quantity: i64, name: &str, options: &str, sku: &str, unit: &str, total: &str) -> LineView {
@@ -127,6 +129,31 @@ pub fn sample(
                 "new_email": "ada@new.example.com",
                 "link": format!("{}/verify-email?token=sample-token", shop.base_url),
             }),
+        ),
+        Template::CartReminder => templates::render(
+            shop,
+            template,
+            to,
+            &ReminderMail {
+                name: t("Ada"),
+                lines: vec![
+                    line(
+                        2,
+                        &t("Linen shirt"),
+                        &t("Size: M, Colour: Sand"),
+                        "",
+                        "€49.00",
+                        "€98.00",
+                    ),
+                    line(1, &t("Canvas tote"), "", "", "€19.50", "€19.50"),
+                ],
+                total: "€117.50".to_owned(),
+                cart_link: format!("{}/cart", shop.base_url),
+                stop_link: format!(
+                    "{}/reminders/stop?u=0190d2c4-sample&t=signed-link",
+                    shop.base_url
+                ),
+            },
         ),
         Template::StaffLowStock => templates::render(
             shop,

@@ -82,6 +82,7 @@ mail_templates! {
     OrderDelivered => "order_delivered", "Order delivered", "Your order {{ order.number }} was delivered", Shopper, false;
     OrderCancelled => "order_cancelled", "Order cancelled", "Your order {{ order.number }} was cancelled", Shopper, false;
     RefundIssued => "refund_issued", "Refund issued", "Refund of {{ refund.amount }} on order {{ order.number }}", Shopper, false;
+    CartReminder => "cart_reminder", "Abandoned cart reminder", "You left something in your cart at {{ shop.name }}", Shopper, false;
     StaffNewOrder => "staff_new_order", "Staff: new order", "New order {{ order.number }}: {{ order.total }}", Staff, false;
     StaffLowStock => "staff_low_stock", "Staff: low stock", "Low stock: {{ product }} ({{ on_hand }} left)", Staff, false;
     StaffPaymentFlagged => "staff_payment_flagged", "Staff: payment flagged for review", "Order {{ order.number }} flagged for review", Staff, false;

@@ -79,6 +79,13 @@ pub async fn confirm_email_change(token: String) -> Result<(), AppError> {
     server::confirm_email_change(token).await
 }
 
+/// Stops reminders about abandoned carts for the customer a reminder's link names (`user`,
+/// `token`: the link's `u` and `t`). No sign-in needed: the link is signed.
+#[server(endpoint = "reminders/stop")]
+pub async fn stop_cart_reminders(user: String, token: String) -> Result<(), AppError> {
+    server::stop_cart_reminders(user, token).await
+}
+
 fn query_value(name: &'static str) -> Memo<Option<String>> {
     let query = use_query_map();
     Memo::new(move |_| query.read().get(name))
@@ -211,6 +218,28 @@ pub fn VerifyEmailPage() -> impl IntoView {
             <p class="mt-4 text-sm text-stone-600">
                 "Link expired? Sign in and ask for a new one from your account page."
             </p>
+        </AuthCard>
+    }
+}
+
+/// `/reminders/stop?u=…&t=…`, from a cart reminder: stopping is a button, not the link, so
+/// a mail scanner that opens links stops nothing.
+#[component]
+pub fn StopRemindersPage() -> impl IntoView {
+    let action = ServerAction::<StopCartReminders>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let (user, token) = (query_value("u"), query_value("t"));
+    view! {
+        <AuthCard title="Stop cart reminders">
+            <p class="mt-2 text-sm text-stone-600">
+                "We'll no longer email you about carts you leave with items. Mails about your orders and your account still come."
+            </p>
+            <ActionForm action attr:class="mt-6 space-y-4">
+                <input type="hidden" name="user" value=move || user.get().unwrap_or_default() />
+                <input type="hidden" name="token" value=move || token.get().unwrap_or_default() />
+                <FormError error />
+                <Submit label="Stop these emails" busy_label="Stopping…" pending=action.pending() class="btn btn-primary w-full" />
+            </ActionForm>
         </AuthCard>
     }
 }

@@ -4,7 +4,8 @@
 
 use crate::error::AppError;
 use crate::ssr::{
-    client_ip, redirect_back_always, redirect_with_flash, server_context, session, user_agent,
+    client_ip, internal, redirect_back_always, redirect_with_flash, server_context, session,
+    user_agent,
 };
 
 pub(super) async fn register(
@@ -122,6 +123,24 @@ pub(super) async fn verify_email(token: String) -> Result<(), AppError> {
         "welcome"
     };
     redirect_with_flash("/account", flash);
+    Ok(())
+}
+
+pub(super) async fn stop_cart_reminders(user: String, token: String) -> Result<(), AppError> {
+    let ctx = server_context()?;
+    let keys = checkout::Keys::load(&ctx.db, &ctx.clock)
+        .await
+        .map_err(internal)?;
+    if user.len() > 64 || !keys.check_reminders_token(&user, &token) {
+        return Err(AppError::field(
+            "token",
+            "This link is not valid. Use the link in the reminder exactly as it came.",
+        ));
+    }
+    analytics::reminders::opt_out(&ctx.db, &ctx.clock, &user)
+        .await
+        .map_err(internal)?;
+    redirect_with_flash("/", "reminders_stopped");
     Ok(())
 }
 

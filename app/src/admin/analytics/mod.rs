@@ -17,6 +17,7 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use super::AdminFrame;
+use crate::components::FormError;
 use crate::error::AppError;
 use crate::error_pages::Denied;
 use crate::url::urlencode;
@@ -104,6 +105,16 @@ pub struct Cell {
     pub csv: String,
     /// Right-aligned (a number).
     pub numeric: bool,
+    /// A button that asks for a reminder about this abandoned cart (`text` is its label).
+    pub remind: Option<Remind>,
+}
+
+/// The abandoned cart a "Send reminder" button is for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remind {
+    pub cart_id: String,
+    /// When it was left (milliseconds), as the report lists it.
+    pub left_at: i64,
 }
 
 impl Cell {
@@ -124,6 +135,7 @@ impl Cell {
             csv: csv.into(),
             href: None,
             numeric: true,
+            remind: None,
         }
     }
 
@@ -177,6 +189,13 @@ pub async fn get_analytics_report(
     let (staff, who) = server::audience(&account)?;
     let request = server::Request::new(&view, range, from, to)?;
     server::report(&ctx, staff, who, &request, server::PAGE_ROWS).await
+}
+
+/// Mails the customer of an abandoned cart a reminder of what is in it (staff only; once per
+/// cart, never to a guest, for a cart bought since, or to a customer who opted out).
+#[server(endpoint = "admin/analytics/remind")]
+pub async fn send_cart_reminder(cart_id: String, left_at: String) -> Result<(), AppError> {
+    server::remind(cart_id, left_at).await
 }
 
 /// The range picker: a plain GET form, so the period is in the URL and works with
@@ -276,7 +295,11 @@ fn Figures(figures: Vec<Figure>) -> impl IntoView {
 
 /// A report's table with its CSV link.
 #[component]
-fn ReportTable(table: Table, export: String) -> impl IntoView {
+fn ReportTable(
+    table: Table,
+    export: String,
+    remind: ServerAction<SendCartReminder>,
+) -> impl IntoView {
     let heading = format!("table-{}", table.key);
     let (labelled_by, testid) = (heading.clone(), heading.clone());
     let columns = table.columns.clone();
@@ -313,9 +336,18 @@ fn ReportTable(table: Table, export: String) -> impl IntoView {
                                         .into_iter()
                                         .map(|c| {
                                             let class = if c.numeric { "px-3 py-2 text-right tabular-nums" } else { "px-3 py-2" };
-                                            match c.href {
-                                                Some(href) => view! { <td class=class><a class="link" href=href>{c.text}</a></td> }.into_any(),
-                                                None => view! { <td class=class>{c.text}</td> }.into_any(),
+                                            match (c.href, c.remind) {
+                                                (_, Some(r)) => view! {
+                                                    <td class=class>
+                                                        <ActionForm action=remind>
+                                                            <input type="hidden" name="cart_id" value=r.cart_id />
+                                                            <input type="hidden" name="left_at" value=r.left_at.to_string() />
+                                                            <button type="submit" class="btn btn-secondary px-2 py-1 text-xs" data-testid="send-reminder">{c.text}</button>
+                                                        </ActionForm>
+                                                    </td>
+                                                }.into_any(),
+                                                (Some(href), None) => view! { <td class=class><a class="link" href=href>{c.text}</a></td> }.into_any(),
+                                                (None, None) => view! { <td class=class>{c.text}</td> }.into_any(),
                                             }
                                         })
                                         .collect_view()}
@@ -346,13 +378,22 @@ fn ReportTable(table: Table, export: String) -> impl IntoView {
 #[component]
 fn AnalyticsReport(view: &'static str) -> impl IntoView {
     let query = use_query_map();
+    // A reminder sent reloads the report, whose row then shows it sent.
+    let remind = ServerAction::<SendCartReminder>::new();
     let params = move || {
         let q = query.read();
-        (q.get("range"), q.get("from"), q.get("to"))
+        (
+            q.get("range"),
+            q.get("from"),
+            q.get("to"),
+            remind.version().get(),
+        )
     };
-    let data = Resource::new(params, move |(range, from, to)| {
+    let data = Resource::new(params, move |(range, from, to, _)| {
         get_analytics_report(view.to_owned(), range, from, to)
     });
+    let error = Signal::derive(move || remind.value().get().and_then(Result::err));
+    let sent = move || matches!(remind.value().get(), Some(Ok(())));
     let (path, title) = VIEWS
         .iter()
         .find(|(key, ..)| *key == view)
@@ -369,6 +410,12 @@ fn AnalyticsReport(view: &'static str) -> impl IntoView {
                         view! {
                             <AdminFrame title=heading staff=r.staff>
                                 <Tabs current=r.view.clone() query=query.clone() />
+                                <FormError error />
+                                <Show when=sent>
+                                    <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm font-medium text-emerald-900">
+                                        {crate::flash::message("reminder_queued")}
+                                    </p>
+                                </Show>
                                 <RangePicker action=path range=r.range.clone() />
                                 {(!r.figures.is_empty()).then(|| view! { <Figures figures=r.figures.clone() /> })}
                                 {r.chart.clone().map(|c| {
@@ -387,7 +434,7 @@ fn AnalyticsReport(view: &'static str) -> impl IntoView {
                                         .into_iter()
                                         .map(|t| {
                                             let export = format!("{EXPORT_PATH}?view={}&table={}&{query}", r.view, t.key);
-                                            view! { <ReportTable table=t export /> }
+                                            view! { <ReportTable table=t export remind /> }
                                         })
                                         .collect_view()}
                                 </div>

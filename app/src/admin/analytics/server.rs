@@ -10,10 +10,49 @@ use analytics::zone;
 use shop_core::money::count_text;
 use shop_core::{Currency, Money};
 
-use super::{Bar, Cell, Chart, Figure, RangeView, Report, Table, Tick, VIEWS};
+use super::{Bar, Cell, Chart, Figure, RangeView, Remind, Report, Table, Tick, VIEWS};
 use crate::error::AppError;
 use crate::ssr::{Services, internal};
 use crate::url::urlencode;
+
+/// Asks for a reminder mail about an abandoned cart (`left_at`: when it was left, as the
+/// report lists it), for an admin; back to the report with JavaScript off.
+pub async fn remind(cart_id: String, left_at: String) -> Result<(), AppError> {
+    use analytics::reminders::{self, ReminderError};
+    let account = crate::ssr::require_role(auth::Role::Admin).await?;
+    let ctx = crate::ssr::server_context()?;
+    let left_at: i64 = left_at
+        .trim()
+        .parse()
+        .map_err(|_| AppError::field("cart_id", "No such abandoned cart."))?;
+    let refused = |e: ReminderError| match e {
+        ReminderError::Db(e) => internal(e),
+        e => AppError::field("cart_id", e.to_string()),
+    };
+    if cart_id.len() > 64 {
+        return Err(refused(ReminderError::NotFound));
+    }
+    // Only to an address the customer confirmed, of an account still open.
+    let customer = reminders::customer(&ctx.db, &cart_id, left_at)
+        .await
+        .map_err(refused)?;
+    let reachable = auth::find(&ctx.db, &auth::UserId::from_db(customer))
+        .await
+        .map_err(internal)?
+        .is_some_and(|u| u.status == auth::Status::Active && u.is_verified());
+    if !reachable {
+        return Err(AppError::field(
+            "cart_id",
+            "This customer's account is closed or their address unconfirmed: no reminder can be sent.",
+        ));
+    }
+    let customer = reminders::request(&ctx.db, &ctx.clock, &cart_id, left_at)
+        .await
+        .map_err(refused)?;
+    tracing::info!(user.id = %account.id, customer, cart_id, "cart reminder requested");
+    crate::ssr::redirect_back_with_flash("reminder_queued");
+    Ok(())
+}
 
 /// Rows of a table on the page.
 pub const PAGE_ROWS: i64 = 10;
@@ -696,18 +735,53 @@ impl On<'_> {
         };
         let zone = self.ctx.analytics.zone();
         let staff = self.who == &Audience::Shop;
+        // Staff may send a customer one reminder per cart, unless they opted out.
+        let opted_out = if staff {
+            let ids: Vec<String> = carts.iter().filter_map(|c| c.user_id.clone()).collect();
+            analytics::reminders::opted_out(db, &ids)
+                .await
+                .map_err(internal)?
+        } else {
+            Default::default()
+        };
+        let reminder = |c: &analytics::carts::AbandonedCart| match (&c.user_id, c.reminded_at) {
+            (None, _) => Cell::text("—"),
+            (_, Some(at)) => Cell {
+                csv: format!("sent {}", zone.time_label(at)),
+                ..Cell::text(format!("Sent {}", zone.time_label(at)))
+            },
+            _ if c.order_id.is_some() => Cell::text("Not needed"),
+            (Some(user), None) if opted_out.contains(user) => Cell::text("Opted out"),
+            _ => Cell {
+                csv: "not sent".to_owned(),
+                remind: Some(Remind {
+                    cart_id: c.cart_id.clone(),
+                    left_at: c.last_activity,
+                }),
+                ..Cell::text("Send reminder")
+            },
+        };
+        let mut columns = vec!["Left at", "Customer", "Items", "Value", "Bought later"];
+        if staff {
+            columns.push("Reminder");
+        }
         out.tables.push(Table {
             key: "abandoned-carts".to_owned(),
             title: "Abandoned carts".to_owned(),
-            note: "Carts left with items for over an hour, latest first, at the prices when \
-                   they were left; bought later means an order from the cart was paid after."
-                .to_owned(),
-            columns: ["Left at", "Customer", "Items", "Value", "Bought later"]
-                .map(String::from)
-                .to_vec(),
+            note: if staff {
+                "Carts left with items for over an hour, latest first, at the prices when they \
+                 were left; bought later means an order from the cart was paid after. A \
+                 customer can be sent one reminder per cart, with what is in it by then."
+            } else {
+                "Carts left with items for over an hour, latest first, at the prices when they \
+                 were left; bought later means an order from the cart was paid after."
+            }
+            .to_owned(),
+            columns: columns.into_iter().map(String::from).collect(),
             rows: carts
                 .into_iter()
                 .map(|c| {
+                    let reminder = staff.then(|| reminder(&c));
                     let who = match &c.user_id {
                         None => "Guest".to_owned(),
                         Some(id) => emails
@@ -737,6 +811,9 @@ impl On<'_> {
                         self.money_cell(c.value_minor),
                         bought,
                     ]
+                    .into_iter()
+                    .chain(reminder)
+                    .collect()
                 })
                 .collect(),
             empty: "No carts were left with items in this period.".to_owned(),
