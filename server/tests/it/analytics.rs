@@ -771,10 +771,27 @@ async fn a_customer_gets_one_reminder_of_what_is_in_their_left_cart_and_can_stop
             && location.contains("flash=reminder_queued"),
         "{location}"
     );
-    // Once per cart: a second click is refused.
+    // Once per cart: a second click is refused, and with JavaScript off the report says so.
     let res = remind(&admin, &cart, &left_at).await;
     assert!(res.status().is_client_error(), "{}", res.status());
     assert!(res.text().await.unwrap().contains("already sent"));
+    let res = admin
+        .post(app.url("/api/admin/analytics/remind"))
+        .header("origin", &app.address)
+        .header("accept", crate::common::BROWSER_ACCEPT)
+        .header("referer", &back)
+        .form(&[("cart_id", cart.as_str()), ("left_at", left_at.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let page = app
+        .get_with(&admin, "/admin/analytics/carts?range=today")
+        .await;
+    assert!(
+        page.contains("A reminder about this cart was already sent."),
+        "{page}"
+    );
     assert!(cart_row(&app, &admin, "ada@example.com").await[5].starts_with("Sent "));
 
     // The mail: what is in the cart now, at today's prices, a link to the cart and one to
@@ -812,8 +829,20 @@ async fn a_customer_gets_one_reminder_of_what_is_in_their_left_cart_and_can_stop
         .await
         .unwrap();
     assert_eq!(stopped, 0);
-    // A forged or borrowed token stops nothing.
+    // A forged or borrowed token stops nothing (and the page says so, with JavaScript off).
     let stranger = app.browser();
+    let res = stranger
+        .post(app.url("/api/reminders/stop"))
+        .header("origin", &app.address)
+        .header("accept", crate::common::BROWSER_ACCEPT)
+        .header("referer", app.url(&link))
+        .form(&[("user", user.as_str()), ("token", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let page = app.get_with(&stranger, &link).await;
+    assert!(page.contains("This link is not valid."), "{page}");
     for (u, t) in [(user.as_str(), "forged"), ("someone-else", token.as_str())] {
         let res = app
             .call(&stranger, "reminders/stop", &[("user", u), ("token", t)])

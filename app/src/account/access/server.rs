@@ -132,8 +132,7 @@ pub(super) async fn stop_cart_reminders(user: String, token: String) -> Result<(
         .await
         .map_err(internal)?;
     if user.len() > 64 || !keys.check_reminders_token(&user, &token) {
-        return Err(AppError::field(
-            "token",
+        return Err(AppError::form(
             "This link is not valid. Use the link in the reminder exactly as it came.",
         ));
     }

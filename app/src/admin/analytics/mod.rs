@@ -378,22 +378,17 @@ fn ReportTable(
 #[component]
 fn AnalyticsReport(view: &'static str) -> impl IntoView {
     let query = use_query_map();
-    // A reminder sent reloads the report, whose row then shows it sent.
-    let remind = ServerAction::<SendCartReminder>::new();
     let params = move || {
         let q = query.read();
-        (
-            q.get("range"),
-            q.get("from"),
-            q.get("to"),
-            remind.version().get(),
-        )
+        (q.get("range"), q.get("from"), q.get("to"))
     };
-    let data = Resource::new(params, move |(range, from, to, _)| {
+    let data = Resource::new(params, move |(range, from, to)| {
         get_analytics_report(view.to_owned(), range, from, to)
     });
+    // The report is no island: a reminder's button is a plain form post, which comes back
+    // to the report with the outcome as a flash, or a refusal (kept in the session) here.
+    let remind = ServerAction::<SendCartReminder>::new();
     let error = Signal::derive(move || remind.value().get().and_then(Result::err));
-    let sent = move || matches!(remind.value().get(), Some(Ok(())));
     let (path, title) = VIEWS
         .iter()
         .find(|(key, ..)| *key == view)
@@ -411,11 +406,6 @@ fn AnalyticsReport(view: &'static str) -> impl IntoView {
                             <AdminFrame title=heading staff=r.staff>
                                 <Tabs current=r.view.clone() query=query.clone() />
                                 <FormError error />
-                                <Show when=sent>
-                                    <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm font-medium text-emerald-900">
-                                        {crate::flash::message("reminder_queued")}
-                                    </p>
-                                </Show>
                                 <RangePicker action=path range=r.range.clone() />
                                 {(!r.figures.is_empty()).then(|| view! { <Figures figures=r.figures.clone() /> })}
                                 {r.chart.clone().map(|c| {

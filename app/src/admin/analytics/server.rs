@@ -24,10 +24,11 @@ pub async fn remind(cart_id: String, left_at: String) -> Result<(), AppError> {
     let left_at: i64 = left_at
         .trim()
         .parse()
-        .map_err(|_| AppError::field("cart_id", "No such abandoned cart."))?;
+        .map_err(|_| AppError::form("No such abandoned cart."))?;
     let refused = |e: ReminderError| match e {
         ReminderError::Db(e) => internal(e),
-        e => AppError::field("cart_id", e.to_string()),
+        // Shown above the report (the form has no field to show it at).
+        e => AppError::form(e.to_string()),
     };
     if cart_id.len() > 64 {
         return Err(refused(ReminderError::NotFound));
@@ -41,8 +42,7 @@ pub async fn remind(cart_id: String, left_at: String) -> Result<(), AppError> {
         .map_err(internal)?
         .is_some_and(|u| u.status == auth::Status::Active && u.is_verified());
     if !reachable {
-        return Err(AppError::field(
-            "cart_id",
+        return Err(AppError::form(
             "This customer's account is closed or their address unconfirmed: no reminder can be sent.",
         ));
     }
