@@ -50,26 +50,36 @@ impl Pending {
     }
 }
 
+/// An event with its local day (`YYYY-MM-DD`), worked out once.
+type Dated = (Pending, String);
+
+/// `events` with their local days.
+fn dated(events: Vec<Pending>, zone: &Zone) -> Vec<Dated> {
+    events
+        .into_iter()
+        .map(|e| {
+            let day = zone.day_of(e.at);
+            (e, day)
+        })
+        .collect()
+}
+
 /// `events` with the same event by the same visit on the same local day folded into the
 /// first of them, counted in its `n` (keyed events stay as they are: each has its own key).
-fn collapse(events: Vec<Pending>, zone: &Zone) -> Vec<Pending> {
-    let mut out: Vec<Pending> = Vec::with_capacity(events.len());
+fn collapse(events: Vec<Pending>, zone: &Zone) -> Vec<Dated> {
+    let mut out: Vec<Dated> = Vec::with_capacity(events.len());
     let mut seen: HashMap<(String, Noted, Option<Visit>), usize> = HashMap::new();
-    for event in events {
+    for (event, day) in dated(events, zone) {
         if event.dedupe.is_some() || event.visitor.is_some() {
-            out.push(event);
+            out.push((event, day));
             continue;
         }
-        let key = (
-            zone.day_of(event.at),
-            event.noted.clone(),
-            event.visit.clone(),
-        );
+        let key = (day.clone(), event.noted.clone(), event.visit.clone());
         match seen.get(&key) {
-            Some(&i) => out[i].n += event.n,
+            Some(&i) => out[i].0.n += event.n,
             None => {
                 seen.insert(key, out.len());
-                out.push(event);
+                out.push((event, day));
             }
         }
     }
@@ -132,18 +142,18 @@ impl Recorder {
         let mut rest = taken.as_slice();
         while !rest.is_empty() {
             let (chunk, after) = rest.split_at(rest.len().min(PER_WRITE));
-            if let Err(e) = write(db, zone, chunk).await {
+            if let Err(e) = write(db, chunk).await {
                 let mut buffer = self
                     .buffer
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
-                let mut restored = rest.to_vec();
+                let mut restored: Vec<Pending> = rest.iter().map(|(e, _)| e.clone()).collect();
                 restored.append(&mut buffer);
                 restored.truncate(MAX_BUFFERED);
                 *buffer = restored;
                 return Err(e);
             }
-            written += chunk.iter().map(|e| e.n as usize).sum::<usize>();
+            written += chunk.iter().map(|(e, _)| e.n as usize).sum::<usize>();
             rest = after;
         }
         Ok(written)
@@ -164,8 +174,8 @@ pub(crate) async fn write_keyed(
             ..Pending::once(noted, at)
         })
         .collect();
-    for chunk in pending.chunks(PER_WRITE) {
-        write(db, zone, chunk).await?;
+    for chunk in dated(pending, zone).chunks(PER_WRITE) {
+        write(db, chunk).await?;
     }
     Ok(())
 }
@@ -184,23 +194,22 @@ pub(crate) async fn write_imported(
             ..Pending::once(noted, at)
         })
         .collect();
-    for chunk in pending.chunks(PER_WRITE) {
-        write(db, zone, chunk).await?;
+    for chunk in dated(pending, zone).chunks(PER_WRITE) {
+        write(db, chunk).await?;
     }
     Ok(())
 }
 
 /// Writes `events` in one write: the salts of their days first, then the rows.
-async fn write(db: &Db, zone: &Zone, events: &[Pending]) -> Result<(), sqlx::Error> {
-    let days: Vec<String> = events.iter().map(|e| zone.day_of(e.at)).collect();
+async fn write(db: &Db, events: &[Dated]) -> Result<(), sqlx::Error> {
     let mut salts = HashMap::new();
-    for (event, day) in events.iter().zip(&days) {
+    for (event, day) in events {
         if event.visit.is_some() && !salts.contains_key(day) {
             salts.insert(day.clone(), salt(db, day).await?);
         }
     }
     let mut batch = Batch::for_db(db);
-    for (events, days) in events.chunks(PER_STATEMENT).zip(days.chunks(PER_STATEMENT)) {
+    for events in events.chunks(PER_STATEMENT) {
         let mut sql = String::from(
             "INSERT INTO analytics_events (at, day, kind, visitor, product_id, vendor_id,
                  category_id, term, results, quantity, order_id, cart_id, amount_minor,
@@ -216,7 +225,7 @@ async fn write(db: &Db, zone: &Zone, events: &[Pending]) -> Result<(), sqlx::Err
         }
         sql.push_str(" ON CONFLICT (dedupe) DO NOTHING");
         batch.add(&sql);
-        for (e, day) in events.iter().zip(days) {
+        for (e, day) in events {
             let visitor = e.visitor.clone().or_else(|| {
                 e.visit
                     .as_ref()
@@ -313,7 +322,7 @@ mod tests {
         );
         let rows: Vec<(Option<&str>, i64, i64)> = collapsed
             .iter()
-            .map(|e| (e.noted.product_id.as_deref(), e.at, e.n))
+            .map(|(e, _)| (e.noted.product_id.as_deref(), e.at, e.n))
             .collect();
         assert_eq!(
             rows,
@@ -326,6 +335,6 @@ mod tests {
                 (None, monday, 1),
             ]
         );
-        assert_eq!(collapsed.iter().map(|e| e.n).sum::<i64>(), 8);
+        assert_eq!(collapsed.iter().map(|(e, _)| e.n).sum::<i64>(), 8);
     }
 }
