@@ -754,16 +754,11 @@ async fn a_customer_gets_one_reminder_of_what_is_in_their_left_cart_and_can_stop
     assert!(res.text().await.unwrap().contains("No such abandoned cart"));
 
     // A plain form post (JavaScript off) goes back to the report with the outcome.
-    let back = app.url("/admin/analytics/carts?range=today");
-    let res = admin
-        .post(app.url("/api/admin/analytics/remind"))
-        .header("origin", &app.address)
-        .header("accept", crate::common::BROWSER_ACCEPT)
-        .header("referer", &back)
-        .form(&[("cart_id", cart.as_str()), ("left_at", left_at.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let back = "/admin/analytics/carts?range=today";
+    let reminded = [("cart_id", cart.as_str()), ("left_at", left_at.as_str())];
+    let res = app
+        .post_form(&admin, "admin/analytics/remind", back, &reminded)
+        .await;
     assert!(res.status().is_redirection(), "{}", res.status());
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     assert!(
@@ -775,19 +770,11 @@ async fn a_customer_gets_one_reminder_of_what_is_in_their_left_cart_and_can_stop
     let res = remind(&admin, &cart, &left_at).await;
     assert!(res.status().is_client_error(), "{}", res.status());
     assert!(res.text().await.unwrap().contains("already sent"));
-    let res = admin
-        .post(app.url("/api/admin/analytics/remind"))
-        .header("origin", &app.address)
-        .header("accept", crate::common::BROWSER_ACCEPT)
-        .header("referer", &back)
-        .form(&[("cart_id", cart.as_str()), ("left_at", left_at.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_redirection(), "{}", res.status());
-    let page = app
-        .get_with(&admin, "/admin/analytics/carts?range=today")
+    let res = app
+        .post_form(&admin, "admin/analytics/remind", back, &reminded)
         .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let page = app.get_with(&admin, back).await;
     assert!(
         page.contains("A reminder about this cart was already sent."),
         "{page}"
@@ -831,15 +818,14 @@ async fn a_customer_gets_one_reminder_of_what_is_in_their_left_cart_and_can_stop
     assert_eq!(stopped, 0);
     // A forged or borrowed token stops nothing (and the page says so, with JavaScript off).
     let stranger = app.browser();
-    let res = stranger
-        .post(app.url("/api/reminders/stop"))
-        .header("origin", &app.address)
-        .header("accept", crate::common::BROWSER_ACCEPT)
-        .header("referer", app.url(&link))
-        .form(&[("user", user.as_str()), ("token", "forged")])
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_form(
+            &stranger,
+            "reminders/stop",
+            &link,
+            &[("user", user.as_str()), ("token", "forged")],
+        )
+        .await;
     assert!(res.status().is_redirection(), "{}", res.status());
     let page = app.get_with(&stranger, &link).await;
     assert!(page.contains("This link is not valid."), "{page}");
@@ -852,15 +838,14 @@ async fn a_customer_gets_one_reminder_of_what_is_in_their_left_cart_and_can_stop
     }
     // The button, with JavaScript off: stopped, and told so on the home page.
     for _ in 0..2 {
-        let res = stranger
-            .post(app.url("/api/reminders/stop"))
-            .header("origin", &app.address)
-            .header("accept", crate::common::BROWSER_ACCEPT)
-            .header("referer", app.url(&link))
-            .form(&[("user", user.as_str()), ("token", token.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let res = app
+            .post_form(
+                &stranger,
+                "reminders/stop",
+                &link,
+                &[("user", user.as_str()), ("token", token.as_str())],
+            )
+            .await;
         assert!(res.status().is_redirection(), "{}", res.status());
         assert_eq!(res.headers()["location"], "/?flash=reminders_stopped");
     }

@@ -164,7 +164,6 @@ pub async fn opted_out(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReminderLine {
     pub product_name: String,
-    pub slug: String,
     /// "Size: M, Colour: Blue", or empty.
     pub options: String,
     pub quantity: i64,
@@ -216,7 +215,6 @@ pub async fn contents(
                 .find(|v| v.id == line.variant_id && v.on_sale)?;
             Some(ReminderLine {
                 product_name: v.product_name.clone(),
-                slug: v.slug.clone(),
                 options: v
                     .options
                     .iter()
