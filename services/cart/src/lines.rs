@@ -4,8 +4,8 @@
 use shop_core::db::Conn;
 use shop_core::group_commit::Writer;
 use shop_core::{Batch, CartId, Clock, Db, LineId, OrderId, Quantity, VariantId};
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
 
 use crate::contents::Item;
 use crate::{CartError, MAX_LINES, MAX_QUANTITY};
@@ -17,6 +17,14 @@ async fn item(db: &Db, id: &VariantId) -> Result<Item, CartError> {
         .next()
         .ok_or(CartError::UnknownVariant)
 }
+
+/// How often at most a cart's last-activity time (`carts.updated_at`) moves: once a minute.
+/// A cart counts as left after an hour, so a minute's precision changes nothing a shopper or
+/// the merchant sees; and a cart a shopper changes many times a minute is written once, not
+/// at every change. On PostgreSQL such a write is never a cheap in-place (HOT) update: the
+/// column is indexed (for the idle-cart and clean-up scans), so every change added an entry
+/// to each of the table's indexes.
+const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// A cart's other lines (for the line limit) and this variant's units so far.
 #[derive(sqlx::FromRow)]
@@ -84,20 +92,24 @@ pub struct AddedTo {
 }
 
 /// The cart as an add finds it, in one read: whether it is a guest's, the order it is being
-/// checked out as, and its lines' occupancy (as [`Occupancy`]).
+/// checked out as, its lines' occupancy (as [`Occupancy`]), the units on its other lines and
+/// when it was last marked changed.
 #[derive(sqlx::FromRow)]
 struct Found {
     guest: i64,
     order_id: Option<String>,
     others: i64,
     before: i64,
+    other_units: i64,
+    touched: i64,
 }
 
 /// A shopper's add to cart in one write and one read (of the variant): finds the cart (for a
 /// guest, makes one if theirs is gone), refuses a cart being checked out (with the order, for
 /// the caller to withdraw first: [`CartError::CheckingOut`]), adds as [`add`] does and counts
-/// the cart's units, all in one job of the group commit. The job costs the writer two round
-/// trips (finding the cart, then writing and counting), and one for a new cart.
+/// the cart's units (its other lines' as found, plus the line's as written), all in one job of
+/// the group commit. The job costs the writer two round trips on SQLite (finding the cart,
+/// then writing), and one for a new cart.
 pub async fn add_to(
     db: &Db,
     clock: &Clock,
@@ -137,6 +149,8 @@ pub async fn add_to(
                         order_id: None,
                         others: 0,
                         before: 0,
+                        other_units: 0,
+                        touched: now,
                     };
                     (cart, true, found)
                 }
@@ -149,18 +163,13 @@ pub async fn add_to(
                 before: found.before,
             };
             let put = put_into(&mut batch, now, &cart, &v, quantity.get(), occupancy)?;
-            batch
-                .add(
-                    "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) AS units FROM cart_lines
-                     WHERE cart_id = $1",
-                )
-                .bind(cart.as_str().to_owned());
+            // What the touch's condition would find, known already: skip its round trip.
+            if found.touched <= now.saturating_sub(TOUCH_EVERY_MS) {
+                touch_into(&mut batch, &cart, now);
+            }
             let rows = w.fetch_all(batch).await.map_err(Put::error)?;
             let added = put.added(&rows)?;
-            let units: i64 = rows
-                .get(1)
-                .ok_or(sqlx::Error::RowNotFound)?
-                .try_get("units")?;
+            let units = found.other_units.saturating_add(added.quantity);
             Ok(AddedTo {
                 added,
                 cart,
@@ -184,12 +193,16 @@ async fn find(
         .add(
             "SELECT CAST(CASE WHEN c.user_id IS NULL THEN 1 ELSE 0 END AS BIGINT) AS guest,
                     c.order_id,
-                    CAST((SELECT COUNT(*) FROM cart_lines l
-                          WHERE l.cart_id = c.id AND l.variant_id <> $2) AS BIGINT) AS others,
-                    CAST(COALESCE((SELECT l.quantity FROM cart_lines l
-                                   WHERE l.cart_id = c.id AND l.variant_id = $2), 0) AS BIGINT)
-                        AS before
-             FROM carts c WHERE c.id = $1",
+                    CAST(COALESCE(SUM(CASE WHEN l.variant_id <> $2 THEN 1 ELSE 0 END), 0)
+                         AS BIGINT) AS others,
+                    CAST(COALESCE(MAX(CASE WHEN l.variant_id = $2 THEN l.quantity END), 0)
+                         AS BIGINT) AS before,
+                    CAST(COALESCE(SUM(CASE WHEN l.variant_id <> $2 THEN l.quantity ELSE 0 END), 0)
+                         AS BIGINT) AS other_units,
+                    c.updated_at AS touched
+             FROM carts c LEFT JOIN cart_lines l ON l.cart_id = c.id
+             WHERE c.id = $1
+             GROUP BY c.id, c.user_id, c.order_id, c.updated_at",
         )
         .bind(cart.as_str().to_owned())
         .bind(variant.as_str().to_owned());
@@ -234,6 +247,7 @@ pub(crate) async fn add_on(
     .await?;
     let mut batch = Batch::new(conn);
     let put = put_into(&mut batch, now, cart, v, quantity, occupancy)?;
+    touch_into(&mut batch, cart, now);
     let rows = batch.fetch_all(conn).await.map_err(Put::error)?;
     put.added(&rows)
 }
@@ -263,8 +277,9 @@ impl Put {
 }
 
 /// Adds to `batch` what puts `quantity` units of `v` on the cart's line for it (made if
-/// missing), within the limits given what the cart holds, and marks the cart changed. The
-/// line's id and quantity are the first row the batch returns from here.
+/// missing), within the limits given what the cart holds (the caller marks the cart changed,
+/// with [`touch_into`]). The line's id and quantity are the first row the batch returns from
+/// here.
 fn put_into(
     batch: &mut Batch,
     now: i64,
@@ -298,7 +313,6 @@ fn put_into(
         .bind(v.price.currency().code().to_owned())
         .bind(now)
         .bind(limit);
-    touch_into(batch, cart, now);
     Ok(Put {
         capped: before + quantity > limit,
     })
@@ -312,12 +326,14 @@ fn foreign_key(e: sqlx::Error, instead: CartError) -> CartError {
     if violation { instead } else { e.into() }
 }
 
-/// [`touch`] as one statement of a [`Batch`].
+/// Marks `cart` changed at `now`, as one statement of a [`Batch`]: unless it already was in
+/// the last [`TOUCH_EVERY_MS`], when it writes nothing.
 fn touch_into(batch: &mut Batch, cart: &CartId, now: i64) {
     batch
-        .add("UPDATE carts SET updated_at = $1 WHERE id = $2")
+        .add("UPDATE carts SET updated_at = $1 WHERE id = $2 AND updated_at <= $3")
         .bind(now)
-        .bind(cart.as_str().to_owned());
+        .bind(cart.as_str().to_owned())
+        .bind(now.saturating_sub(TOUCH_EVERY_MS));
 }
 
 /// Sets a line's quantity (1 to 99, at most the units available). The line must be in

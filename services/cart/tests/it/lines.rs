@@ -207,3 +207,54 @@ async fn an_add_to_a_cart_being_checked_out_names_the_order_and_writes_nothing()
     }
     assert_eq!(cart::units(&db, &first.cart).await.unwrap(), 1, "unchanged");
 }
+
+#[tokio::test]
+async fn a_carts_last_activity_moves_at_most_once_a_minute_and_counts_stay_exact() {
+    let (db, _, _dir) = setup().await;
+    let start = 1_800_000_000_000;
+    let clock = shop_core::Clock::fixed(shop_core::Timestamp(start));
+    let s = variant_id(&db, "TEE-S").await;
+    let m = variant_id(&db, "TEE-M").await;
+    let touched = |cart: cart::CartId| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT updated_at FROM carts WHERE id = $1")
+                .bind(cart.as_str())
+                .fetch_one(db.reader())
+                .await
+                .unwrap()
+        }
+    };
+    let first = cart::add_to(&db, &clock, &cart::CartOf::Guest(None), &s, q(1))
+        .await
+        .unwrap();
+    let cart = first.cart.clone();
+    let to = cart::CartOf::Guest(Some(cart.clone()));
+    assert_eq!(touched(cart.clone()).await, start);
+
+    // Changes within the minute leave the time as it was, and the counts exact.
+    clock.advance(std::time::Duration::from_secs(59));
+    let again = cart::add_to(&db, &clock, &to, &m, q(2)).await.unwrap();
+    assert_eq!(again.units, 3);
+    let line = again.added.line_id.clone();
+    cart::set_quantity(&db, &clock, &cart, &line, q(4))
+        .await
+        .unwrap();
+    assert_eq!(touched(cart.clone()).await, start);
+    assert_eq!(cart::units(&db, &cart).await.unwrap(), 5);
+
+    // A minute on, each kind of change moves it.
+    clock.advance(std::time::Duration::from_secs(1));
+    let more = cart::add_to(&db, &clock, &to, &s, q(1)).await.unwrap();
+    assert_eq!((more.added.quantity, more.units), (2, 6));
+    assert_eq!(touched(cart.clone()).await, start + 60_000);
+    clock.advance(std::time::Duration::from_secs(60));
+    cart::set_quantity(&db, &clock, &cart, &line, q(1))
+        .await
+        .unwrap();
+    assert_eq!(touched(cart.clone()).await, start + 120_000);
+    clock.advance(std::time::Duration::from_secs(60));
+    cart::remove(&db, &clock, &cart, &line).await.unwrap();
+    assert_eq!(touched(cart.clone()).await, start + 180_000);
+    assert_eq!(cart::units(&db, &cart).await.unwrap(), 2);
+}
