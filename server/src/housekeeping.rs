@@ -1,5 +1,5 @@
-//! Periodic clean-up that runs beside the outbox worker: expired sessions, used and expired
-//! tokens, stale throttle counters, stale guest carts and their sessions, and fresh query
+//! Periodic clean-up that runs beside the outbox worker: expired sessions (the browsers' and
+//! the JSON API's), used and expired tokens, stale throttle counters, stale guest carts and their sessions, and fresh query
 //! planner statistics. Every step is idempotent, so several instances running it
 //! at once do no harm.
 
@@ -13,7 +13,8 @@ const EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// Runs one round of clean-up; returns how many rows went.
 pub async fn run_once(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
-    let sessions = auth::sessions::purge_expired(db, clock).await?;
+    let sessions = auth::sessions::purge_expired(db, clock).await?
+        + auth::api_sessions::purge(db, clock).await?;
     let tokens = auth::tokens::purge(db, clock).await?;
     let counters = auth::throttle::purge(db, clock).await?;
     // Guest carts: empty ones after a day, any after the 30 idle days a guest session lives;

@@ -1,5 +1,6 @@
 //! The shop server: configuration, HTTP stack, background worker and command-line tasks.
 
+pub mod api;
 pub mod config;
 pub mod csp;
 pub mod frame;

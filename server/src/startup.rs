@@ -281,7 +281,21 @@ pub fn router(config: &Config, state: AppState) -> Router {
         },
     });
 
-    Router::new()
+    let api = Router::new()
+        .nest(
+            crate::api::BASE,
+            crate::api::router(middleware::RateLimit::per_minute(
+                config.rate_limit_per_minute,
+            )),
+        )
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            config.trust_proxy,
+            middleware::client_ip,
+        ));
+    let api = outer_layers(api, &state, header_policy.clone(), config.request_timeout);
+
+    let site = Router::new()
         .route("/health", get(routes::health))
         .route("/ready", get(routes::ready))
         .route("/metrics", get(routes::metrics))
@@ -311,27 +325,43 @@ pub fn router(config: &Config, state: AppState) -> Router {
                 )),
         )
         .with_state(state.clone())
-        .layer(
-            ServiceBuilder::new()
-                .layer(axum::middleware::from_fn(middleware::request_id))
-                .layer(axum::middleware::from_fn_with_state(
-                    state.metrics.clone(),
-                    crate::metrics::record,
-                ))
-                .layer(axum::middleware::from_fn_with_state(
-                    header_policy,
-                    middleware::security_headers,
-                ))
-                .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
-                .layer(TimeoutLayer::with_status_code(
-                    http::StatusCode::SERVICE_UNAVAILABLE,
-                    config.request_timeout,
-                ))
-                .layer(axum::middleware::from_fn_with_state(
-                    origin_policy,
-                    middleware::cross_origin_guard,
-                )),
-        )
+        .layer(axum::middleware::from_fn_with_state(
+            origin_policy,
+            middleware::cross_origin_guard,
+        ));
+    api.merge(outer_layers(
+        site,
+        &state,
+        header_policy,
+        config.request_timeout,
+    ))
+}
+
+/// The layers every answer passes through, outermost first: its request id, the metrics,
+/// the security headers, compression and the time limit.
+fn outer_layers(
+    router: Router,
+    state: &AppState,
+    header_policy: Arc<HeaderPolicy>,
+    timeout: std::time::Duration,
+) -> Router {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(middleware::request_id))
+            .layer(axum::middleware::from_fn_with_state(
+                state.metrics.clone(),
+                crate::metrics::record,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                header_policy,
+                middleware::security_headers,
+            ))
+            .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
+            .layer(TimeoutLayer::with_status_code(
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                timeout,
+            )),
+    )
 }
 
 /// A built, bound, not yet running application.
@@ -397,8 +427,10 @@ impl Application {
                 config.analytics.clone(),
             ),
         });
+        let api_tokens = auth::api_sessions::ApiTokens::load(&db, &clock).await?;
         let state = AppState {
             ctx,
+            api_tokens,
             leptos_options: leptos_options(&config),
             metrics: Arc::new(Metrics::default()),
             metrics_token: config.metrics_token.clone(),

@@ -14,6 +14,8 @@ use crate::metrics::Metrics;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub ctx: ServerContext,
+    /// Signs and checks the JSON API's access tokens.
+    pub api_tokens: auth::api_sessions::ApiTokens,
     pub leptos_options: LeptosOptions,
     pub metrics: Arc<Metrics>,
     /// `METRICS_TOKEN`: who may read `/metrics` (loopback only when unset).

@@ -564,7 +564,7 @@ async fn the_webhook_endpoint_refuses_forgeries_and_acknowledges_duplicates() {
         .unwrap();
     assert_eq!(res.status(), 400, "a wrong secret");
     let secret: String =
-        sqlx::query_scalar("SELECT secret FROM checkout_keys WHERE name = 'offline_webhook'")
+        sqlx::query_scalar("SELECT secret FROM server_secrets WHERE name = 'offline_webhook'")
             .fetch_one(app.db.reader())
             .await
             .unwrap();

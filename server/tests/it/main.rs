@@ -8,6 +8,7 @@ mod common;
 mod accounts;
 mod admin;
 mod analytics;
+mod api;
 mod assets;
 mod browse;
 mod cart_pages;

@@ -7,6 +7,7 @@
 
 pub mod addresses;
 pub mod admin;
+pub mod api_sessions;
 pub mod events;
 pub mod password;
 pub mod sessions;

@@ -142,7 +142,8 @@ pub async fn end_all(db: &Db, user: &UserId, keep: Option<&str>) -> Result<u64, 
     Ok(n)
 }
 
-/// [`end_all`] inside the caller's transaction.
+/// [`end_all`] inside the caller's transaction. The user's sign-ins through the JSON API
+/// (see [`crate::api_sessions`]) end too: their tokens stop working at once.
 pub async fn end_all_on(
     conn: &mut Conn,
     user: &UserId,
@@ -151,9 +152,13 @@ pub async fn end_all_on(
     let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)")
         .bind(user.as_str())
         .bind(keep)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(done.rows_affected())
+    let api = sqlx::query("DELETE FROM api_sessions WHERE user_id = $1")
+        .bind(user.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() + api.rows_affected())
 }
 
 /// Deletes expired sessions (a periodic job calls this).

@@ -299,15 +299,36 @@ impl Catalog {
         sort: Sort,
         page: i64,
     ) -> Result<Listing, CatalogError> {
+        self.listing(Some(category), filters, sort, page).await
+    }
+
+    /// The products of `category` (and everything below it), or with `None` of every
+    /// category: the whole catalog, as the JSON API lists it.
+    pub async fn listing(
+        &self,
+        category: Option<&Category>,
+        filters: Filters,
+        sort: Sort,
+        page: i64,
+    ) -> Result<Listing, CatalogError> {
         let filters = filters.normalized()?;
-        let key = format!("{}|{filters:?}|{}|{page}", category.id, sort.key());
+        let scope_key = category.map_or("*", |c| c.id.as_str());
+        let key = format!("{scope_key}|{filters:?}|{}|{page}", sort.key());
         let listing = self
             .inner
             .listings
             .get_or_load(key, || async {
                 let tree = self.tree().await?;
+                let ids = match category {
+                    Some(category) => tree.subtree_ids(&category.id),
+                    None => tree
+                        .all()
+                        .iter()
+                        .map(|c| c.id.as_str().to_owned())
+                        .collect(),
+                };
                 let query = ListingQuery {
-                    scope: Scope::Categories(tree.subtree_ids(&category.id)),
+                    scope: Scope::Categories(ids),
                     filters,
                     sort,
                     page,

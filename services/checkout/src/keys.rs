@@ -1,7 +1,6 @@
-//! The checkout's own secrets, generated on first start and kept in the database so every
-//! instance shares them: one signs guests' order links, one signs the offline provider's
-//! events, and one signs the links in mails that act for a customer without signing in
-//! (stopping cart reminders). None ever leaves the server.
+//! The checkout's own secrets (kept as [`shop_core::secrets`] keeps them): one signs guests'
+//! order links, one signs the offline provider's events, and one signs the links in mails
+//! that act for a customer without signing in (stopping cart reminders).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -28,41 +27,6 @@ impl std::fmt::Debug for Keys {
     }
 }
 
-fn random_secret() -> String {
-    let bytes: [u8; 32] = rand::random();
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-async fn get_or_create(db: &Db, clock: &Clock, name: &str) -> Result<String, sqlx::Error> {
-    let select = "SELECT secret FROM checkout_keys WHERE name = $1";
-    // Read first: after the very first start the key exists, and a read takes no write lock
-    // (order mails load the keys each time).
-    if let Some(secret) = sqlx::query_scalar(select)
-        .bind(name)
-        .fetch_optional(db.reader())
-        .await?
-    {
-        return Ok(secret);
-    }
-    let mut tx = db.begin().await?;
-    // Several instances starting at once: one insert wins, all read the same secret.
-    sqlx::query(
-        "INSERT INTO checkout_keys (name, secret, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(name)
-    .bind(random_secret())
-    .bind(clock.now().millis())
-    .execute(&mut *tx)
-    .await?;
-    let secret: String = sqlx::query_scalar(select)
-        .bind(name)
-        .fetch_one(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(secret)
-}
-
 pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     // HMAC takes a key of any length.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
@@ -79,9 +43,16 @@ impl Keys {
     /// Reads the secrets, creating them on the very first start.
     pub async fn load(db: &Db, clock: &Clock) -> Result<Keys, sqlx::Error> {
         Ok(Keys {
-            order_links: get_or_create(db, clock, ORDER_LINKS).await?.into_bytes(),
-            mail_links: get_or_create(db, clock, MAIL_LINKS).await?.into_bytes(),
-            offline_webhook: format!("whsec_{}", get_or_create(db, clock, OFFLINE_WEBHOOK).await?),
+            order_links: shop_core::secrets::get_or_create(db, clock, ORDER_LINKS)
+                .await?
+                .into_bytes(),
+            mail_links: shop_core::secrets::get_or_create(db, clock, MAIL_LINKS)
+                .await?
+                .into_bytes(),
+            offline_webhook: format!(
+                "whsec_{}",
+                shop_core::secrets::get_or_create(db, clock, OFFLINE_WEBHOOK).await?
+            ),
         })
     }
 

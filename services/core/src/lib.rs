@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod quantity;
 pub mod readers;
 pub mod search;
+pub mod secrets;
 pub mod spreadsheet;
 
 pub use batch::Batch;
