@@ -55,9 +55,17 @@ fi
 
 # --- npm: Tailwind CLI, wasm-opt (binaryen), Playwright ----------------------
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  step "installing npm packages (tailwindcss, binaryen, playwright)"
+  step "installing npm packages (tailwindcss, binaryen, playwright, swagger-ui-dist)"
   # `npm install --no-save` installs exactly the locked versions. `npm ci` is not
   # used: npm 11 rejects its own lock file when the registry lacks some of
   # Tailwind's optional per-platform packages ("Missing: ... from lock file").
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-save --no-audit --no-fund --loglevel=error
+  # SCARF_ANALYTICS=false: swagger-ui-dist's install hook would report the install.
+  SCARF_ANALYTICS=false PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-save --no-audit --no-fund --loglevel=error
 fi
+# The API reference page's Swagger UI (npm swagger-ui-dist), served with the site's assets
+# (public/ is copied into the built site), so the page needs nothing from another site.
+for f in swagger-ui.css swagger-ui-bundle.js; do
+  if [ ! -f "public/api-docs/$f" ] || [ "node_modules/swagger-ui-dist/$f" -nt "public/api-docs/$f" ]; then
+    cp "node_modules/swagger-ui-dist/$f" "public/api-docs/$f"
+  fi
+done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Soak test: the release server with the 10k-product catalog under mixed traffic (home,
 # department and category listings with filters and pages, searches, product pages, cart
-# adds and the cart, sign-ins, the checkout steps, order pages, order handling and webhooks)
+# adds and the cart, sign-ins, the checkout steps, order pages, order handling, webhooks and
+# the JSON API)
 # from 64 simulated browsers for a while, then SIGTERM.
 #
 #   scripts/bench/soak.sh [SECONDS] [CONNECTIONS]     # default 60 s, 64 connections
@@ -107,6 +108,19 @@ const products = fs.readFileSync(dataset, "utf8").split("\n").filter(Boolean).ma
       lines.push(`POST /api/admin/notification-resend id=${order}&confirm=yes`);
       lines.push("GET /admin/mail-templates?t=refund_issued");
       lines.push("GET /admin/mail-templates/order_shipped/html");
+      // The JSON API: catalog reads, a guest's add, refusals (a wrong password, no token,
+      // an empty order, another's order, malformed JSON) and the document.
+      lines.push("GET /api/v1/categories");
+      lines.push("GET /api/v1/products?category=pans&sort=price-asc&page=2");
+      lines.push(`GET /api/v1/products/${p.slug}`);
+      lines.push("GET /api/v1/search?q=lamp");
+      lines.push(`POST /api/v1/cart/items {"variant_id":"${adds[i % adds.length]}","quantity":1}`);
+      lines.push(`POST /api/v1/auth/token {"email":"nobody@example.com","password":"not-the-password"}`);
+      lines.push("GET /api/v1/me");
+      lines.push(`POST /api/v1/checkout {"shipping_method_id":"${method}"}`);
+      lines.push(`GET /api/v1/orders/${order}`);
+      lines.push(`POST /api/v1/cart/items {"variant_id":`);
+      lines.push("GET /api/v1/openapi.json");
       // Saved cards: the list, and removing a card that is nobody's.
       lines.push("GET /account/payment-methods");
       lines.push(`POST /api/account/payment-method-remove id=pm_offline_${order}&confirm=yes`);

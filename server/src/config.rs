@@ -71,6 +71,9 @@ pub struct Config {
     /// `TRUSTED_ORIGINS`: other origins allowed to post forms (besides `PUBLIC_URL` and the
     /// request's own host).
     pub trusted_origins: Vec<String>,
+    /// `API_CORS_ORIGINS`: web origins whose pages may call the JSON API from a browser
+    /// (CORS); none by default.
+    pub api_cors_origins: Vec<String>,
     /// `MAIL_FROM`
     pub mail_from: String,
     /// `STAFF_EMAIL`: where staff mails go (new order, low stock, payment flagged); by
@@ -232,24 +235,32 @@ impl Config {
             None => format!("http://{site_addr}"),
         };
 
-        let trusted_origins = match var("TRUSTED_ORIGINS") {
-            None => Vec::new(),
-            Some(list) => list
-                .split(',')
-                .map(|o| o.trim().trim_end_matches('/').to_owned())
-                .filter(|o| !o.is_empty())
-                .map(|o| {
-                    if o.starts_with("http://") || o.starts_with("https://") {
-                        Ok(o)
-                    } else {
-                        Err(err(
-                            "TRUSTED_ORIGINS",
-                            format!("{o:?} is not an origin like https://admin.example.com"),
-                        ))
-                    }
-                })
-                .collect::<Result<_, _>>()?,
+        let origins = |name: &'static str| -> Result<Vec<String>, ConfigError> {
+            match var(name) {
+                None => Ok(Vec::new()),
+                Some(list) => list
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .map(|o| {
+                        let bare = o
+                            .strip_prefix("https://")
+                            .or_else(|| o.strip_prefix("http://"))
+                            .is_some_and(|host| !host.is_empty() && !host.contains('/'));
+                        if bare {
+                            Ok(o)
+                        } else {
+                            Err(err(
+                                name,
+                                format!("{o:?} is not an origin like https://admin.example.com"),
+                            ))
+                        }
+                    })
+                    .collect(),
+            }
         };
+        let trusted_origins = origins("TRUSTED_ORIGINS")?;
+        let api_cors_origins = origins("API_CORS_ORIGINS")?;
 
         let mail_from = var("MAIL_FROM")
             .unwrap_or_else(|| "Harbour Street <shop@localhost.localdomain>".to_owned());
@@ -381,6 +392,7 @@ impl Config {
             },
             public_url,
             trusted_origins,
+            api_cors_origins,
             mail_from,
             staff_email,
             brand_colour,
@@ -493,6 +505,7 @@ mod tests {
             ("LEPTOS_SITE_ADDR", "localhost"),
             ("PUBLIC_URL", "shop.example.com"),
             ("TRUSTED_ORIGINS", "admin.example.com"),
+            ("API_CORS_ORIGINS", "https://app.example.com/path"),
             ("MAIL_FROM", "not an address"),
             ("SHOP_TIMEZONE", "Mars/Olympus"),
             ("ANALYTICS_RETENTION_DAYS", "0"),

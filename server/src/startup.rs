@@ -284,9 +284,10 @@ pub fn router(config: &Config, state: AppState) -> Router {
     let api = Router::new()
         .nest(
             crate::api::BASE,
-            crate::api::router(middleware::RateLimit::per_minute(
-                config.rate_limit_per_minute,
-            )),
+            crate::api::router(
+                middleware::RateLimit::per_minute(config.rate_limit_per_minute),
+                &config.api_cors_origins,
+            ),
         )
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
@@ -427,10 +428,10 @@ impl Application {
                 config.analytics.clone(),
             ),
         });
-        let api_tokens = auth::api_sessions::ApiTokens::load(&db, &clock).await?;
+        let api = Arc::new(crate::state::ApiKeys::load(&db, &clock).await?);
         let state = AppState {
             ctx,
-            api_tokens,
+            api,
             leptos_options: leptos_options(&config),
             metrics: Arc::new(Metrics::default()),
             metrics_token: config.metrics_token.clone(),

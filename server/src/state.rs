@@ -14,12 +14,32 @@ use crate::metrics::Metrics;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub ctx: ServerContext,
-    /// Signs and checks the JSON API's access tokens.
-    pub api_tokens: auth::api_sessions::ApiTokens,
+    /// Signs and checks the JSON API's tokens.
+    pub api: Arc<ApiKeys>,
     pub leptos_options: LeptosOptions,
     pub metrics: Arc<Metrics>,
     /// `METRICS_TOKEN`: who may read `/metrics` (loopback only when unset).
     pub metrics_token: Option<crate::config::Secret>,
+}
+
+/// The JSON API's keys: the access tokens' and the guest cart tokens'.
+#[derive(Debug, Clone)]
+pub struct ApiKeys {
+    pub tokens: auth::api_sessions::ApiTokens,
+    pub carts: cart::tokens::CartTokens,
+}
+
+impl ApiKeys {
+    /// Reads the keys, creating them on the very first start.
+    pub async fn load(
+        db: &shop_core::Db,
+        clock: &shop_core::Clock,
+    ) -> Result<ApiKeys, sqlx::Error> {
+        Ok(ApiKeys {
+            tokens: auth::api_sessions::ApiTokens::load(db, clock).await?,
+            carts: cart::tokens::CartTokens::load(db, clock).await?,
+        })
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -46,11 +46,13 @@ impl FromRequestParts<AppState> for Caller {
             })?;
         let ctx = &state.ctx;
         let claims = state
-            .api_tokens
+            .api
+            .tokens
             .verify(token, ctx.clock.now())
             .map_err(token_error)?;
         let user = state
-            .api_tokens
+            .api
+            .tokens
             .user_of(&ctx.db, &claims)
             .await
             .map_err(token_error)?;
@@ -270,7 +272,8 @@ pub async fn token(
     .await
     .map_err(auth_error)?;
     let issued = state
-        .api_tokens
+        .api
+        .tokens
         .sign_in(&ctx.db, &ctx.clock, &account.id)
         .await?;
     Ok(Json(TokenPair::from_issued(issued)))
@@ -294,7 +297,8 @@ pub async fn refresh(
 ) -> Result<Json<TokenPair>, ApiError> {
     let ctx = &state.ctx;
     let issued = state
-        .api_tokens
+        .api
+        .tokens
         .refresh(&ctx.db, &ctx.clock, &body.refresh_token)
         .await
         .map_err(token_error)?;
@@ -303,7 +307,8 @@ pub async fn refresh(
         .is_some_and(|a| a.status == auth::Status::Active);
     if !active {
         state
-            .api_tokens
+            .api
+            .tokens
             .sign_out(&ctx.db, &ctx.clock, &issued.user, &issued.session)
             .await?;
         return Err(ApiError::unauthorized(
@@ -330,7 +335,8 @@ pub async fn sign_out(
 ) -> Result<StatusCode, ApiError> {
     let ctx = &state.ctx;
     state
-        .api_tokens
+        .api
+        .tokens
         .sign_out(&ctx.db, &ctx.clock, &caller.account.id, &caller.session)
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -153,7 +153,7 @@ fn filters_of(p: &ListParams) -> catalog::Filters {
     }
 }
 
-fn query_error(e: axum::extract::rejection::QueryRejection) -> ApiError {
+pub(super) fn query_error(e: axum::extract::rejection::QueryRejection) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_query",

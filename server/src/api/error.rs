@@ -122,6 +122,61 @@ impl From<catalog::CatalogError> for ApiError {
     }
 }
 
+impl From<checkout::CheckoutError> for ApiError {
+    fn from(e: checkout::CheckoutError) -> ApiError {
+        use checkout::CheckoutError as E;
+        if e.is_internal() {
+            return ApiError::internal(e);
+        }
+        let e = match e {
+            E::Cart(c) => return cart_error(c, "cart"),
+            other => other,
+        };
+        let message = e.to_string();
+        let conflict = |code| ApiError::new(StatusCode::CONFLICT, code, message.clone());
+        match &e {
+            E::EmptyCart => conflict("empty_cart"),
+            E::CartNotReady(_) => conflict("cart_not_ready"),
+            E::SoldOut(_) => conflict("out_of_stock"),
+            E::Changed => conflict("changed"),
+            E::MixedCurrencies => conflict("mixed_currencies"),
+            E::IllegalTransition { .. } => conflict("illegal_transition"),
+            E::AlreadyPaid => conflict("already_paid"),
+            E::RefundFailed(_) => conflict("refund_failed"),
+            E::Invalid { field, .. } => ApiError::invalid(field, message),
+            E::TotalTooLarge | E::RefundTooLarge { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                message,
+            ),
+            E::NotFound => ApiError::not_found(message),
+            E::Provider(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "payment_unavailable",
+                message,
+            ),
+            E::Cart(_) | E::Db(_) | E::Catalog(_) | E::Interrupted(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+/// A cart error as the API answers it; `field` is what an unknown variant is about.
+pub fn cart_error(e: cart::CartError, field: &str) -> ApiError {
+    let message = e.to_string();
+    match e {
+        cart::CartError::UnknownVariant => ApiError::invalid(field, message),
+        cart::CartError::UnknownLine => ApiError::not_found(message),
+        cart::CartError::NotOnSale => ApiError::new(StatusCode::CONFLICT, "not_on_sale", message),
+        cart::CartError::OutOfStock => ApiError::new(StatusCode::CONFLICT, "out_of_stock", message),
+        cart::CartError::Full => ApiError::new(StatusCode::CONFLICT, "cart_full", message),
+        cart::CartError::TotalTooLarge => ApiError::invalid("quantity", message),
+        cart::CartError::CheckingOut(_) => {
+            ApiError::new(StatusCode::CONFLICT, "checking_out", message)
+        }
+        cart::CartError::Db(_) | cart::CartError::Catalog(_) => ApiError::internal(e),
+    }
+}
+
 /// The error, carried on the response until [`finish`] writes it.
 #[derive(Debug, Clone)]
 struct Pending(ApiError);

@@ -8,8 +8,10 @@
 //! the handlers' annotations and served at `/api/v1/openapi.json`.
 
 pub mod auth;
+pub mod cart;
 pub mod catalog;
 pub mod error;
+pub mod orders;
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -125,6 +127,8 @@ fn paginated(path: &str, query: &[(&str, String)], listing: &::catalog::Listing)
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "catalog", description = "Categories, products and search"),
+        (name = "cart", description = "A customer's or a guest's cart"),
+        (name = "orders", description = "Checkout, and the orders a shopper placed"),
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail))
 )]
@@ -161,6 +165,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::products))
         .routes(routes!(catalog::product))
         .routes(routes!(catalog::search))
+        .routes(routes!(cart::show, cart::clear))
+        .routes(routes!(cart::add))
+        .routes(routes!(cart::set, cart::remove))
+        .routes(routes!(orders::shipping_methods))
+        .routes(routes!(orders::place))
+        .routes(routes!(orders::list))
+        .routes(routes!(orders::show))
+        .routes(routes!(orders::cancel))
 }
 
 /// The OpenAPI document as served.
@@ -169,13 +181,15 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// The API router, to nest at [`BASE`]: the routes, the document at `/openapi.json`, the
-/// per-client rate limit, and the error shape for everything.
+/// per-client rate limit, the error shape for everything, and CORS for `cors_origins`.
 pub fn router(
     limit: Option<std::sync::Arc<crate::middleware::RateLimit>>,
+    cors_origins: &[String],
 ) -> axum::Router<AppState> {
     let (router, doc) = routes().split_for_parts();
     let json = serde_json::to_string(&doc).unwrap_or_default();
-    router
+    let router = router
+        .route("/docs", axum::routing::get(docs))
         .route(
             "/openapi.json",
             axum::routing::get(move || {
@@ -189,5 +203,75 @@ pub fn router(
             limit,
             crate::middleware::rate_limit,
         ))
-        .layer(axum::middleware::from_fn(error::finish))
+        .layer(axum::middleware::from_fn(error::finish));
+    if cors_origins.is_empty() {
+        router
+    } else {
+        router.layer(cors(cors_origins))
+    }
+}
+
+/// The reference page: Swagger UI (its files come with the site's assets, from the
+/// swagger-ui-dist npm package) rendering `/api/v1/openapi.json`.
+async fn docs() -> Response {
+    const PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Shop API reference</title>
+<link rel="stylesheet" href="/api-docs/swagger-ui.css">
+</head>
+<body>
+<noscript><p>This reference needs JavaScript. The API's OpenAPI document is at <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p></noscript>
+<div id="docs"></div>
+<script src="/api-docs/swagger-ui-bundle.js"></script>
+<script src="/api-docs/init.js"></script>
+</body>
+</html>
+"#;
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                 img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
+                 frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+            ),
+        ],
+        PAGE,
+    )
+        .into_response()
+}
+
+/// CORS for the API: pages on `origins` may call it from a browser, sending a token and the
+/// API's own headers, and read the headers it answers with. Preflights from any other
+/// origin get no CORS headers, so the browser refuses the call.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, Method};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static(cart::CART_TOKEN),
+            HeaderName::from_static(orders::ORDER_TOKEN),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LINK,
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+            HeaderName::from_static("x-total-count"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(std::time::Duration::from_secs(600))
 }

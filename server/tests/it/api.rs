@@ -538,6 +538,16 @@ async fn the_openapi_document_is_3_1_and_names_exactly_the_routes_that_answer() 
         "GET /products",
         "GET /products/{slug}",
         "GET /search",
+        "GET /cart",
+        "DELETE /cart",
+        "POST /cart/items",
+        "PATCH /cart/items/{line_id}",
+        "DELETE /cart/items/{line_id}",
+        "GET /checkout/shipping-methods",
+        "POST /checkout",
+        "GET /orders",
+        "GET /orders/{id}",
+        "POST /orders/{id}/cancel",
     ]
     .into_iter()
     .map(str::to_owned)
@@ -546,7 +556,10 @@ async fn the_openapi_document_is_3_1_and_names_exactly_the_routes_that_answer() 
     // Each is routed: none answers the router's own "no such endpoint" or 405.
     for op in &operations {
         let (method, path) = op.split_once(' ').unwrap();
-        let path = path.replace("{slug}", "cast-iron-pan");
+        let path = path
+            .replace("{slug}", "cast-iron-pan")
+            .replace("{line_id}", "01890a5d-ac96-774b-bcce-b302099a8057")
+            .replace("{id}", "01890a5d-ac96-774b-bcce-b302099a8057");
         let req = client().request(method.parse().unwrap(), api(&app, &path));
         let (status, _, body) = send(req.json(&json!({}))).await;
         assert_ne!(status, 405, "{op}");
@@ -558,5 +571,564 @@ async fn the_openapi_document_is_3_1_and_names_exactly_the_routes_that_answer() 
     }
     // The same document as the code builds.
     assert_eq!(doc, serde_json::to_value(shop::api::document()).unwrap());
+    app.stop().await;
+}
+
+/// The variant id of `sku` as the API shows it on its product.
+async fn variant_of(app: &TestApp, slug: &str, sku: &str) -> String {
+    let (status, _, product) = send(client().get(api(app, &format!("/products/{slug}")))).await;
+    assert_eq!(status, 200, "{product}");
+    product["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["sku"] == sku)
+        .unwrap_or_else(|| panic!("{sku} in {product}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn cart_call(
+    req: reqwest::RequestBuilder,
+    token: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    match token {
+        Some(t) => send(req.header("x-cart-token", t)).await,
+        None => send(req).await,
+    }
+}
+
+#[tokio::test]
+async fn a_guest_fills_a_cart_by_its_token_and_nobody_else_can_touch_it() {
+    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
+    let c = client();
+    let tee_m = variant_of(&app, "fernhill-tee", "TEE-M").await;
+    let pan = variant_of(&app, "cast-iron-pan", "PAN-1").await;
+
+    // No cart yet: an empty one, no token.
+    let (status, _, empty) = cart_call(c.get(api(&app, "/cart")), None).await;
+    assert_eq!((status, empty["units"].as_i64()), (200, Some(0)), "{empty}");
+    assert!(empty["cart_token"].is_null());
+
+    // The first add makes the cart and names its token.
+    let (status, _, first) = cart_call(
+        c.post(api(&app, "/cart/items"))
+            .json(&json!({"variant_id": tee_m, "quantity": 2})),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    let token = first["cart_token"].as_str().unwrap().to_owned();
+    assert_eq!(first["units"], 2);
+    assert_eq!(
+        first["subtotal"],
+        json!({"amount_minor": 3400, "currency": "EUR"})
+    );
+    let (status, _, second) = cart_call(
+        c.post(api(&app, "/cart/items"))
+            .json(&json!({"variant_id": pan, "quantity": 99})),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["cart_token"], token.as_str());
+    assert_eq!(second["lines"].as_array().unwrap().len(), 2);
+    // Capped at the 5 in stock; the price is the catalog's, whatever the client thinks.
+    let pan_line = &second["lines"][1];
+    assert_eq!(
+        (
+            pan_line["quantity"].as_i64(),
+            pan_line["line_total"]["amount_minor"].as_i64()
+        ),
+        (Some(5), Some(15_000))
+    );
+    assert_eq!(second["subtotal"]["amount_minor"], 18_400);
+    let line = pan_line["id"].as_str().unwrap().to_owned();
+
+    // A forged token, another cart's line, bad quantities and unknown variants are refused.
+    let forged = format!("{}.AAAA", token.split('.').next().unwrap());
+    let (status, headers, body) = cart_call(c.get(api(&app, "/cart")), Some(&forged)).await;
+    assert_eq!(status, 401);
+    assert_error(status, &headers, &body, "invalid_cart_token");
+    let (_, _, other) = cart_call(
+        c.post(api(&app, "/cart/items"))
+            .json(&json!({"variant_id": tee_m, "quantity": 1})),
+        None,
+    )
+    .await;
+    let other_token = other["cart_token"].as_str().unwrap();
+    let (status, headers, body) = cart_call(
+        c.patch(api(&app, &format!("/cart/items/{line}")))
+            .json(&json!({"quantity": 1})),
+        Some(other_token),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert_error(status, &headers, &body, "not_found");
+    let (status, _, _) = cart_call(
+        c.delete(api(&app, &format!("/cart/items/{line}"))),
+        Some(other_token),
+    )
+    .await;
+    assert_eq!(status, 404);
+    for (payload, code) in [
+        (
+            json!({"variant_id": tee_m, "quantity": 0}),
+            "validation_failed",
+        ),
+        (
+            json!({"variant_id": tee_m, "quantity": 100}),
+            "validation_failed",
+        ),
+        (
+            json!({"variant_id": "nope", "quantity": 1}),
+            "validation_failed",
+        ),
+        (
+            json!({"variant_id": tee_m, "quantity": "1"}),
+            "invalid_body",
+        ),
+        (
+            json!({"variant_id": tee_m, "quantity": 1, "price_minor": 1}),
+            "invalid_body",
+        ),
+    ] {
+        let (status, headers, body) = cart_call(
+            c.post(api(&app, "/cart/items")).json(&payload),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(status, 422, "{payload}: {body}");
+        assert_error(status, &headers, &body, code);
+    }
+    let tee_s = variant_of(&app, "fernhill-tee", "TEE-S").await;
+    let (status, headers, body) = cart_call(
+        c.post(api(&app, "/cart/items"))
+            .json(&json!({"variant_id": tee_s, "quantity": 1})),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_error(status, &headers, &body, "out_of_stock");
+
+    // The owner changes and removes lines, then empties the cart.
+    let (status, _, changed) = cart_call(
+        c.patch(api(&app, &format!("/cart/items/{line}")))
+            .json(&json!({"quantity": 1})),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(
+        (status, changed["units"].as_i64()),
+        (200, Some(3)),
+        "{changed}"
+    );
+    let (status, _, removed) = cart_call(
+        c.delete(api(&app, &format!("/cart/items/{line}"))),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(
+        (status, removed["units"].as_i64()),
+        (200, Some(2)),
+        "{removed}"
+    );
+    let (status, _, cleared) = cart_call(c.delete(api(&app, "/cart")), Some(&token)).await;
+    assert_eq!(
+        (status, cleared["units"].as_i64()),
+        (200, Some(0)),
+        "{cleared}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_customers_api_cart_is_their_account_cart() {
+    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
+    let tokens = account(&app, "ada@example.com").await;
+    let bearer = access(&tokens);
+    let kettle = variant_of(&app, "copperleaf-kettle", "KET-1").await;
+    let (status, _, added) = send(
+        client()
+            .post(api(&app, "/cart/items"))
+            .bearer_auth(&bearer)
+            .json(&json!({"variant_id": kettle, "quantity": 1})),
+    )
+    .await;
+    assert_eq!(status, 200, "{added}");
+    assert!(
+        added["cart_token"].is_null(),
+        "a customer's cart needs no token"
+    );
+    // The same cart from a second sign-in (another device).
+    let (_, second) = post(
+        &app,
+        "/auth/token",
+        json!({"email": "ada@example.com", "password": PASSWORD}),
+    )
+    .await;
+    let (status, _, seen) = send(
+        client()
+            .get(api(&app, "/cart"))
+            .bearer_auth(access(&second)),
+    )
+    .await;
+    assert_eq!((status, seen["units"].as_i64()), (200, Some(1)), "{seen}");
+    assert_eq!(seen["lines"][0]["variant_id"], kettle.as_str());
+    // A bad bearer token is refused, not taken for a guest.
+    let (status, _, _) = send(client().get(api(&app, "/cart")).bearer_auth("nope")).await;
+    assert_eq!(status, 401);
+    app.stop().await;
+}
+
+fn address() -> Value {
+    json!({
+        "full_name": "Ada Lovelace",
+        "line1": "12 Byron Street",
+        "city": "Berlin",
+        "postal_code": "10115",
+        "country": "DE"
+    })
+}
+
+/// Pays on the offline provider's page, as the shopper's browser would.
+async fn pay_offline(app: &TestApp, payment_url: &str) {
+    let start = payment_url
+        .find("/pay/offline/")
+        .unwrap_or_else(|| panic!("not the offline provider's page: {payment_url}"));
+    let path = payment_url[start..].to_owned();
+    let session = path.rsplit('/').next().unwrap().to_owned();
+    crate::checkout::post(
+        app,
+        &app.browser(),
+        "pay/offline/choose",
+        &path,
+        &[("session", &session), ("choice", "pay")],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_api_journey_from_sign_up_to_a_paid_order_with_one_order_per_idempotency_key() {
+    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
+    let tokens = account(&app, "ada@example.com").await;
+    let bearer = access(&tokens);
+    let c = client();
+
+    // Search, then add the first hit's only variant.
+    let (_, _, found) = send(c.get(api(&app, "/search?q=cast%20iron%20pan"))).await;
+    let variant = found["data"][0]["sole_variant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _, cart) = send(
+        c.post(api(&app, "/cart/items"))
+            .bearer_auth(&bearer)
+            .json(&json!({"variant_id": variant, "quantity": 2})),
+    )
+    .await;
+    assert_eq!(status, 200, "{cart}");
+
+    let (status, _, methods) =
+        send(c.get(api(&app, "/checkout/shipping-methods?country=DE"))).await;
+    assert_eq!(status, 200, "{methods}");
+    let standard = methods["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "Standard")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Place the order twice with one key (a retry): one order. A price in the body is refused.
+    let body = json!({"shipping_address": address(), "shipping_method_id": standard});
+    let place = || {
+        c.post(api(&app, "/checkout"))
+            .bearer_auth(&bearer)
+            .header("idempotency-key", "order-attempt-1")
+            .json(&body)
+    };
+    let (status, _, first) = send(place()).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, _, again) = send(place()).await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(first["order"]["id"], again["order"]["id"]);
+    let order = &first["order"];
+    assert_eq!(order["status"], "pending_payment");
+    // 2 × 30.00, free shipping over 50.00: the server's figures.
+    assert_eq!(
+        order["subtotal"],
+        json!({"amount_minor": 6000, "currency": "EUR"})
+    );
+    assert_eq!(order["total"]["amount_minor"], 6000);
+    assert!(first["order_token"].is_null());
+    let (status, _, tampered) = send(c.post(api(&app, "/checkout")).bearer_auth(&bearer).json(
+        &json!({"shipping_address": address(), "shipping_method_id": standard, "total_minor": 1}),
+    ))
+    .await;
+    assert_eq!(status, 422, "{tampered}");
+    let id = order["id"].as_str().unwrap().to_owned();
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+
+    pay_offline(&app, first["payment_url"].as_str().unwrap()).await;
+    let (status, paid) = get_as(&app, &format!("/orders/{id}"), &bearer).await;
+    assert_eq!(
+        (status, paid["status"].as_str()),
+        (200, Some("paid")),
+        "{paid}"
+    );
+    assert!(paid["payment_url"].is_null());
+    let (status, list) = get_as(&app, "/orders", &bearer).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["data"][0]["id"], id.as_str());
+    assert_eq!(list["has_more"], false);
+
+    // Another customer sees neither the order nor can cancel it.
+    let eve = access(&account(&app, "eve@example.com").await);
+    let (status, _) = get_as(&app, &format!("/orders/{id}"), &eve).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = send(
+        c.post(api(&app, &format!("/orders/{id}/cancel")))
+            .bearer_auth(&eve),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, eve_list) = get_as(&app, "/orders", &eve).await;
+    assert_eq!(
+        (status, eve_list["data"].as_array().unwrap().len()),
+        (200, 0)
+    );
+
+    // Its customer cancels it: refunded in full, the units back.
+    let (status, _, cancelled) = send(
+        c.post(api(&app, &format!("/orders/{id}/cancel")))
+            .bearer_auth(&bearer),
+    )
+    .await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert!(
+        ["cancelled", "refunded"].contains(&cancelled["status"].as_str().unwrap()),
+        "{cancelled}"
+    );
+    let (status, headers, twice) = send(
+        c.post(api(&app, &format!("/orders/{id}/cancel")))
+            .bearer_auth(&bearer),
+    )
+    .await;
+    assert_eq!(status, 409, "{twice}");
+    assert_error(status, &headers, &twice, "illegal_transition");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_guest_checks_out_by_cart_token_and_reads_the_order_by_its_token() {
+    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
+    let c = client();
+    let kettle = variant_of(&app, "copperleaf-kettle", "KET-1").await;
+    let (_, _, cart) = send(
+        c.post(api(&app, "/cart/items"))
+            .json(&json!({"variant_id": kettle, "quantity": 1})),
+    )
+    .await;
+    let token = cart["cart_token"].as_str().unwrap().to_owned();
+    let (_, _, methods) = send(c.get(api(&app, "/checkout/shipping-methods?country=DE"))).await;
+    let method = methods["data"][0]["id"].as_str().unwrap().to_owned();
+
+    // A guest names the address for the mails; bad addresses name their field.
+    let (status, headers, missing) = send(
+        c.post(api(&app, "/checkout"))
+            .header("x-cart-token", &token)
+            .json(&json!({"shipping_address": address(), "shipping_method_id": method})),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_error(status, &headers, &missing, "validation_failed");
+    assert!(missing["error"]["fields"]["email"].is_string(), "{missing}");
+    let mut bad = address();
+    bad["postal_code"] = json!("");
+    let (status, _, bad) = send(
+        c.post(api(&app, "/checkout"))
+            .header("x-cart-token", &token)
+            .json(&json!({"email": "guest@example.com", "shipping_address": bad, "shipping_method_id": method})),
+    )
+    .await;
+    assert_eq!(status, 422, "{bad}");
+    assert!(
+        bad["error"]["fields"]["shipping_address.postal_code"].is_string(),
+        "{bad}"
+    );
+    // No cart: nothing to place.
+    let (status, _, empty) = send(
+        c.post(api(&app, "/checkout"))
+            .json(&json!({"email": "guest@example.com", "shipping_address": address(), "shipping_method_id": method})),
+    )
+    .await;
+    assert_eq!(
+        (status, empty["error"]["code"].as_str()),
+        (409, Some("empty_cart"))
+    );
+
+    let (status, _, placed) = send(
+        c.post(api(&app, "/checkout"))
+            .header("x-cart-token", &token)
+            .json(&json!({"email": "guest@example.com", "shipping_address": address(), "shipping_method_id": method})),
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    let id = placed["order"]["id"].as_str().unwrap().to_owned();
+    let order_token = placed["order_token"].as_str().unwrap().to_owned();
+    let path = format!("/orders/{id}");
+    let (status, _, seen) = send(
+        c.get(api(&app, &path))
+            .header("x-order-token", &order_token),
+    )
+    .await;
+    assert_eq!(
+        (status, seen["email"].as_str()),
+        (200, Some("guest@example.com")),
+        "{seen}"
+    );
+    let (status, _, _) = send(c.get(api(&app, &path))).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = send(c.get(api(&app, &path)).header("x-order-token", "forged")).await;
+    assert_eq!(status, 404);
+    // Withdrawn before paying: nothing charged, the units free again.
+    let (status, _, withdrawn) = send(
+        c.post(api(&app, &format!("/orders/{id}/cancel")))
+            .header("x-order-token", &order_token),
+    )
+    .await;
+    assert_eq!(
+        (status, withdrawn["status"].as_str()),
+        (200, Some("cancelled")),
+        "{withdrawn}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cors_lets_configured_origins_call_the_api_and_no_one_else() {
+    let options = TestOptions {
+        env: vec![(
+            "API_CORS_ORIGINS",
+            "https://app.example.com, https://partner.example.org".to_owned(),
+        )],
+        ..TestOptions::default()
+    };
+    let app = TestApp::with_catalog(options, CATALOG).await;
+    let c = client();
+    let preflight = |origin: &str| {
+        c.request(reqwest::Method::OPTIONS, api(&app, "/cart/items"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type, idempotency-key",
+            )
+            .send()
+    };
+    let allowed = preflight("https://app.example.com").await.unwrap();
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    let h = allowed.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://app.example.com");
+    let methods = h["access-control-allow-methods"].to_str().unwrap();
+    assert!(
+        methods.contains("POST") && methods.contains("PATCH"),
+        "{methods}"
+    );
+    let headers = h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        headers.contains("authorization") && headers.contains("idempotency-key"),
+        "{headers}"
+    );
+
+    let refused = preflight("https://evil.example.net").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "{:?}",
+        refused.headers()
+    );
+
+    // A real call from an allowed page can read the list's headers.
+    let res = c
+        .get(api(&app, "/products"))
+        .header("origin", "https://partner.example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://partner.example.org"
+    );
+    let exposed = res.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        exposed.contains("x-total-count") && exposed.contains("link"),
+        "{exposed}"
+    );
+    let res = c
+        .get(api(&app, "/products"))
+        .header("origin", "https://evil.example.net")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_configured_origins_the_api_answers_no_preflight() {
+    let app = TestApp::spawn().await;
+    let (status, headers, body) = send(
+        client()
+            .request(reqwest::Method::OPTIONS, api(&app, "/products"))
+            .header("origin", "https://app.example.com")
+            .header("access-control-request-method", "GET"),
+    )
+    .await;
+    assert!(headers.get("access-control-allow-origin").is_none());
+    assert_eq!(status, 405, "{body}");
+    assert_error(status, &headers, &body, "method_not_allowed");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_reference_page_loads_swagger_ui_from_this_site_only() {
+    let app = TestApp::spawn().await;
+    let res = client().get(api(&app, "/docs")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("http"),
+        "{csp}"
+    );
+    let page = res.text().await.unwrap();
+    for src in [
+        "/api-docs/swagger-ui.css",
+        "/api-docs/swagger-ui-bundle.js",
+        "/api-docs/init.js",
+    ] {
+        assert!(page.contains(src), "{src}");
+    }
+    assert!(!page.contains("://"), "nothing from another site: {page}");
     app.stop().await;
 }

@@ -15,7 +15,8 @@
 //! Modules: [`carts`] (finding and creating a cart), [`lines`] (adding, changing and removing
 //! lines), [`contents`] (a cart at current prices, its problems and totals), [`merge`] (the
 //! guest cart joining the customer's at sign-in), [`checkout`] (the order a cart is being
-//! checked out as), [`cleanup`] (stale guest carts) and [`idle`] (carts left with items).
+//! checked out as), [`cleanup`] (stale guest carts), [`idle`] (carts left with items) and
+//! [`tokens`] (guests' cart tokens for clients without cookies).
 
 pub mod carts;
 pub mod checkout;
@@ -24,6 +25,7 @@ pub mod contents;
 pub mod idle;
 pub mod lines;
 pub mod merge;
+pub mod tokens;
 
 pub use carts::{create_guest, find_for_user, for_user, guest_exists};
 pub use cleanup::delete_stale_guest_carts;

@@ -4,8 +4,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use shop_core::{Clock, Db, OrderId};
 
 const ORDER_LINKS: &str = "order_links";
@@ -27,17 +25,7 @@ impl std::fmt::Debug for Keys {
     }
 }
 
-pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
-    // HMAC takes a key of any length.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
-    mac.update(message);
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// Compares two byte strings in time that does not depend on where they differ.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+pub(crate) use shop_core::secrets::{constant_time_eq, hmac_sha256};
 
 impl Keys {
     /// Reads the secrets, creating them on the very first start.

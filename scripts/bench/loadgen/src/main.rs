@@ -382,9 +382,15 @@ mod mix {
                 line.method, line.path
             );
             if line.method == "POST" {
-                // As the hydrated page calls a server function.
+                // As the hydrated page calls a server function; a JSON body (the JSON API, a
+                // webhook) as JSON.
+                let content_type = if line.body.starts_with('{') {
+                    "application/json"
+                } else {
+                    "application/x-www-form-urlencoded"
+                };
                 request.push_str(&format!(
-                    "Origin: http://{host}\r\nAccept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                    "Origin: http://{host}\r\nAccept: application/json\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
                     line.body.len()
                 ));
             } else {
