@@ -571,6 +571,13 @@ async fn the_openapi_document_is_3_1_and_names_exactly_the_routes_that_answer() 
     }
     // The same document as the code builds.
     assert_eq!(doc, serde_json::to_value(shop::api::document()).unwrap());
+    // No server function lives under the API's prefix.
+    let clashing: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .filter(|path| path.starts_with("/api/v1"))
+        .collect();
+    assert!(clashing.is_empty(), "{clashing:?}");
+    assert!(leptos::server_fn::axum::server_fn_paths().count() > 40);
     app.stop().await;
 }
 
