@@ -108,14 +108,14 @@ const products = fs.readFileSync(dataset, "utf8").split("\n").filter(Boolean).ma
       lines.push(`POST /api/admin/notification-resend id=${order}&confirm=yes`);
       lines.push("GET /admin/mail-templates?t=refund_issued");
       lines.push("GET /admin/mail-templates/order_shipped/html");
-      // The JSON API: catalog reads, a guest's add, refusals (a wrong password, no token,
+      // The JSON API: catalog reads, a guest's add, refusals (a forged refresh token, no token,
       // an empty order, another's order, malformed JSON) and the document.
       lines.push("GET /api/v1/categories");
       lines.push("GET /api/v1/products?category=pans&sort=price-asc&page=2");
       lines.push(`GET /api/v1/products/${p.slug}`);
       lines.push("GET /api/v1/search?q=lamp");
       lines.push(`POST /api/v1/cart/items {"variant_id":"${adds[i % adds.length]}","quantity":1}`);
-      lines.push(`POST /api/v1/auth/token {"email":"nobody@example.com","password":"not-the-password"}`);
+      lines.push(`POST /api/v1/auth/refresh {"refresh_token":"forged-${order}"}`);
       lines.push("GET /api/v1/me");
       lines.push(`POST /api/v1/checkout {"shipping_method_id":"${method}"}`);
       lines.push(`GET /api/v1/orders/${order}`);

@@ -287,6 +287,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
             crate::api::router(
                 middleware::RateLimit::per_minute(config.rate_limit_per_minute),
                 &config.api_cors_origins,
+                config.request_timeout,
             ),
         )
         .with_state(state.clone())

@@ -152,6 +152,56 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The answers any operation can give: 429 from the rate limit, 500, and 503 when the shop
+/// (or the payment provider behind it) cannot answer in time.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let responses = &mut op.responses.responses;
+                for (code, description) in [
+                    ("429", "Too many requests from this client; see Retry-After"),
+                    (
+                        "500",
+                        "Something went wrong on the shop's side; quote the request id",
+                    ),
+                    (
+                        "503",
+                        "The shop or its payment provider could not answer in time",
+                    ),
+                ] {
+                    responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| error(description).into());
+                }
+            }
+        }
+    }
+}
+
 /// Every route of the API with its part of the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -175,18 +225,28 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::cancel))
 }
 
+/// The router and the OpenAPI document as served (with [`CommonResponses`] on every
+/// operation, which exist only once the routes are in).
+fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = routes().split_for_parts();
+    CommonResponses.modify(&mut doc);
+    (router, doc)
+}
+
 /// The OpenAPI document as served.
 pub fn document() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
+    parts().1
 }
 
 /// The API router, to nest at [`BASE`]: the routes, the document at `/openapi.json`, the
-/// per-client rate limit, the error shape for everything, and CORS for `cors_origins`.
+/// per-client rate limit, the time limit, the error shape for everything (timeouts
+/// included), and CORS for `cors_origins` (on error answers too).
 pub fn router(
     limit: Option<std::sync::Arc<crate::middleware::RateLimit>>,
     cors_origins: &[String],
+    timeout: std::time::Duration,
 ) -> axum::Router<AppState> {
-    let (router, doc) = routes().split_for_parts();
+    let (router, doc) = parts();
     let json = serde_json::to_string(&doc).unwrap_or_default();
     let router = router
         .route("/docs", axum::routing::get(docs))
@@ -199,6 +259,10 @@ pub fn router(
         )
         .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             limit,
             crate::middleware::rate_limit,

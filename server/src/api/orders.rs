@@ -248,8 +248,9 @@ fn order_body(o: &checkout::Order) -> OrderBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlacedBody {
     pub order: OrderBody,
-    /// Send the shopper here to pay (the provider's hosted page).
-    pub payment_url: String,
+    /// Send the shopper here to pay (the provider's hosted page); absent when a retry finds
+    /// the order paid or closed already.
+    pub payment_url: Option<String>,
     /// For a guest: send as `X-Order-Token` to read or cancel the order.
     pub order_token: Option<String>,
 }
@@ -348,24 +349,34 @@ pub async fn place(
         .as_ref()
         .map_or_else(|| cart.as_str().to_owned(), |a| a.id.as_str().to_owned());
     let idempotency_key = attempt_key(&headers, &whose)?;
-    let review = ctx
-        .checkout
-        .review(&cart, &email, &ship, bill.as_ref(), &method)
-        .await?;
-    let placed = ctx
-        .checkout
-        .place(&checkout::PlaceOrder {
-            cart,
-            customer: customer.as_ref().map(|a| a.id.clone()),
-            email,
-            shipping_address: ship,
-            billing_address: bill,
-            shipping_method: method,
-            reviewed: review.fingerprint,
-            idempotency_key,
-        })
-        .await?;
-    let order = checkout::orders::load(&ctx.db, &placed.order_id).await?;
+    // A retry gets the first request's order, whatever has changed since.
+    let (order_id, payment_url) = match ctx.checkout.attempt_of(&idempotency_key, &cart).await? {
+        Some(id) => {
+            let url = match ctx.checkout.resume(&id).await {
+                Ok(placed) => Some(placed.payment_url),
+                // Paid, or closed, since: there is nothing to pay.
+                Err(checkout::CheckoutError::AlreadyPaid)
+                | Err(checkout::CheckoutError::Invalid { field: "order", .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+            (id, url)
+        }
+        None => {
+            let placed = place_new(
+                &state,
+                cart,
+                customer.as_ref(),
+                email,
+                ship,
+                bill,
+                method,
+                idempotency_key,
+            )
+            .await?;
+            (placed.order_id, Some(placed.payment_url))
+        }
+    };
+    let order = checkout::orders::load(&ctx.db, &order_id).await?;
     let order_token = customer
         .is_none()
         .then(|| ctx.checkout.keys().order_token(&order.id));
@@ -373,10 +384,42 @@ pub async fn place(
         StatusCode::CREATED,
         Json(PlacedBody {
             order: order_body(&order),
-            payment_url: placed.payment_url,
+            payment_url,
             order_token,
         }),
     ))
+}
+
+/// Reviews the cart with the request's details and places the order.
+#[allow(clippy::too_many_arguments)]
+async fn place_new(
+    state: &AppState,
+    cart: cart::CartId,
+    customer: Option<&auth::Account>,
+    email: shop_core::Email,
+    ship: checkout::orders::PostalAddress,
+    bill: Option<checkout::orders::PostalAddress>,
+    method: checkout::ShippingMethodId,
+    idempotency_key: String,
+) -> Result<checkout::Placed, ApiError> {
+    let ctx = &state.ctx;
+    let review = ctx
+        .checkout
+        .review(&cart, &email, &ship, bill.as_ref(), &method)
+        .await?;
+    Ok(ctx
+        .checkout
+        .place(&checkout::PlaceOrder {
+            cart,
+            customer: customer.map(|a| a.id.clone()),
+            email,
+            shipping_address: ship,
+            billing_address: bill,
+            shipping_method: method,
+            reviewed: review.fingerprint,
+            idempotency_key,
+        })
+        .await?)
 }
 
 /// A page of the customer's orders.
@@ -560,14 +603,21 @@ pub async fn cancel(
 ) -> Result<Json<OrderBody>, ApiError> {
     let ctx = &state.ctx;
     let order = visible(&state, &shopper, &headers, &id).await?;
-    let withdrawn = order.status == checkout::OrderStatus::PendingPayment
-        && match ctx.checkout.withdraw(&order.id).await {
-            Ok(()) => true,
-            // Paid a moment ago: it is cancelled with a refund instead.
-            Err(checkout::CheckoutError::AlreadyPaid) => false,
+    if order.status == checkout::OrderStatus::PendingPayment {
+        match ctx.checkout.withdraw(&order.id).await {
+            // Paid a moment ago: it is cancelled with a refund below.
+            Ok(()) | Err(checkout::CheckoutError::AlreadyPaid) => {}
             Err(e) => return Err(e.into()),
-        };
-    if !withdrawn {
+        }
+    }
+    // Whatever it is now (withdrawn, or paid meanwhile by a webhook): a paid order is
+    // cancelled with a refund; one already closed is left as it is.
+    let now = checkout::orders::load(&ctx.db, &order.id).await?;
+    let closed = matches!(
+        now.status,
+        checkout::OrderStatus::Cancelled | checkout::OrderStatus::Expired
+    ) && order.status == checkout::OrderStatus::PendingPayment;
+    if !closed {
         let actor = match &shopper {
             Shopper::Customer(c) if order.user_id.as_ref() == Some(&c.account.id) => {
                 shop_core::audit::Actor::user(&c.account.id, c.account.email.as_str())

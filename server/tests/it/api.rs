@@ -515,7 +515,9 @@ async fn the_openapi_document_is_3_1_and_names_exactly_the_routes_that_answer() 
             operations.insert(format!("{} {path}", method.to_uppercase()));
             // Every operation documents its answers, errors in the one shape.
             let responses = op["responses"].as_object().unwrap();
-            assert!(!responses.is_empty(), "{method} {path}");
+            for common in ["429", "500", "503"] {
+                assert!(responses.contains_key(common), "{method} {path} {common}");
+            }
             for (code, response) in responses {
                 if code.starts_with('4') || code.starts_with('5') {
                     let schema = &response["content"]["application/json"]["schema"]["$ref"];
@@ -892,6 +894,22 @@ async fn the_api_journey_from_sign_up_to_a_paid_order_with_one_order_per_idempot
         "{paid}"
     );
     assert!(paid["payment_url"].is_null());
+    // The same key after paying (the cart is empty now): still the first order, nothing to pay.
+    let (status, _, late) = send(place()).await;
+    assert_eq!(status, 201, "{late}");
+    assert_eq!(late["order"]["id"], id.as_str());
+    assert_eq!(late["order"]["status"], "paid");
+    assert!(late["payment_url"].is_null(), "{late}");
+    // A new key with the empty cart: nothing to order.
+    let (status, headers, empty) = send(
+        c.post(api(&app, "/checkout"))
+            .bearer_auth(&bearer)
+            .header("idempotency-key", "order-attempt-2")
+            .json(&body),
+    )
+    .await;
+    assert_eq!(status, 409, "{empty}");
+    assert_error(status, &headers, &empty, "empty_cart");
     let (status, list) = get_as(&app, "/orders", &bearer).await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(list["data"][0]["id"], id.as_str());

@@ -523,6 +523,21 @@ impl Checkout {
         }
     }
 
+    /// The order an earlier request with `idempotency_key` placed for `cart`, or `None`
+    /// when the key is new: for callers that check a request further before placing (the
+    /// JSON API), so a retry finds the first order even when the cart changed or the order
+    /// was paid since.
+    pub async fn attempt_of(
+        &self,
+        idempotency_key: &str,
+        cart: &CartId,
+    ) -> Result<Option<OrderId>, CheckoutError> {
+        match shop_core::id::parse_uuid(idempotency_key) {
+            Ok(key) => self.attempted(&key, cart).await,
+            Err(_) => Ok(None),
+        }
+    }
+
     /// The order an earlier request with this key placed, if any. A key used for another
     /// cart is refused: it is not this shopper's attempt.
     async fn attempted(&self, key: &str, cart: &CartId) -> Result<Option<OrderId>, CheckoutError> {
