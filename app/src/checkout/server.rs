@@ -604,10 +604,7 @@ pub(crate) async fn may_see(order: &checkout::Order, token: &str) -> Result<bool
         return Ok(true);
     }
     Ok(match current_user().await? {
-        Some(a) => {
-            order.user_id.as_ref() == Some(&a.id)
-                || (order.user_id.is_none() && a.is_verified() && order.email == a.email.as_str())
-        }
+        Some(a) => order.is_customers(&a.id, a.is_verified().then(|| a.email.as_str())),
         None => false,
     })
 }

@@ -137,15 +137,13 @@ fn quantity(units: i64) -> Result<Quantity, ApiError> {
     })
 }
 
-/// The cart a shopper already has (a customer always has one), if any.
+/// The cart a shopper already has, if any (looking makes none).
 async fn existing(state: &AppState, shopper: &Shopper) -> Result<Option<CartId>, ApiError> {
     let ctx = &state.ctx;
     match shopper {
-        Shopper::Customer(caller) => Ok(Some(
-            cart::for_user(&ctx.db, &ctx.clock, &caller.account.id)
-                .await
-                .map_err(|e| cart_error(e, "cart"))?,
-        )),
+        Shopper::Customer(caller) => cart::find_for_user(&ctx.db, &caller.account.id)
+            .await
+            .map_err(|e| cart_error(e, "cart")),
         Shopper::Guest(Some(id)) => Ok(cart::guest_exists(&ctx.db, id)
             .await
             .map_err(|e| cart_error(e, "cart"))?

@@ -543,8 +543,7 @@ async fn visible(
     let by_account = match shopper {
         Shopper::Customer(c) => {
             let a = &c.account;
-            order.user_id.as_ref() == Some(&a.id)
-                || (order.user_id.is_none() && a.is_verified() && order.email == a.email.as_str())
+            order.is_customers(&a.id, a.is_verified().then(|| a.email.as_str()))
         }
         Shopper::Guest(_) => false,
     };
@@ -603,21 +602,21 @@ pub async fn cancel(
 ) -> Result<Json<OrderBody>, ApiError> {
     let ctx = &state.ctx;
     let order = visible(&state, &shopper, &headers, &id).await?;
+    let mut withdrawn = false;
     if order.status == checkout::OrderStatus::PendingPayment {
         match ctx.checkout.withdraw(&order.id).await {
             // Paid a moment ago: it is cancelled with a refund below.
             Ok(()) | Err(checkout::CheckoutError::AlreadyPaid) => {}
             Err(e) => return Err(e.into()),
         }
+        // Withdrawn, or paid meanwhile by a webhook (then refunded below).
+        let now = checkout::place::status(&ctx.db, &order.id).await?;
+        withdrawn = matches!(
+            now,
+            checkout::OrderStatus::Cancelled | checkout::OrderStatus::Expired
+        );
     }
-    // Whatever it is now (withdrawn, or paid meanwhile by a webhook): a paid order is
-    // cancelled with a refund; one already closed is left as it is.
-    let now = checkout::orders::load(&ctx.db, &order.id).await?;
-    let closed = matches!(
-        now.status,
-        checkout::OrderStatus::Cancelled | checkout::OrderStatus::Expired
-    ) && order.status == checkout::OrderStatus::PendingPayment;
-    if !closed {
+    if !withdrawn {
         let actor = match &shopper {
             Shopper::Customer(c) if order.user_id.as_ref() == Some(&c.account.id) => {
                 shop_core::audit::Actor::user(&c.account.id, c.account.email.as_str())

@@ -52,13 +52,12 @@ pub struct Claims {
     pub exp: i64,
 }
 
-/// Tokens of one sign-in, as handed to the client.
+/// Tokens of one sign-in, as handed to the client (they last [`ACCESS_TTL`] and
+/// [`REFRESH_TTL`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Issued {
     pub access_token: String,
-    pub access_expires_at: Timestamp,
     pub refresh_token: String,
-    pub refresh_expires_at: Timestamp,
     pub session: String,
     pub user: UserId,
 }
@@ -97,14 +96,6 @@ fn mac(key: &[u8]) -> Hmac<Sha256> {
     <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
 }
 
-fn random_token() -> String {
-    shop_core::secrets::random_secret()
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
 impl ApiTokens {
     /// Reads the signing key, creating it on the very first start.
     pub async fn load(db: &Db, clock: &Clock) -> Result<ApiTokens, sqlx::Error> {
@@ -115,7 +106,7 @@ impl ApiTokens {
     }
 
     /// An access token for `user` in API session `session`, issued now.
-    fn access_token(&self, user: &UserId, session: &str, now: Timestamp) -> (String, Timestamp) {
+    fn access_token(&self, user: &UserId, session: &str, now: Timestamp) -> String {
         let iat = now.millis().div_euclid(1000);
         let exp = iat + i64::try_from(ACCESS_TTL.as_secs()).unwrap_or(900);
         let claims = Claims {
@@ -132,7 +123,7 @@ impl ApiTokens {
         let mut m = mac(&self.key);
         m.update(signed.as_bytes());
         let signature = URL_SAFE_NO_PAD.encode(m.finalize().into_bytes());
-        (format!("{signed}.{signature}"), Timestamp(exp * 1000))
+        format!("{signed}.{signature}")
     }
 
     /// Checks an access token's form, algorithm, signature, issuer and expiry (not whether
@@ -193,9 +184,9 @@ impl ApiTokens {
         user: &UserId,
     ) -> Result<Issued, sqlx::Error> {
         let now = clock.now();
-        let session = uuid_like();
-        let refresh = random_token();
-        let refresh_expires = now.millis().saturating_add(millis(REFRESH_TTL));
+        let session = shop_core::id::new_uuid_v7();
+        let refresh = shop_core::secrets::random_secret();
+        let refresh_expires = now.plus(REFRESH_TTL).millis();
         let mut tx = db.begin().await?;
         sqlx::query(
             "INSERT INTO api_sessions (id, user_id, created_at, last_used_at) VALUES ($1, $2, $3, $3)",
@@ -207,12 +198,9 @@ impl ApiTokens {
         .await?;
         insert_refresh(&mut tx, &refresh, &session, now.millis(), refresh_expires).await?;
         tx.commit().await?;
-        let (access_token, access_expires_at) = self.access_token(user, &session, now);
         Ok(Issued {
-            access_token,
-            access_expires_at,
+            access_token: self.access_token(user, &session, now),
             refresh_token: refresh,
-            refresh_expires_at: Timestamp(refresh_expires),
             session,
             user: user.clone(),
         })
@@ -271,16 +259,13 @@ impl ApiTokens {
         let Some(user) = user.map(UserId::from_db) else {
             return Err(TokenError::Revoked);
         };
-        let refresh = random_token();
-        let refresh_expires = now.millis().saturating_add(millis(REFRESH_TTL));
+        let refresh = shop_core::secrets::random_secret();
+        let refresh_expires = now.plus(REFRESH_TTL).millis();
         insert_refresh(&mut tx, &refresh, &session, now.millis(), refresh_expires).await?;
         tx.commit().await?;
-        let (access_token, access_expires_at) = self.access_token(&user, &session, now);
         Ok(Issued {
-            access_token,
-            access_expires_at,
+            access_token: self.access_token(&user, &session, now),
             refresh_token: refresh,
-            refresh_expires_at: Timestamp(refresh_expires),
             session,
             user,
         })
@@ -314,12 +299,6 @@ impl ApiTokens {
 struct Known {
     session_id: String,
     used_at: Option<i64>,
-}
-
-/// A new API session id (random, 128 bits, hex).
-fn uuid_like() -> String {
-    let bytes: [u8; 16] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn insert_refresh(
@@ -363,7 +342,9 @@ async fn revoke_on(
 /// Deletes API sessions that can no longer be used: revoked, or with no refresh token left
 /// unexpired, and older than a refresh token lives (a periodic job calls this).
 pub async fn purge(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
-    let now = clock.now().millis();
+    let now = clock.now();
+    let stale = now.minus(REFRESH_TTL).millis();
+    let now = now.millis();
     let mut tx = db.begin().await?;
     let n = sqlx::query(
         "DELETE FROM api_sessions
@@ -373,13 +354,13 @@ pub async fn purge(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
                                WHERE t.session_id = api_sessions.id AND t.expires_at > $1))",
     )
     .bind(now)
-    .bind(now.saturating_sub(millis(REFRESH_TTL)))
+    .bind(stale)
     .execute(&mut *tx)
     .await?
     .rows_affected();
     sqlx::query("DELETE FROM api_refresh_tokens WHERE expires_at <= $1 OR used_at < $2")
         .bind(now)
-        .bind(now.saturating_sub(millis(REFRESH_TTL)))
+        .bind(stale)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

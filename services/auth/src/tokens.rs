@@ -8,9 +8,6 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore as _;
 use sha2::{Digest, Sha256};
 use shop_core::db::Conn;
 use shop_core::{Clock, Email};
@@ -50,9 +47,7 @@ pub fn digest(token: &str) -> String {
 }
 
 fn generate() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    shop_core::secrets::random_secret()
 }
 
 /// Creates a token for `user`. `email` is the address the token is about (the address to

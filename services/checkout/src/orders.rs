@@ -380,6 +380,13 @@ impl Order {
         number_label(self.number)
     }
 
+    /// The order is the customer's: placed signed in as `user`, or as a guest with the
+    /// address `verified_email` the customer has confirmed (as [`for_customer`] lists them).
+    pub fn is_customers(&self, user: &UserId, verified_email: Option<&str>) -> bool {
+        self.user_id.as_ref() == Some(user)
+            || (self.user_id.is_none() && verified_email == Some(self.email.as_str()))
+    }
+
     /// What may still be refunded: what was paid less the refunds that went through or are
     /// under way.
     pub fn refundable(&self) -> Money {
