@@ -69,6 +69,14 @@ pub fn message(code: &str) -> Option<&'static str> {
             "Refund requested: the payment provider has not confirmed it yet; this page shows it once it does."
         }
         "order_noted" => "Note added.",
+        "api_key_created" => "Key made. The change is in the audit log.",
+        "api_key_revoked" => "Key revoked: it no longer works.",
+        "webhook_saved" => "Endpoint saved. The change is in the audit log.",
+        "webhook_deleted" => "Endpoint deleted: no more events go there.",
+        "webhook_test_delivered" => "Test event delivered: the endpoint answered 2xx.",
+        "webhook_test_failed" => {
+            "The test event was not delivered: see the first row of the delivery log for why."
+        }
         "card_removed" => "Card removed. It can no longer be used to pay at this shop.",
         "reminder_queued" => {
             "Reminder queued: the customer gets a mail with what is in their cart now."

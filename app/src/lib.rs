@@ -109,6 +109,9 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("admin"), StaticSegment("notifications"), ParamSegment("id")) view=admin::notifications::AdminNotificationPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("mail-templates")) view=admin::notifications::AdminMailTemplatesPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("shipping")) view=admin::shipping::AdminShippingPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("api-keys")) view=admin::api_keys::AdminApiKeysPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("webhooks")) view=admin::webhooks::AdminWebhooksPage ssr=SsrMode::Async />
+                    <Route path=(StaticSegment("admin"), StaticSegment("webhooks"), ParamSegment("id")) view=admin::webhooks::AdminWebhookPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("shipping"), StaticSegment("new")) view=admin::shipping::AdminShippingMethodPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("shipping"), ParamSegment("id")) view=admin::shipping::AdminShippingMethodPage ssr=SsrMode::Async />
                     <Route path=(StaticSegment("admin"), StaticSegment("catalog")) view=admin::catalog_io::AdminCatalogIoPage ssr=SsrMode::Async />

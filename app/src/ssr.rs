@@ -41,6 +41,8 @@ pub struct Services {
     pub images: catalog::ImageStore,
     /// Orders and payment.
     pub checkout: checkout::Checkout,
+    /// Sends outbound webhooks (the admin's test button), with the address policy.
+    pub webhooks: notifications::webhooks::Sender,
     /// First-party analytics: events noted while serving, the dashboards' figures.
     pub analytics: analytics::Analytics,
 }
@@ -223,7 +225,9 @@ impl From<auth::AuthError> for AppError {
                 message: e.to_string(),
                 retry_after_secs,
             },
-            E::UserNotFound | E::AddressNotFound | E::SessionNotFound => AppError::NotFound,
+            E::UserNotFound | E::AddressNotFound | E::SessionNotFound | E::KeyNotFound => {
+                AppError::NotFound
+            }
             other => match other.field() {
                 Some(field) => AppError::field(field, other.to_string()),
                 None => AppError::form(other.to_string()),

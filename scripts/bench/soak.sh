@@ -121,6 +121,19 @@ const products = fs.readFileSync(dataset, "utf8").split("\n").filter(Boolean).ma
       lines.push(`GET /api/v1/orders/${order}`);
       lines.push(`POST /api/v1/cart/items {"variant_id":`);
       lines.push("GET /api/v1/openapi.json");
+      // The admin API without a credential, and with a made-up key: refused in the one shape.
+      lines.push("GET /api/v1/admin/products?q=lamp");
+      lines.push(`GET /api/v1/admin/orders/${order}`);
+      lines.push(`POST /api/v1/admin/variants/${order}/stock {"delta":1,"reason":"soak"}`);
+      // API keys and webhooks: the pages, a key made and revoked, an endpoint inside the
+      // network (refused), the test button on an endpoint nobody has.
+      lines.push("GET /admin/api-keys");
+      lines.push("GET /admin/webhooks");
+      lines.push(`GET /admin/webhooks/${order}`);
+      if (i % 40 === 0) lines.push("POST /api/admin/api-key-create name=soak&scope_orders_read=on&expires=30");
+      lines.push(`POST /api/admin/api-key-revoke id=${order}`);
+      lines.push("POST /api/admin/webhook-save id=&url=http%3A%2F%2F169.254.169.254%2F&event_stock.low=on&active=on");
+      lines.push(`POST /api/admin/webhook-test id=${order}`);
       // Saved cards: the list, and removing a card that is nobody's.
       lines.push("GET /account/payment-methods");
       lines.push(`POST /api/account/payment-method-remove id=pm_offline_${order}&confirm=yes`);

@@ -98,12 +98,20 @@ pub struct Config {
     pub trust_proxy: bool,
     /// `METRICS_TOKEN`: the bearer token `/metrics` asks for; unset, it answers loopback only.
     pub metrics_token: Option<Secret>,
+    /// `WEBHOOK_ALLOW_LOOPBACK`: let webhook endpoints be on 127.0.0.1 / ::1 (tests, a
+    /// receiver on the same machine). Other addresses inside the network are always refused.
+    pub webhook_allow_loopback: bool,
     /// `HEADER_READ_TIMEOUT_SECS`: a connection that has not sent its request headers in
     /// this time is closed.
     pub header_read_timeout: Duration,
     /// `RATE_LIMIT_PER_MINUTE`: requests a client may make per minute (bursts up to a sixth of
     /// it at once) before getting 429; 0 turns the limit off.
     pub rate_limit_per_minute: u32,
+    /// `API_RATE_LIMIT_PER_MINUTE`: requests one JSON API access token or API key may make
+    /// per minute (bursts up to a sixth of it) before getting 429; 0 turns it off. API
+    /// requests without a working credential count against `RATE_LIMIT_PER_MINUTE` per
+    /// client address.
+    pub api_rate_limit_per_minute: u32,
     /// `CATALOG_CACHE_SECS`: the most a catalog page may be behind the database (how long
     /// another instance's catalog change may take to show): the page cache keeps rendered
     /// pages for half of it, the catalog's read cache its data for the other half; 0 is off.
@@ -418,6 +426,7 @@ impl Config {
                 1024 * 1024..=4 * 1024 * 1024 * 1024,
             )?,
             trust_proxy: parse_bool(var, "TRUST_PROXY", false)?,
+            webhook_allow_loopback: parse_bool(var, "WEBHOOK_ALLOW_LOOPBACK", false)?,
             metrics_token: match var("METRICS_TOKEN") {
                 None => None,
                 Some(t) if t.trim().len() >= 16 && !t.trim().contains(char::is_whitespace) => {
@@ -440,6 +449,12 @@ impl Config {
                 var,
                 "RATE_LIMIT_PER_MINUTE",
                 3000,
+                0..=10_000_000,
+            )?,
+            api_rate_limit_per_minute: parse_number(
+                var,
+                "API_RATE_LIMIT_PER_MINUTE",
+                1200,
                 0..=10_000_000,
             )?,
             catalog_cache_ttl: Duration::from_secs(parse_number(

@@ -87,6 +87,26 @@ impl RateLimit {
     }
 }
 
+impl RateLimit {
+    /// Counts a request of `key`: `Err` with the seconds to wait (at least 1) when it is
+    /// over its allowance.
+    pub fn check(&self, key: &str) -> Result<(), u64> {
+        let verdict = self.limiter.check_key(&key.to_owned());
+        // One entry per key seen: now and then, forget those back at their full allowance.
+        let checks = self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if checks % 10_000 == 9_999 {
+            self.limiter.retain_recent();
+        }
+        verdict.map_err(|not_until| {
+            use governor::clock::Clock as _;
+            let wait = not_until.wait_time_from(self.limiter.clock().now());
+            (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+        })
+    }
+}
+
 impl std::fmt::Debug for RateLimit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimit").finish_non_exhaustive()
@@ -107,24 +127,13 @@ pub async fn rate_limit(
         .get::<app::ssr::ClientIp>()
         .map(|ip| auth::throttle::address_group(&ip.0))
         .unwrap_or_else(|| "unknown".to_owned());
-    let verdict = limit.limiter.check_key(&client);
-    // One entry per client seen: now and then, forget those back at their full allowance.
-    let checks = limit
-        .checks
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if checks % 10_000 == 9_999 {
-        limit.limiter.retain_recent();
-    }
-    match verdict {
+    match limit.check(&client) {
         Ok(()) => next.run(req).await,
-        Err(not_until) => {
-            use governor::clock::Clock as _;
-            let wait = not_until.wait_time_from(limit.limiter.clock().now());
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Err(seconds) => {
             tracing::info!(client = %client, "rate limit reached");
             (
                 StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, seconds.max(1).to_string())],
+                [(header::RETRY_AFTER, seconds.to_string())],
                 "Too many requests. Please wait a moment and try again.\n",
             )
                 .into_response()

@@ -103,9 +103,20 @@ fn mail_shop(config: &Config) -> notifications::ShopInfo {
     }
 }
 
-/// What the outbox worker does with each event: the mails and notifications, then the
-/// analytics of payments and refunds.
-pub type EventHandlers = Both<notifications::EventHandler, analytics::OrderEvents>;
+/// What the outbox worker does with each event: the mails and notifications, the analytics
+/// of payments and refunds, then the outbound webhooks.
+pub type EventHandlers = Both<
+    Both<notifications::EventHandler, analytics::OrderEvents>,
+    notifications::webhooks::Webhooks,
+>;
+
+/// The webhooks' HTTP client, with the configured address policy.
+pub fn webhook_sender(config: &Config) -> anyhow::Result<notifications::webhooks::Sender> {
+    notifications::webhooks::Sender::new(notifications::webhooks::Policy {
+        allow_loopback: config.webhook_allow_loopback,
+    })
+    .map_err(|e| anyhow::anyhow!("webhook client: {e}"))
+}
 
 /// The outbox worker with the shop's event handlers.
 pub fn outbox_worker(
@@ -126,7 +137,18 @@ pub fn outbox_worker(
         clock.clone(),
         config.analytics.clone(),
     ));
-    Ok(Worker::new(db, clock, Both(mail, analytics), worker))
+    let webhooks = notifications::webhooks::Webhooks::new(
+        db.clone(),
+        clock.clone(),
+        webhook_sender(config)?,
+        worker.max_attempts,
+    );
+    Ok(Worker::new(
+        db,
+        clock,
+        Both(Both(mail, analytics), webhooks),
+        worker,
+    ))
 }
 
 fn leptos_options(config: &Config) -> LeptosOptions {
@@ -285,7 +307,13 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .nest(
             crate::api::BASE,
             crate::api::router(
-                middleware::RateLimit::per_minute(config.rate_limit_per_minute),
+                &state,
+                crate::api::access::Limits {
+                    per_client: middleware::RateLimit::per_minute(config.rate_limit_per_minute),
+                    per_credential: middleware::RateLimit::per_minute(
+                        config.api_rate_limit_per_minute,
+                    ),
+                },
                 &config.api_cors_origins,
                 config.request_timeout,
             ),
@@ -423,6 +451,7 @@ impl Application {
             }),
             images: catalog::ImageStore::new(config.data_dir.join("images")),
             checkout: checkout.clone(),
+            webhooks: webhook_sender(&config)?,
             analytics: analytics::Analytics::new(
                 db.clone(),
                 clock.clone(),

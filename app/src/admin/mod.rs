@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub mod analytics;
+pub mod api_keys;
 pub mod audit;
 pub mod catalog_io;
 pub mod categories;
@@ -18,6 +19,7 @@ pub mod orders;
 pub mod products;
 pub mod shipping;
 pub mod users;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 mod server;
@@ -62,6 +64,8 @@ pub(crate) fn AdminFrame(
             ("/admin/shipping", "Shipping"),
             ("/admin/users", "Users"),
             ("/admin/notifications", "Notifications"),
+            ("/admin/api-keys", "API keys"),
+            ("/admin/webhooks", "Webhooks"),
             ("/admin/audit", "Audit log"),
         ]
     } else {
@@ -69,6 +73,7 @@ pub(crate) fn AdminFrame(
             ("/admin/products", "Your products"),
             ("/admin/orders", "Your orders"),
             ("/admin/analytics", "Your analytics"),
+            ("/admin/api-keys", "API keys"),
         ]
     };
     let current = move |href: &str| {

@@ -12,6 +12,8 @@ pub(crate) fn audit_row(e: shop_core::audit::Entry) -> AuditRow {
         "product" => Some(format!("/admin/products/{}", e.target_id)),
         "category" => Some(format!("/admin/categories/{}", e.target_id)),
         "shipping_method" => Some(format!("/admin/shipping/{}", e.target_id)),
+        "api_key" => Some("/admin/api-keys".to_owned()),
+        "webhook" => Some(format!("/admin/webhooks/{}", e.target_id)),
         _ => None,
     };
     let parse = |json: &Option<String>| {

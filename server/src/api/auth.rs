@@ -23,27 +23,21 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+        if !parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+        {
             return Err(ApiError::unauthorized(
                 "unauthorized",
                 "Sign in: send Authorization: Bearer <access token>.",
             ));
-        };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "invalid_token",
-                    "The Authorization header must be: Bearer <access token>.",
-                )
-            })?;
+        }
+        let token = super::access::bearer(&parts.headers).ok_or_else(|| {
+            ApiError::unauthorized(
+                "invalid_token",
+                "The Authorization header must be: Bearer <access token>.",
+            )
+        })?;
         let ctx = &state.ctx;
         let claims = state
             .api
@@ -91,6 +85,7 @@ pub(super) fn auth_error(e: auth::AuthError) -> ApiError {
         AuthError::InvalidCredentials => ApiError::unauthorized("invalid_credentials", message),
         AuthError::AccountDisabled => ApiError::forbidden(message),
         AuthError::InvalidToken => ApiError::invalid("token", message),
+        AuthError::KeyNotFound => ApiError::not_found(message),
         AuthError::AlreadyVerified => {
             ApiError::new(StatusCode::CONFLICT, "already_verified", message)
         }

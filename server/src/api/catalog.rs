@@ -26,6 +26,20 @@ pub struct CategoryBody {
     pub product_count: i64,
 }
 
+impl From<&catalog::Category> for CategoryBody {
+    fn from(c: &catalog::Category) -> CategoryBody {
+        CategoryBody {
+            id: c.id.as_str().to_owned(),
+            parent_id: c.parent_id.as_ref().map(|p| p.as_str().to_owned()),
+            name: c.name.clone(),
+            slug: c.slug.clone(),
+            description: c.description.clone(),
+            position: c.position,
+            product_count: c.product_count,
+        }
+    }
+}
+
 /// The category list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CategoryList {
@@ -42,15 +56,7 @@ pub async fn categories(State(state): State<AppState>) -> Result<Json<CategoryLi
     let mut data = Vec::new();
     let mut stack: Vec<&catalog::Category> = tree.roots().into_iter().rev().collect();
     while let Some(c) = stack.pop() {
-        data.push(CategoryBody {
-            id: c.id.as_str().to_owned(),
-            parent_id: c.parent_id.as_ref().map(|p| p.as_str().to_owned()),
-            name: c.name.clone(),
-            slug: c.slug.clone(),
-            description: c.description.clone(),
-            position: c.position,
-            product_count: c.product_count,
-        });
+        data.push(CategoryBody::from(c));
         stack.extend(tree.children(&c.id).into_iter().rev());
     }
     Ok(Json(CategoryList { data }))

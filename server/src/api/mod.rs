@@ -7,6 +7,8 @@
 //! `X-Total-Count` and `Link`; `ETag` on product reads. The OpenAPI 3.1 document is built from
 //! the handlers' annotations and served at `/api/v1/openapi.json`.
 
+pub mod access;
+pub mod admin;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
@@ -67,8 +69,80 @@ pub fn rfc3339(t: shop_core::Timestamp) -> String {
         .unwrap_or_default()
 }
 
-/// A page of products as the answer to a list: body, `X-Total-Count` and `Link` (first,
-/// prev, next, last) built from `path` and the list's `query` without its page.
+/// The URL of page `page` of the list at `path` with the list's `query` (without its page).
+fn page_url(path: &str, query: &[(&str, String)], page: i64) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in query {
+        q.append_pair(k, v);
+    }
+    q.append_pair("page", &page.to_string());
+    format!("{path}?{}", q.finish())
+}
+
+fn with_link(mut response: Response, links: &[String]) -> Response {
+    if !links.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&links.join(", "))
+    {
+        response.headers_mut().insert(header::LINK, v);
+    }
+    response
+}
+
+/// A page of a list whose size is known: `X-Total-Count` and `Link` (first, prev, next,
+/// last) on `response`, built from `path` and the list's `query` without its page.
+pub fn page_links(
+    mut response: Response,
+    path: &str,
+    query: &[(&str, String)],
+    page: i64,
+    pages: i64,
+    total: i64,
+) -> Response {
+    response
+        .headers_mut()
+        .insert("x-total-count", HeaderValue::from(total));
+    let link = |page: i64, rel: &str| format!("<{}>; rel=\"{rel}\"", page_url(path, query, page));
+    let mut links = Vec::new();
+    if pages > 0 {
+        links.push(link(1, "first"));
+        if page > 1 {
+            links.push(link((page - 1).min(pages), "prev"));
+        }
+        if page < pages {
+            links.push(link(page + 1, "next"));
+        }
+        links.push(link(pages, "last"));
+    }
+    with_link(response, &links)
+}
+
+/// A page of a list read a page at a time: `Link` to the previous page and, when there is
+/// more, the next.
+pub fn more_links(
+    response: Response,
+    path: &str,
+    query: &[(&str, String)],
+    page: u32,
+    has_more: bool,
+) -> Response {
+    let page = i64::from(page);
+    let mut links = Vec::new();
+    if page > 1 {
+        links.push(format!(
+            "<{}>; rel=\"prev\"",
+            page_url(path, query, page - 1)
+        ));
+    }
+    if has_more {
+        links.push(format!(
+            "<{}>; rel=\"next\"",
+            page_url(path, query, page + 1)
+        ));
+    }
+    with_link(response, &links)
+}
+
+/// A page of products as the answer to a list: body, `X-Total-Count` and `Link`.
 fn paginated(path: &str, query: &[(&str, String)], listing: &::catalog::Listing) -> Response {
     let pagination = Pagination {
         page: listing.page,
@@ -76,25 +150,6 @@ fn paginated(path: &str, query: &[(&str, String)], listing: &::catalog::Listing)
         total: listing.total,
         pages: listing.pages,
     };
-    let link = |page: i64, rel: &str| {
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in query {
-            q.append_pair(k, v);
-        }
-        q.append_pair("page", &page.to_string());
-        format!("<{path}?{}>; rel=\"{rel}\"", q.finish())
-    };
-    let mut links = Vec::new();
-    if listing.pages > 0 {
-        links.push(link(1, "first"));
-        if listing.page > 1 {
-            links.push(link((listing.page - 1).min(listing.pages), "prev"));
-        }
-        if listing.page < listing.pages {
-            links.push(link(listing.page + 1, "next"));
-        }
-        links.push(link(listing.pages, "last"));
-    }
     let body = catalog::ProductPage {
         data: listing
             .items
@@ -103,15 +158,14 @@ fn paginated(path: &str, query: &[(&str, String)], listing: &::catalog::Listing)
             .collect(),
         pagination,
     };
-    let mut response = error::Json(body).into_response();
-    let headers = response.headers_mut();
-    headers.insert("x-total-count", HeaderValue::from(listing.total));
-    if let Ok(v) = HeaderValue::from_str(&links.join(", "))
-        && !links.is_empty()
-    {
-        headers.insert(header::LINK, v);
-    }
-    response
+    page_links(
+        error::Json(body).into_response(),
+        path,
+        query,
+        listing.page,
+        listing.pages,
+        listing.total,
+    )
 }
 
 /// The API's OpenAPI document (the paths come from [`router`]).
@@ -120,7 +174,7 @@ fn paginated(path: &str, query: &[(&str, String)], listing: &::catalog::Listing)
     info(
         title = "Shop API",
         version = "1",
-        description = "The shop's public JSON API: accounts and tokens, the catalog, carts, orders.\n\nErrors all have one shape: `{\"error\":{\"code\",\"message\",\"fields\",\"request_id\"}}`. Money is integer minor units plus an ISO currency. Lists carry their total in the body, `X-Total-Count` and `Link`."
+        description = "The shop's public JSON API: accounts and tokens, the catalog, carts, orders, and for staff and vendors the admin routes (by access token or API key).\n\nErrors all have one shape: `{\"error\":{\"code\",\"message\",\"fields\",\"request_id\"}}`. Money is integer minor units plus an ISO currency. Lists carry their total in the body, `X-Total-Count` and `Link`. Each access-token sign-in and API key has its own rate limit; other requests are limited per client address (429 with `Retry-After`).\n\nOutbound webhooks (set up at /admin/webhooks) are POSTed with `Shop-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" under the endpoint's secret>`."
     ),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth),
@@ -129,6 +183,7 @@ fn paginated(path: &str, query: &[(&str, String)], listing: &::catalog::Listing)
         (name = "catalog", description = "Categories, products and search"),
         (name = "cart", description = "A customer's or a guest's cart"),
         (name = "orders", description = "Checkout, and the orders a shopper placed"),
+        (name = "admin", description = "For the shop's staff and vendors (an admin's or vendor's access token, or an API key with the scope named)"),
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail))
 )]
@@ -145,15 +200,20 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
+                    .bearer_format("JWT or API key")
+                    .description(Some(
+                        "An access token from POST /auth/token (a JWT, 15 minutes), or for the admin \
+                         routes an API key (shk_...) made at /admin/api-keys",
+                    ))
                     .build(),
             ),
         );
     }
 }
 
-/// The answers any operation can give: 429 from the rate limit, 500, and 503 when the shop
-/// (or the payment provider behind it) cannot answer in time.
+/// The answers any operation can give: 401 for a credential that does not work (checked at
+/// the front door whatever the operation), 429 from the rate limit, 500, and 503 when the
+/// shop (or the payment provider behind it) cannot answer in time.
 struct CommonResponses;
 
 impl Modify for CommonResponses {
@@ -183,6 +243,10 @@ impl Modify for CommonResponses {
             {
                 let responses = &mut op.responses.responses;
                 for (code, description) in [
+                    (
+                        "401",
+                        "A credential was sent and does not work (a bad, expired or revoked token or API key)",
+                    ),
                     ("429", "Too many requests from this client; see Retry-After"),
                     (
                         "500",
@@ -223,6 +287,33 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::list))
         .routes(routes!(orders::show))
         .routes(routes!(orders::cancel))
+        .routes(routes!(
+            admin::catalog::list_products,
+            admin::catalog::create_product
+        ))
+        .routes(routes!(
+            admin::catalog::show_product,
+            admin::catalog::update_product,
+            admin::catalog::archive_product
+        ))
+        .routes(routes!(admin::catalog::add_variant))
+        .routes(routes!(admin::catalog::update_variant))
+        .routes(routes!(admin::catalog::adjust_stock))
+        .routes(routes!(admin::catalog::stock_history))
+        .routes(routes!(admin::catalog::upload_image))
+        .routes(routes!(admin::catalog::delete_image))
+        .routes(routes!(admin::catalog::create_category))
+        .routes(routes!(
+            admin::catalog::update_category,
+            admin::catalog::delete_category
+        ))
+        .routes(routes!(admin::orders::list))
+        .routes(routes!(admin::orders::show))
+        .routes(routes!(admin::orders::ship))
+        .routes(routes!(admin::orders::cancel))
+        .routes(routes!(admin::orders::refund))
+        .routes(routes!(admin::reports::customers))
+        .routes(routes!(admin::reports::analytics_summary))
 }
 
 /// The router and the OpenAPI document as served (with [`CommonResponses`] on every
@@ -239,10 +330,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// The API router, to nest at [`BASE`]: the routes, the document at `/openapi.json`, the
-/// per-client rate limit, the time limit, the error shape for everything (timeouts
-/// included), and CORS for `cors_origins` (on error answers too).
+/// front door (credentials, rate limits, API key audit: [`access`]), the time limit, the
+/// error shape for everything (timeouts included), and CORS for `cors_origins` (on error
+/// answers too).
 pub fn router(
-    limit: Option<std::sync::Arc<crate::middleware::RateLimit>>,
+    state: &AppState,
+    limits: access::Limits,
     cors_origins: &[String],
     timeout: std::time::Duration,
 ) -> axum::Router<AppState> {
@@ -264,8 +357,8 @@ pub fn router(
             timeout,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            limit,
-            crate::middleware::rate_limit,
+            (state.clone(), limits),
+            access::front_door,
         ))
         .layer(axum::middleware::from_fn(error::finish));
     if cors_origins.is_empty() {

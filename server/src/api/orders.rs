@@ -165,6 +165,8 @@ pub struct PlaceRequest {
 /// An order line.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderLineBody {
+    /// The line's id (to ship or refund it through the admin API).
+    pub id: String,
     pub variant_id: String,
     pub product_name: String,
     pub product_slug: String,
@@ -186,7 +188,7 @@ pub struct OrderBody {
     /// `pending_payment`, `paid`, `expired`, `cancelled`, `fulfilled`, `delivered`,
     /// `partially_refunded`, `refunded`.
     pub status: String,
-    /// `unshipped`, `partially_shipped`, `shipped`.
+    /// `unshipped`, `partial` (some units sent), `shipped`, `delivered`.
     pub fulfilment: String,
     pub email: String,
     pub lines: Vec<OrderLineBody>,
@@ -205,7 +207,7 @@ pub struct OrderBody {
     pub payment_url: Option<String>,
 }
 
-fn order_body(o: &checkout::Order) -> OrderBody {
+pub(super) fn order_body(o: &checkout::Order) -> OrderBody {
     OrderBody {
         id: o.id.as_str().to_owned(),
         number: o.number,
@@ -216,6 +218,7 @@ fn order_body(o: &checkout::Order) -> OrderBody {
             .lines
             .iter()
             .map(|l| OrderLineBody {
+                id: l.id.clone(),
                 variant_id: l.variant_id.as_str().to_owned(),
                 product_name: l.product_name.clone(),
                 product_slug: l.slug.clone(),
@@ -259,8 +262,19 @@ pub struct PlacedBody {
 /// to `whose` (the customer or the cart): the same key from the same shopper is the same
 /// attempt, and one shopper's key never finds another's order.
 fn attempt_key(headers: &HeaderMap, whose: &str) -> Result<String, ApiError> {
+    Ok(idempotency_uuid(headers, "api-order", whose)?.unwrap_or_else(shop_core::id::new_uuid_v7))
+}
+
+/// A client's `Idempotency-Key` as a UUID (version 8, from a hash) within `namespace` and
+/// `whose`, so two callers' keys never meet; `None` without the header. A key must be 1 to
+/// 255 visible characters.
+pub(super) fn idempotency_uuid(
+    headers: &HeaderMap,
+    namespace: &str,
+    whose: &str,
+) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
-        return Ok(shop_core::id::new_uuid_v7());
+        return Ok(None);
     };
     let key = value
         .to_str()
@@ -273,13 +287,13 @@ fn attempt_key(headers: &HeaderMap, whose: &str) -> Result<String, ApiError> {
                 "Idempotency-Key must be 1 to 255 visible characters.",
             )
         })?;
-    let hash = Sha256::digest(format!("api-order|{whose}|{key}").as_bytes());
+    let hash = Sha256::digest(format!("{namespace}|{whose}|{key}").as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&hash[..16]);
     // A version-8 (custom) UUID.
     bytes[6] = (bytes[6] & 0x0f) | 0x80;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    Ok(uuid::Uuid::from_bytes(bytes).hyphenated().to_string())
+    Ok(Some(uuid::Uuid::from_bytes(bytes).hyphenated().to_string()))
 }
 
 /// Places an order for the cart (the customer's, or the guest's named by `X-Cart-Token`)
@@ -482,7 +496,7 @@ pub async fn list(
     let (orders, has_more) =
         checkout::orders::for_customer(&state.ctx.db, &a.id, verified, page, ORDERS_PER_PAGE)
             .await?;
-    let mut response = Json(OrderPage {
+    let response = Json(OrderPage {
         data: orders
             .into_iter()
             .map(|o| OrderSummaryBody {
@@ -500,19 +514,13 @@ pub async fn list(
         has_more,
     })
     .into_response();
-    let mut links = Vec::new();
-    if page > 1 {
-        links.push(format!("</api/v1/orders?page={}>; rel=\"prev\"", page - 1));
-    }
-    if has_more {
-        links.push(format!("</api/v1/orders?page={}>; rel=\"next\"", page + 1));
-    }
-    if let Ok(v) = axum::http::HeaderValue::from_str(&links.join(", "))
-        && !links.is_empty()
-    {
-        response.headers_mut().insert(axum::http::header::LINK, v);
-    }
-    Ok(response)
+    Ok(super::more_links(
+        response,
+        "/api/v1/orders",
+        &[],
+        page,
+        has_more,
+    ))
 }
 
 /// The order `id` if the asker may see it: its customer, a customer whose confirmed address

@@ -9,19 +9,19 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, TestOptions};
+use crate::common::{TestApp, TestOptions, contract};
 
-const CATALOG: &str = r#"{"sku":"PAN-1","name":"Cast Iron Pan","description":"A **seasoned** pan.","category":"Home & Kitchen > Cookware > Pans","price_minor":3000,"currency":"EUR","stock":5,"brand":"Nordhavn","attributes":{"material":"Cast Iron"}}
+pub(crate) const CATALOG: &str = r#"{"sku":"PAN-1","name":"Cast Iron Pan","description":"A **seasoned** pan.","category":"Home & Kitchen > Cookware > Pans","price_minor":3000,"currency":"EUR","stock":5,"brand":"Nordhavn","attributes":{"material":"Cast Iron"}}
 {"sku":"PAN-2","name":"Enamelled Frying Pan","description":"Enamelled cast iron.","category":"Home & Kitchen > Cookware > Pans","price_minor":5000,"currency":"EUR","stock":0,"brand":"Nordhavn","attributes":{}}
 {"sku":"KET-1","name":"Copperleaf Kettle","description":"A stovetop kettle.","category":"Home & Kitchen > Kitchen Tools > Kettles","price_minor":4000,"currency":"EUR","stock":2,"brand":"Copperleaf","attributes":{}}
 {"sku":"TEE-S","name":"Fernhill Tee","slug":"fernhill-tee","description":"Organic cotton.","category":"Clothing & Shoes > Clothing > T-Shirts","price_minor":1500,"currency":"EUR","stock":0,"brand":"Fernhill","attributes":{},"options":{"size":"S"}}
 {"sku":"TEE-M","name":"Fernhill Tee","slug":"fernhill-tee","description":"Organic cotton.","category":"Clothing & Shoes > Clothing > T-Shirts","price_minor":1700,"currency":"EUR","stock":30,"brand":"Fernhill","attributes":{},"options":{"size":"M"}}
 "#;
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// An API client: no cookies, no redirects.
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
@@ -29,8 +29,13 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-async fn send(req: reqwest::RequestBuilder) -> (u16, reqwest::header::HeaderMap, Value) {
-    let res = req.send().await.unwrap();
+/// Sends a request to the API; the answer's status and body are checked against the
+/// OpenAPI document ([`contract::check`]).
+pub(crate) async fn send(req: reqwest::RequestBuilder) -> (u16, reqwest::header::HeaderMap, Value) {
+    let (client, req) = req.build_split();
+    let req = req.unwrap();
+    let (method, path) = (req.method().to_string(), req.url().path().to_owned());
+    let res = client.execute(req).await.unwrap();
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     let text = res.text().await.unwrap();
@@ -39,26 +44,32 @@ async fn send(req: reqwest::RequestBuilder) -> (u16, reqwest::header::HeaderMap,
     } else {
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text}"))
     };
+    contract::check(&method, &path, status, &body);
     (status, headers, body)
 }
 
-fn api(app: &TestApp, path: &str) -> String {
+pub(crate) fn api(app: &TestApp, path: &str) -> String {
     app.url(&format!("/api/v1{path}"))
 }
 
-async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     let (status, _, body) = send(client().post(api(app, path)).json(&body)).await;
     (status, body)
 }
 
-async fn get_as(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
+pub(crate) async fn get_as(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
     let (status, _, body) = send(client().get(api(app, path)).bearer_auth(token)).await;
     (status, body)
 }
 
 /// Asserts `body` is the one error shape with `code`, and that its request id is the one
 /// the response header carries.
-fn assert_error(status: u16, headers: &reqwest::header::HeaderMap, body: &Value, code: &str) {
+pub(crate) fn assert_error(
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: &Value,
+    code: &str,
+) {
     let error = &body["error"];
     assert_eq!(error["code"], code, "{status}: {body}");
     assert!(
@@ -71,7 +82,7 @@ fn assert_error(status: u16, headers: &reqwest::header::HeaderMap, body: &Value,
 }
 
 /// Registers and confirms `email` through the API; its first tokens.
-async fn account(app: &TestApp, email: &str) -> Value {
+pub(crate) async fn account(app: &TestApp, email: &str) -> Value {
     let (status, body) = post(
         app,
         "/auth/register",
@@ -99,7 +110,7 @@ async fn refresh(app: &TestApp, token: &str) -> (u16, Value) {
     post(app, "/auth/refresh", json!({ "refresh_token": token })).await
 }
 
-fn access(tokens: &Value) -> String {
+pub(crate) fn access(tokens: &Value) -> String {
     tokens["access_token"].as_str().unwrap().to_owned()
 }
 
@@ -515,7 +526,7 @@ async fn the_openapi_document_is_3_1_and_names_exactly_the_routes_that_answer() 
             operations.insert(format!("{} {path}", method.to_uppercase()));
             // Every operation documents its answers, errors in the one shape.
             let responses = op["responses"].as_object().unwrap();
-            for common in ["429", "500", "503"] {
+            for common in ["401", "429", "500", "503"] {
                 assert!(responses.contains_key(common), "{method} {path} {common}");
             }
             for (code, response) in responses {
@@ -550,6 +561,27 @@ async fn the_openapi_document_is_3_1_and_names_exactly_the_routes_that_answer() 
         "GET /orders",
         "GET /orders/{id}",
         "POST /orders/{id}/cancel",
+        "GET /admin/products",
+        "POST /admin/products",
+        "GET /admin/products/{id}",
+        "PUT /admin/products/{id}",
+        "DELETE /admin/products/{id}",
+        "POST /admin/products/{id}/variants",
+        "PUT /admin/variants/{id}",
+        "POST /admin/variants/{id}/stock",
+        "GET /admin/products/{id}/stock",
+        "POST /admin/products/{id}/images",
+        "DELETE /admin/images/{id}",
+        "POST /admin/categories",
+        "PUT /admin/categories/{id}",
+        "DELETE /admin/categories/{id}",
+        "GET /admin/orders",
+        "GET /admin/orders/{id}",
+        "POST /admin/orders/{id}/shipments",
+        "POST /admin/orders/{id}/cancel",
+        "POST /admin/orders/{id}/refunds",
+        "GET /admin/customers",
+        "GET /admin/analytics/summary",
     ]
     .into_iter()
     .map(str::to_owned)
@@ -584,7 +616,7 @@ async fn the_openapi_document_is_3_1_and_names_exactly_the_routes_that_answer() 
 }
 
 /// The variant id of `sku` as the API shows it on its product.
-async fn variant_of(app: &TestApp, slug: &str, sku: &str) -> String {
+pub(crate) async fn variant_of(app: &TestApp, slug: &str, sku: &str) -> String {
     let (status, _, product) = send(client().get(api(app, &format!("/products/{slug}")))).await;
     assert_eq!(status, 200, "{product}");
     product["variants"]
@@ -791,7 +823,7 @@ async fn a_customers_api_cart_is_their_account_cart() {
     app.stop().await;
 }
 
-fn address() -> Value {
+pub(crate) fn address() -> Value {
     json!({
         "full_name": "Ada Lovelace",
         "line1": "12 Byron Street",
@@ -802,7 +834,7 @@ fn address() -> Value {
 }
 
 /// Pays on the offline provider's page, as the shopper's browser would.
-async fn pay_offline(app: &TestApp, payment_url: &str) {
+pub(crate) async fn pay_offline(app: &TestApp, payment_url: &str) {
     let start = payment_url
         .find("/pay/offline/")
         .unwrap_or_else(|| panic!("not the offline provider's page: {payment_url}"));
@@ -820,7 +852,32 @@ async fn pay_offline(app: &TestApp, payment_url: &str) {
 
 #[tokio::test]
 async fn the_api_journey_from_sign_up_to_a_paid_order_with_one_order_per_idempotency_key() {
-    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
+    let app = TestApp::with_catalog(
+        TestOptions {
+            env: vec![("WEBHOOK_ALLOW_LOOPBACK", "true".to_owned())],
+            ..TestOptions::default()
+        },
+        CATALOG,
+    )
+    .await;
+    // The shop's ERP listens for paid orders.
+    let erp = crate::webhooks::Receiver::start(200).await;
+    let endpoint = notifications::webhooks::create(
+        &app.db,
+        &app.clock,
+        &shop_core::audit::Actor::system("test"),
+        notifications::webhooks::Policy {
+            allow_loopback: true,
+        },
+        &notifications::webhooks::EndpointInput {
+            url: erp.url.clone(),
+            description: "ERP".to_owned(),
+            events: vec!["order.paid".to_owned()],
+            active: true,
+        },
+    )
+    .await
+    .unwrap();
     let tokens = account(&app, "ada@example.com").await;
     let bearer = access(&tokens);
     let c = client();
@@ -893,6 +950,31 @@ async fn the_api_journey_from_sign_up_to_a_paid_order_with_one_order_per_idempot
         (200, Some("paid")),
         "{paid}"
     );
+    // The ERP got `order.paid` once, signed with the endpoint's secret, about this order.
+    app.deliver_outbox().await;
+    let got = erp.requests();
+    assert_eq!(got.len(), 1, "only the subscribed event: {got:?}");
+    let (headers, raw) = &got[0];
+    assert_eq!(headers["shop-event"], "order.paid");
+    let signature = headers["shop-signature"].to_str().unwrap();
+    let now = app.clock.now().millis() / 1000;
+    assert!(notifications::webhooks::verify(
+        &endpoint.secret,
+        signature,
+        raw,
+        now
+    ));
+    assert!(!notifications::webhooks::verify(
+        "whsec_other",
+        signature,
+        raw,
+        now
+    ));
+    let event: Value = serde_json::from_str(raw).unwrap();
+    assert_eq!(event["type"], "order.paid");
+    assert_eq!(event["data"]["order"]["id"], id.as_str());
+    assert_eq!(event["data"]["order"]["status"], "paid");
+    assert_eq!(event["data"]["order"]["total"]["amount_minor"], 6000);
     assert!(paid["payment_url"].is_null());
     // The same key after paying (the cart is empty now): still the first order, nothing to pay.
     let (status, _, late) = send(place()).await;

@@ -563,6 +563,26 @@ async fn hostile_text_in_every_field_is_shown_as_text_and_injects_nothing() {
     for needle in [&name, &carrier, &tracking, &reason, &hostile("Line1")] {
         assert!(logged.contains(needle.as_str()), "the log shows {needle}");
     }
+
+    // An API key's name: on the keys page (as the new key's heading and in the list) and
+    // in the audit log.
+    let key_name = hostile("Key");
+    let res = app
+        .post_form(
+            &admin,
+            "admin/api-key-create",
+            "/admin/api-keys",
+            &[("name", key_name.as_str()), ("scope_orders_read", "on")],
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    for path in ["/admin/api-keys", "/admin/api-keys", "/admin/audit"] {
+        let doc = page(&app, &admin, path).await;
+        assert!(
+            text_of(doc.root_element()).contains(&key_name),
+            "{path} shows the key's name"
+        );
+    }
 }
 
 /// A field of a form as the browser would submit it.

@@ -314,6 +314,7 @@ const TABLES: &[(&str, &[&str])] = &[
         "auth",
         &[
             "addresses",
+            "api_keys",
             "api_refresh_tokens",
             "api_sessions",
             "login_failures",
@@ -352,7 +353,14 @@ const TABLES: &[(&str, &[&str])] = &[
             "shipping_methods",
         ],
     ),
-    ("notifications", &["newsletter_subscribers"]),
+    (
+        "notifications",
+        &[
+            "newsletter_subscribers",
+            "webhook_deliveries",
+            "webhook_endpoints",
+        ],
+    ),
     (
         "analytics",
         &[

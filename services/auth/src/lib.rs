@@ -7,6 +7,7 @@
 
 pub mod addresses;
 pub mod admin;
+pub mod api_keys;
 pub mod api_sessions;
 pub mod events;
 pub mod password;
@@ -152,6 +153,8 @@ pub enum AuthError {
     NotOnYourself,
     #[error("That session is not one of yours.")]
     SessionNotFound,
+    #[error("We could not find that API key.")]
+    KeyNotFound,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error("session store: {0}")]

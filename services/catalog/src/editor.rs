@@ -149,7 +149,20 @@ pub(crate) async fn variant_product(
     Ok(product_id)
 }
 
-/// Writes the audit entry for a change to a product (its variants and stock included).
+/// The product a variant belongs to, if `editor` may manage it (else not found).
+pub async fn product_of_variant(
+    db: &shop_core::Db,
+    editor: &Editor,
+    variant: &crate::VariantId,
+) -> Result<crate::ProductId, CatalogError> {
+    let mut conn = db.reader().acquire().await?;
+    variant_product(&mut conn, editor, variant.as_str())
+        .await
+        .map(crate::ProductId::from_db)
+}
+
+/// Writes the audit entry for a change to a product (its variants and stock included), and
+/// its [`crate::PRODUCT_UPDATED`] event for the outbound webhooks.
 pub(crate) async fn audit_product(
     conn: &mut Conn,
     clock: &Clock,
@@ -167,5 +180,12 @@ pub(crate) async fn audit_product(
         after,
     };
     audit::record(conn, clock, &editor.actor, change).await?;
+    shop_core::outbox::enqueue(
+        conn,
+        clock,
+        crate::PRODUCT_UPDATED,
+        &json!({ "product_id": product_id, "change": action }),
+    )
+    .await?;
     Ok(())
 }

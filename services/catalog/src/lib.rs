@@ -40,6 +40,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use shop_core::{Clock, Db, Money};
 
 pub use cache::READ_TTL;
+
+/// The outbox event of every change an editor makes to a product (its fields, status,
+/// variants, stock or images): `{"product_id", "change"}`, `change` being the audit action
+/// (`product.updated`, `variant.created`, `stock.adjusted`, ...).
+pub const PRODUCT_UPDATED: &str = "product.updated";
 pub use categories::{Category, CategoryTree};
 pub use editor::{Access, Editor};
 pub use images::{ImageRef, ImageStore};

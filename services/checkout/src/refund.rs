@@ -43,6 +43,10 @@ pub struct RefundItems {
     /// An amount beyond the lines, in minor units (shipping, a gesture).
     pub extra_minor: i64,
     pub reason: String,
+    /// The refund's id, chosen by the caller (a UUID) to make the request idempotent: when
+    /// this order already has a refund with this id, that refund is the answer and nothing
+    /// else happens. `None`: a new id.
+    pub id: Option<String>,
 }
 
 pub const MAX_REASON: usize = 500;
@@ -120,7 +124,8 @@ impl Checkout {
             ));
         }
         let items = items.clone();
-        self.request_refund(who, order, false, move |row, lines, left| {
+        let id = items.id.clone();
+        self.request_refund(who, order, false, id, move |row, lines, left| {
             let status = row.status();
             if !matches!(
                 status,
@@ -228,7 +233,7 @@ impl Checkout {
             Operator::Customer(a) => a.user_id.clone(),
             _ => None,
         };
-        self.request_refund(who, order, true, move |row, lines, left| {
+        self.request_refund(who, order, true, None, move |row, lines, left| {
             if let Some(customer) = &customer
                 && row.user_id.as_deref() != Some(customer.as_str())
             {
@@ -278,17 +283,37 @@ impl Checkout {
     }
 
     /// Writes a planned refund as pending, asks the provider for it, and applies its answer.
+    /// With `chosen_id`, a refund of that id already on the order is the answer (a retried
+    /// request); one on another order is refused. The order's row lock makes two such
+    /// requests at once take turns, so only the first plans and writes.
     async fn request_refund(
         &self,
         who: &Operator,
         order: &OrderId,
         cancels: bool,
+        chosen_id: Option<String>,
         plan: impl FnOnce(&OrderRow, &[OrderLine], i64) -> Result<Plan, CheckoutError>,
     ) -> Result<orders::Refund, CheckoutError> {
         let mut tx = self.db.begin().await?;
         let row = locked_row(&mut tx, order)
             .await?
             .ok_or(CheckoutError::NotFound)?;
+        let chosen_id = chosen_id
+            .map(|c| shop_core::id::parse_uuid(&c))
+            .transpose()
+            .map_err(|_| CheckoutError::invalid("idempotency_key", "Not a refund id."))?;
+        if let Some(chosen) = &chosen_id
+            && let Some(earlier) = refund_row(&mut tx, chosen).await?
+        {
+            drop(tx);
+            if earlier.order_id != order.as_str() {
+                return Err(CheckoutError::invalid(
+                    "idempotency_key",
+                    "This idempotency key was used for another order's refund.",
+                ));
+            }
+            return self.refund_view(order, chosen).await;
+        }
         let lines = orders::lines(&mut tx, order, row.currency()).await?;
         let left = refundable(&mut tx, &row).await?;
         let under_way: i64 = sqlx::query_scalar(
@@ -305,7 +330,7 @@ impl Checkout {
         }
         let plan = plan(&row, &lines, left)?;
         let at = self.clock.now().millis();
-        let id = shop_core::id::new_uuid_v7();
+        let id = chosen_id.unwrap_or_else(shop_core::id::new_uuid_v7);
         let actor = who.label();
         sqlx::query(
             "INSERT INTO refunds (id, order_id, amount_minor, currency, status, source, cancels,

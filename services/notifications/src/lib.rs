@@ -11,6 +11,7 @@ pub mod newsletter;
 pub mod orders;
 pub mod samples;
 pub mod templates;
+pub mod webhooks;
 
 use std::future::Future;
 

@@ -1,5 +1,6 @@
 //! `TestApp`: starts the real application on port 0 against a fresh database.
 
+pub mod contract;
 pub mod fake_stripe;
 
 use std::collections::HashMap;

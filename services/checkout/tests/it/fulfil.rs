@@ -60,6 +60,7 @@ fn refund_of(line: String, quantity: i64, restock: bool) -> RefundItems {
         }],
         extra_minor: 0,
         reason: String::new(),
+        id: None,
     }
 }
 
@@ -68,6 +69,7 @@ fn extra(minor: i64) -> RefundItems {
         lines: Vec::new(),
         extra_minor: minor,
         reason: "shipping".to_owned(),
+        id: None,
     }
 }
 
@@ -368,6 +370,7 @@ async fn refunding_shipped_units_leaves_the_unshipped_ones_to_ship() {
         }],
         extra_minor: 0,
         reason: "returned".to_owned(),
+        id: None,
     };
     // One shipped unit comes back: the two not shipped are still owed.
     shop.checkout

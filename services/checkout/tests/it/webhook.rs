@@ -197,6 +197,7 @@ async fn expired_then_completed_keeps_the_payment_and_flags_missing_stock() {
                 }],
                 extra_minor: 0,
                 reason: "out of stock".to_owned(),
+                id: None,
             },
         )
         .await

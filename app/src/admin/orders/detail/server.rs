@@ -393,6 +393,7 @@ pub(crate) async fn refund_order(
                     .collect(),
                 extra_minor,
                 reason,
+                id: None,
             },
         )
         .await?;
