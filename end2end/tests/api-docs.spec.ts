@@ -17,3 +17,20 @@ test('the API reference lists the operations from the OpenAPI document', async (
   const origin = new URL(page.url()).origin;
   expect(requested.filter((u) => !u.startsWith(origin) && !u.startsWith('data:'))).toEqual([]);
 });
+
+// The served document is a valid OpenAPI 3.1 document (checked against the OpenAPI 3.1
+// JSON Schema by @seriousme/openapi-schema-validator, from npm). The Rust tests check every
+// response against it; this checks the document itself.
+test('the served OpenAPI document validates against the OpenAPI 3.1 schema', async ({ request }) => {
+  const response = await request.get('/api/v1/openapi.json');
+  expect(response.status()).toBe(200);
+  const doc = await response.json();
+  const { Validator } = await import('@seriousme/openapi-schema-validator');
+  const validator = new Validator();
+  const result = await validator.validate(doc);
+  expect(result.errors ?? [], JSON.stringify(result.errors, null, 2)).toEqual([]);
+  expect(result.valid).toBe(true);
+  expect(validator.version).toBe('3.1');
+  // Every operation is in it, the admin routes included.
+  expect(Object.keys(doc.paths)).toContain('/admin/orders/{id}/refunds');
+});
