@@ -55,7 +55,7 @@ fi
 
 # --- npm: Tailwind CLI, wasm-opt (binaryen), Playwright ----------------------
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  step "installing npm packages (tailwindcss, binaryen, playwright, swagger-ui-dist)"
+  step "installing npm packages (tailwindcss, binaryen, playwright, swagger-ui-dist, openapi-schema-validator)"
   # `npm install --no-save` installs exactly the locked versions. `npm ci` is not
   # used: npm 11 rejects its own lock file when the registry lacks some of
   # Tailwind's optional per-platform packages ("Missing: ... from lock file").

@@ -19,7 +19,7 @@ test('an admin makes an API key, sees it once, uses it and revokes it', async ({
   const fresh = page.getByTestId('fresh-key-value');
   await expect(fresh).toBeVisible();
   const key = await fresh.inputValue();
-  expect(key).toMatch(/^shk_[0-9a-f]{32}_/);
+  expect(key).toMatch(/^shk_[A-Za-z0-9_-]{43}$/);
   await expect(page.getByTestId('fresh-key')).toContainText(name);
 
   // It works within its scope, and only there.
@@ -76,4 +76,11 @@ test('an admin adds a webhook endpoint, is refused one inside the network, and t
   await expect(delivery).toContainText('ping', { timeout: 20_000 });
   await expect(delivery).toContainText('Failed');
   await expect(page.getByText(/was not delivered/)).toBeVisible();
+
+  // Deleted (after confirming): no more events go there.
+  await page.getByLabel(/Stop sending events here/).check();
+  await page.getByTestId('delete-webhook').click();
+  await expect(page).toHaveURL(/\/admin\/webhooks(\?|$)/);
+  await expect(page.getByText(/Endpoint deleted/)).toBeVisible();
+  await expect(page.getByTestId('webhook-row').filter({ hasText: url })).toHaveCount(0);
 });

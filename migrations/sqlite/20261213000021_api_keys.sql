@@ -17,3 +17,4 @@ CREATE TABLE api_keys (
     revoked_at   INTEGER
 );
 CREATE INDEX api_keys_user ON api_keys (user_id);
+CREATE UNIQUE INDEX api_keys_digest ON api_keys (digest);

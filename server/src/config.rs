@@ -107,9 +107,9 @@ pub struct Config {
     /// `RATE_LIMIT_PER_MINUTE`: requests a client may make per minute (bursts up to a sixth of
     /// it at once) before getting 429; 0 turns the limit off.
     pub rate_limit_per_minute: u32,
-    /// `API_RATE_LIMIT_PER_MINUTE`: requests one JSON API access token or API key may make
-    /// per minute (bursts up to a sixth of it) before getting 429; 0 turns it off. API
-    /// requests without a working credential count against `RATE_LIMIT_PER_MINUTE` per
+    /// `API_RATE_LIMIT_PER_MINUTE`: requests one JSON API key, or one user signed in with
+    /// access tokens, may make per minute (bursts up to a sixth of it) before getting 429;
+    /// 0 turns it off. Every API request also counts against `RATE_LIMIT_PER_MINUTE` for its
     /// client address.
     pub api_rate_limit_per_minute: u32,
     /// `CATALOG_CACHE_SECS`: the most a catalog page may be behind the database (how long

@@ -16,7 +16,8 @@ pub async fn run_once(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
     let sessions = auth::sessions::purge_expired(db, clock).await?
         + auth::api_sessions::purge(db, clock).await?
         + auth::api_keys::purge(db, clock).await?;
-    let tokens = auth::tokens::purge(db, clock).await?;
+    let tokens =
+        auth::tokens::purge(db, clock).await? + notifications::webhooks::purge(db, clock).await?;
     let counters = auth::throttle::purge(db, clock).await?;
     // Guest carts: empty ones after a day, any after the 30 idle days a guest session lives;
     // the guest sessions that held them go with them.

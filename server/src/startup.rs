@@ -11,7 +11,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::{provide_context, with_context};
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use shop_core::mail::Mailer;
-use shop_core::outbox::{Both, Worker, WorkerConfig};
+use shop_core::outbox::{Both, Kinds, Worker, WorkerConfig};
 use shop_core::{Clock, Db, DbConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -118,13 +118,44 @@ pub fn webhook_sender(config: &Config) -> anyhow::Result<notifications::webhooks
     .map_err(|e| anyhow::anyhow!("webhook client: {e}"))
 }
 
-/// The outbox worker with the shop's event handlers.
-pub fn outbox_worker(
-    config: &Config,
-    db: Db,
-    clock: Clock,
-) -> anyhow::Result<Worker<EventHandlers>> {
-    let worker = WorkerConfig::default();
+/// The outbox's two workers: one for the shop's events (mail, analytics, and the webhooks'
+/// fan-out), one for webhook deliveries, so a slow or dead receiver never holds up mail,
+/// and deliveries get a retry budget of their own (hours, not minutes).
+pub struct Workers {
+    pub events: Worker<EventHandlers>,
+    pub deliveries: Worker<notifications::webhooks::Webhooks>,
+}
+
+impl Workers {
+    /// Runs both until `shutdown` turns true.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let events = tokio::spawn(self.events.run(shutdown.clone()));
+        let deliveries = tokio::spawn(self.deliveries.run(shutdown));
+        let _ = events.await;
+        let _ = deliveries.await;
+    }
+
+    /// One batch of each (the tests drive the outbox with this).
+    pub async fn run_once(
+        &self,
+    ) -> Result<Vec<(shop_core::outbox::EventId, shop_core::outbox::Outcome)>, sqlx::Error> {
+        let mut done = self.events.run_once().await?;
+        done.extend(self.deliveries.run_once().await?);
+        Ok(done)
+    }
+}
+
+/// Attempts at one webhook delivery: with pauses doubling from 5 s up to an hour, about
+/// nine hours in all.
+pub const WEBHOOK_ATTEMPTS: i64 = 18;
+
+/// The outbox workers with the shop's event handlers.
+pub fn outbox_worker(config: &Config, db: Db, clock: Clock) -> anyhow::Result<Workers> {
+    let deliver: &'static [&'static str] = &[notifications::webhooks::DELIVER];
+    let worker = WorkerConfig {
+        kinds: Kinds::Except(deliver),
+        ..WorkerConfig::default()
+    };
     let mail = notifications::EventHandler::new(
         db.clone(),
         clock.clone(),
@@ -141,14 +172,23 @@ pub fn outbox_worker(
         db.clone(),
         clock.clone(),
         webhook_sender(config)?,
-        worker.max_attempts,
+        WEBHOOK_ATTEMPTS,
     );
-    Ok(Worker::new(
-        db,
-        clock,
-        Both(Both(mail, analytics), webhooks),
-        worker,
-    ))
+    let deliveries = WorkerConfig {
+        kinds: Kinds::Only(deliver),
+        max_attempts: WEBHOOK_ATTEMPTS,
+        max_backoff: std::time::Duration::from_secs(3600),
+        ..WorkerConfig::default()
+    };
+    Ok(Workers {
+        events: Worker::new(
+            db.clone(),
+            clock.clone(),
+            Both(Both(mail, analytics), webhooks.clone()),
+            worker,
+        ),
+        deliveries: Worker::new(db, clock, webhooks, deliveries),
+    })
 }
 
 fn leptos_options(config: &Config) -> LeptosOptions {
@@ -399,7 +439,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     db: Db,
-    worker: Option<Worker<EventHandlers>>,
+    worker: Option<Workers>,
     clock: Clock,
     checkout: checkout::Checkout,
     analytics: analytics::Analytics,

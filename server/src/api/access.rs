@@ -1,10 +1,10 @@
 //! The API's front door: who is calling (an access token, an API key, or nobody), the rate
 //! limit that applies to them, and the audit entry of every call made with an API key.
 //!
-//! A request with a working credential counts against that credential's own allowance
-//! (`API_RATE_LIMIT_PER_MINUTE`, per access-token sign-in or per key); anything else,
-//! including a credential that does not check out, counts against its client address
-//! (`RATE_LIMIT_PER_MINUTE`). An access token is checked here only by its signature and
+//! Every request counts against its client address (`RATE_LIMIT_PER_MINUTE`), checked
+//! before anything is read; a request with a working credential also counts against that
+//! credential's own allowance (`API_RATE_LIMIT_PER_MINUTE`: per API key, or per signed-in
+//! user across their sign-ins). An access token is checked here only by its signature and
 //! expiry (no database); the handler's extractor checks its sign-in is still live. An API
 //! key is checked in full here, owner included, and travels to the handler as a
 //! [`Credential::Key`].
@@ -23,9 +23,9 @@ use crate::state::AppState;
 /// The API's two allowances.
 #[derive(Clone, Debug, Default)]
 pub struct Limits {
-    /// Per client address (requests without a working credential).
+    /// Per client address (every request).
     pub per_client: Option<Arc<RateLimit>>,
-    /// Per access-token sign-in or API key.
+    /// Per API key, or per user signed in with access tokens.
     pub per_credential: Option<Arc<RateLimit>>,
 }
 
@@ -53,6 +53,14 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
+}
+
+fn too_many(seconds: u64) -> Response {
+    ApiError::rate_limited(
+        "Too many requests. Wait for the time in Retry-After.",
+        seconds,
+    )
+    .into_response()
 }
 
 /// A key that does not work, as the API answers it.
@@ -90,9 +98,22 @@ pub async fn front_door(
     next: Next,
 ) -> Response {
     let token = bearer(req.headers()).map(str::to_owned);
+    // Every request counts against its client address first, before any database read, so
+    // a flood of made-up keys is turned away as cheaply as any other flood.
+    if let Some(limit) = &limits.per_client {
+        let client = req
+            .extensions()
+            .get::<app::ssr::ClientIp>()
+            .map(|ip| auth::throttle::address_group(&ip.0))
+            .unwrap_or_else(|| "unknown".to_owned());
+        if let Err(seconds) = limit.check(&client) {
+            return too_many(seconds);
+        }
+    }
     let mut refused = None;
     let mut credential = Credential::Other;
-    // The allowance this request counts against: its credential's, or its address's.
+    // A working credential's own allowance: an API key's, or a signed-in user's (all their
+    // sign-ins together, so more sign-ins do not buy more requests).
     let mut bucket = None;
     match token.as_deref() {
         Some(t) if auth::api_keys::looks_like_key(t) => match working_key(&state, t).await {
@@ -106,28 +127,15 @@ pub async fn front_door(
         },
         Some(t) => {
             if let Ok(claims) = state.api.tokens.verify(t, state.ctx.clock.now()) {
-                bucket = Some(format!("sid:{}", claims.sid));
+                bucket = Some(format!("user:{}", claims.sub));
             }
         }
         None => {}
     }
-    let verdict = match bucket {
-        Some(b) => limits.per_credential.as_ref().map(|l| l.check(&b)),
-        None => limits.per_client.as_ref().map(|l| {
-            let client = req
-                .extensions()
-                .get::<app::ssr::ClientIp>()
-                .map(|ip| auth::throttle::address_group(&ip.0))
-                .unwrap_or_else(|| "unknown".to_owned());
-            l.check(&client)
-        }),
-    };
-    if let Some(Err(seconds)) = verdict {
-        return ApiError::rate_limited(
-            "Too many requests. Wait for the time in Retry-After.",
-            seconds,
-        )
-        .into_response();
+    if let (Some(bucket), Some(limit)) = (bucket, &limits.per_credential)
+        && let Err(seconds) = limit.check(&bucket)
+    {
+        return too_many(seconds);
     }
     if let Some(e) = refused {
         return e.into_response();

@@ -435,8 +435,10 @@ async fn api_keys_work_within_their_scopes_until_revoked_or_expired_and_every_ca
     let mut tampered = reader.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let made_up = format!("shk_{}", "A".repeat(43));
     for bad in [
         tampered.as_str(),
+        made_up.as_str(),
         "shk_notakey",
         "shk_0123456789abcdef0123456789abcdef_xx",
     ] {
@@ -471,7 +473,21 @@ async fn api_keys_work_within_their_scopes_until_revoked_or_expired_and_every_ca
     assert_eq!(status, 401);
     assert_error(status, &headers, &body, "key_expired");
 
-    // A key of an owner who lost the admin role loses the admin scopes with it.
+    // A key of an owner who loses the admin role loses the admin scopes with it, at once.
+    let email = shop_core::Email::parse("second@example.com").unwrap();
+    auth::create_or_promote_admin(&app.db, &app.clock, &email, "Second", ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    let second = auth::find_by_email(&app.db, &email).await.unwrap().unwrap();
+    let reports = key_for(&app, &second, &["customers:read"], None).await;
+    let (status, _, _) = call(&app, "GET", "/admin/customers", &reports, None).await;
+    assert_eq!(status, 200);
+    auth::admin::revoke_role(&app.db, &app.clock, &admin, &second.id, auth::Role::Admin)
+        .await
+        .unwrap();
+    let (status, _, body) = call(&app, "GET", "/admin/customers", &reports, None).await;
+    assert_eq!(status, 403, "{body}");
+
     let (vendor_id, _) = vendor_token(&app, &admin, "vera@example.com").await;
     let vendor = auth::find(&app.db, &auth::UserId::parse(&vendor_id).unwrap())
         .await
@@ -556,12 +572,22 @@ async fn the_api_keys_page_shows_a_new_key_once_and_revokes_keys() {
         again.contains(&key[..12]),
         "its first characters tell it apart"
     );
-    let stored = shop_testkit::count(
-        &app.db,
-        &format!("SELECT COUNT(*) FROM api_keys WHERE digest = '{key}' OR prefix = '{key}'"),
-    )
-    .await;
-    assert_eq!(stored, 0);
+    // Stored only as its hash and first characters: no table holds its secret part, the
+    // maker's session included once the page has shown it.
+    let secret_part = &key[12..];
+    for table in ["api_keys", "audit_log", "sessions"] {
+        let columns = match table {
+            "api_keys" => "digest || prefix || name",
+            "audit_log" => "COALESCE(after_json, '') || COALESCE(before_json, '')",
+            _ => "data",
+        };
+        let found = shop_testkit::count(
+            &app.db,
+            &format!("SELECT COUNT(*) FROM {table} WHERE {columns} LIKE '%{secret_part}%'"),
+        )
+        .await;
+        assert_eq!(found, 0, "{table} holds the key");
+    }
     // It works with its scopes.
     let (status, _, _) = call(&app, "GET", "/admin/orders", &key, None).await;
     assert_eq!(status, 200);
@@ -682,10 +708,11 @@ async fn a_vendor_reaches_only_their_own_products_by_token_or_key() {
     app.stop().await;
 }
 
-/// Places and pays an order for `sku` × `quantity` as a new customer `email`: its id.
-async fn paid_order(app: &TestApp, email: &str, sku: &str, quantity: i64) -> String {
+/// Places and pays an order for `sku` (of the product `slug`) × `quantity` as a new
+/// customer `email`: its id.
+async fn paid_order(app: &TestApp, email: &str, slug: &str, sku: &str, quantity: i64) -> String {
     let bearer = access(&account(app, email).await);
-    let variant = crate::api::variant_of(app, "cast-iron-pan", sku).await;
+    let variant = crate::api::variant_of(app, slug, sku).await;
     let (status, _, cart) = send(
         client()
             .post(api(app, "/cart/items"))
@@ -713,8 +740,8 @@ async fn paid_order(app: &TestApp, email: &str, sku: &str, quantity: i64) -> Str
 async fn staff_ship_cancel_and_refund_orders_and_a_refund_key_refunds_once() {
     let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
     let (admin_account, admin) = admin_token(&app).await;
-    let first = paid_order(&app, "ada@example.com", "PAN-1", 3).await;
-    let second = paid_order(&app, "bea@example.com", "PAN-1", 1).await;
+    let first = paid_order(&app, "ada@example.com", "cast-iron-pan", "PAN-1", 3).await;
+    let second = paid_order(&app, "bea@example.com", "cast-iron-pan", "PAN-1", 1).await;
 
     let (status, _, list) = call(&app, "GET", "/admin/orders?payment=paid", &admin, None).await;
     assert_eq!(status, 200, "{list}");
@@ -753,18 +780,30 @@ async fn staff_ship_cancel_and_refund_orders_and_a_refund_key_refunds_once() {
                           "reason": "changed mind"}),
             )
     };
-    let (status, _, a) = send(refund()).await;
-    assert_eq!(status, 201, "{a}");
-    let (status, _, b) = send(refund()).await;
-    assert_eq!(status, 201, "{b}");
+    // Sent twice at once (a client retrying a slow answer), then once more.
+    let ((status_a, _, a), (status_b, _, b)) = tokio::join!(send(refund()), send(refund()));
+    assert_eq!((status_a, status_b), (201, 201), "{a} {b}");
     assert_eq!(a["refund"]["id"], b["refund"]["id"]);
+    let (status, _, c) = send(refund()).await;
+    assert_eq!(status, 201, "{c}");
+    assert_eq!(a["refund"]["id"], c["refund"]["id"]);
+    // The same key asking for something else is refused, not answered with the first.
+    let (status, _, other) = send(
+        client()
+            .post(api(&app, &format!("/admin/orders/{first}/refunds")))
+            .bearer_auth(&admin)
+            .header("idempotency-key", "refund-42")
+            .json(&json!({"extra_minor": 500, "reason": "changed mind"})),
+    )
+    .await;
+    assert_eq!(status, 422, "{other}");
     assert_eq!(
         a["refund"]["amount"],
         json!({"amount_minor": 3000, "currency": "EUR"})
     );
     let refunds = shop_testkit::count(&app.db, "SELECT COUNT(*) FROM refunds").await;
     assert_eq!(refunds, 1);
-    // The same key on another order is another refund; more than is left is refused.
+    // More than is left is refused.
     let (status, _, body) = send(
         client()
             .post(api(&app, &format!("/admin/orders/{first}/refunds")))
@@ -798,6 +837,28 @@ async fn staff_ship_cancel_and_refund_orders_and_a_refund_key_refunds_once() {
     )
     .await;
     assert!(status == 409 || status == 422, "{status} {body}");
+
+    // A key that may ship but not read gets the order it changed in the answer.
+    let shipper = key_for(&app, &admin_account, &["orders:write"], None).await;
+    let (status, _, shipped) = call(
+        &app,
+        "POST",
+        &format!("/admin/orders/{first}/shipments"),
+        &shipper,
+        Some(json!({"carrier": "UPS", "lines": [{"line_id": line, "quantity": 1}]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{shipped}");
+    assert_eq!(shipped["order"]["order"]["id"], first.as_str());
+    let (status, _, _) = call(
+        &app,
+        "GET",
+        &format!("/admin/orders/{first}"),
+        &shipper,
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
 
     // Orders scopes on keys: read-only cannot ship.
     let reader = key_for(&app, &admin_account, &["orders:read"], None).await;
@@ -882,7 +943,17 @@ async fn each_token_and_key_has_its_own_allowance_and_gets_429_with_retry_after(
     assert_error(status, &headers, &body, "rate_limited");
     let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
-    // Another sign-in has its own allowance, and so does a key; requests without a
+    // Signing in again does not buy more: the allowance is the user's.
+    let (status, again) = post(
+        &app,
+        "/auth/token",
+        json!({"email": "ada@example.com", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    let (status, _, _) = call(&app, "GET", "/me", &access(&again), None).await;
+    assert_eq!(status, 429);
+    // Another user has their own allowance, and so does a key; requests without a
     // credential count per client address (unlimited here).
     let (status, _) = get_as(&app, "/me", &bea).await;
     assert_eq!(status, 200);
@@ -921,5 +992,59 @@ async fn each_token_and_key_has_its_own_allowance_and_gets_429_with_retry_after(
     .await;
     assert_eq!(status, 429, "{body}");
     assert!(headers.contains_key("retry-after"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_vendor_lists_their_orders_without_the_customers_address_or_the_orders_money() {
+    let app = TestApp::with_catalog(TestOptions::default(), CATALOG).await;
+    let (admin, _) = admin_token(&app).await;
+    let (_, vera) = vendor_token(&app, &admin, "vera@example.com").await;
+    let category = a_category(&app).await;
+    let mut lamp = new_product(&category, "VERA-LAMP");
+    lamp["status"] = json!("active");
+    lamp["slug"] = json!("vera-lamp");
+    let (status, _, product) = call(&app, "POST", "/admin/products", &vera, Some(lamp)).await;
+    assert_eq!(status, 201, "{product}");
+    let order = paid_order(&app, "ada@example.com", "vera-lamp", "VERA-LAMP", 1).await;
+
+    let (status, _, list) = call(&app, "GET", "/admin/orders", &vera, None).await;
+    assert_eq!(status, 200, "{list}");
+    let row = &list["data"][0];
+    assert_eq!(row["id"], order.as_str());
+    assert!(row["email"].is_null() && row["total"].is_null(), "{row}");
+    assert!(
+        row["refunded"].is_null() && row["review_reason"].is_null(),
+        "{row}"
+    );
+    // Searching by the customer's address or sorting by money is not theirs to do.
+    for query in ["?q=ada", "?payment=paid", "?sort=total_desc"] {
+        let (status, _, body) =
+            call(&app, "GET", &format!("/admin/orders{query}"), &vera, None).await;
+        assert_eq!(status, 422, "{query}: {body}");
+    }
+    let (status, _, detail) =
+        call(&app, "GET", &format!("/admin/orders/{order}"), &vera, None).await;
+    assert_eq!(status, 200, "{detail}");
+    assert!(detail["customer_id"].is_null(), "{detail}");
+    assert_eq!(
+        detail["order"]["total"]["amount_minor"], 0,
+        "no order totals"
+    );
+    assert_eq!(detail["order"]["lines"].as_array().unwrap().len(), 1);
+    // The admin sees it all.
+    let (_, admin_token_text) = {
+        let (status, tokens) = post(
+            &app,
+            "/auth/token",
+            json!({"email": ADMIN, "password": ADMIN_PASSWORD}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        (status, access(&tokens))
+    };
+    let (_, _, list) = call(&app, "GET", "/admin/orders", &admin_token_text, None).await;
+    assert_eq!(list["data"][0]["email"], "ada@example.com");
+    assert_eq!(list["data"][0]["total"]["amount_minor"], 8900);
     app.stop().await;
 }

@@ -583,6 +583,43 @@ async fn hostile_text_in_every_field_is_shown_as_text_and_injects_nothing() {
             "{path} shows the key's name"
         );
     }
+
+    // A webhook endpoint's description: on the list and on its page.
+    let description = hostile("Hook");
+    let res = app
+        .post_form(
+            &admin,
+            "admin/webhook-save",
+            "/admin/webhooks",
+            &[
+                ("id", ""),
+                ("url", "https://erp.example.com/hooks"),
+                ("description", description.as_str()),
+                ("event_order.paid", "on"),
+                ("active", "on"),
+            ],
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let id: String = sqlx::query_scalar("SELECT id FROM webhook_endpoints")
+        .fetch_one(app.db.reader())
+        .await
+        .unwrap();
+    for path in [
+        "/admin/webhooks".to_owned(),
+        format!("/admin/webhooks/{id}"),
+    ] {
+        let doc = page(&app, &admin, &path).await;
+        let shown = text_of(doc.root_element());
+        let field = doc
+            .select(&sel("input[name=description]"))
+            .next()
+            .and_then(|i| i.value().attr("value").map(str::to_owned));
+        assert!(
+            shown.contains(&description) || field.as_deref() == Some(description.as_str()),
+            "{path} shows the description"
+        );
+    }
 }
 
 /// A field of a form as the browser would submit it.

@@ -14,13 +14,13 @@ use crate::common::{TestApp, TestOptions, import_catalog};
 pub(crate) struct Receiver {
     pub url: String,
     got: Arc<Mutex<Vec<(HeaderMap, String)>>>,
-    status: Arc<Mutex<u16>>,
+    status: Arc<Mutex<(u16, String)>>,
 }
 
 impl Receiver {
     pub(crate) async fn start(status: u16) -> Receiver {
         let got: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
-        let status = Arc::new(Mutex::new(status));
+        let status = Arc::new(Mutex::new((status, "thanks".to_owned())));
         let (kept, answer) = (got.clone(), status.clone());
         let app = axum::Router::new().route(
             "/hooks",
@@ -28,8 +28,8 @@ impl Receiver {
                 let (kept, answer) = (kept.clone(), answer.clone());
                 async move {
                     kept.lock().unwrap().push((headers, body));
-                    let code = *answer.lock().unwrap();
-                    (axum::http::StatusCode::from_u16(code).unwrap(), "thanks")
+                    let (code, text) = answer.lock().unwrap().clone();
+                    (axum::http::StatusCode::from_u16(code).unwrap(), text)
                 }
             }),
         );
@@ -48,13 +48,36 @@ impl Receiver {
         self.got.lock().unwrap().clone()
     }
 
-    fn answer(&self, code: u16) {
-        *self.status.lock().unwrap() = code;
+    fn answer(&self, code: u16, text: &str) {
+        *self.status.lock().unwrap() = (code, text.to_owned());
     }
 }
 
 const CATALOG: &str = r#"{"sku":"LAMP-1","name":"Harbour Lamp","description":"Brass.","category":"Home & Kitchen > Lighting","price_minor":8900,"currency":"EUR","stock":6,"brand":"Harbour","attributes":{}}
 "#;
+
+/// Changes a variant's stock on the admin's product page (no JavaScript).
+async fn adjust_stock(
+    app: &TestApp,
+    admin: &reqwest::Client,
+    product: &str,
+    variant: &str,
+    delta: &str,
+    note: &str,
+) -> reqwest::Response {
+    app.post_form(
+        admin,
+        "admin/stock-adjust",
+        &format!("/admin/products/{product}"),
+        &[
+            ("product_id", product),
+            ("variant_id", variant),
+            ("delta", delta),
+            ("note", note),
+        ],
+    )
+    .await
+}
 
 async fn endpoint_id(app: &TestApp, url: &str) -> String {
     sqlx::query_scalar("SELECT id FROM webhook_endpoints WHERE url = $1")
@@ -176,22 +199,11 @@ async fn staff_register_endpoints_that_get_signed_events_retried_until_delivered
         .fetch_one(app.db.reader())
         .await
         .unwrap();
-    let res = app
-        .post_form(
-            &admin,
-            "admin/stock-adjust",
-            &format!("/admin/products/{product}"),
-            &[
-                ("product_id", product.as_str()),
-                ("variant_id", variant.as_str()),
-                ("delta", "3"),
-                ("note", "delivery"),
-            ],
-        )
-        .await;
+    let res = adjust_stock(&app, &admin, &product, &variant, "3", "delivery").await;
     assert!(res.status().is_redirection(), "{}", res.status());
     // The receiver is down for a while: the delivery is retried later, with the answer logged.
-    erp.answer(503);
+    // Its answer is hostile text: the log shows it as text.
+    erp.answer(503, "</textarea></script><b data-injected>x</b>");
     app.deliver_outbox().await;
     assert_eq!(erp.requests().len(), 2);
     assert_eq!(
@@ -199,7 +211,16 @@ async fn staff_register_endpoints_that_get_signed_events_retried_until_delivered
         ("pending".to_owned(), 1, Some(503))
     );
     // Back up: the retry (once due) delivers the same event, same body.
-    erp.answer(200);
+    let page = app.get_with(&admin, &format!("/admin/webhooks/{id}")).await;
+    let doc = scraper::Html::parse_document(&page);
+    assert!(
+        doc.select(&scraper::Selector::parse("[data-injected]").unwrap())
+            .next()
+            .is_none(),
+        "the logged answer injects nothing"
+    );
+    assert!(page.contains("answered 503"), "the log shows the answer");
+    erp.answer(200, "ok");
     app.clock.advance(Duration::from_secs(60));
     app.deliver_outbox().await;
     let got = erp.requests();
@@ -217,7 +238,30 @@ async fn staff_register_endpoints_that_get_signed_events_retried_until_delivered
     app.deliver_outbox().await;
     assert_eq!(erp.requests().len(), 3);
 
-    // Switched off: nothing is sent; deleted (confirmed): gone with its log.
+    // Switched off: a new event is not sent.
+    let res = app
+        .post_form(
+            &admin,
+            "admin/webhook-save",
+            &format!("/admin/webhooks/{id}"),
+            &[
+                ("id", id.as_str()),
+                ("url", erp.url.as_str()),
+                ("description", "Stock sync"),
+                ("event_product.updated", "on"),
+            ],
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let res = adjust_stock(&app, &admin, &product, &variant, "1", "count").await;
+    assert!(res.status().is_redirection());
+    app.deliver_outbox().await;
+    assert_eq!(
+        erp.requests().len(),
+        3,
+        "an endpoint switched off gets nothing"
+    );
+    // Deleted (confirmed): gone with its log.
     let res = app
         .call(&admin, "admin/webhook-delete", &[("id", id.as_str())])
         .await;
@@ -261,16 +305,16 @@ async fn without_the_loopback_setting_the_shop_never_posts_to_itself() {
         )
         .await;
     assert_eq!(res.status(), 422);
-    // An endpoint saved while loopback was allowed is refused when a delivery is made.
+    // A host name that passes the URL check but resolves to this machine is refused when
+    // the connection is made (the resolver's guard), and only then.
+    let port = erp.url.rsplit(':').next().unwrap().to_owned();
     let endpoint = notifications::webhooks::create(
         &app.db,
         &app.clock,
         &shop_core::audit::Actor::system("test"),
-        notifications::webhooks::Policy {
-            allow_loopback: true,
-        },
+        notifications::webhooks::Policy::default(),
         &notifications::webhooks::EndpointInput {
-            url: erp.url.replace("127.0.0.1", "localhost"),
+            url: format!("http://erp.test:{port}"),
             description: String::new(),
             events: vec!["stock.low".to_owned()],
             active: true,
@@ -278,12 +322,43 @@ async fn without_the_loopback_setting_the_shop_never_posts_to_itself() {
     )
     .await
     .unwrap();
-    let sender = shop::startup::webhook_sender(&app.config).unwrap();
-    let sent = notifications::webhooks::send_test(&app.db, &app.clock, &sender, &endpoint.id)
+    let hosts = notifications::webhooks::Hosts::from([(
+        "erp.test".to_owned(),
+        vec!["127.0.0.1".parse().unwrap(), "10.0.0.7".parse().unwrap()],
+    )]);
+    let strict = notifications::webhooks::Sender::with_hosts(
+        notifications::webhooks::Policy::default(),
+        hosts.clone(),
+    )
+    .unwrap();
+    let sent = notifications::webhooks::send_test(&app.db, &app.clock, &strict, &endpoint.id)
         .await
         .unwrap();
     assert_eq!(sent.status, notifications::webhooks::DeliveryStatus::Failed);
     assert!(sent.response_code.is_none());
+    assert!(
+        sent.error
+            .as_deref()
+            .is_some_and(|e| e.contains("inside the shop's network")),
+        "{:?}",
+        sent.error
+    );
     assert!(erp.requests().is_empty(), "nothing reached the receiver");
+    // The same name, loopback allowed: delivered (so it was the guard that refused).
+    let loose = notifications::webhooks::Sender::with_hosts(
+        notifications::webhooks::Policy {
+            allow_loopback: true,
+        },
+        hosts,
+    )
+    .unwrap();
+    let sent = notifications::webhooks::send_test(&app.db, &app.clock, &loose, &endpoint.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.status,
+        notifications::webhooks::DeliveryStatus::Delivered
+    );
+    assert_eq!(erp.requests().len(), 1);
     app.stop().await;
 }

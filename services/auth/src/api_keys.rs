@@ -1,9 +1,10 @@
 //! API keys: how programs (an ERP, a marketplace feed, a stock sync) call the JSON API's
 //! admin routes on behalf of the staff member or vendor who made the key.
 //!
-//! A key is `shk_<id>_<secret>`. It is shown once, when it is made; the database keeps only
-//! the SHA-256 of the whole key (the secret is 256 random bits, so a fast hash is enough)
-//! and its first characters, to tell keys apart in a list. A key works only:
+//! A key is `shk_` and 256 random bits (43 characters). It is shown once, when it is made;
+//! the database keeps only its SHA-256 (the key is random, so a fast hash is enough, and
+//! the key is looked up by it) and its first characters, to tell keys apart in a list. A
+//! key works only:
 //! - within its scopes, and within what its owner's roles allow *now* (a vendor's key never
 //!   reaches another vendor's products; a key of someone who lost the admin role loses the
 //!   admin scopes with it; a disabled owner's keys stop working);
@@ -28,8 +29,10 @@ pub const MAX_NAME: usize = 100;
 pub const MAX_KEYS: i64 = 50;
 /// Furthest a key's expiry may be set.
 pub const MAX_LIFETIME: std::time::Duration = std::time::Duration::from_secs(2 * 366 * 86_400);
-/// Characters of the key kept to tell keys apart (`shk_` and 8 of the id).
+/// Characters of the key kept to tell keys apart (`shk_` and 8 random ones).
 const SHOWN: usize = 12;
+/// Characters after the prefix: 32 random bytes, URL-safe base64 without padding.
+const SECRET_LEN: usize = 43;
 /// A key's last-used time moves at most this often (every call is in the audit log anyway).
 const TOUCH_EVERY_MS: i64 = 60_000;
 
@@ -232,14 +235,14 @@ pub fn looks_like_key(token: &str) -> bool {
     token.starts_with(PREFIX)
 }
 
-/// The id inside a key's text, if it is shaped like one.
-fn id_of(key: &str) -> Option<String> {
-    let rest = key.strip_prefix(PREFIX)?;
-    let (id, secret) = rest.split_once('_')?;
-    if id.len() != 32 || secret.len() < 32 || key.len() > 200 {
-        return None;
-    }
-    shop_core::id::parse_uuid(id).ok()
+/// Whether `key` is shaped like a key this shop makes (checked before any database read).
+fn well_formed(key: &str) -> bool {
+    key.strip_prefix(PREFIX).is_some_and(|rest| {
+        rest.len() == SECRET_LEN
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
 }
 
 /// The audit log's name for what `key` does: its owner's address and the key's name.
@@ -296,11 +299,7 @@ pub async fn create(
         }
     }
     let id = shop_core::id::new_uuid_v7();
-    let secret = format!(
-        "{PREFIX}{}_{}",
-        id.replace('-', ""),
-        shop_core::secrets::random_secret()
-    );
+    let secret = format!("{PREFIX}{}", shop_core::secrets::random_secret());
     let prefix: String = secret.chars().take(SHOWN).collect();
     let mut tx = db.begin().await?;
     let live: i64 = sqlx::query_scalar(
@@ -433,21 +432,17 @@ pub async fn revoke(db: &Db, clock: &Clock, by: &Account, id: &str) -> Result<()
 /// The key `presented` is, if it works at `now`. The owner's account is the caller's to
 /// check (roles and status belong to the account, read fresh on every call).
 pub async fn authenticate(db: &Db, now: Timestamp, presented: &str) -> Result<ApiKey, KeyError> {
-    let id = id_of(presented).ok_or(KeyError::Invalid)?;
-    let found: Option<KeyRowWithDigest> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, digest FROM api_keys WHERE id = $1"
-    ))
-    .bind(&id)
-    .fetch_optional(db.reader())
-    .await?;
-    let Some(found) = found else {
-        return Err(KeyError::Invalid);
-    };
-    let presented = digest(presented);
-    if !shop_core::secrets::constant_time_eq(found.digest.as_bytes(), presented.as_bytes()) {
+    if !well_formed(presented) {
         return Err(KeyError::Invalid);
     }
-    let key = found.key.into_key();
+    // Looked up by its SHA-256: the key is 256 random bits, so the lookup's timing tells an
+    // attacker nothing about any key.
+    let found: Option<KeyRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE digest = $1"))
+            .bind(digest(presented))
+            .fetch_optional(db.reader())
+            .await?;
+    let key = found.ok_or(KeyError::Invalid)?.into_key();
     if key.revoked_at.is_some() {
         return Err(KeyError::Revoked);
     }
@@ -457,15 +452,9 @@ pub async fn authenticate(db: &Db, now: Timestamp, presented: &str) -> Result<Ap
     Ok(key)
 }
 
-#[derive(sqlx::FromRow)]
-struct KeyRowWithDigest {
-    #[sqlx(flatten)]
-    key: KeyRow,
-    digest: String,
-}
-
 /// Records a call made with `key` (by `owner_email`): an audit entry naming the call and
-/// the answer's status, and the key's last-used time (moved at most once a minute).
+/// the answer's status, and the key's last-used time (moved at most once a minute). Written
+/// through the group commit (on SQLite it shares a commit with the writes of the moment).
 pub async fn record_use(
     db: &Db,
     clock: &Clock,
@@ -475,39 +464,42 @@ pub async fn record_use(
     status: u16,
 ) -> Result<(), sqlx::Error> {
     let now = clock.now();
-    let mut tx = db.begin().await?;
+    let mut batch = shop_core::Batch::for_db(db);
     if key
         .last_used_at
         .is_none_or(|t| now.millis() - t.millis() >= TOUCH_EVERY_MS)
     {
-        sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
-            .bind(&key.id)
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await?;
+        batch
+            .add("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+            .bind(key.id.clone())
+            .bind(now.millis());
     }
-    audit::record(
-        &mut tx,
+    audit::record_into(
+        &mut batch,
         clock,
         &Actor::user(&key.user_id, &actor_label(owner_email, key)),
         Change {
-            action: "api_key.used",
+            action: USED,
             target_type: "api_key",
             target_id: &key.id,
             before: None,
             after: Some(json!({ "name": key.name, "call": call, "status": status })),
         },
-    )
-    .await?;
-    tx.commit().await
+    );
+    db.write_batch(batch).await
 }
 
-/// Deletes keys revoked or expired more than 90 days ago (a periodic job calls this).
+/// The audit action of a call made with a key.
+pub const USED: &str = "api_key.used";
+
+/// How long the audit log keeps the entries of calls made with keys (changes made through a
+/// key have their own entries, kept like every other).
+pub const USE_RETENTION: std::time::Duration = std::time::Duration::from_secs(90 * 86_400);
+
+/// Deletes keys revoked or expired more than 90 days ago, and the audit entries of calls
+/// made with keys older than [`USE_RETENTION`] (a periodic job calls this).
 pub async fn purge(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
-    let before = clock
-        .now()
-        .minus(std::time::Duration::from_secs(90 * 86_400))
-        .millis();
+    let before = clock.now().minus(USE_RETENTION).millis();
     let mut tx = db.begin().await?;
     let n = sqlx::query(
         "DELETE FROM api_keys WHERE revoked_at < $1 OR (expires_at IS NOT NULL AND expires_at < $1)",
@@ -516,6 +508,7 @@ pub async fn purge(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    shop_core::audit::purge_action(&mut tx, USED, before).await?;
     tx.commit().await?;
     Ok(n)
 }

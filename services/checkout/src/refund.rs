@@ -49,6 +49,30 @@ pub struct RefundItems {
     pub id: Option<String>,
 }
 
+impl RefundItems {
+    /// SHA-256 of what is asked (lines, extra amount, reason), to tell a retry of this
+    /// request from another request with the same idempotency key.
+    fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut lines: Vec<String> = self
+            .lines
+            .iter()
+            .map(|l| format!("{}:{}:{}:{}", l.line_id, l.quantity, l.sent, l.restock))
+            .collect();
+        lines.sort();
+        let text = format!(
+            "{}|{}|{}",
+            lines.join(","),
+            self.extra_minor,
+            self.reason.trim()
+        );
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 pub const MAX_REASON: usize = 500;
 
 /// One line of a refund as planned.
@@ -87,6 +111,7 @@ async fn refundable(conn: &mut Conn, row: &OrderRow) -> Result<i64, sqlx::Error>
 struct RefundRow {
     id: String,
     order_id: String,
+    request_digest: Option<String>,
     amount_minor: i64,
     status: String,
     cancels: i64,
@@ -95,8 +120,8 @@ struct RefundRow {
 
 async fn refund_row(conn: &mut Conn, id: &str) -> Result<Option<RefundRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, order_id, amount_minor, status, cancels, provider_refund_id FROM refunds
-         WHERE id = $1",
+        "SELECT id, order_id, request_digest, amount_minor, status, cancels, provider_refund_id
+         FROM refunds WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -124,8 +149,8 @@ impl Checkout {
             ));
         }
         let items = items.clone();
-        let id = items.id.clone();
-        self.request_refund(who, order, false, id, move |row, lines, left| {
+        let chosen = items.id.clone().map(|id| (id, items.digest()));
+        self.request_refund(who, order, false, chosen, move |row, lines, left| {
             let status = row.status();
             if !matches!(
                 status,
@@ -283,33 +308,40 @@ impl Checkout {
     }
 
     /// Writes a planned refund as pending, asks the provider for it, and applies its answer.
-    /// With `chosen_id`, a refund of that id already on the order is the answer (a retried
-    /// request); one on another order is refused. The order's row lock makes two such
-    /// requests at once take turns, so only the first plans and writes.
+    /// With `chosen` (the refund's id and the request's digest), a refund of that id already
+    /// on the order is the answer when it was asked the same (a retried request); another
+    /// request with the same id, or one on another order, is refused. The order's row lock
+    /// makes two such requests at once take turns, so only the first plans and writes.
     async fn request_refund(
         &self,
         who: &Operator,
         order: &OrderId,
         cancels: bool,
-        chosen_id: Option<String>,
+        chosen: Option<(String, String)>,
         plan: impl FnOnce(&OrderRow, &[OrderLine], i64) -> Result<Plan, CheckoutError>,
     ) -> Result<orders::Refund, CheckoutError> {
         let mut tx = self.db.begin().await?;
         let row = locked_row(&mut tx, order)
             .await?
             .ok_or(CheckoutError::NotFound)?;
-        let chosen_id = chosen_id
-            .map(|c| shop_core::id::parse_uuid(&c))
-            .transpose()
-            .map_err(|_| CheckoutError::invalid("idempotency_key", "Not a refund id."))?;
+        let (chosen_id, digest) =
+            match chosen {
+                Some((id, digest)) => (
+                    Some(shop_core::id::parse_uuid(&id).map_err(|_| {
+                        CheckoutError::invalid("idempotency_key", "Not a refund id.")
+                    })?),
+                    Some(digest),
+                ),
+                None => (None, None),
+            };
         if let Some(chosen) = &chosen_id
             && let Some(earlier) = refund_row(&mut tx, chosen).await?
         {
             drop(tx);
-            if earlier.order_id != order.as_str() {
+            if earlier.order_id != order.as_str() || earlier.request_digest != digest {
                 return Err(CheckoutError::invalid(
                     "idempotency_key",
-                    "This idempotency key was used for another order's refund.",
+                    "This idempotency key was used for a different refund.",
                 ));
             }
             return self.refund_view(order, chosen).await;
@@ -334,8 +366,8 @@ impl Checkout {
         let actor = who.label();
         sqlx::query(
             "INSERT INTO refunds (id, order_id, amount_minor, currency, status, source, cancels,
-                    extra_minor, reason, actor, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, 'pending', 'shop', $5, $6, $7, $8, $9, $9)",
+                    extra_minor, reason, actor, created_at, updated_at, request_digest)
+             VALUES ($1, $2, $3, $4, 'pending', 'shop', $5, $6, $7, $8, $9, $9, $10)",
         )
         .bind(&id)
         .bind(order.as_str())
@@ -346,6 +378,7 @@ impl Checkout {
         .bind(&plan.reason)
         .bind(&actor)
         .bind(at)
+        .bind(digest)
         .execute(&mut *tx)
         .await?;
         for l in &plan.lines {
@@ -761,8 +794,9 @@ impl Checkout {
         object: &RefundObject,
     ) -> Result<&'static str, CheckoutError> {
         let mut local: Option<RefundRow> = sqlx::query_as(
-            "SELECT id, order_id, amount_minor, status, cancels, provider_refund_id FROM refunds
-             WHERE provider_refund_id = $1",
+            "SELECT id, order_id, request_digest, amount_minor, status, cancels,
+                    provider_refund_id
+             FROM refunds WHERE provider_refund_id = $1",
         )
         .bind(&object.id)
         .fetch_optional(&mut *conn)

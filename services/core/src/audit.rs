@@ -1,7 +1,9 @@
 //! The audit log: who changed what, when, with the state before and after.
 //!
 //! Every admin (and vendor) change writes an entry in the same transaction as the change,
-//! so the log holds exactly the changes that happened. Entries are never updated.
+//! so the log holds exactly the changes that happened. Entries are never updated; only
+//! records of use (each call made with an API key) are deleted after a while
+//! ([`purge_action`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -59,23 +61,47 @@ pub async fn record(
     actor: &Actor,
     change: Change<'_>,
 ) -> Result<AuditId, sqlx::Error> {
-    let id = AuditId::new();
-    sqlx::query(
-        "INSERT INTO audit_log (id, actor_id, actor_label, action, target_type, target_id, before_json, after_json, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(id.as_str())
-    .bind(actor.user_id.as_ref().map(UserId::as_str))
-    .bind(&actor.label)
-    .bind(change.action)
-    .bind(change.target_type)
-    .bind(change.target_id)
-    .bind(change.before.map(|v| v.to_string()))
-    .bind(change.after.map(|v| v.to_string()))
-    .bind(clock.now().millis())
-    .execute(conn)
-    .await?;
+    let mut batch = crate::Batch::new(conn);
+    let id = record_into(&mut batch, clock, actor, change);
+    batch.execute(conn).await?;
     Ok(id)
+}
+
+/// [`record`] as one statement of a [`crate::Batch`].
+pub fn record_into(
+    batch: &mut crate::Batch,
+    clock: &Clock,
+    actor: &Actor,
+    change: Change<'_>,
+) -> AuditId {
+    let id = AuditId::new();
+    batch
+        .add(
+            "INSERT INTO audit_log (id, actor_id, actor_label, action, target_type, target_id, before_json, after_json, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id.as_str().to_owned())
+        .bind(actor.user_id.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(actor.label.clone())
+        .bind(change.action.to_owned())
+        .bind(change.target_type.to_owned())
+        .bind(change.target_id.to_owned())
+        .bind(change.before.map(|v| v.to_string()))
+        .bind(change.after.map(|v| v.to_string()))
+        .bind(clock.now().millis());
+    id
+}
+
+/// Deletes the entries of `action` written before `before` (milliseconds): for actions the
+/// log keeps for a while only, such as each call made with an API key. Changes are never
+/// deleted this way.
+pub async fn purge_action(conn: &mut Conn, action: &str, before: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM audit_log WHERE action = $1 AND created_at < $2")
+        .bind(action)
+        .bind(before)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// An entry as read back.

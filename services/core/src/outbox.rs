@@ -52,15 +52,24 @@ pub trait Handler: Send + Sync + 'static {
     fn handle(&self, event: &Event) -> impl Future<Output = Result<(), HandlerError>> + Send;
 }
 
-/// Two handlers for one worker: each event goes to the first, then (if it succeeded) to the
-/// second. A retry runs both again, so both must be idempotent (as every handler is).
+/// Two handlers for one worker: each event goes to both, whatever the first answered, so
+/// one handler's trouble (an SMTP outage, a mail that cannot be made) never holds up the
+/// other's work. The event is retried when either asks for it (a retry runs both again, so
+/// both must be idempotent, as every handler is), and fails when either fails for good.
 #[derive(Clone, Debug)]
 pub struct Both<A, B>(pub A, pub B);
 
 impl<A: Handler, B: Handler> Handler for Both<A, B> {
     async fn handle(&self, event: &Event) -> Result<(), HandlerError> {
-        self.0.handle(event).await?;
-        self.1.handle(event).await
+        let first = self.0.handle(event).await;
+        let second = self.1.handle(event).await;
+        match (first, second) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(HandlerError::Retry(e)), _) | (_, Err(HandlerError::Retry(e))) => {
+                Err(HandlerError::Retry(e))
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
     }
 }
 
@@ -114,6 +123,39 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// Sleep between polls when there is nothing to do.
     pub idle_poll: Duration,
+    /// Which events this worker claims (several workers can split the kinds between them).
+    pub kinds: Kinds,
+}
+
+/// The event kinds a worker claims.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Kinds {
+    #[default]
+    All,
+    Only(&'static [&'static str]),
+    Except(&'static [&'static str]),
+}
+
+impl Kinds {
+    /// The claim's condition on `kind` (the kinds are the program's own constants).
+    fn condition(self) -> String {
+        let list = |kinds: &[&str]| {
+            kinds
+                .iter()
+                .filter(|k| {
+                    k.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_')
+                })
+                .map(|k| format!("'{k}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            Kinds::All => String::new(),
+            Kinds::Only(kinds) => format!(" AND kind IN ({})", list(kinds)),
+            Kinds::Except(kinds) => format!(" AND kind NOT IN ({})", list(kinds)),
+        }
+    }
 }
 
 impl Default for WorkerConfig {
@@ -125,6 +167,7 @@ impl Default for WorkerConfig {
             max_backoff: Duration::from_secs(60 * 60),
             lease: Duration::from_secs(5 * 60),
             idle_poll: Duration::from_millis(500),
+            kinds: Kinds::All,
         }
     }
 }
@@ -218,11 +261,14 @@ impl<H: Handler> Worker<H> {
         let now = self.clock.now();
         let lease_until = now.plus(self.config.lease);
         // Pending and due, or claimed by a worker whose lease ran out (it died).
-        let candidates = "SELECT id FROM outbox_events
-             WHERE (status = 'pending' AND available_at <= $2)
-                OR (status = 'processing' AND locked_until <= $2)
+        let candidates = format!(
+            "SELECT id FROM outbox_events
+             WHERE ((status = 'pending' AND available_at <= $2)
+                OR (status = 'processing' AND locked_until <= $2)){}
              ORDER BY available_at, id
-             LIMIT $3";
+             LIMIT $3",
+            self.config.kinds.condition()
+        );
         let lock = match self.db.backend() {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             // One writer at a time on SQLite: the claim is already exclusive.

@@ -14,12 +14,17 @@ use crate::ssr::{internal, redirect_with_flash, require_user, server_context, se
 /// Where a key just made waits in its maker's session for the page to show it.
 const FRESH_KEY: &str = "api_key_shown_once";
 
-/// A key just made, in the session.
+/// How long a key just made waits in the session for the page to show it.
+const FRESH_FOR_MS: i64 = 10 * 60 * 1000;
+
+/// A key just made, in the session (taken out when the page shows it, or ignored once
+/// [`FRESH_FOR_MS`] have passed).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Fresh {
     user_id: String,
     name: String,
     secret: String,
+    made_at: i64,
 }
 
 /// The signed-in admin or vendor: 401 when nobody is signed in, 403 for anyone else.
@@ -54,7 +59,7 @@ pub(super) async fn get_api_keys() -> Result<ApiKeysPage, AppError> {
         .remove::<Fresh>(FRESH_KEY)
         .await
         .map_err(internal)?
-        .filter(|f| f.user_id == account.id.as_str())
+        .filter(|f| f.user_id == account.id.as_str() && now.millis() - f.made_at <= FRESH_FOR_MS)
         .map(|f| FreshKey {
             name: f.name,
             secret: f.secret,
@@ -137,6 +142,7 @@ pub(super) async fn create_api_key(form: HashMap<String, String>) -> Result<(), 
                 user_id: account.id.as_str().to_owned(),
                 name: made.key.name,
                 secret: made.secret,
+                made_at: made.key.created_at.millis(),
             },
         )
         .await

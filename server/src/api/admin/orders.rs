@@ -38,16 +38,17 @@ pub struct OrderListParams {
     pub per_page: Option<u32>,
 }
 
-/// An order as the staff's list shows it.
+/// An order as the staff's list shows it. A vendor gets no customer address, money or
+/// review note (`null`), and `units` counts their own units only.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdminOrderSummary {
     pub id: String,
     pub number: i64,
     pub status: String,
     pub fulfilment: String,
-    pub email: String,
-    pub total: Money,
-    pub refunded: Money,
+    pub email: Option<String>,
+    pub total: Option<Money>,
+    pub refunded: Option<Money>,
     pub units: i64,
     pub placed_at: String,
     /// Why staff should look at it, if they should.
@@ -97,6 +98,33 @@ pub async fn list(
     let Query(p) = params.map_err(query_error)?;
     let page = page_of(p.page)?;
     let per_page = per_page_of(p.per_page, 25, 100)?;
+    let admin = staff.is_admin();
+    // A vendor finds and sorts orders only by what their own lines tell (as on the admin
+    // page): not by the customer's address, the payment or the whole order's total.
+    if !admin {
+        let by_total = p
+            .sort
+            .as_deref()
+            .and_then(checkout::orders::Sort::parse)
+            .is_some_and(|s| {
+                !matches!(
+                    s,
+                    checkout::orders::Sort::Newest | checkout::orders::Sort::Oldest
+                )
+            });
+        for (field, given) in [
+            ("q", p.q.is_some()),
+            ("payment", p.payment.is_some()),
+            ("sort", by_total),
+        ] {
+            if given {
+                return Err(ApiError::invalid(
+                    field,
+                    "Vendors list orders by status and date only.",
+                ));
+            }
+        }
+    }
     let filter = checkout::orders::Filter {
         status: parsed(
             p.status.as_deref(),
@@ -120,7 +148,7 @@ pub async fn list(
             "newest, oldest, total_desc or total_asc",
         )?
         .unwrap_or_default(),
-        vendor: (!staff.is_admin()).then(|| staff.account.id.clone()),
+        vendor: (!admin).then(|| staff.account.id.clone()),
     };
     let (orders, has_more) = checkout::orders::list(&state.ctx.db, &filter, page, per_page).await?;
     let body = AdminOrderPage {
@@ -131,12 +159,12 @@ pub async fn list(
                 number: o.number,
                 status: o.status.as_str().to_owned(),
                 fulfilment: o.fulfilment.as_str().to_owned(),
-                email: o.email,
-                total: Money::from(o.total),
-                refunded: Money::from(o.refunded),
+                email: admin.then_some(o.email),
+                total: admin.then(|| Money::from(o.total)),
+                refunded: admin.then(|| Money::from(o.refunded)),
                 units: o.units,
                 placed_at: rfc3339(o.placed_at),
-                review_reason: o.review_reason,
+                review_reason: o.review_reason.filter(|_| admin),
             })
             .collect(),
         page,
@@ -244,11 +272,17 @@ pub struct AdminOrderBody {
     pub refunds: Vec<RefundBody>,
 }
 
-fn admin_order_body(o: &checkout::Order) -> AdminOrderBody {
+/// The order as the admin API shows it; `admin`: to the shop's staff (a vendor's view
+/// comes already cut to their lines by the checkout service, and gets no customer id).
+fn admin_order_body(o: &checkout::Order, admin: bool) -> AdminOrderBody {
     AdminOrderBody {
         order: order_body(o),
-        customer_id: o.user_id.as_ref().map(|u| u.as_str().to_owned()),
-        review_reason: o.review_reason.clone(),
+        customer_id: o
+            .user_id
+            .as_ref()
+            .filter(|_| admin)
+            .map(|u| u.as_str().to_owned()),
+        review_reason: o.review_reason.clone().filter(|_| admin),
         shipments: o
             .shipments
             .iter()
@@ -277,15 +311,17 @@ fn order_id(raw: &str) -> Result<checkout::OrderId, ApiError> {
     checkout::OrderId::parse(raw).map_err(|_| ApiError::not_found("We could not find that order."))
 }
 
-/// The order as `staff` may see it now.
+/// The order as `staff` may see it now; `scope` is the one the call was checked for (a
+/// change answers with the order it changed, whatever the key's read scope).
 async fn order_now(
     state: &AppState,
     staff: &Staff,
     id: &checkout::OrderId,
+    scope: Scope,
 ) -> Result<AdminOrderBody, ApiError> {
-    let who = staff.operator(Scope::OrdersRead)?;
+    let who = staff.operator(scope)?;
     let order = state.ctx.checkout.order_for(&who, id).await?;
-    Ok(admin_order_body(&order))
+    Ok(admin_order_body(&order, staff.is_admin()))
 }
 
 /// One order: everything for staff, a vendor's own lines for a vendor.
@@ -305,7 +341,9 @@ pub async fn show(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Json<AdminOrderBody>, ApiError> {
-    Ok(Json(order_now(&state, &staff, &order_id(&id)?).await?))
+    Ok(Json(
+        order_now(&state, &staff, &order_id(&id)?, Scope::OrdersRead).await?,
+    ))
 }
 
 /// A parcel to send.
@@ -363,7 +401,7 @@ pub async fn ship(
         tracking_number: body.tracking_number,
     };
     let shipment_id = state.ctx.checkout.ship(&who, &id, &items).await?;
-    let order = order_now(&state, &staff, &id).await?;
+    let order = order_now(&state, &staff, &id, Scope::OrdersWrite).await?;
     Ok((
         StatusCode::CREATED,
         Json(ShippedBody { shipment_id, order }),
@@ -432,7 +470,9 @@ pub async fn cancel(
     if !withdrawn {
         ctx.checkout.cancel(&who, &id, &body.reason).await?;
     }
-    Ok(Json(order_now(&state, &staff, &id).await?))
+    Ok(Json(
+        order_now(&state, &staff, &id, Scope::OrdersWrite).await?,
+    ))
 }
 
 /// One line of a refund.
@@ -524,7 +564,7 @@ pub async fn refund(
                 .unwrap_or_else(|| "The payment provider refused the refund.".to_owned()),
         ));
     }
-    let order = order_now(&state, &staff, &id).await?;
+    let order = order_now(&state, &staff, &id, Scope::OrdersWrite).await?;
     Ok((
         StatusCode::CREATED,
         Json(RefundedBody {

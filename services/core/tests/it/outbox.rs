@@ -209,3 +209,51 @@ async fn an_event_rolled_back_with_its_transaction_is_never_delivered() {
     let worker = Worker::new(db.clone(), clock, Recorder::default(), config(5));
     assert!(worker.run_once().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn workers_split_the_kinds_and_both_handlers_see_every_event() {
+    let (db, _dir) = fresh_db().await;
+    let clock = Clock::fixed(Timestamp(1_800_000_000_000));
+    enqueue(&db, &clock, "mail.wanted").await;
+    let hook = enqueue(&db, &clock, "webhook.deliver").await;
+    // One handler failing for good does not keep the event from the other.
+    let failing = Recorder {
+        fail_times: 1,
+        permanent: true,
+        ..Recorder::default()
+    };
+    let other = Recorder::default();
+    let events = Worker::new(
+        db.clone(),
+        clock.clone(),
+        outbox::Both(failing.clone(), other.clone()),
+        WorkerConfig {
+            kinds: outbox::Kinds::Except(&["webhook.deliver"]),
+            ..config(5)
+        },
+    );
+    let deliveries_seen = Recorder::default();
+    let deliveries = Worker::new(
+        db.clone(),
+        clock.clone(),
+        deliveries_seen.clone(),
+        WorkerConfig {
+            kinds: outbox::Kinds::Only(&["webhook.deliver"]),
+            ..config(5)
+        },
+    );
+    let done = events.run_once().await.unwrap();
+    assert_eq!(done.len(), 1, "only its kinds");
+    assert_eq!(done[0].1, Outcome::Failed);
+    assert_eq!(
+        *other.seen.lock().unwrap(),
+        vec![("mail.wanted".to_owned(), 1)],
+        "the second handler saw the event the first failed"
+    );
+    assert_eq!(
+        deliveries.run_once().await.unwrap(),
+        vec![(hook, Outcome::Delivered)]
+    );
+    assert!(events.run_once().await.unwrap().is_empty());
+    assert_eq!(deliveries_seen.seen.lock().unwrap().len(), 1);
+}

@@ -27,6 +27,7 @@ fn config() -> WorkerConfig {
         max_backoff: Duration::from_secs(60),
         lease: Duration::from_secs(60),
         idle_poll: Duration::from_millis(10),
+        kinds: shop_core::outbox::Kinds::All,
     }
 }
 
