@@ -18,3 +18,7 @@ CREATE TABLE api_keys (
 );
 CREATE INDEX api_keys_user ON api_keys (user_id);
 CREATE UNIQUE INDEX api_keys_digest ON api_keys (digest);
+
+-- Calls made with keys are audit entries kept for a while only; housekeeping deletes the old
+-- ones by action and age.
+CREATE INDEX audit_log_action ON audit_log (action, created_at);

@@ -118,11 +118,14 @@ struct RefundRow {
     provider_refund_id: Option<String>,
 }
 
+/// The columns of a [`RefundRow`].
+const REFUND_COLUMNS: &str =
+    "id, order_id, request_digest, amount_minor, status, cancels, provider_refund_id";
+
 async fn refund_row(conn: &mut Conn, id: &str) -> Result<Option<RefundRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, order_id, request_digest, amount_minor, status, cancels, provider_refund_id
-         FROM refunds WHERE id = $1",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"
+    ))
     .bind(id)
     .fetch_optional(&mut *conn)
     .await
@@ -793,11 +796,9 @@ impl Checkout {
         conn: &mut Conn,
         object: &RefundObject,
     ) -> Result<&'static str, CheckoutError> {
-        let mut local: Option<RefundRow> = sqlx::query_as(
-            "SELECT id, order_id, request_digest, amount_minor, status, cancels,
-                    provider_refund_id
-             FROM refunds WHERE provider_refund_id = $1",
-        )
+        let mut local: Option<RefundRow> = sqlx::query_as(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE provider_refund_id = $1"
+        ))
         .bind(&object.id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -834,10 +835,9 @@ impl Checkout {
         if local.is_none() {
             // Another event about the same refund may have recorded it while this one
             // waited for the order's lock.
-            local = sqlx::query_as(
-                "SELECT id, order_id, amount_minor, status, cancels, provider_refund_id
-                 FROM refunds WHERE provider_refund_id = $1",
-            )
+            local = sqlx::query_as(&format!(
+                "SELECT {REFUND_COLUMNS} FROM refunds WHERE provider_refund_id = $1"
+            ))
             .bind(&object.id)
             .fetch_optional(&mut *conn)
             .await?;

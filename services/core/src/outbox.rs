@@ -137,16 +137,25 @@ pub enum Kinds {
 }
 
 impl Kinds {
-    /// The claim's condition on `kind` (the kinds are the program's own constants).
+    /// The claim's condition on `kind`. The kinds are the program's own constants, written
+    /// into the SQL: a list that is empty or holds anything but lowercase letters, digits,
+    /// `.` and `_` is a programming error.
     fn condition(self) -> String {
         let list = |kinds: &[&str]| {
+            assert!(!kinds.is_empty(), "a worker's list of kinds is empty");
             kinds
                 .iter()
-                .filter(|k| {
-                    k.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_')
+                .map(|k| {
+                    assert!(
+                        !k.is_empty()
+                            && k.bytes().all(|b| b.is_ascii_lowercase()
+                                || b.is_ascii_digit()
+                                || b == b'.'
+                                || b == b'_'),
+                        "not an event kind: {k:?}"
+                    );
+                    format!("'{k}'")
                 })
-                .map(|k| format!("'{k}'"))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
