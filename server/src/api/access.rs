@@ -140,27 +140,30 @@ pub async fn front_door(
     if let Some(e) = refused {
         return e.into_response();
     }
+    let Credential::Key(holder) = credential else {
+        req.extensions_mut().insert(Credential::Other);
+        return next.run(req).await;
+    };
+    // A call made with a key: recorded with what it asked and how it was answered.
     let path = req
         .extensions()
         .get::<axum::extract::OriginalUri>()
         .map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned());
     let call = format!("{} {path}", req.method());
-    req.extensions_mut().insert(credential.clone());
+    req.extensions_mut().insert(Credential::Key(holder.clone()));
     let response = next.run(req).await;
-    if let Credential::Key(holder) = &credential {
-        let (key, ctx) = (&holder.key, &state.ctx);
-        if let Err(e) = auth::api_keys::record_use(
-            &ctx.db,
-            &ctx.clock,
-            key,
-            holder.owner.email.as_str(),
-            &call,
-            response.status().as_u16(),
-        )
-        .await
-        {
-            tracing::error!(error = %e, key.id = %key.id, "could not record an API key's call");
-        }
+    let (key, ctx) = (&holder.key, &state.ctx);
+    if let Err(e) = auth::api_keys::record_use(
+        &ctx.db,
+        &ctx.clock,
+        key,
+        holder.owner.email.as_str(),
+        &call,
+        response.status().as_u16(),
+    )
+    .await
+    {
+        tracing::error!(error = %e, key.id = %key.id, "could not record an API key's call");
     }
     response
 }

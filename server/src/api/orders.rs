@@ -610,35 +610,19 @@ pub async fn cancel(
 ) -> Result<Json<OrderBody>, ApiError> {
     let ctx = &state.ctx;
     let order = visible(&state, &shopper, &headers, &id).await?;
-    let mut withdrawn = false;
-    if order.status == checkout::OrderStatus::PendingPayment {
-        match ctx.checkout.withdraw(&order.id).await {
-            // Paid a moment ago: it is cancelled with a refund below.
-            Ok(()) | Err(checkout::CheckoutError::AlreadyPaid) => {}
-            Err(e) => return Err(e.into()),
+    let actor = match &shopper {
+        Shopper::Customer(c) if order.user_id.as_ref() == Some(&c.account.id) => {
+            shop_core::audit::Actor::user(&c.account.id, c.account.email.as_str())
         }
-        // Withdrawn, or paid meanwhile by a webhook (then refunded below).
-        let now = checkout::place::status(&ctx.db, &order.id).await?;
-        withdrawn = matches!(
-            now,
-            checkout::OrderStatus::Cancelled | checkout::OrderStatus::Expired
-        );
-    }
-    if !withdrawn {
-        let actor = match &shopper {
-            Shopper::Customer(c) if order.user_id.as_ref() == Some(&c.account.id) => {
-                shop_core::audit::Actor::user(&c.account.id, c.account.email.as_str())
-            }
-            _ => shop_core::audit::Actor::system("customer (order token, API)"),
-        };
-        ctx.checkout
-            .cancel(
-                &checkout::fulfil::Operator::Customer(actor),
-                &order.id,
-                "cancelled by the customer",
-            )
-            .await?;
-    }
+        _ => shop_core::audit::Actor::system("customer (order token, API)"),
+    };
+    ctx.checkout
+        .cancel_or_withdraw(
+            &checkout::fulfil::Operator::Customer(actor),
+            &order.id,
+            "cancelled by the customer",
+        )
+        .await?;
     let order = checkout::orders::load(&ctx.db, &order.id).await?;
     Ok(Json(order_body(&order)))
 }

@@ -241,6 +241,32 @@ impl Checkout {
         .await
     }
 
+    /// Cancels an order wherever its payment stands: one awaiting payment is withdrawn
+    /// (nothing was charged); a paid one, including one whose payment arrived while it was
+    /// being withdrawn, is cancelled with a full refund ([`Checkout::cancel`]). The caller
+    /// has checked that `who` may cancel it.
+    pub async fn cancel_or_withdraw(
+        &self,
+        who: &Operator,
+        order: &OrderId,
+        reason: &str,
+    ) -> Result<(), CheckoutError> {
+        if crate::place::status(&self.db, order).await? == OrderStatus::PendingPayment {
+            match self.withdraw(order).await {
+                // Paid a moment ago: cancelled with a refund below.
+                Ok(()) | Err(CheckoutError::AlreadyPaid) => {}
+                Err(e) => return Err(e),
+            }
+            if matches!(
+                crate::place::status(&self.db, order).await?,
+                OrderStatus::Cancelled | OrderStatus::Expired
+            ) {
+                return Ok(());
+            }
+        }
+        self.cancel(who, order, reason).await.map(|_| ())
+    }
+
     /// Cancels a paid order none of whose units has shipped: everything still paid is
     /// refunded through the provider and every unit goes back on the shelf; the order
     /// becomes cancelled when the refund goes through. Staff, or the customer whose order it

@@ -767,20 +767,10 @@ fn body(id: &str, kind: &str, at: Timestamp, data: serde_json::Value) -> String 
     json!({
         "id": id,
         "type": kind,
-        "created_at": rfc3339(at),
+        "created_at": at.to_rfc3339(),
         "data": data,
     })
     .to_string()
-}
-
-fn rfc3339(t: Timestamp) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.millis()) * 1_000_000)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 /// The outbox handler: writes the deliveries of each event endpoints want, and makes each
@@ -837,8 +827,8 @@ impl Webhooks {
                         "email": o.email,
                         "total": { "amount_minor": o.total.minor(), "currency": o.total.currency().code() },
                         "refunded": { "amount_minor": o.refunded.minor(), "currency": o.refunded.currency().code() },
-                        "placed_at": rfc3339(o.placed_at),
-                        "paid_at": o.paid_at.map(rfc3339),
+                        "placed_at": o.placed_at.to_rfc3339(),
+                        "paid_at": o.paid_at.map(Timestamp::to_rfc3339),
                     });
                 }
                 Err(checkout::CheckoutError::NotFound) => {}

@@ -27,10 +27,11 @@ struct Fresh {
     made_at: i64,
 }
 
-/// The signed-in admin or vendor: 401 when nobody is signed in, 403 for anyone else.
+/// The signed-in account, if it may hold keys (its roles allow at least one scope: an
+/// admin or a vendor): 401 when nobody is signed in, 403 for anyone else.
 async fn require_staff() -> Result<auth::Account, AppError> {
     let account = require_user().await?;
-    if account.may_act_as(auth::Role::Admin) || account.may_act_as(auth::Role::Vendor) {
+    if !Scope::all_allowed_to(&account).is_empty() {
         Ok(account)
     } else {
         tracing::warn!(user.id = %account.id, "refused: API keys need an admin or vendor");

@@ -454,22 +454,9 @@ pub async fn cancel(
     if !staff.is_admin() {
         return Err(ApiError::not_found("We could not find that order."));
     }
-    let status = checkout::place::status(&ctx.db, &id).await?;
-    let mut withdrawn = false;
-    if status == checkout::OrderStatus::PendingPayment {
-        match ctx.checkout.withdraw(&id).await {
-            // Paid a moment ago: cancelled with a refund below.
-            Ok(()) | Err(checkout::CheckoutError::AlreadyPaid) => {}
-            Err(e) => return Err(e.into()),
-        }
-        withdrawn = matches!(
-            checkout::place::status(&ctx.db, &id).await?,
-            checkout::OrderStatus::Cancelled | checkout::OrderStatus::Expired
-        );
-    }
-    if !withdrawn {
-        ctx.checkout.cancel(&who, &id, &body.reason).await?;
-    }
+    ctx.checkout
+        .cancel_or_withdraw(&who, &id, &body.reason)
+        .await?;
     Ok(Json(
         order_now(&state, &staff, &id, Scope::OrdersWrite).await?,
     ))
