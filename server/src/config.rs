@@ -89,6 +89,13 @@ pub struct Config {
     pub run_worker: bool,
     /// `REQUEST_TIMEOUT_SECS`
     pub request_timeout: Duration,
+    /// `DRAIN_DELAY_SECS`: after SIGTERM, how long to go on serving while `/ready` answers
+    /// 503, so a load balancer's health check takes the instance out before it stops
+    /// accepting connections.
+    pub drain_delay: Duration,
+    /// `JOB_LEASE_SECS`: how long a process's hold on a periodic job lasts unless renewed;
+    /// a process that dies hands its jobs over after this long.
+    pub job_lease: Duration,
     /// `MAX_BODY_BYTES`
     pub max_body_bytes: usize,
     /// `MAX_UPLOAD_BYTES`: the limit for admin uploads (product images, catalog files).
@@ -129,6 +136,47 @@ pub struct Config {
     pub stripe: Option<StripeConfig>,
     /// `STRIPE_WEBHOOK_SECRETS`: the signing secrets webhook events may carry.
     pub webhook_secrets: Vec<Secret>,
+    /// `S3_BUCKET` and the rest: product images in an S3-compatible bucket instead of
+    /// `<SHOP_DATA_DIR>/images`, so several instances share them.
+    pub image_bucket: Option<ImageBucket>,
+}
+
+/// Where product images are kept when not on local disk.
+#[derive(Clone, Debug)]
+pub struct ImageBucket {
+    /// `S3_BUCKET`
+    pub bucket: String,
+    /// `S3_ENDPOINT`: for servers other than AWS (MinIO, Ceph, R2...), e.g.
+    /// `http://127.0.0.1:9000`.
+    pub endpoint: Option<String>,
+    /// `S3_REGION` (default `us-east-1`).
+    pub region: String,
+    /// `S3_ACCESS_KEY_ID` and `S3_SECRET_ACCESS_KEY`; without them the AWS credential
+    /// chain (AWS_* variables, the instance's role).
+    pub access_key: Option<(String, Secret)>,
+    /// `S3_PREFIX`: the folder in the bucket (default `images`).
+    pub prefix: String,
+}
+
+impl Config {
+    /// Where product images are kept: the bucket when configured, else
+    /// `<SHOP_DATA_DIR>/images`.
+    pub fn image_store(&self) -> anyhow::Result<catalog::ImageStore> {
+        let Some(b) = &self.image_bucket else {
+            return Ok(catalog::ImageStore::new(self.data_dir.join("images")));
+        };
+        catalog::ImageStore::bucket(&catalog::BucketConfig {
+            bucket: b.bucket.clone(),
+            endpoint: b.endpoint.clone(),
+            region: b.region.clone(),
+            access_key: b
+                .access_key
+                .as_ref()
+                .map(|(id, secret)| (id.clone(), secret.expose().to_owned())),
+            prefix: b.prefix.clone(),
+        })
+        .map_err(|e| anyhow::anyhow!("S3_BUCKET: {e}"))
+    }
 }
 
 /// How to reach Stripe.
@@ -156,6 +204,84 @@ fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
         var,
         message: message.into(),
     }
+}
+
+/// The `S3_*` settings, when `S3_BUCKET` is set.
+fn image_bucket(var: Lookup) -> Result<Option<ImageBucket>, ConfigError> {
+    let Some(bucket) = var("S3_BUCKET") else {
+        for name in [
+            "S3_ENDPOINT",
+            "S3_ACCESS_KEY_ID",
+            "S3_SECRET_ACCESS_KEY",
+            "S3_PREFIX",
+        ] {
+            if var(name).is_some() {
+                return Err(err("S3_BUCKET", format!("must be set when {name} is")));
+            }
+        }
+        return Ok(None);
+    };
+    let bucket = bucket.trim().to_owned();
+    if !(3..=63).contains(&bucket.len())
+        || !bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    {
+        return Err(err(
+            "S3_BUCKET",
+            "must be a bucket name: 3 to 63 lowercase letters, digits, dots and hyphens",
+        ));
+    }
+    let endpoint = match var("S3_ENDPOINT") {
+        None => None,
+        Some(e) => {
+            let e = e.trim().trim_end_matches('/').to_owned();
+            if !(e.starts_with("http://") || e.starts_with("https://"))
+                || e.contains(char::is_whitespace)
+            {
+                return Err(err(
+                    "S3_ENDPOINT",
+                    "must be an http:// or https:// URL, e.g. http://127.0.0.1:9000",
+                ));
+            }
+            Some(e)
+        }
+    };
+    let access_key = match (var("S3_ACCESS_KEY_ID"), var("S3_SECRET_ACCESS_KEY")) {
+        (Some(id), Some(secret)) => Some((id.trim().to_owned(), Secret(secret.trim().to_owned()))),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(err(
+                "S3_SECRET_ACCESS_KEY",
+                "must be set with S3_ACCESS_KEY_ID",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(err(
+                "S3_ACCESS_KEY_ID",
+                "must be set with S3_SECRET_ACCESS_KEY",
+            ));
+        }
+    };
+    let prefix = var("S3_PREFIX").unwrap_or_else(|| "images".to_owned());
+    let prefix = prefix.trim().trim_matches('/').to_owned();
+    if prefix
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+        && !prefix.is_empty()
+    {
+        return Err(err(
+            "S3_PREFIX",
+            "must be a folder path such as shop/images",
+        ));
+    }
+    Ok(Some(ImageBucket {
+        bucket,
+        endpoint,
+        region: var("S3_REGION").map_or_else(|| "us-east-1".to_owned(), |r| r.trim().to_owned()),
+        access_key,
+        prefix,
+    }))
 }
 
 fn parse_bool(var: Lookup, name: &'static str, default: bool) -> Result<bool, ConfigError> {
@@ -413,6 +539,13 @@ impl Config {
                 30,
                 1..=600,
             )?),
+            drain_delay: Duration::from_secs(parse_number(var, "DRAIN_DELAY_SECS", 0, 0..=300)?),
+            job_lease: Duration::from_secs(parse_number(
+                var,
+                "JOB_LEASE_SECS",
+                shop_core::leases::DEFAULT_TTL.as_secs(),
+                1..=3600,
+            )?),
             max_body_bytes: parse_number(
                 var,
                 "MAX_BODY_BYTES",
@@ -480,6 +613,7 @@ impl Config {
             ),
             stripe,
             webhook_secrets,
+            image_bucket: image_bucket(var)?,
         })
     }
 
@@ -585,6 +719,52 @@ mod tests {
         // A key without webhook secrets could never see an order paid.
         let e = config(&[("STRIPE_SECRET_KEY", "sk_test_abc")]).unwrap_err();
         assert_eq!(e.var, "STRIPE_WEBHOOK_SECRETS");
+    }
+
+    #[test]
+    fn scale_out_settings_have_defaults_and_are_checked() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.drain_delay, Duration::ZERO);
+        assert_eq!(c.job_lease, Duration::from_secs(30));
+        assert!(c.image_bucket.is_none());
+        let c = config(&[
+            ("DRAIN_DELAY_SECS", "5"),
+            ("JOB_LEASE_SECS", "10"),
+            ("S3_BUCKET", "shop-images"),
+            ("S3_ENDPOINT", "http://127.0.0.1:9000/"),
+            ("S3_ACCESS_KEY_ID", "minio"),
+            ("S3_SECRET_ACCESS_KEY", "minio-secret-key"),
+            ("S3_PREFIX", "/harbour/images/"),
+        ])
+        .unwrap();
+        assert_eq!(c.drain_delay, Duration::from_secs(5));
+        assert_eq!(c.job_lease, Duration::from_secs(10));
+        let bucket = c.image_bucket.clone().unwrap();
+        assert_eq!(bucket.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(bucket.prefix, "harbour/images");
+        assert_eq!(bucket.region, "us-east-1");
+        assert!(!format!("{c:?}").contains("minio-secret-key"));
+        assert!(c.image_store().unwrap().dir().is_none());
+        for (vars, var) in [
+            (vec![("S3_BUCKET", "Shop_Images")], "S3_BUCKET"),
+            (vec![("S3_ENDPOINT", "http://127.0.0.1:9000")], "S3_BUCKET"),
+            (
+                vec![("S3_BUCKET", "shop"), ("S3_ENDPOINT", "127.0.0.1:9000")],
+                "S3_ENDPOINT",
+            ),
+            (
+                vec![("S3_BUCKET", "shop"), ("S3_ACCESS_KEY_ID", "minio")],
+                "S3_SECRET_ACCESS_KEY",
+            ),
+            (
+                vec![("S3_BUCKET", "shop"), ("S3_PREFIX", "a/../b")],
+                "S3_PREFIX",
+            ),
+            (vec![("JOB_LEASE_SECS", "0")], "JOB_LEASE_SECS"),
+            (vec![("DRAIN_DELAY_SECS", "soon")], "DRAIN_DELAY_SECS"),
+        ] {
+            assert_eq!(config(&vars).unwrap_err().var, var, "{vars:?}");
+        }
     }
 
     #[test]

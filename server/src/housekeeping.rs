@@ -1,7 +1,8 @@
 //! Periodic clean-up that runs beside the outbox worker: expired sessions (the browsers' and
-//! the JSON API's), used and expired tokens, stale throttle counters, stale guest carts and their sessions, and fresh query
-//! planner statistics. Every step is idempotent, so several instances running it
-//! at once do no harm.
+//! the JSON API's), used and expired tokens, stale throttle counters, stale guest carts and
+//! their sessions, and fresh query planner statistics; and the analytics roll-ups. One
+//! process of a cluster runs them at a time (see `startup::PeriodicJobs`); every step is
+//! idempotent anyway, so a round cut short and run again does no harm.
 
 use std::time::Duration;
 
@@ -62,28 +63,10 @@ pub async fn run(db: Db, clock: Clock, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Writes the analytics events noted in memory every second, and once more when `stop`
-/// turns true (after the last request); with `roll_up` (an instance that runs the worker),
-/// also rolls up past days and deletes expired events at start and every ten minutes.
-pub async fn analytics(
-    analytics: analytics::Analytics,
-    roll_up: bool,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut next_roll_up = tokio::time::Instant::now();
+/// Writes the analytics events this process noted in memory, every second and once more
+/// when `stop` turns true (after the last request). Every instance runs this for itself.
+pub async fn analytics_flush(analytics: analytics::Analytics, mut stop: watch::Receiver<bool>) {
     loop {
-        if roll_up && tokio::time::Instant::now() >= next_roll_up {
-            next_roll_up += EVERY;
-            match analytics.roll_up().await {
-                Ok(done) if !done.days.is_empty() || done.expired > 0 => tracing::info!(
-                    days = done.days.len(),
-                    expired = done.expired,
-                    "analytics rolled up"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "analytics roll-up failed; will retry"),
-            }
-        }
         let stopping = tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => false,
             _ = stop.changed() => true,
@@ -92,6 +75,29 @@ pub async fn analytics(
             tracing::warn!(error = %e, "could not write analytics events; will retry");
         }
         if stopping {
+            return;
+        }
+    }
+}
+
+/// Rolls up past days and deletes expired events, at start and every ten minutes until
+/// `stop` turns true. A periodic job: one process of a cluster runs it.
+pub async fn analytics_roll_up(analytics: analytics::Analytics, mut stop: watch::Receiver<bool>) {
+    loop {
+        match analytics.roll_up().await {
+            Ok(done) if !done.days.is_empty() || done.expired > 0 => tracing::info!(
+                days = done.days.len(),
+                expired = done.expired,
+                "analytics rolled up"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "analytics roll-up failed; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
             return;
         }
     }

@@ -19,8 +19,9 @@ Usage: shop [COMMAND]
 
 Commands:
   serve                 Serve the shop (the default). Runs the outbox worker too unless RUN_WORKER=false.
-  worker                Run only the background work: the outbox worker, housekeeping and the
-                        payment sweeper (for scaled-out deployments).
+  worker                Run only the background work: the outbox workers and the periodic jobs
+                        (housekeeping, the payment sweeper, analytics roll-ups), for scaled-out
+                        deployments. Periodic jobs run in one process of a cluster at a time.
   migrate               Apply database migrations and exit.
   seed [--catalog FILE] [--if-empty] [--no-history]
                         Load demo data: the built-in demo catalog (or a JSONL catalog file) and the
@@ -127,29 +128,7 @@ async fn run(command: &str, args: &[String], config: Config) -> anyhow::Result<(
             app.run_until_stopped(startup::shutdown_signal()).await?;
             Ok(())
         }
-        "worker" => {
-            let db = startup::connect_and_migrate(&config).await?;
-            let clock = Clock::system();
-            let worker = startup::outbox_worker(&config, db.clone(), clock.clone())?;
-            let checkout = startup::checkout_service(&config, &db, &clock).await?;
-            let (tx, rx) = tokio::sync::watch::channel(false);
-            let handles = [
-                tokio::spawn(worker.run(rx.clone())),
-                tokio::spawn(shop::housekeeping::run(
-                    db.clone(),
-                    clock.clone(),
-                    rx.clone(),
-                )),
-                tokio::spawn(checkout::lapse::run(checkout, rx)),
-            ];
-            startup::shutdown_signal().await;
-            let _ = tx.send(true);
-            for handle in handles {
-                let _ = handle.await;
-            }
-            db.close().await;
-            Ok(())
-        }
+        "worker" => startup::run_worker(&config).await,
         "migrate" => {
             let db = startup::connect_and_migrate(&config).await?;
             db.close().await;
@@ -173,7 +152,7 @@ async fn run(command: &str, args: &[String], config: Config) -> anyhow::Result<(
                     other => anyhow::bail!("unknown option {other:?} for seed\n\n{USAGE}"),
                 }
             }
-            options.demo_images = Some(catalog::ImageStore::new(config.data_dir.join("images")));
+            options.demo_images = Some(config.image_store()?);
             let db = startup::connect_and_migrate(&config).await?;
             let clock = Clock::system();
             let mut result = seed(&db, &clock, &options).await;

@@ -12,9 +12,46 @@ pub async fn health() -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "no-store")], "ok\n")
 }
 
-/// `/ready`: the database answers. 503 when it does not, so a load balancer stops sending
-/// traffic here.
+/// `/images/{name}` when product images are kept in a bucket (`S3_BUCKET`): read through
+/// the instance asked, at the same URLs as from local disk (the asset layers add the
+/// year-long cache headers).
+pub async fn image(
+    State(state): State<AppState>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> axum::response::Response {
+    match state.ctx.images.read(&name).await {
+        Ok(Some(bytes)) => ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            [(header::CACHE_CONTROL, "no-store")],
+            "no such image\n",
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, file = %name, "could not read an image from its bucket");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [
+                    (header::CACHE_CONTROL, "no-store"),
+                    (header::RETRY_AFTER, "5"),
+                ],
+                "image storage unavailable\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `/ready`: the database answers and the instance is not shutting down. 503 otherwise, so
+/// a load balancer stops sending traffic here.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CACHE_CONTROL, "no-store")],
+            "shutting down\n",
+        );
+    }
     let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.ctx.db.ping()).await;
     match ping {
         Ok(Ok(())) => (

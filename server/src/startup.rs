@@ -145,6 +145,100 @@ impl Workers {
     }
 }
 
+/// The periodic jobs: housekeeping, the payment sweeper (unpaid orders whose payment window
+/// closed are checked with the provider, then expired) and the analytics roll-ups. Each runs
+/// in one process of a cluster at a time, the holder of its lease (see
+/// [`shop_core::leases`]); a process that dies hands its jobs over when its leases expire.
+#[derive(Clone, Debug)]
+pub struct PeriodicJobs {
+    db: Db,
+    clock: Clock,
+    checkout: checkout::Checkout,
+    analytics: analytics::Analytics,
+    leases: shop_core::leases::Leases,
+}
+
+/// The periodic jobs' names (their leases' keys).
+pub const JOBS: [&str; 3] = ["housekeeping", "payments", "analytics"];
+
+impl PeriodicJobs {
+    /// The jobs of this process (`role`: "serve" or "worker", part of its lease holder name).
+    pub fn new(
+        config: &Config,
+        db: &Db,
+        clock: &Clock,
+        checkout: checkout::Checkout,
+        role: &str,
+    ) -> PeriodicJobs {
+        PeriodicJobs {
+            leases: shop_core::leases::Leases::new(
+                db.clone(),
+                clock.clone(),
+                shop_core::leases::Leases::process_name(role),
+                config.job_lease,
+            ),
+            analytics: analytics::Analytics::new(
+                db.clone(),
+                clock.clone(),
+                config.analytics.clone(),
+            ),
+            db: db.clone(),
+            clock: clock.clone(),
+            checkout,
+        }
+    }
+
+    /// This process's leases.
+    pub fn leases(&self) -> &shop_core::leases::Leases {
+        &self.leases
+    }
+
+    /// Runs each job while this process holds its lease, until `stop` turns true; then gives
+    /// the leases back.
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        let PeriodicJobs {
+            db,
+            clock,
+            checkout,
+            analytics,
+            leases,
+        } = self;
+        let [housekeeping, payments, roll_up] = JOBS;
+        tokio::join!(
+            leases.clone().run(housekeeping, stop.clone(), |s| {
+                crate::housekeeping::run(db.clone(), clock.clone(), s)
+            }),
+            leases
+                .clone()
+                .run(payments, stop.clone(), |s| checkout::lapse::run(
+                    checkout.clone(),
+                    s
+                )),
+            leases.run(roll_up, stop, |s| {
+                crate::housekeeping::analytics_roll_up(analytics.clone(), s)
+            }),
+        );
+    }
+}
+
+/// `shop worker`: the outbox workers and the periodic jobs, without serving, until SIGTERM.
+pub async fn run_worker(config: &Config) -> anyhow::Result<()> {
+    let db = connect_and_migrate(config).await?;
+    let clock = Clock::system();
+    let workers = outbox_worker(config, db.clone(), clock.clone())?;
+    let checkout = checkout_service(config, &db, &clock).await?;
+    let jobs = PeriodicJobs::new(config, &db, &clock, checkout, "worker");
+    let (tx, rx) = watch::channel(false);
+    let workers = tokio::spawn(workers.run(rx.clone()));
+    let jobs = tokio::spawn(jobs.run(rx));
+    shutdown_signal().await;
+    let _ = tx.send(true);
+    let _ = workers.await;
+    let _ = jobs.await;
+    db.close().await;
+    Ok(())
+}
+
 /// Attempts at one webhook delivery: with pauses doubling from 5 s up to an hour, about
 /// nine hours in all.
 pub const WEBHOOK_ATTEMPTS: i64 = 18;
@@ -317,15 +411,19 @@ pub fn router(config: &Config, state: AppState) -> Router {
         ))
         .merge(uploads);
 
-    let assets = Router::new()
-        .nest_service(
-            "/pkg",
-            ServeDir::new(pkg_dir)
-                .precompressed_br()
-                .precompressed_gzip(),
-        )
-        // Product images are named by a hash of their content: a URL never changes meaning.
-        .nest_service("/images", ServeDir::new(config.data_dir.join("images")))
+    let assets = Router::new().nest_service(
+        "/pkg",
+        ServeDir::new(pkg_dir)
+            .precompressed_br()
+            .precompressed_gzip(),
+    );
+    // Product images are named by a hash of their content: a URL never changes meaning.
+    // From local disk, or read from the bucket by whichever instance is asked.
+    let assets = match state.ctx.images.dir() {
+        Some(dir) => assets.nest_service("/images", ServeDir::new(dir)),
+        None => assets.route("/images/{name}", get(routes::image)),
+    };
+    let assets = assets
         .layer(axum::middleware::from_fn(middleware::immutable_cache))
         .layer(axum::middleware::from_fn(middleware::file_names));
 
@@ -439,10 +537,13 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     db: Db,
-    worker: Option<Workers>,
-    clock: Clock,
-    checkout: checkout::Checkout,
+    /// The outbox workers and periodic jobs, when this instance runs them (`RUN_WORKER`).
+    worker: Option<(Workers, PeriodicJobs)>,
     analytics: analytics::Analytics,
+    catalog: catalog::Catalog,
+    signals: shop_core::signals::Signals,
+    draining: Arc<std::sync::atomic::AtomicBool>,
+    drain_delay: std::time::Duration,
     limits: ConnectionLimits,
 }
 
@@ -466,20 +567,26 @@ impl Application {
     pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Application> {
         let db = connect_and_migrate(&config).await?;
         auth::password::warm_up().await;
+        let checkout = checkout_service(&config, &db, &clock).await?;
         let worker = if config.run_worker {
-            Some(outbox_worker(&config, db.clone(), clock.clone())?)
+            Some((
+                outbox_worker(&config, db.clone(), clock.clone())?,
+                PeriodicJobs::new(&config, &db, &clock, checkout.clone(), "serve"),
+            ))
         } else {
             None
         };
-        let checkout = checkout_service(&config, &db, &clock).await?;
+        // The other half of the catalog's freshness budget is the page cache's (see
+        // `page_cache`).
+        let catalog =
+            catalog::Catalog::new(db.clone(), clock.clone(), config.catalog_cache_ttl / 2);
+        // Other instances on the same PostgreSQL drop their caches when this one changes the
+        // catalog, and this one when they do.
+        let signals = shop_core::signals::Signals::new(db.clone(), config.database_url.expose());
+        catalog.share_changes(signals.clone());
         let ctx = ServerContext::new(app::ssr::Services {
             db: db.clone(),
-            catalog: catalog::Catalog::new(
-                db.clone(),
-                clock.clone(),
-                // The other half is the page cache's (see `page_cache`).
-                config.catalog_cache_ttl / 2,
-            ),
+            catalog: catalog.clone(),
             clock: clock.clone(),
             shop: Arc::new(ShopSettings {
                 name: config.shop_name.clone(),
@@ -489,7 +596,7 @@ impl Application {
                 currency: config.currency,
                 mail: mail_shop(&config),
             }),
-            images: catalog::ImageStore::new(config.data_dir.join("images")),
+            images: config.image_store()?,
             checkout: checkout.clone(),
             webhooks: webhook_sender(&config)?,
             analytics: analytics::Analytics::new(
@@ -499,12 +606,14 @@ impl Application {
             ),
         });
         let api = Arc::new(crate::state::ApiKeys::load(&db, &clock).await?);
+        let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let state = AppState {
             ctx,
             api,
             leptos_options: leptos_options(&config),
             metrics: Arc::new(Metrics::default()),
             metrics_token: config.metrics_token.clone(),
+            draining: draining.clone(),
         };
         let analytics = state.ctx.analytics.clone();
         let router = router(&config, state);
@@ -516,9 +625,11 @@ impl Application {
             router,
             db,
             worker,
-            clock,
-            checkout,
             analytics,
+            catalog,
+            signals,
+            draining,
+            drain_delay: config.drain_delay,
             limits: ConnectionLimits {
                 header_read: config.header_read_timeout,
                 // A request is cut off after REQUEST_TIMEOUT_SECS anyway; a little more lets
@@ -538,43 +649,50 @@ impl Application {
         &self.db
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests and
-    /// the event in hand finish, and closes the database.
+    /// The periodic jobs' leases of this instance, when it runs them (`RUN_WORKER`).
+    pub fn leases(&self) -> Option<&shop_core::leases::Leases> {
+        self.worker.as_ref().map(|(_, jobs)| jobs.leases())
+    }
+
+    /// Serves until `shutdown` resolves. Then `/ready` answers 503 and, after
+    /// `DRAIN_DELAY_SECS` (time for a load balancer to notice), the instance stops accepting,
+    /// lets in-flight requests and the event in hand finish, gives its job leases back and
+    /// closes the database.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let housekeeping = self.worker.is_some().then(|| {
-            tokio::spawn(crate::housekeeping::run(
-                self.db.clone(),
-                self.clock.clone(),
-                stop_rx.clone(),
-            ))
-        });
-        // Unpaid orders whose payment window closed: checked with the provider, then expired.
-        let payments = self
-            .worker
-            .is_some()
-            .then(|| tokio::spawn(checkout::lapse::run(self.checkout.clone(), stop_rx.clone())));
-        let analytics = tokio::spawn(crate::housekeeping::analytics(
+        let mut background = Vec::new();
+        if let Some((workers, jobs)) = self.worker {
+            background.push(tokio::spawn(workers.run(stop_rx.clone())));
+            background.push(tokio::spawn(jobs.run(stop_rx.clone())));
+        }
+        background.push(tokio::spawn(crate::housekeeping::analytics_flush(
             self.analytics.clone(),
-            self.worker.is_some(),
             stop_rx.clone(),
-        ));
-        let worker = self.worker.map(|w| tokio::spawn(w.run(stop_rx)));
+        )));
+        let (catalog, signals, stop) = (self.catalog.clone(), self.signals.clone(), stop_rx);
+        background.push(tokio::spawn(async move {
+            catalog.follow_changes(signals, stop).await;
+        }));
+        let (draining, delay) = (self.draining.clone(), self.drain_delay);
+        let shutdown = async move {
+            shutdown.await;
+            draining.store(true, std::sync::atomic::Ordering::SeqCst);
+            if !delay.is_zero() {
+                tracing::info!(
+                    seconds = delay.as_secs(),
+                    "draining: /ready answers 503 while requests are still served"
+                );
+                tokio::time::sleep(delay).await;
+            }
+        };
         let result = serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_tx.send(true);
-        if let Some(worker) = worker {
-            let _ = worker.await;
+        for task in background {
+            let _ = task.await;
         }
-        if let Some(housekeeping) = housekeeping {
-            let _ = housekeeping.await;
-        }
-        if let Some(payments) = payments {
-            let _ = payments.await;
-        }
-        let _ = analytics.await;
         self.db.close().await;
         result
     }

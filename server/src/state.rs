@@ -20,6 +20,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// `METRICS_TOKEN`: who may read `/metrics` (loopback only when unset).
     pub metrics_token: Option<crate::config::Secret>,
+    /// Set when shutdown has begun: `/ready` answers 503 so a load balancer sends the
+    /// next requests elsewhere while this instance finishes what it has.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The JSON API's keys: the access tokens' and the guest cart tokens'.

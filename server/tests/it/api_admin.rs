@@ -18,7 +18,7 @@ const ADMIN: &str = "boss@example.com";
 const ADMIN_PASSWORD: &str = "admin-password-1";
 
 /// Makes the shop's admin and signs them in through the API: their access token.
-async fn admin_token(app: &TestApp) -> (auth::Account, String) {
+pub(crate) async fn admin_token(app: &TestApp) -> (auth::Account, String) {
     let email = shop_core::Email::parse(ADMIN).unwrap();
     auth::create_or_promote_admin(&app.db, &app.clock, &email, "Boss", ADMIN_PASSWORD)
         .await

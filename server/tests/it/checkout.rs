@@ -25,7 +25,7 @@ pub(crate) async fn shop(env: Vec<(&'static str, String)>) -> TestApp {
     .await
 }
 
-async fn add(app: &TestApp, client: &reqwest::Client, sku: &str, quantity: &str) {
+pub(crate) async fn add(app: &TestApp, client: &reqwest::Client, sku: &str, quantity: &str) {
     let id = shop_testkit::variant_id(&app.db, sku).await.to_string();
     let res = app
         .call(
@@ -73,7 +73,11 @@ pub(crate) async fn post(
 }
 
 /// Presses "Place order and pay" on a review page (JavaScript off); returns the payment URL.
-async fn place_reviewed(app: &TestApp, client: &reqwest::Client, review: &str) -> String {
+pub(crate) async fn place_reviewed(
+    app: &TestApp,
+    client: &reqwest::Client,
+    review: &str,
+) -> String {
     post(
         app,
         client,
@@ -87,7 +91,7 @@ async fn place_reviewed(app: &TestApp, client: &reqwest::Client, review: &str) -
     .await
 }
 
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let doc = Html::parse_document(html);
     let sel = Selector::parse(&format!("input[name={name}]")).unwrap();
     doc.select(&sel)
@@ -111,7 +115,7 @@ const GUEST_ADDRESS: &[(&str, &str)] = &[
 ];
 
 /// Details, shipping and review as a guest without JavaScript; returns the review page.
-async fn to_review(app: &TestApp, guest: &reqwest::Client, method: &str) -> String {
+pub(crate) async fn to_review(app: &TestApp, guest: &reqwest::Client, method: &str) -> String {
     assert!(
         app.get_with(guest, "/checkout")
             .await

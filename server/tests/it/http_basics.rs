@@ -303,6 +303,38 @@ async fn graceful_stop_finishes_and_releases_the_port() {
 }
 
 #[tokio::test]
+async fn while_draining_ready_answers_503_and_requests_are_still_served() {
+    let app = TestApp::spawn_with(TestOptions {
+        env: vec![("DRAIN_DELAY_SECS", "1".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    let (ready, page) = (app.url("/ready"), app.url("/"));
+    assert_eq!(reqwest::get(&ready).await.unwrap().status(), 200);
+    let stopping = std::time::Instant::now();
+    let stopped = tokio::spawn(app.stop());
+    // Shutdown has begun: the load balancer is told, and pages are still served.
+    let mut draining = None;
+    while stopping.elapsed() < std::time::Duration::from_millis(800) {
+        let res = reqwest::get(&ready).await.unwrap();
+        if res.status() == 503 {
+            draining = Some(res.text().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(draining.as_deref(), Some("shutting down\n"));
+    assert_eq!(reqwest::get(&page).await.unwrap().status(), 200);
+    assert!(stopping.elapsed() < std::time::Duration::from_secs(1));
+    stopped.await.unwrap();
+    assert!(stopping.elapsed() >= std::time::Duration::from_secs(1));
+    assert!(
+        reqwest::get(&ready).await.is_err(),
+        "nothing listens after the drain"
+    );
+}
+
+#[tokio::test]
 async fn metrics_are_for_this_machine_or_the_metrics_token_only() {
     let app = TestApp::spawn().await;
     let through_proxy = app

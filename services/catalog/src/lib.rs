@@ -47,7 +47,7 @@ pub use cache::READ_TTL;
 pub const PRODUCT_UPDATED: &str = "product.updated";
 pub use categories::{Category, CategoryTree};
 pub use editor::{Access, Editor};
-pub use images::{ImageRef, ImageStore};
+pub use images::{BucketConfig, ImageRef, ImageStore};
 pub use listing::{Filters, Listing, ListingQuery, Scope, Sort};
 pub use products::{ProductDetail, StockStatus, Variant};
 pub use search::{SearchTerms, Suggestion};
@@ -171,7 +171,13 @@ struct Inner {
     variants: cache::ReadCache<Vec<variants::SellableVariant>>,
     /// Bumped by every change ([`Catalog::changes`]).
     changes: AtomicU64,
+    /// Tells the cluster's other processes about this one's changes (see
+    /// [`Catalog::share_changes`]).
+    signals: std::sync::OnceLock<shop_core::signals::Signals>,
 }
+
+/// The signal channel on which a process tells the others its catalog changed.
+pub const CHANGED: &str = "catalog_changed";
 
 impl Catalog {
     /// A catalog whose shared reads (listings, searches, product pages, the home page's
@@ -188,6 +194,7 @@ impl Catalog {
                 cards: cache::ReadCache::new(read_ttl),
                 variants: cache::ReadCache::new(read_ttl),
                 changes: AtomicU64::new(0),
+                signals: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -212,9 +219,39 @@ impl Catalog {
         Ok(self.inner.tree.get(&self.inner.db).await?)
     }
 
+    /// From now on, tells the other processes sharing the database (PostgreSQL) about every
+    /// change this one makes, so they drop their caches too (see [`Catalog::follow_changes`]).
+    pub fn share_changes(&self, signals: shop_core::signals::Signals) {
+        let _ = self.inner.signals.set(signals);
+    }
+
+    /// Drops this process's caches whenever another process sharing the database changes
+    /// the catalog (or the signals' connection was lost), until `stop` turns true.
+    pub async fn follow_changes(
+        &self,
+        signals: shop_core::signals::Signals,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        signals.listen(CHANGED, || self.drop_cached(), stop).await;
+    }
+
     /// Drops cached data after a change to the catalog. Every write method calls it; nothing
-    /// outside the catalog needs to.
+    /// outside the catalog needs to. The other processes sharing the database are told.
     pub(crate) fn changed(&self) {
+        self.drop_cached();
+        if let Some(signals) = self.inner.signals.get().cloned() {
+            // After the commit (every caller has committed), so a process that hears this
+            // reads the change.
+            tokio::spawn(async move {
+                if let Err(e) = signals.send(CHANGED).await {
+                    tracing::warn!(error = %e, "could not tell other instances about a catalog change; their caches expire by themselves");
+                }
+            });
+        }
+    }
+
+    /// Empties every cache and bumps the change count.
+    fn drop_cached(&self) {
         self.inner.tree.invalidate();
         self.inner.listings.invalidate();
         self.inner.searches.invalidate();

@@ -348,6 +348,41 @@ pub async fn ensure_defaults(
     currency: Currency,
     countries: &[&str],
 ) -> Result<(), CheckoutError> {
+    // Several instances of a new shop may start at once: one makes the methods while the
+    // others wait for them (a lease, as for periodic jobs), so they are never made twice.
+    let setup = shop_core::leases::Leases::new(
+        db.clone(),
+        clock.clone(),
+        shop_core::leases::Leases::process_name("setup"),
+        std::time::Duration::from_secs(30),
+    );
+    const JOB: &str = "setup:shipping-defaults";
+    for _ in 0..600 {
+        let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM shipping_methods LIMIT 1")
+            .fetch_optional(db.reader())
+            .await?;
+        if any.is_some() {
+            return Ok(());
+        }
+        if setup.acquire(JOB).await? {
+            let made = create_defaults(db, clock, currency, countries).await;
+            setup.release(JOB).await?;
+            return made;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // A minute passed and the methods never appeared (the lease of a process that died
+    // while making them expires in 30 s, and the next try makes them).
+    Err(CheckoutError::Db(sqlx::Error::PoolTimedOut))
+}
+
+/// Makes the default methods, unless another process made them meanwhile.
+async fn create_defaults(
+    db: &Db,
+    clock: &Clock,
+    currency: Currency,
+    countries: &[&str],
+) -> Result<(), CheckoutError> {
     let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM shipping_methods LIMIT 1")
         .fetch_optional(db.reader())
         .await?;

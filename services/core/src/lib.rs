@@ -12,6 +12,7 @@ pub mod email;
 pub mod error;
 pub mod group_commit;
 pub mod id;
+pub mod leases;
 pub mod mail;
 pub mod money;
 pub mod outbox;
@@ -19,6 +20,7 @@ pub mod quantity;
 pub mod readers;
 pub mod search;
 pub mod secrets;
+pub mod signals;
 pub mod spreadsheet;
 
 pub use batch::Batch;

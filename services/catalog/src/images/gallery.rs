@@ -117,7 +117,7 @@ async fn add_image(
         CatalogError::invalid("image", format!("The image could not be processed ({e})."))
     })??;
     store.save(&processed).await.map_err(|e| {
-        tracing::error!(error = %e, dir = %store.dir().display(), "could not write image files");
+        tracing::error!(error = %e, store = %store.describe(), "could not write image files");
         CatalogError::invalid("image", "The image could not be stored; please try again.")
     })?;
     let mut tx = db.begin().await?;

@@ -14,7 +14,7 @@ pub mod store;
 
 pub use gallery::ProductImage;
 pub use processing::{MAX_UPLOAD_BYTES, Processed, process};
-pub use store::ImageStore;
+pub use store::{BucketConfig, ImageStore};
 
 /// Widths every image is stored at, in pixels.
 pub const WIDTHS: [u32; 3] = [320, 640, 1280];

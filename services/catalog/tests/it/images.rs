@@ -79,7 +79,7 @@ async fn a_gallery_keeps_its_cover_order_and_files_in_step() {
         "the first is the cover"
     );
     let files = || {
-        std::fs::read_dir(store.dir())
+        std::fs::read_dir(store.dir().unwrap())
             .map(|d| d.count())
             .unwrap_or(0)
     };

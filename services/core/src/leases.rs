@@ -1,0 +1,202 @@
+//! Periodic jobs that run once across a cluster, not once per process.
+//!
+//! Several `shop serve` instances and `shop worker`s may share one database. A periodic job
+//! (housekeeping, the payment sweeper, analytics roll-ups) runs only in the process holding
+//! its lease, a row of `job_leases`. The holder renews the lease every third of its length;
+//! a holder that dies, hangs or loses the database stops renewing, and once the lease has
+//! expired the next process to ask takes the job over. A process that shuts down cleanly
+//! gives its leases back, so a rolling restart hands jobs over at once.
+//!
+//! Lease times come from each process's [`Clock`]: the machines' clocks must agree to well
+//! within a lease's length (NTP does).
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::{Clock, Db};
+
+/// How long a lease lasts unless renewed, by default (`JOB_LEASE_SECS`).
+pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
+
+/// This process's claim on jobs: who it is and how long its leases last.
+#[derive(Clone, Debug)]
+pub struct Leases {
+    db: Db,
+    clock: Clock,
+    holder: String,
+    ttl: Duration,
+}
+
+impl Leases {
+    /// Leases held as `holder` (unique per process: see [`Leases::process_name`]) lasting
+    /// `ttl` unless renewed.
+    pub fn new(db: Db, clock: Clock, holder: impl Into<String>, ttl: Duration) -> Leases {
+        Leases {
+            db,
+            clock,
+            holder: holder.into(),
+            ttl: ttl.max(Duration::from_millis(300)),
+        }
+    }
+
+    /// A name for this process that no other shares: its host, its pid and a random part
+    /// (a restarted container may get the same pid).
+    pub fn process_name(role: &str) -> String {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "host".to_owned());
+        let random = crate::id::new_uuid_v7();
+        let tail = random.get(random.len().saturating_sub(8)..).unwrap_or("");
+        format!("{role}@{host}:{}:{tail}", std::process::id())
+    }
+
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Takes or renews the lease on `job`: true when this process holds it now (until
+    /// `ttl` from now), false when another process holds an unexpired lease.
+    pub async fn acquire(&self, job: &str) -> Result<bool, sqlx::Error> {
+        let now = self.clock.now();
+        let expires = now.plus(self.ttl);
+        let mut tx = self.db.begin().await?;
+        // One statement: a new job's row, a renewal of our own lease, or a takeover of an
+        // expired one; anything else leaves the row alone and returns nothing. Two processes
+        // asking at once are serialised on the row (or SQLite's write lock).
+        let holder: Option<String> = sqlx::query_scalar(
+            "INSERT INTO job_leases (job, holder, acquired_at, expires_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (job) DO UPDATE SET
+                 holder = excluded.holder,
+                 expires_at = excluded.expires_at,
+                 acquired_at = CASE WHEN job_leases.holder = excluded.holder
+                                    THEN job_leases.acquired_at
+                                    ELSE excluded.acquired_at END
+             WHERE job_leases.holder = excluded.holder OR job_leases.expires_at <= $3
+             RETURNING holder",
+        )
+        .bind(job)
+        .bind(&self.holder)
+        .bind(now.millis())
+        .bind(expires.millis())
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(holder.as_deref() == Some(self.holder.as_str()))
+    }
+
+    /// Gives the lease on `job` back, if this process holds it, so another can take the job
+    /// at once.
+    pub async fn release(&self, job: &str) -> Result<(), sqlx::Error> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query("DELETE FROM job_leases WHERE job = $1 AND holder = $2")
+            .bind(job)
+            .bind(&self.holder)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// Who holds the lease on `job`, if anyone does and it has not expired.
+    pub async fn current_holder(&self, job: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT holder FROM job_leases WHERE job = $1 AND expires_at > $2")
+            .bind(job)
+            .bind(self.clock.now().millis())
+            .fetch_optional(self.db.reader())
+            .await
+    }
+
+    /// Runs the job `start` makes, in this process, only while holding the lease on `job`,
+    /// until `stop` turns true.
+    ///
+    /// `start` gets a stop signal of its own and must return soon after it turns true (the
+    /// shop's job loops do). The lease is asked for every third of its length; once held,
+    /// the job starts and the lease is renewed at that pace. If a renewal fails (another
+    /// process took the job after this one stalled, or the database cannot be reached) the
+    /// job is stopped and the lease asked for again. At `stop` the job finishes its round
+    /// and the lease is given back.
+    pub async fn run<F, Fut>(self, job: &'static str, mut stop: watch::Receiver<bool>, start: F)
+    where
+        F: Fn(watch::Receiver<bool>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let pace = self.ttl / 3;
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            match self.acquire(job).await {
+                Ok(true) => {
+                    tracing::info!(job, holder = %self.holder, "took the job's lease");
+                    let (job_stop, job_stopped) = watch::channel(false);
+                    let task = start(job_stopped);
+                    tokio::pin!(task);
+                    let mut renew =
+                        tokio::time::interval_at(tokio::time::Instant::now() + pace, pace);
+                    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    let ended = loop {
+                        tokio::select! {
+                            () = &mut task => break Ended::Finished,
+                            _ = renew.tick() => match self.acquire(job).await {
+                                Ok(true) => {}
+                                Ok(false) => {
+                                    tracing::warn!(job, "another process took the job over; stopping it here");
+                                    break Ended::LeaseLost;
+                                }
+                                Err(e) => {
+                                    tracing::warn!(job, error = %e, "could not renew the job's lease; stopping it here");
+                                    break Ended::LeaseLost;
+                                }
+                            },
+                            _ = stop.changed() => break Ended::Stopping,
+                        }
+                    };
+                    let _ = job_stop.send(true);
+                    if ended != Ended::Finished {
+                        tokio::select! {
+                            () = &mut task => {}
+                            // A job that ignores its stop signal is not waited for forever.
+                            () = tokio::time::sleep(self.ttl) => {
+                                tracing::warn!(job, "the job did not stop in time");
+                            }
+                        }
+                    }
+                    if ended == Ended::Stopping || *stop.borrow() {
+                        if let Err(e) = self.release(job).await {
+                            tracing::warn!(job, error = %e, "could not give the job's lease back; it expires by itself");
+                        }
+                        return;
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(job, error = %e, "could not ask for the job's lease; will retry")
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(pace) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
+
+/// Why a leased job stopped running here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ended {
+    /// It returned by itself.
+    Finished,
+    /// Its lease could not be renewed.
+    LeaseLost,
+    /// The process is shutting down.
+    Stopping,
+}
