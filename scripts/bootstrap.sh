@@ -4,7 +4,7 @@
 # Everything comes from the package registries (crates.io, npm, Debian apt).
 #
 #   scripts/bootstrap.sh            # tools for building and serving
-#   scripts/bootstrap.sh --test     # plus what the test suite needs (chromium, postgresql)
+#   scripts/bootstrap.sh --test     # plus what the test suite needs (chromium, postgresql, nginx)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -46,10 +46,40 @@ if [ "$want_test" = 1 ]; then
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   pg_bin_dir >/dev/null 2>&1 || missing+=(postgresql)
+  # The load balancer of scripts/cluster.sh (the scaled-out shop and its rolling-restart
+  # test), and the client it checks the processes' health with.
+  [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  command -v curl >/dev/null || missing+=(curl)
   if [ "${#missing[@]}" -gt 0 ]; then
     step "installing apt packages: ${missing[*]}"
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    if [[ " ${missing[*]} " == *" nginx "* ]]; then
+      # Debian's package starts a system nginx on port 80 and enables it at boot. Nothing here
+      # uses it (scripts/cluster.sh runs its own, unprivileged): stop and disable the one
+      # just installed.
+      if [ -d /run/systemd/system ]; then
+        as_root systemctl disable --now nginx >/dev/null 2>&1 || true
+      else
+        as_root service nginx stop >/dev/null 2>&1 || true
+        as_root update-rc.d nginx disable >/dev/null 2>&1 || true
+      fi
+    fi
+  fi
+
+  # A local S3-compatible server for the object-storage tests: PyPI's moto, in a virtual
+  # environment of its own under ~/.cache (the tests look there and on PATH).
+  moto_venv="$HOME/.cache/shop-tools/moto"
+  if ! command -v moto_server >/dev/null 2>&1 && [ ! -x "$moto_venv/bin/moto_server" ]; then
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+      step "installing apt packages: python3-venv"
+      as_root apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends python3-venv
+    fi
+    step "installing moto[server] 5.2.1 (a local S3 server for the tests) into $moto_venv"
+    rm -rf "$moto_venv"
+    python3 -m venv "$moto_venv"
+    "$moto_venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.1'
   fi
 fi
 

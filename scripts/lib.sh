@@ -54,3 +54,13 @@ pg_bin_dir() {
   done
   return 1
 }
+
+# Prints a TCP port that is free on the loopback address right now.
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# PostgreSQL refuses to run as root; run its tools as the postgres user then.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
