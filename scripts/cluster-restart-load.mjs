@@ -7,8 +7,9 @@
 //
 // Every request must get the answer the shop gives when all is well: a failed connection,
 // a 5xx or any other unexpected status counts as a failure. Nothing is retried, except as
-// browsers do: a request nginx never read because it closed the keep-alive connection
-// first (see `exchange`) is sent again, and counted as resent. Setting up
+// browsers do: a GET, or a request with an Idempotency-Key, that nginx never read because it
+// closed the keep-alive connection first (see `exchange`) is sent again, and counted as
+// resent. Setting up
 // tops the stock of the variants it buys up to STOCK_FLOOR (as the demo admin,
 // DEMO_ADMIN_PASSWORD) and signs in BUYERS customers (signing them up the first time); then
 // it creates DIR/started. The ids of the orders placed go to DIR/orders.txt, one a line, for
@@ -37,16 +38,28 @@ const userAgent = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Fire
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 /**
- * One HTTP exchange: its status, headers and body (as sent: not decompressed). A request
- * that fails on a reused keep-alive connection before any answer came is sent once more on
- * a new connection, as browsers do: the server closed that connection while the request was
- * on its way, so it never read it (RFC 9112, 9.3.1). nginx does that to the connections its
- * old workers hold when it reloads, which a rolling restart makes it do.
+ * Whether a request may be sent twice: a GET, or a request carrying an Idempotency-Key (the
+ * shop answers a repeat with the first answer and does nothing again).
+ */
+function repeatable(method, headers) {
+  return method === "GET" || Object.keys(headers).some((h) => h.toLowerCase() === "idempotency-key");
+}
+
+/**
+ * One HTTP exchange: its status, headers and body (as sent: not decompressed).
+ *
+ * nginx closes the idle keep-alive connections its old workers hold when it reloads, which a
+ * rolling restart makes it do; a request sent on one at that moment fails before any answer
+ * (the server never read it, RFC 9112, 9.3.1). A repeatable request that fails so is sent
+ * once more on a new connection, as browsers do, and counted as resent. Any other request
+ * (adding to a cart, paying) goes on a new connection of its own, which that cannot
+ * happen to, and is never sent twice: any failure of it counts.
  */
 function exchange(method, url, headers, body, fresh = false) {
+  const reuse = !fresh && repeatable(method, headers);
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req = http.request(url, { method, headers, agent: fresh ? false : agent }, (res) => {
+    const req = http.request(url, { method, headers, agent: reuse ? agent : false }, (res) => {
       answered = true;
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
@@ -55,7 +68,7 @@ function exchange(method, url, headers, body, fresh = false) {
       res.on("error", reject);
     });
     req.on("error", (e) => {
-      if (!fresh && !answered && req.reusedSocket && ["ECONNRESET", "EPIPE"].includes(e.code)) {
+      if (reuse && !answered && req.reusedSocket && ["ECONNRESET", "EPIPE"].includes(e.code)) {
         exchange(method, url, headers, body, true).then(resolve, reject);
       } else {
         reject(e);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The shop scaled out on this machine, from Debian's packages only: a throwaway PostgreSQL,
-# web instances (`shop serve` with RUN_WORKER=false), one `shop worker`, and nginx in front
+# web instances (`shop serve` with RUN_WORKER=false), `shop worker`s, and nginx in front
 # of them with deploy/nginx/shop.conf. Each listens on its own free loopback port; nothing
 # runs as root (PostgreSQL runs as the postgres user, nginx's workers as nobody, when the
 # script is run as root). For trying the scale-out set-up, the rolling-restart test
@@ -15,6 +15,8 @@
 #   CLUSTER_DIR        state folder: pids, logs, database, nginx's files (/tmp/shop-cluster)
 #   CLUSTER_PORT       nginx's port (default: a free one)
 #   CLUSTER_INSTANCES  how many web instances (default 2)
+#   CLUSTER_WORKERS    how many `shop worker` processes (default 1; with more, each periodic
+#                      job runs in one of them at a time: scripts/cluster-jobs-test.sh)
 #   SHOP_BIN           the shop binary (default $CARGO_TARGET_DIR/debug/shop; a release
 #                      build works too). Nothing is built here: `cargo leptos build` first.
 # The shop's processes get every variable of .env.example that is set (RATE_LIMIT_PER_MINUTE,
@@ -56,7 +58,8 @@ stop_process() {
   local file=$1 pattern=$2 seconds=$3 pid
   if alive "$file" "$pattern"; then
     pid=$(cat "$file")
-    kill -TERM "$pid"
+    # It may have exited since `alive` looked.
+    kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 $((seconds * 10))); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
@@ -94,6 +97,7 @@ load_settings() {
   [ -f "$state/cluster.env" ] || return 1
   # shellcheck source=/dev/null
   source "$state/cluster.env"
+  workers=${workers:-1}
 }
 
 # Picks the ports and the binary for a new cluster and writes them down, so later calls
@@ -103,6 +107,8 @@ write_settings() {
   [ -x "$bin" ] || die "no shop binary at $bin (build it with \`cargo leptos build\`, or set SHOP_BIN)"
   instances=${CLUSTER_INSTANCES:-2}
   [[ $instances =~ ^[1-9]$ ]] || die "CLUSTER_INSTANCES must be from 1 to 9, not $instances"
+  workers=${CLUSTER_WORKERS:-1}
+  [[ $workers =~ ^[1-9]$ ]] || die "CLUSTER_WORKERS must be from 1 to 9, not $workers"
   nginx_port=${CLUSTER_PORT:-$(free_port)}
   [[ $nginx_port =~ ^[0-9]+$ ]] || die "CLUSTER_PORT must be a port number, not $nginx_port"
   pg_port=$(free_port)
@@ -113,8 +119,8 @@ write_settings() {
   database_url="postgres://postgres@127.0.0.1:$pg_port/shop"
   {
     echo "# Written by scripts/cluster.sh at the cluster's first start."
-    printf 'instances=%q\nnginx_port=%q\npg_port=%q\nweb_ports=(%s)\n' \
-      "$instances" "$nginx_port" "$pg_port" "${web_ports[*]}"
+    printf 'instances=%q\nworkers=%q\nnginx_port=%q\npg_port=%q\nweb_ports=(%s)\n' \
+      "$instances" "$workers" "$nginx_port" "$pg_port" "${web_ports[*]}"
     printf 'shop_bin=%q\nurl=%q\ndatabase_url=%q\n' "$shop_bin" "$url" "$database_url"
   } >"$state/cluster.env"
 }
@@ -184,7 +190,9 @@ stop_postgres() {
   local bin
   [ -f "$state/pg/postmaster.pid" ] || return 0
   bin=$(pg_bin_dir) || return 0
-  as_pg "$bin/pg_ctl" -D "$state/pg" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+  as_pg "$bin/pg_ctl" -D "$state/pg" -m fast -w -t 60 stop >/dev/null 2>&1 ||
+    as_pg "$bin/pg_ctl" -D "$state/pg" -m immediate -w -t 30 stop >/dev/null 2>&1 ||
+    { echo "PostgreSQL in $state/pg did not stop" >&2; return 1; }
   rm -f "$state/run/postgres.pid"
 }
 
@@ -202,7 +210,7 @@ prepare_database() {
   touch "$state/run/seeded"
 }
 
-# Starts process $1 (web1..webN or worker) unless it runs, detached from this script (its
+# Starts process $1 (web1..webN or worker1..workerN) unless it runs, detached from this script (its
 # own session), with its environment file; $2 is the shop subcommand, $3 the web port.
 start_shop() {
   local name=$1 command=$2 port=${3:-} env_file=$state/run/$1.env vars
@@ -351,12 +359,18 @@ stop_nginx() {
   alive "$state/nginx/nginx.pid" "$NGINX -p $state/nginx/" || return 0
   pid=$(cat "$state/nginx/nginx.pid")
   # QUIT: finish the requests in flight, then exit.
-  kill -QUIT "$pid"
+  kill -QUIT "$pid" 2>/dev/null || return 0
   for _ in $(seq 1 450); do
     kill -0 "$pid" 2>/dev/null || return 0
     sleep 0.1
   done
   kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  echo "nginx (pid $pid) did not stop" >&2
+  return 1
 }
 
 # --- commands --------------------------------------------------------------------------------
@@ -399,11 +413,13 @@ start() {
   fi
   start_postgres
   prepare_database
-  step "web instances and the worker ($shop_bin)"
+  step "web instances and workers ($shop_bin)"
   for ((i = 1; i <= instances; i++)); do start_shop "web$i" serve "$(web_port "$i")"; done
-  start_shop worker worker
+  for ((i = 1; i <= workers; i++)); do start_shop "worker$i" worker; done
   for ((i = 1; i <= instances; i++)); do wait_web_ready "$i"; done
-  alive "$state/run/worker.pid" "$shop_bin worker" || die "the worker exited; see $state/logs/worker.log"
+  for ((i = 1; i <= workers; i++)); do
+    alive "$state/run/worker$i.pid" "$shop_bin worker" || die "worker$i exited; see $state/logs/worker$i.log"
+  done
   step "nginx"
   start_nginx
   wait_ready "$url/ready" "$state/nginx/nginx.pid" "$NGINX -p $state/nginx/" nginx "$state/nginx/error.log"
@@ -434,7 +450,9 @@ status() {
     row "web$i" "$state/run/web$i.pid" "$shop_bin serve" "127.0.0.1:$(web_port "$i")" \
       "/ready $(http_status "http://127.0.0.1:$(web_port "$i")/ready")"
   done
-  row worker "$state/run/worker.pid" "$shop_bin worker" "-"
+  for ((i = 1; i <= workers; i++)); do
+    row "worker$i" "$state/run/worker$i.pid" "$shop_bin worker" "-"
+  done
   row nginx "$state/nginx/nginx.pid" "$NGINX -p $state/nginx/" "$url" "/ready $(http_status "$url/ready")"
   echo "upstream: $(grep -c '^server' "$state/nginx/shop.d/upstream.conf") of $instances instances"
   return "$ok"
@@ -471,14 +489,19 @@ stop() {
   [ -d "$state" ] || { echo "no cluster in $state"; return 0; }
   lock
   if load_settings; then
-    step "stopping nginx, the web instances, the worker and PostgreSQL"
-    stop_nginx
+    step "stopping nginx, the web instances, the workers and PostgreSQL"
+    local failed=0
+    stop_nginx || failed=1
     for ((i = 1; i <= instances; i++)); do
       stop_process "$state/run/web$i.pid" "$shop_bin serve" "$STOP_SECS" &
     done
-    stop_process "$state/run/worker.pid" "$shop_bin worker" "$STOP_SECS" &
+    for ((i = 1; i <= workers; i++)); do
+      stop_process "$state/run/worker$i.pid" "$shop_bin worker" "$STOP_SECS" &
+    done
     wait
-    stop_postgres
+    stop_postgres || failed=1
+    # A process still running uses its files: keep them for whoever stops it by hand.
+    [ "$failed" = 0 ] || die "not everything stopped; $state is kept"
   fi
   rm -rf "$state"
   echo "stopped; $state removed"

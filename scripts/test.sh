@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting, clippy (server and wasm), unit and integration
 # tests on SQLite and on a throwaway PostgreSQL, then the Playwright end-to-end suite in
-# Chromium against the scaled-out shop (two instances and a worker behind nginx), a rolling
-# restart under load, and the soak test. Installs whatever is missing first.
+# Chromium against the scaled-out shop (two instances and two workers behind nginx), a
+# rolling restart under load, a worker killed while it holds the periodic jobs, and the soak
+# test. Installs whatever is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -58,9 +59,11 @@ cargo leptos build
 step "the scaled-out shop: PostgreSQL, two instances, a worker, nginx (scripts/cluster.sh)"
 export CLUSTER_DIR="$work/cluster"
 (
-  # Playwright's browsers all come from 127.0.0.1: no per-address limits.
+  # Playwright's browsers all come from 127.0.0.1: no per-address limits. Two workers with
+  # short job leases, whose log says when a process takes a job, for the jobs test below.
   export SHOP_NAME="Harbour Street" RATE_LIMIT_PER_MINUTE=0 API_RATE_LIMIT_PER_MINUTE=0 \
-    RUST_LOG="${RUST_LOG:-warn}"
+    CLUSTER_WORKERS=2 JOB_LEASE_SECS=5 LOG_FORMAT=json \
+    RUST_LOG="${RUST_LOG:-warn},shop_core::leases=info"
   scripts/cluster.sh
 )
 # shellcheck source=/dev/null disable=SC2154 # cluster.env sets url
@@ -72,6 +75,9 @@ npx playwright test --config end2end/playwright.config.ts
 
 step "rolling restart under load: each instance stopped and started, no request or order lost"
 scripts/cluster-restart-test.sh
+
+step "periodic jobs: one holder each; kill -9 of the holder hands them over"
+scripts/cluster-jobs-test.sh
 scripts/cluster.sh --stop
 unset CLUSTER_DIR
 

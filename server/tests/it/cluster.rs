@@ -211,6 +211,8 @@ struct Probe {
     running: Arc<AtomicUsize>,
     most_at_once: Arc<AtomicUsize>,
     runs: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Never returns by itself (a job stuck in a query): ends only when dropped.
+    stubborn: bool,
 }
 
 /// Counts a running probe until dropped (a job that returns, or one dropped with its
@@ -229,6 +231,9 @@ impl Probe {
         let _running = Running(self.running.clone());
         self.most_at_once.fetch_max(now, Ordering::SeqCst);
         self.runs.lock().unwrap().push(who);
+        if self.stubborn {
+            std::future::pending::<()>().await;
+        }
         let _ = stop.wait_for(|s| *s).await;
     }
 
@@ -294,13 +299,66 @@ async fn a_job_runs_in_one_process_at_a_time_and_passes_on_when_its_holder_dies(
 }
 
 #[tokio::test]
+async fn a_holder_that_cannot_renew_stops_its_job_before_another_may_start_it() {
+    let app = TestApp::spawn().await;
+    let probe = Probe {
+        stubborn: true,
+        ..Probe::default()
+    };
+    let ttl = Duration::from_millis(1500);
+    // The stalled holder reaches the database through a handle of its own, which is then
+    // closed: every renewal fails from that moment, as when its database link is cut.
+    let url = app.config.database_url.expose().to_owned();
+    let own = shop_core::Db::connect(&shop_core::DbConfig::new(url))
+        .await
+        .unwrap();
+    let (stop_tx, stop) = watch::channel(false);
+    let stalled = {
+        let probe = probe.clone();
+        let leases = Leases::new(own.clone(), shop_core::Clock::system(), "stalled", ttl);
+        tokio::spawn(leases.run("probe", stop.clone(), move |s| {
+            probe.clone().run("stalled".to_owned(), s)
+        }))
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(probe.runs(), ["stalled"]);
+    own.close().await;
+    let cut = Instant::now();
+    let other = {
+        let probe = probe.clone();
+        let leases = Leases::new(app.db.clone(), shop_core::Clock::system(), "other", ttl);
+        tokio::spawn(leases.run("probe", stop.clone(), move |s| {
+            probe.clone().run("other".to_owned(), s)
+        }))
+    };
+    while probe.runs().len() < 2 && cut.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!(
+        "the job moved {:?} after the holder lost its database",
+        cut.elapsed()
+    );
+    assert_eq!(probe.runs(), ["stalled", "other"]);
+    assert_eq!(
+        probe.most_at_once.load(Ordering::SeqCst),
+        1,
+        "the stalled holder stopped its job before the other started it"
+    );
+    assert!(
+        cut.elapsed() >= ttl - ttl / 3,
+        "not before the lease ran out"
+    );
+    let _ = stop_tx.send(true);
+    other.abort();
+    stalled.await.unwrap();
+}
+
+#[tokio::test]
 async fn two_instances_running_workers_share_the_periodic_jobs_and_hand_them_over_on_stop() {
     // The database's owner (it drops the database at the end) runs no jobs; two instances
     // beside it do.
     let owner = TestApp::spawn().await;
     let url = owner.config.database_url.expose().to_owned();
-    let a = TestApp::spawn_with(instance(Some(url.clone()), true)).await;
-    let b = TestApp::spawn_with(instance(Some(url), true)).await;
     let (db, clock) = (owner.db.clone(), owner.clock.clone());
     let holders = || async {
         sqlx::query_as::<_, (String, String)>(
@@ -311,42 +369,43 @@ async fn two_instances_running_workers_share_the_periodic_jobs_and_hand_them_ove
         .await
         .unwrap()
     };
-    // Every job is held by exactly one process (the table's key), and all by a `serve`.
-    let started = Instant::now();
-    let mut held = holders().await;
-    while held.len() < shop::startup::JOBS.len() && started.elapsed() < Duration::from_secs(5) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        held = holders().await;
-    }
+    // Polls until every job is held by one process other than `not` (5 s at most).
+    let all_held_by_one = |not: Option<String>| async move {
+        let started = Instant::now();
+        loop {
+            let held = holders().await;
+            let one = held.len() == shop::startup::JOBS.len()
+                && held.iter().all(|(_, h)| *h == held[0].1)
+                && not.as_ref() != Some(&held[0].1);
+            if one || started.elapsed() > Duration::from_secs(5) {
+                return (held, started.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    // The first instance takes every job.
+    let a = TestApp::spawn_with(instance(Some(url.clone()), true)).await;
+    let (held, _) = all_held_by_one(None).await;
     let jobs: Vec<&str> = held.iter().map(|(j, _)| j.as_str()).collect();
     let mut expected = shop::startup::JOBS.to_vec();
     expected.sort_unstable();
-    assert_eq!(jobs, expected);
+    assert_eq!(jobs, expected, "{held:?}");
     assert!(
         held.iter().all(|(_, h)| h.starts_with("serve@")),
         "{held:?}"
     );
-    // The first instance started first and took them all; it stops, and the second takes
-    // every job over within a lease's pace (the leases were given back).
-    let first_holder = held[0].1.clone();
-    assert!(held.iter().all(|(_, h)| *h == first_holder), "{held:?}");
+    let first = held[0].1.clone();
+    // A second instance starts: through several renewals (leases of 1 s) it takes nothing.
+    let b = TestApp::spawn_with(instance(Some(url), true)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(holders().await, held);
+    // The first stops: it gives its leases back, and the second takes every job at its next
+    // try (a third of a lease).
     a.stop().await;
-    let stopped = Instant::now();
-    let mut now_held = holders().await;
-    while !(now_held.len() == held.len() && now_held.iter().all(|(_, h)| *h != first_holder))
-        && stopped.elapsed() < Duration::from_secs(5)
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        now_held = holders().await;
-    }
-    println!(
-        "jobs handed over {:?} after the holder stopped: {now_held:?}",
-        stopped.elapsed()
-    );
+    let (now_held, took) = all_held_by_one(Some(first.clone())).await;
+    println!("jobs handed over {took:?} after the holder stopped: {now_held:?}");
     assert_eq!(now_held.len(), held.len(), "{now_held:?}");
-    assert!(
-        now_held.iter().all(|(_, h)| *h != first_holder),
-        "{now_held:?}"
-    );
+    assert!(now_held.iter().all(|(_, h)| *h != first), "{now_held:?}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
     drop(b);
 }

@@ -3,9 +3,11 @@
 //!
 //! Entries live for [`READ_TTL`] by default (`CATALOG_CACHE_SECS`; zero turns the cache off,
 //! which benchmarks use to measure the queries themselves). A change made through this instance's [`crate::Catalog`]
-//! drops every entry at once ([`ReadCache::invalidate`]); changes made by another instance
-//! sharing the database show here within the TTL. Stock figures on these pages can therefore
-//! be that much behind; the cart and checkout always read stock from the database.
+//! drops every entry at once ([`ReadCache::invalidate`]); so does a change made by another
+//! instance sharing a PostgreSQL database, which signals it ([`crate::Catalog::follow_changes`]),
+//! with the TTL as the safety net should a signal be lost. Sales do not signal, so stock
+//! figures on these pages can be up to the TTL behind; the cart and checkout always read
+//! stock from the database.
 
 use std::future::Future;
 use std::sync::Arc;

@@ -366,14 +366,19 @@ pub async fn ensure_defaults(
         }
         if setup.acquire(JOB).await? {
             let made = create_defaults(db, clock, currency, countries).await;
-            setup.release(JOB).await?;
+            if let Err(e) = setup.release(JOB).await {
+                tracing::warn!(error = %e, "could not give the set-up lease back; it expires by itself");
+            }
             return made;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     // A minute passed and the methods never appeared (the lease of a process that died
     // while making them expires in 30 s, and the next try makes them).
-    Err(CheckoutError::Db(sqlx::Error::PoolTimedOut))
+    Err(CheckoutError::Db(sqlx::Error::Protocol(
+        "another process was making the default shipping methods and has not finished in a minute"
+            .to_owned(),
+    )))
 }
 
 /// Makes the default methods, unless another process made them meanwhile.

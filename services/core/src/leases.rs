@@ -118,42 +118,56 @@ impl Leases {
     /// Runs the job `start` makes, in this process, only while holding the lease on `job`,
     /// until `stop` turns true.
     ///
-    /// `start` gets a stop signal of its own and must return soon after it turns true (the
+    /// `start` gets a stop signal of its own and should return soon after it turns true (the
     /// shop's job loops do). The lease is asked for every third of its length; once held,
-    /// the job starts and the lease is renewed at that pace. If a renewal fails (another
-    /// process took the job after this one stalled, or the database cannot be reached) the
-    /// job is stopped and the lease asked for again. At `stop` the job finishes its round
-    /// and the lease is given back.
+    /// the job starts and the lease is renewed at that pace, each renewal given only what is
+    /// left of the lease. When another process holds the lease (this one stalled past its
+    /// expiry), or renewals keep failing until less than a third of it is left (the database
+    /// cannot be reached), the job is told to stop, and dropped (its open transaction rolled
+    /// back) if it is still running when the lease expires, so it never runs beyond its
+    /// lease, in two processes at once. At `stop` the job finishes its round within the
+    /// lease and the lease is given back.
     pub async fn run<F, Fut>(self, job: &'static str, mut stop: watch::Receiver<bool>, start: F)
     where
         F: Fn(watch::Receiver<bool>) -> Fut,
         Fut: Future<Output = ()>,
     {
+        use tokio::time::Instant;
         let pace = self.ttl / 3;
         loop {
             if *stop.borrow() {
                 return;
             }
+            // The lease runs from when it was asked for (the database's expiry is later).
+            let asked = Instant::now();
             match self.acquire(job).await {
                 Ok(true) => {
                     tracing::info!(job, holder = %self.holder, "took the job's lease");
+                    let mut held_until = asked + self.ttl;
                     let (job_stop, job_stopped) = watch::channel(false);
                     let task = start(job_stopped);
                     tokio::pin!(task);
-                    let mut renew =
-                        tokio::time::interval_at(tokio::time::Instant::now() + pace, pace);
+                    let mut renew = tokio::time::interval_at(asked + pace, pace);
                     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                     let ended = loop {
                         tokio::select! {
                             () = &mut task => break Ended::Finished,
-                            _ = renew.tick() => match self.acquire(job).await {
-                                Ok(true) => {}
-                                Ok(false) => {
-                                    tracing::warn!(job, "another process took the job over; stopping it here");
-                                    break Ended::LeaseLost;
+                            _ = renew.tick() => {
+                                let asked = Instant::now();
+                                let left = held_until.saturating_duration_since(asked);
+                                match tokio::time::timeout(left, self.acquire(job)).await {
+                                    Ok(Ok(true)) => held_until = asked + self.ttl,
+                                    Ok(Ok(false)) => {
+                                        tracing::warn!(job, "another process holds the job's lease; stopping the job here");
+                                        break Ended::LeaseLost;
+                                    }
+                                    Ok(Err(e)) => {
+                                        tracing::warn!(job, error = %e, "could not renew the job's lease; will retry while it lasts");
+                                    }
+                                    Err(_) => tracing::warn!(job, "renewing the job's lease took too long"),
                                 }
-                                Err(e) => {
-                                    tracing::warn!(job, error = %e, "could not renew the job's lease; stopping it here");
+                                if held_until.saturating_duration_since(Instant::now()) < pace {
+                                    tracing::warn!(job, "the job's lease is about to expire unrenewed; stopping the job here");
                                     break Ended::LeaseLost;
                                 }
                             },
@@ -162,11 +176,13 @@ impl Leases {
                     };
                     let _ = job_stop.send(true);
                     if ended != Ended::Finished {
+                        // Cut off a little before the lease expires: this task may be woken
+                        // late, and another process may take the lease the moment it does.
+                        let cut_off = held_until.checked_sub(self.ttl / 10).unwrap_or(held_until);
                         tokio::select! {
                             () = &mut task => {}
-                            // A job that ignores its stop signal is not waited for forever.
-                            () = tokio::time::sleep(self.ttl) => {
-                                tracing::warn!(job, "the job did not stop in time");
+                            () = tokio::time::sleep_until(cut_off) => {
+                                tracing::warn!(job, "the job did not stop before its lease expired; cut off");
                             }
                         }
                     }
@@ -195,7 +211,7 @@ impl Leases {
 enum Ended {
     /// It returned by itself.
     Finished,
-    /// Its lease could not be renewed.
+    /// Another process holds its lease, or it could not be renewed in time.
     LeaseLost,
     /// The process is shutting down.
     Stopping,

@@ -16,6 +16,9 @@ use tokio::sync::watch;
 
 use crate::{Backend, Db};
 
+/// How long a listening connection may stay quiet before it is checked with a query.
+const IDLE_CHECK: Duration = Duration::from_secs(30);
+
 /// One process's end of the signals: where to send them, and its own name.
 #[derive(Clone)]
 pub struct Signals {
@@ -63,9 +66,10 @@ impl Signals {
             .map(|_| ())
     }
 
-    /// Calls `on_signal` whenever another process signals on `channel`, and after every
-    /// reconnection (signals may have been lost meanwhile), until `stop` turns true. Returns
-    /// at once on SQLite.
+    /// Calls `on_signal` whenever another process signals on `channel`, and each time the
+    /// listening connection is (re)established (signals may have been missed before), until
+    /// `stop` turns true. A quiet connection is checked every 30 s. Returns at once on
+    /// SQLite.
     pub async fn listen(
         &self,
         channel: &'static str,
@@ -76,44 +80,52 @@ impl Signals {
             return;
         };
         let mut pause = Duration::from_millis(100);
-        let mut connected_before = false;
         while !*stop.borrow() {
             let listener = async {
                 let mut l = sqlx::postgres::PgListener::connect(&url).await?;
                 l.listen(channel).await?;
                 Ok::<_, sqlx::Error>(l)
             };
-            let mut listener = tokio::select! {
+            let listener = tokio::select! {
                 l = listener => l,
                 _ = stop.changed() => return,
             };
             match listener {
-                Ok(ref mut listener) => {
-                    if connected_before {
-                        on_signal();
-                    }
-                    connected_before = true;
+                Ok(mut listener) => {
+                    // Whatever was cached before this moment may have missed a signal: the
+                    // first connection too (an instance serves while it connects).
+                    on_signal();
                     pause = Duration::from_millis(100);
                     loop {
                         let next = tokio::select! {
-                            n = listener.try_recv() => n,
+                            n = tokio::time::timeout(IDLE_CHECK, listener.try_recv()) => n,
                             _ = stop.changed() => return,
                         };
                         match next {
-                            Ok(Some(n)) if n.payload() == &*self.origin => {}
-                            Ok(Some(_)) => on_signal(),
+                            Ok(Ok(Some(n))) if n.payload() == &*self.origin => {}
+                            Ok(Ok(Some(_))) => on_signal(),
                             // The connection dropped; the next receive reconnects.
-                            Ok(None) => {
+                            Ok(Ok(None)) => {
                                 tracing::warn!(
                                     channel,
                                     "lost the connection for change signals; reconnecting"
                                 );
                                 on_signal();
                             }
-                            Err(e) => {
+                            Ok(Err(e)) => {
                                 tracing::warn!(channel, error = %e, "change signals failed; reconnecting");
                                 on_signal();
                                 break;
+                            }
+                            // Quiet for a while: make sure the connection is still there (a
+                            // connection a firewall dropped silently would never say so).
+                            Err(_) => {
+                                if let Err(e) = sqlx::query("SELECT 1").execute(&mut listener).await
+                                {
+                                    tracing::warn!(channel, error = %e, "the connection for change signals is gone; reconnecting");
+                                    on_signal();
+                                    break;
+                                }
                             }
                         }
                     }

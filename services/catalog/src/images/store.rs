@@ -80,7 +80,9 @@ impl ImageStore {
     /// Files in an S3-compatible bucket. Nothing is sent until the first file is read or
     /// written.
     pub fn bucket(config: &BucketConfig) -> Result<ImageStore, String> {
-        let mut builder = AmazonS3Builder::new()
+        // From the environment first (AWS_* variables, web identity, container and instance
+        // credentials: the AWS credential chain), then this shop's own settings over it.
+        let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(&config.bucket)
             .with_region(&config.region)
             // A request that fails is retried a few times, briefly: an upload or a page's
