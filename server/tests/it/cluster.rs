@@ -409,3 +409,46 @@ async fn two_instances_running_workers_share_the_periodic_jobs_and_hand_them_ove
     assert!(took < Duration::from_secs(1), "{took:?}");
     drop(b);
 }
+
+#[tokio::test]
+async fn instances_starting_together_on_a_new_database_apply_each_migration_once() {
+    if !postgres() {
+        eprintln!("skipped: one SQLite file has one instance; several share only PostgreSQL");
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let database = shop_testkit::TestDatabase::create(scratch.path()).await;
+    // Three instances connect and migrate at the same moment (sqlx's advisory lock: one
+    // applies, the others wait and then find nothing to do).
+    let connect = || async {
+        shop_core::Db::connect(&shop_core::DbConfig::new(database.url.clone()))
+            .await
+            .unwrap()
+    };
+    let dbs = [connect().await, connect().await, connect().await];
+    let results = futures_util::future::join_all(dbs.iter().map(|db| db.migrate())).await;
+    for r in &results {
+        assert!(r.is_ok(), "{results:?}");
+    }
+    let files = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../migrations/postgres"
+    ))
+    .unwrap()
+    .filter(|e| {
+        e.as_ref()
+            .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+    })
+    .count();
+    let applied: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT version, COUNT(*) FROM _sqlx_migrations WHERE success GROUP BY version",
+    )
+    .fetch_all(dbs[0].reader())
+    .await
+    .unwrap();
+    assert_eq!(applied.len(), files);
+    assert!(applied.iter().all(|(_, n)| *n == 1), "{applied:?}");
+    for db in &dbs {
+        db.close().await;
+    }
+}

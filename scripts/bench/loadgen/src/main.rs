@@ -193,7 +193,13 @@ async fn run_connection(
         bytes.push_str("\r\n");
         bytes.push_str(&request.body);
         stream.get_mut().write_all(bytes.as_bytes()).await?;
-        let (status, set) = read_response(&mut stream, &mut body).await?;
+        let (status, set, close) = read_response(&mut stream, &mut body).await?;
+        // The server ends the connection after this answer (nginx does after
+        // `keepalive_requests`, 1,000 by default): go on with a new one, as a browser does.
+        if close {
+            stream = BufReader::new(TcpStream::connect(host).await?);
+            stream.get_mut().set_nodelay(true)?;
+        }
         if session {
             for (name, value) in set {
                 cookies.retain(|(k, _)| *k != name);
@@ -212,12 +218,12 @@ async fn run_connection(
     Ok((latencies, errors))
 }
 
-/// Reads one response (Content-Length or chunked body); returns its status and the
-/// cookies it sets (name, value).
+/// Reads one response (Content-Length or chunked body); returns its status, the cookies it
+/// sets (name, value), and whether the server closes the connection after it.
 async fn read_response(
     stream: &mut BufReader<TcpStream>,
     body: &mut Vec<u8>,
-) -> anyhow::Result<(u16, Vec<(String, String)>)> {
+) -> anyhow::Result<(u16, Vec<(String, String)>, bool)> {
     let mut line = String::new();
     stream.read_line(&mut line).await?;
     let status: u16 = line
@@ -228,6 +234,7 @@ async fn read_response(
     let mut length = None;
     let mut chunked = false;
     let mut cookies = Vec::new();
+    let mut close = false;
     loop {
         line.clear();
         stream.read_line(&mut line).await?;
@@ -238,6 +245,8 @@ async fn read_response(
         let lower = header.to_ascii_lowercase();
         if let Some(v) = lower.strip_prefix("content-length:") {
             length = Some(v.trim().parse::<usize>()?);
+        } else if lower.starts_with("connection:") && lower.contains("close") {
+            close = true;
         } else if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
             chunked = true;
         } else if lower.starts_with("set-cookie:") {
@@ -267,7 +276,7 @@ async fn read_response(
     } else {
         bail!("response without a length");
     }
-    Ok((status, cookies))
+    Ok((status, cookies, close))
 }
 
 /// The soak mode: mixed traffic from many simulated browsers.
@@ -408,7 +417,7 @@ mod mix {
                 super::read_response(conn, &mut body).await
             };
             match tokio::time::timeout(ANSWER_TIMEOUT, exchange).await {
-                Ok(Ok((status, set))) => {
+                Ok(Ok((status, set, _))) => {
                     let took = started.elapsed();
                     tally.by_class[usize::from(status / 100).min(5)] += 1;
                     if took > tally.slowest {
@@ -489,7 +498,7 @@ mod once {
                             super::read_response(&mut stream, &mut body).await
                         };
                         match tokio::time::timeout(ANSWER_TIMEOUT, exchange).await {
-                            Ok(Ok((status, _))) => done.push((
+                            Ok(Ok((status, _, _))) => done.push((
                                 status,
                                 u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX),
                             )),
