@@ -48,11 +48,23 @@ pub async fn run_once(db: &Db, clock: &Clock) -> Result<u64, sqlx::Error> {
 }
 
 /// Runs [`run_once`] every ten minutes until `stop` turns true.
-pub async fn run(db: Db, clock: Clock, mut stop: watch::Receiver<bool>) {
-    loop {
+pub async fn run(db: Db, clock: Clock, stop: watch::Receiver<bool>) {
+    every_ten_minutes(stop, || async {
         if let Err(e) = run_once(&db, &clock).await {
             tracing::warn!(error = %e, "housekeeping failed; will retry");
         }
+    })
+    .await;
+}
+
+/// Runs `round` now and then every ten minutes until `stop` turns true.
+async fn every_ten_minutes<F, Fut>(mut stop: watch::Receiver<bool>, round: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    loop {
+        round().await;
         tokio::select! {
             _ = tokio::time::sleep(EVERY) => {}
             _ = stop.changed() => return,
@@ -82,8 +94,8 @@ pub async fn analytics_flush(analytics: analytics::Analytics, mut stop: watch::R
 
 /// Rolls up past days and deletes expired events, at start and every ten minutes until
 /// `stop` turns true. A periodic job: one process of a cluster runs it.
-pub async fn analytics_roll_up(analytics: analytics::Analytics, mut stop: watch::Receiver<bool>) {
-    loop {
+pub async fn analytics_roll_up(analytics: analytics::Analytics, stop: watch::Receiver<bool>) {
+    every_ten_minutes(stop, || async {
         match analytics.roll_up().await {
             Ok(done) if !done.days.is_empty() || done.expired > 0 => tracing::info!(
                 days = done.days.len(),
@@ -93,12 +105,6 @@ pub async fn analytics_roll_up(analytics: analytics::Analytics, mut stop: watch:
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "analytics roll-up failed; will retry"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(EVERY) => {}
-            _ = stop.changed() => return,
-        }
-        if *stop.borrow() {
-            return;
-        }
-    }
+    })
+    .await;
 }

@@ -168,6 +168,7 @@ impl PeriodicJobs {
         db: &Db,
         clock: &Clock,
         checkout: checkout::Checkout,
+        analytics: analytics::Analytics,
         role: &str,
     ) -> PeriodicJobs {
         PeriodicJobs {
@@ -177,20 +178,11 @@ impl PeriodicJobs {
                 shop_core::leases::Leases::process_name(role),
                 config.job_lease,
             ),
-            analytics: analytics::Analytics::new(
-                db.clone(),
-                clock.clone(),
-                config.analytics.clone(),
-            ),
+            analytics,
             db: db.clone(),
             clock: clock.clone(),
             checkout,
         }
-    }
-
-    /// This process's leases.
-    pub fn leases(&self) -> &shop_core::leases::Leases {
-        &self.leases
     }
 
     /// Runs each job while this process holds its lease, until `stop` turns true; then gives
@@ -227,7 +219,8 @@ pub async fn run_worker(config: &Config) -> anyhow::Result<()> {
     let clock = Clock::system();
     let workers = outbox_worker(config, db.clone(), clock.clone())?;
     let checkout = checkout_service(config, &db, &clock).await?;
-    let jobs = PeriodicJobs::new(config, &db, &clock, checkout, "worker");
+    let analytics = analytics::Analytics::new(db.clone(), clock.clone(), config.analytics.clone());
+    let jobs = PeriodicJobs::new(config, &db, &clock, checkout, analytics, "worker");
     let (tx, rx) = watch::channel(false);
     let workers = tokio::spawn(workers.run(rx.clone()));
     let jobs = tokio::spawn(jobs.run(rx));
@@ -568,10 +561,19 @@ impl Application {
         let db = connect_and_migrate(&config).await?;
         auth::password::warm_up().await;
         let checkout = checkout_service(&config, &db, &clock).await?;
+        let analytics =
+            analytics::Analytics::new(db.clone(), clock.clone(), config.analytics.clone());
         let worker = if config.run_worker {
             Some((
                 outbox_worker(&config, db.clone(), clock.clone())?,
-                PeriodicJobs::new(&config, &db, &clock, checkout.clone(), "serve"),
+                PeriodicJobs::new(
+                    &config,
+                    &db,
+                    &clock,
+                    checkout.clone(),
+                    analytics.clone(),
+                    "serve",
+                ),
             ))
         } else {
             None
@@ -599,11 +601,7 @@ impl Application {
             images: config.image_store()?,
             checkout: checkout.clone(),
             webhooks: webhook_sender(&config)?,
-            analytics: analytics::Analytics::new(
-                db.clone(),
-                clock.clone(),
-                config.analytics.clone(),
-            ),
+            analytics: analytics.clone(),
         });
         let api = Arc::new(crate::state::ApiKeys::load(&db, &clock).await?);
         let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -615,7 +613,6 @@ impl Application {
             metrics_token: config.metrics_token.clone(),
             draining: draining.clone(),
         };
-        let analytics = state.ctx.analytics.clone();
         let router = router(&config, state);
         let listener = TcpListener::bind(config.site_addr)
             .await
@@ -647,11 +644,6 @@ impl Application {
     /// The database handle.
     pub fn db(&self) -> &Db {
         &self.db
-    }
-
-    /// The periodic jobs' leases of this instance, when it runs them (`RUN_WORKER`).
-    pub fn leases(&self) -> Option<&shop_core::leases::Leases> {
-        self.worker.as_ref().map(|(_, jobs)| jobs.leases())
     }
 
     /// Serves until `shutdown` resolves. Then `/ready` answers 503 and, after

@@ -239,7 +239,8 @@ impl Catalog {
     /// outside the catalog needs to. The other processes sharing the database are told.
     pub(crate) fn changed(&self) {
         self.drop_cached();
-        if let Some(signals) = self.inner.signals.get().cloned() {
+        // Nothing to tell on SQLite (one process).
+        if let Some(signals) = self.inner.signals.get().filter(|s| s.shared()).cloned() {
             // After the commit (every caller has committed), so a process that hears this
             // reads the change.
             tokio::spawn(async move {

@@ -55,14 +55,6 @@ impl Leases {
         format!("{role}@{host}:{}:{tail}", std::process::id())
     }
 
-    pub fn holder(&self) -> &str {
-        &self.holder
-    }
-
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
     /// Takes or renews the lease on `job`: true when this process holds it now (until
     /// `ttl` from now), false when another process holds an unexpired lease.
     pub async fn acquire(&self, job: &str) -> Result<bool, sqlx::Error> {
@@ -104,15 +96,6 @@ impl Leases {
             .execute(&mut *tx)
             .await?;
         tx.commit().await
-    }
-
-    /// Who holds the lease on `job`, if anyone does and it has not expired.
-    pub async fn current_holder(&self, job: &str) -> Result<Option<String>, sqlx::Error> {
-        sqlx::query_scalar("SELECT holder FROM job_leases WHERE job = $1 AND expires_at > $2")
-            .bind(job)
-            .bind(self.clock.now().millis())
-            .fetch_optional(self.db.reader())
-            .await
     }
 
     /// Runs the job `start` makes, in this process, only while holding the lease on `job`,

@@ -55,7 +55,7 @@ impl std::fmt::Debug for Kind {
 
 /// Whether `name` is one the store writes: `<hex hash>-<width>.jpg`. Anything else (a path,
 /// a dotfile, a temporary file) is never read.
-pub fn is_image_name(name: &str) -> bool {
+fn is_image_name(name: &str) -> bool {
     let Some((hash, rest)) = name.split_once('-') else {
         return false;
     };
